@@ -1,0 +1,566 @@
+/*
+ * cache.c - thread-safe key -> blob cache: TTL, byte-bounded LRU, negative
+ * entries, single-flight fetching.
+ *
+ * Responsibility: remember recent results (blobs or negative errnos) under
+ * string keys and collapse concurrent fetches of one key into a single call.
+ *
+ * Data structures:
+ *  - entries live in a chained hash table (power-of-two buckets, doubled when
+ *    entries > buckets) and on a doubly linked LRU list (lru.next = most
+ *    recently used, lru.prev = least recently used);
+ *  - fetches in flight live in a second, fixed-size chained table of
+ *    struct flight.  A flight is reference counted (fetcher + waiters) and
+ *    freed by whoever drops the last reference.
+ *
+ * Invariants (under c->lock):
+ *  - bytes == sum of entry->size over all entries, entries == their count;
+ *  - every stored entry has size <= max_bytes, and bytes <= max_bytes after
+ *    every public call returns;
+ *  - at most one attached flight per key; a flight is attached (findable)
+ *    until it completes or its key is invalidated/put, after which it is
+ *    "stale": its result is handed to its callers but never stored.
+ *
+ * Locks: one mutex c->lock protects everything; each flight has a condition
+ * variable used with c->lock.  fetch() callbacks run without the lock.  Blob
+ * reference counts are atomic and need no lock.
+ */
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_MIN_BUCKETS 64
+#define FLIGHT_BUCKETS 64
+
+struct cache_blob {
+	atomic_long refs;
+	size_t len;
+	char *data; /* points into the same allocation (new) or separately (take) */
+	bool separate;
+};
+
+struct lru_link {
+	struct lru_link *prev, *next;
+};
+
+struct entry {
+	struct lru_link lru; /* first member: list links cast back to entries */
+	struct entry *hnext;
+	size_t hash;
+	char *key;
+	size_t size;
+	int64_t expires_ms;
+	struct cache_blob *blob; /* NULL for a negative entry */
+	int err;                 /* negative errno of a negative entry */
+};
+
+struct flight {
+	struct flight *hnext;
+	size_t hash;
+	char *key;
+	pthread_cond_t done_cv;
+	unsigned refs;
+	bool attached; /* findable in c->flights */
+	bool done;
+	int err;
+	struct cache_blob *blob;
+};
+
+struct cache {
+	pthread_mutex_t lock;
+	struct cache_clock clk;
+	size_t max_bytes, bytes, entries;
+	struct entry **buckets;
+	size_t nbuckets; /* power of two */
+	struct lru_link lru;
+	struct flight *flights[FLIGHT_BUCKETS];
+	uint64_t hits, misses, neg_hits, evictions, fetches, shared_waits;
+};
+
+/* ---- blobs ---- */
+
+struct cache_blob *cache_blob_new(const void *data, size_t len)
+{
+	if (len > SIZE_MAX - sizeof(struct cache_blob) - 1)
+		return NULL;
+	struct cache_blob *b = malloc(sizeof(*b) + len + 1);
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	b->data = (char *)(b + 1);
+	b->separate = false;
+	if (len)
+		memcpy(b->data, data, len);
+	b->data[len] = '\0';
+	return b;
+}
+
+struct cache_blob *cache_blob_take(char *data, size_t len)
+{
+	if (len == SIZE_MAX) {
+		free(data);
+		return NULL;
+	}
+	char *d = realloc(data, len + 1);
+	if (!d) {
+		free(data);
+		return NULL;
+	}
+	d[len] = '\0';
+	struct cache_blob *b = malloc(sizeof(*b));
+	if (!b) {
+		free(d);
+		return NULL;
+	}
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	b->data = d;
+	b->separate = true;
+	return b;
+}
+
+struct cache_blob *cache_blob_ref(struct cache_blob *b)
+{
+	if (b)
+		atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+	return b;
+}
+
+void cache_blob_unref(struct cache_blob *b)
+{
+	if (!b)
+		return;
+	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (b->separate)
+		free(b->data);
+	free(b);
+}
+
+const char *cache_blob_data(const struct cache_blob *b)
+{
+	return b->data;
+}
+
+size_t cache_blob_len(const struct cache_blob *b)
+{
+	return b->len;
+}
+
+/* ---- helpers (all called with c->lock held) ---- */
+
+static size_t hash_key(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+static int64_t default_now_ms(void *arg)
+{
+	(void)arg;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(struct cache *c)
+{
+	return c->clk.now_ms(c->clk.arg);
+}
+
+static void lru_unlink(struct lru_link *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+}
+
+static void lru_push_front(struct cache *c, struct lru_link *l)
+{
+	l->prev = &c->lru;
+	l->next = c->lru.next;
+	c->lru.next->prev = l;
+	c->lru.next = l;
+}
+
+static struct entry *entry_find(struct cache *c, const char *key, size_t hash)
+{
+	for (struct entry *e = c->buckets[hash & (c->nbuckets - 1)]; e; e = e->hnext)
+		if (e->hash == hash && strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+/* Unlinks e from the table and the LRU list and frees it. */
+static void entry_remove(struct cache *c, struct entry *e)
+{
+	struct entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	lru_unlink(&e->lru);
+	c->bytes -= e->size;
+	c->entries--;
+	cache_blob_unref(e->blob);
+	free(e->key);
+	free(e);
+}
+
+static void evict_until(struct cache *c, size_t limit)
+{
+	while (c->bytes > limit && c->lru.prev != &c->lru) {
+		entry_remove(c, (struct entry *)c->lru.prev);
+		c->evictions++;
+	}
+}
+
+static void maybe_grow(struct cache *c)
+{
+	if (c->entries <= c->nbuckets || c->nbuckets > SIZE_MAX / 2 / sizeof(struct entry *))
+		return;
+	size_t n = c->nbuckets * 2;
+	struct entry **nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return; /* keep the overloaded table: still correct */
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		struct entry *e = c->buckets[i];
+		while (e) {
+			struct entry *next = e->hnext;
+			e->hnext = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+			e = next;
+		}
+	}
+	free(c->buckets);
+	c->buckets = nb;
+	c->nbuckets = n;
+}
+
+static struct flight *flight_find(struct cache *c, const char *key, size_t hash)
+{
+	for (struct flight *f = c->flights[hash % FLIGHT_BUCKETS]; f; f = f->hnext)
+		if (f->hash == hash && strcmp(f->key, key) == 0)
+			return f;
+	return NULL;
+}
+
+/* Makes f unfindable and its result unstorable.  Idempotent. */
+static void flight_detach(struct cache *c, struct flight *f)
+{
+	if (!f->attached)
+		return;
+	struct flight **pp = &c->flights[f->hash % FLIGHT_BUCKETS];
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	f->hnext = NULL;
+	f->attached = false;
+}
+
+static void flight_put(struct flight *f)
+{
+	if (--f->refs)
+		return;
+	pthread_cond_destroy(&f->done_cv);
+	cache_blob_unref(f->blob);
+	free(f->key);
+	free(f);
+}
+
+static void drop_key(struct cache *c, const char *key, size_t hash)
+{
+	struct entry *e = entry_find(c, key, hash);
+	if (e)
+		entry_remove(c, e);
+	struct flight *f = flight_find(c, key, hash);
+	if (f)
+		flight_detach(c, f);
+}
+
+/* Stores blob (a new reference is taken) or err under key, replacing any
+ * entry.  Returns 0 or -ENOMEM. */
+static int store(struct cache *c, const char *key, size_t hash, struct cache_blob *blob, int err,
+		 int64_t ttl_ms)
+{
+	struct entry *old = entry_find(c, key, hash);
+	if (old)
+		entry_remove(c, old);
+	if (ttl_ms <= 0)
+		return 0;
+	size_t klen = strlen(key);
+	size_t blen = blob ? blob->len : 0;
+	if (blen > SIZE_MAX - klen - CACHE_ENTRY_OVERHEAD)
+		return 0;
+	size_t size = blen + klen + CACHE_ENTRY_OVERHEAD;
+	if (size > c->max_bytes)
+		return 0;
+	struct entry *e = calloc(1, sizeof(*e));
+	char *k = malloc(klen + 1);
+	if (!e || !k) {
+		free(e);
+		free(k);
+		return -ENOMEM;
+	}
+	memcpy(k, key, klen + 1);
+	evict_until(c, c->max_bytes - size);
+	int64_t now = now_ms(c);
+	e->key = k;
+	e->hash = hash;
+	e->size = size;
+	e->expires_ms = ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms;
+	e->blob = cache_blob_ref(blob);
+	e->err = err;
+	size_t i = hash & (c->nbuckets - 1);
+	e->hnext = c->buckets[i];
+	c->buckets[i] = e;
+	lru_push_front(c, &e->lru);
+	c->bytes += size;
+	c->entries++;
+	maybe_grow(c);
+	return 0;
+}
+
+/* Looks key up, dropping it if expired.  Returns 1 (positive, *out = new
+ * ref), 0 (miss) or the negative errno; updates the hit/miss counters. */
+static int lookup_locked(struct cache *c, const char *key, size_t hash, struct cache_blob **out)
+{
+	*out = NULL;
+	struct entry *e = entry_find(c, key, hash);
+	if (e && now_ms(c) >= e->expires_ms) {
+		entry_remove(c, e);
+		e = NULL;
+	}
+	if (!e) {
+		c->misses++;
+		return 0;
+	}
+	lru_unlink(&e->lru);
+	lru_push_front(c, &e->lru);
+	if (!e->blob) {
+		c->neg_hits++;
+		return e->err;
+	}
+	c->hits++;
+	*out = cache_blob_ref(e->blob);
+	return 1;
+}
+
+/* ---- public API ---- */
+
+struct cache *cache_new(size_t max_bytes, const struct cache_clock *clk)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->buckets = calloc(CACHE_MIN_BUCKETS, sizeof(*c->buckets));
+	if (!c->buckets || pthread_mutex_init(&c->lock, NULL) != 0) {
+		free(c->buckets);
+		free(c);
+		return NULL;
+	}
+	c->nbuckets = CACHE_MIN_BUCKETS;
+	c->max_bytes = max_bytes;
+	c->lru.next = c->lru.prev = &c->lru;
+	if (clk && clk->now_ms)
+		c->clk = *clk;
+	else
+		c->clk.now_ms = default_now_ms;
+	return c;
+}
+
+void cache_free(struct cache *c)
+{
+	if (!c)
+		return;
+	while (c->lru.next != &c->lru)
+		entry_remove(c, (struct entry *)c->lru.next);
+	free(c->buckets);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int cache_lookup(struct cache *c, const char *key, struct cache_blob **out)
+{
+	*out = NULL;
+	if (!key)
+		return 0;
+	size_t hash = hash_key(key);
+	pthread_mutex_lock(&c->lock);
+	int rc = lookup_locked(c, key, hash, out);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int cache_put(struct cache *c, const char *key, struct cache_blob *b, int64_t ttl_ms)
+{
+	if (!key || !b)
+		return -EINVAL;
+	size_t hash = hash_key(key);
+	pthread_mutex_lock(&c->lock);
+	drop_key(c, key, hash);
+	int rc = store(c, key, hash, b, 0, ttl_ms);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int cache_put_negative(struct cache *c, const char *key, int err, int64_t ttl_ms)
+{
+	if (!key || err >= 0)
+		return -EINVAL;
+	size_t hash = hash_key(key);
+	pthread_mutex_lock(&c->lock);
+	drop_key(c, key, hash);
+	int rc = store(c, key, hash, NULL, err, ttl_ms);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+void cache_invalidate(struct cache *c, const char *key)
+{
+	if (!key)
+		return;
+	size_t hash = hash_key(key);
+	pthread_mutex_lock(&c->lock);
+	drop_key(c, key, hash);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_invalidate_prefix(struct cache *c, const char *prefix)
+{
+	if (!prefix)
+		return;
+	size_t plen = strlen(prefix);
+	pthread_mutex_lock(&c->lock);
+	struct lru_link *l = c->lru.next;
+	while (l != &c->lru) {
+		struct lru_link *next = l->next;
+		struct entry *e = (struct entry *)l;
+		if (strncmp(e->key, prefix, plen) == 0)
+			entry_remove(c, e);
+		l = next;
+	}
+	for (size_t i = 0; i < FLIGHT_BUCKETS; i++) {
+		struct flight *f = c->flights[i];
+		while (f) {
+			struct flight *next = f->hnext;
+			if (strncmp(f->key, prefix, plen) == 0)
+				flight_detach(c, f);
+			f = next;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_clear(struct cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->lru.next != &c->lru)
+		entry_remove(c, (struct entry *)c->lru.next);
+	for (size_t i = 0; i < FLIGHT_BUCKETS; i++)
+		while (c->flights[i])
+			flight_detach(c, c->flights[i]);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_set_max_bytes(struct cache *c, size_t max_bytes)
+{
+	pthread_mutex_lock(&c->lock);
+	c->max_bytes = max_bytes;
+	evict_until(c, max_bytes);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cache_get_or_fetch(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
+		       struct cache_blob **out)
+{
+	*out = NULL;
+	if (!key || !fetch)
+		return -EINVAL;
+	size_t hash = hash_key(key);
+	pthread_mutex_lock(&c->lock);
+	int rc = lookup_locked(c, key, hash, out);
+	if (rc != 0) {
+		pthread_mutex_unlock(&c->lock);
+		return rc > 0 ? 0 : rc;
+	}
+
+	struct flight *f = flight_find(c, key, hash);
+	if (f) {
+		f->refs++;
+		c->shared_waits++;
+		while (!f->done)
+			pthread_cond_wait(&f->done_cv, &c->lock);
+		rc = f->err;
+		*out = cache_blob_ref(f->blob);
+		flight_put(f);
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+
+	f = calloc(1, sizeof(*f));
+	char *k = f ? strdup(key) : NULL;
+	if (!k || pthread_cond_init(&f->done_cv, NULL) != 0) {
+		pthread_mutex_unlock(&c->lock);
+		free(k);
+		free(f);
+		return -ENOMEM;
+	}
+	f->key = k;
+	f->hash = hash;
+	f->refs = 1;
+	f->attached = true;
+	f->hnext = c->flights[hash % FLIGHT_BUCKETS];
+	c->flights[hash % FLIGHT_BUCKETS] = f;
+	c->fetches++;
+	pthread_mutex_unlock(&c->lock);
+
+	struct cache_blob *blob = NULL;
+	int64_t ttl_ms = 0;
+	rc = fetch(arg, &blob, &ttl_ms);
+	if (rc > 0 || (rc == 0 && !blob))
+		rc = -EIO;
+	if (rc < 0) {
+		cache_blob_unref(blob);
+		blob = NULL;
+	}
+
+	pthread_mutex_lock(&c->lock);
+	if (f->attached) {
+		flight_detach(c, f);
+		/* -ENOMEM from store only means "not cached": the result stands. */
+		(void)store(c, key, hash, blob, rc, ttl_ms);
+	}
+	f->done = true;
+	f->err = rc;
+	f->blob = blob; /* the flight owns the fetch's reference */
+	*out = cache_blob_ref(blob);
+	pthread_cond_broadcast(&f->done_cv);
+	flight_put(f);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+void cache_get_stats(struct cache *c, struct cache_stats *st)
+{
+	pthread_mutex_lock(&c->lock);
+	st->bytes = c->bytes;
+	st->max_bytes = c->max_bytes;
+	st->entries = c->entries;
+	st->hits = c->hits;
+	st->misses = c->misses;
+	st->neg_hits = c->neg_hits;
+	st->evictions = c->evictions;
+	st->fetches = c->fetches;
+	st->shared_waits = c->shared_waits;
+	pthread_mutex_unlock(&c->lock);
+}

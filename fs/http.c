@@ -1,0 +1,50 @@
+/*
+ * http.c - helpers shared by every HTTP transport (response header list).
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *http_response_header(const struct http_response *resp, const char *name)
+{
+	for (size_t i = 0; i < resp->n_headers; i++)
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			return resp->headers[i].value;
+	return NULL;
+}
+
+int http_response_add_header(struct http_response *resp, const char *name, const char *value)
+{
+	struct http_header *h = realloc(resp->headers, (resp->n_headers + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	resp->headers = h;
+	char *n = strdup(name);
+	char *v = strdup(value);
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return -ENOMEM;
+	}
+	for (char *p = n; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	h[resp->n_headers].name = n;
+	h[resp->n_headers].value = v;
+	resp->n_headers++;
+	return 0;
+}
+
+void http_response_clear(struct http_response *resp)
+{
+	for (size_t i = 0; i < resp->n_headers; i++) {
+		free(resp->headers[i].name);
+		free(resp->headers[i].value);
+	}
+	free(resp->headers);
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+}

@@ -1,0 +1,656 @@
+/*
+ * test_cache.c - unit tests of cache/cache.c with a fake clock: TTL, negative
+ * entries, LRU under the byte bound, invalidation, single flight.
+ */
+#include "cache.h"
+#include "check.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int64_t fake_now;
+
+static int64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return __atomic_load_n(&fake_now, __ATOMIC_SEQ_CST);
+}
+
+static const struct cache_clock clk = { fake_clock, NULL };
+
+/* Entry cost for a key and a blob length. */
+static size_t cost(const char *key, size_t len)
+{
+	return strlen(key) + len + CACHE_ENTRY_OVERHEAD;
+}
+
+static int put_str(struct cache *c, const char *key, const char *val, int64_t ttl)
+{
+	struct cache_blob *b = cache_blob_new(val, strlen(val));
+	int rc = cache_put(c, key, b, ttl);
+	cache_blob_unref(b);
+	return rc;
+}
+
+/* Returns 1 if key is a fresh positive hit with value val. */
+static int has(struct cache *c, const char *key, const char *val)
+{
+	struct cache_blob *b;
+	int rc = cache_lookup(c, key, &b);
+	int ok = rc == 1 && b && strcmp(cache_blob_data(b), val) == 0;
+	cache_blob_unref(b);
+	return ok;
+}
+
+static void test_blobs(void)
+{
+	struct cache_blob *b = cache_blob_new("abc", 3);
+	CHECK(b != NULL);
+	CHECK_INT(cache_blob_len(b), 3);
+	CHECK_STR(cache_blob_data(b), "abc");
+	CHECK(cache_blob_ref(b) == b);
+	cache_blob_unref(b);
+	cache_blob_unref(b);
+	cache_blob_unref(NULL);
+	CHECK(cache_blob_ref(NULL) == NULL);
+
+	char *d = malloc(4);
+	memcpy(d, "wxyz", 4); /* no room for the NUL: take must realloc */
+	b = cache_blob_take(d, 4);
+	CHECK(b != NULL);
+	CHECK_INT(cache_blob_len(b), 4);
+	CHECK_STR(cache_blob_data(b), "wxyz");
+	cache_blob_unref(b);
+
+	b = cache_blob_new(NULL, 0);
+	CHECK(b && cache_blob_len(b) == 0 && cache_blob_data(b)[0] == '\0');
+	cache_blob_unref(b);
+	b = cache_blob_take(NULL, 0);
+	CHECK(b && cache_blob_len(b) == 0 && cache_blob_data(b)[0] == '\0');
+	cache_blob_unref(b);
+}
+
+static void test_hit_miss_ttl(void)
+{
+	fake_now = 1000;
+	struct cache *c = cache_new(1 << 20, &clk);
+	struct cache_blob *b = (struct cache_blob *)1;
+
+	CHECK_INT(cache_lookup(c, "a", &b), 0);
+	CHECK(b == NULL);
+	CHECK_INT(put_str(c, "a", "alpha", 100), 0);
+	CHECK(has(c, "a", "alpha"));
+	fake_now = 1099;
+	CHECK(has(c, "a", "alpha"));
+	fake_now = 1100; /* exactly at put + ttl: expired */
+	CHECK_INT(cache_lookup(c, "a", &b), 0);
+	CHECK(b == NULL);
+
+	struct cache_stats st;
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, 0); /* expired entry dropped */
+	CHECK_INT(st.bytes, 0);
+	CHECK_INT(st.hits, 2);
+	CHECK_INT(st.misses, 2);
+
+	/* ttl <= 0 is not stored, and drops an older value */
+	CHECK_INT(put_str(c, "a", "one", 100), 0);
+	CHECK_INT(put_str(c, "a", "two", 0), 0);
+	CHECK_INT(cache_lookup(c, "a", &b), 0);
+	CHECK_INT(put_str(c, "a", "three", -5), 0);
+	CHECK_INT(cache_lookup(c, "a", &b), 0);
+
+	/* replace */
+	CHECK_INT(put_str(c, "a", "one", 100), 0);
+	CHECK_INT(put_str(c, "a", "uno", 100), 0);
+	CHECK(has(c, "a", "uno"));
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, 1);
+	CHECK_INT(st.bytes, cost("a", 3));
+
+	/* keys are copied, arbitrary strings */
+	char key[64];
+	strcpy(key, "some/key with spaces/é");
+	CHECK_INT(put_str(c, key, "v", 100), 0);
+	strcpy(key, "xxxx");
+	CHECK(has(c, "some/key with spaces/é", "v"));
+	CHECK_INT(put_str(c, "", "empty", 100), 0);
+	CHECK(has(c, "", "empty"));
+
+	CHECK_INT(cache_put(c, "k", NULL, 100), -EINVAL);
+	cache_free(c);
+	cache_free(NULL);
+}
+
+static void test_negative(void)
+{
+	fake_now = 0;
+	struct cache *c = cache_new(1 << 20, &clk);
+	struct cache_blob *b;
+
+	CHECK_INT(cache_put_negative(c, "missing", -ENOENT, 50), 0);
+	CHECK_INT(cache_lookup(c, "missing", &b), -ENOENT);
+	CHECK(b == NULL);
+	fake_now = 49;
+	CHECK_INT(cache_lookup(c, "missing", &b), -ENOENT);
+	fake_now = 50;
+	CHECK_INT(cache_lookup(c, "missing", &b), 0);
+	CHECK_INT(cache_put_negative(c, "x", 5, 50), -EINVAL);
+	CHECK_INT(cache_put_negative(c, "x", 0, 50), -EINVAL);
+
+	/* positive replaced by negative and back */
+	CHECK_INT(put_str(c, "p", "val", 100), 0);
+	CHECK_INT(cache_put_negative(c, "p", -EACCES, 100), 0);
+	CHECK_INT(cache_lookup(c, "p", &b), -EACCES);
+	CHECK_INT(put_str(c, "p", "val2", 100), 0);
+	CHECK(has(c, "p", "val2"));
+
+	struct cache_stats st;
+	cache_get_stats(c, &st);
+	CHECK_INT(st.neg_hits, 3);
+	CHECK_INT(st.entries, 1);
+	CHECK_INT(st.bytes, cost("p", 4));
+	cache_free(c);
+}
+
+static void test_lru(void)
+{
+	fake_now = 0;
+	/* room for exactly three entries of 10-byte values under 1-char keys */
+	size_t one = cost("a", 10);
+	struct cache *c = cache_new(3 * one, &clk);
+	struct cache_stats st;
+
+	CHECK_INT(put_str(c, "a", "aaaaaaaaaa", 1000), 0);
+	CHECK_INT(put_str(c, "b", "bbbbbbbbbb", 1000), 0);
+	CHECK_INT(put_str(c, "c", "cccccccccc", 1000), 0);
+	cache_get_stats(c, &st);
+	CHECK_INT(st.bytes, 3 * one);
+	CHECK_INT(st.entries, 3);
+	CHECK_INT(st.evictions, 0);
+
+	/* touch a: b becomes least recently used */
+	CHECK(has(c, "a", "aaaaaaaaaa"));
+	CHECK_INT(put_str(c, "d", "dddddddddd", 1000), 0);
+	CHECK(has(c, "a", "aaaaaaaaaa"));
+	CHECK(!has(c, "b", "bbbbbbbbbb"));
+	CHECK(has(c, "c", "cccccccccc"));
+	CHECK(has(c, "d", "dddddddddd"));
+	cache_get_stats(c, &st);
+	CHECK_INT(st.evictions, 1);
+	CHECK_INT(st.bytes, 3 * one);
+
+	/* order now (MRU..LRU): d c a; a 2-slot entry evicts a and c, keeps d */
+	char two[256];
+	size_t tl = 2 * one - 1 - CACHE_ENTRY_OVERHEAD;
+	memset(two, 'e', tl);
+	two[tl] = '\0';
+	CHECK_INT(put_str(c, "e", two, 1000), 0);
+	CHECK(!has(c, "a", "aaaaaaaaaa"));
+	CHECK(!has(c, "c", "cccccccccc"));
+	CHECK(has(c, "d", "dddddddddd"));
+	CHECK(has(c, "e", two));
+	cache_get_stats(c, &st);
+	CHECK_INT(st.bytes, 3 * one);
+	CHECK_INT(st.evictions, 3);
+
+	/* oversize: not stored, does not evict anything */
+	cache_clear(c);
+	CHECK_INT(put_str(c, "a", "aaaaaaaaaa", 1000), 0);
+	char *big = malloc(4 * one + 1);
+	memset(big, 'x', 4 * one);
+	big[4 * one] = '\0';
+	CHECK_INT(put_str(c, "big", big, 1000), 0);
+	struct cache_blob *b;
+	CHECK_INT(cache_lookup(c, "big", &b), 0);
+	CHECK(has(c, "a", "aaaaaaaaaa"));
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, 1);
+	free(big);
+
+	/* an entry exactly max_bytes fits */
+	char exact[256];
+	size_t n = 3 * one - strlen("x") - CACHE_ENTRY_OVERHEAD;
+	memset(exact, 'z', n);
+	exact[n] = '\0';
+	CHECK_INT(put_str(c, "x", exact, 1000), 0);
+	CHECK(has(c, "x", exact));
+	CHECK(!has(c, "a", "aaaaaaaaaa"));
+	cache_get_stats(c, &st);
+	CHECK_INT(st.bytes, 3 * one);
+
+	/* shrinking the bound evicts */
+	cache_clear(c);
+	CHECK_INT(put_str(c, "a", "aaaaaaaaaa", 1000), 0);
+	CHECK_INT(put_str(c, "b", "bbbbbbbbbb", 1000), 0);
+	CHECK_INT(put_str(c, "c", "cccccccccc", 1000), 0);
+	cache_set_max_bytes(c, one);
+	CHECK(has(c, "c", "cccccccccc"));
+	CHECK(!has(c, "a", "aaaaaaaaaa"));
+	CHECK(!has(c, "b", "bbbbbbbbbb"));
+	cache_get_stats(c, &st);
+	CHECK_INT(st.max_bytes, one);
+	CHECK_INT(st.entries, 1);
+	cache_free(c);
+}
+
+static void test_many(void)
+{
+	/* exercise table growth */
+	fake_now = 0;
+	struct cache *c = cache_new(SIZE_MAX, &clk);
+	char key[32], val[32];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		CHECK_INT(put_str(c, key, val, 1000), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		ok += has(c, key, val);
+	}
+	CHECK_INT(ok, 5000);
+	struct cache_stats st;
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, 5000);
+	cache_invalidate_prefix(c, "k1");
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, 5000 - 1111);
+	cache_free(c);
+}
+
+static void test_invalidate(void)
+{
+	fake_now = 0;
+	struct cache *c = cache_new(1 << 20, &clk);
+	CHECK_INT(put_str(c, "/apps/1/name", "n1", 1000), 0);
+	CHECK_INT(put_str(c, "/apps/1/script", "s1", 1000), 0);
+	CHECK_INT(put_str(c, "/apps/10/name", "n10", 1000), 0);
+	CHECK_INT(put_str(c, "/spaces/x", "sx", 1000), 0);
+	CHECK_INT(cache_put_negative(c, "/apps/1/missing", -ENOENT, 1000), 0);
+
+	cache_invalidate(c, "/apps/1/name");
+	cache_invalidate(c, "/nope");
+	CHECK(!has(c, "/apps/1/name", "n1"));
+	CHECK(has(c, "/apps/1/script", "s1"));
+
+	cache_invalidate_prefix(c, "/apps/1/");
+	struct cache_blob *b;
+	CHECK(!has(c, "/apps/1/script", "s1"));
+	CHECK_INT(cache_lookup(c, "/apps/1/missing", &b), 0);
+	CHECK(has(c, "/apps/10/name", "n10"));
+	CHECK(has(c, "/spaces/x", "sx"));
+
+	struct cache_stats st;
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, 2);
+	CHECK_INT(st.bytes, cost("/apps/10/name", 3) + cost("/spaces/x", 2));
+
+	cache_clear(c);
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, 0);
+	CHECK_INT(st.bytes, 0);
+	CHECK(!has(c, "/spaces/x", "sx"));
+	cache_free(c);
+}
+
+/* ---- single flight ---- */
+
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	bool open;
+	int calls;
+	int rc;          /* what fetch returns */
+	int64_t ttl;     /* what fetch sets */
+	const char *val; /* blob content when rc == 0 */
+};
+
+static void gate_init(struct gate *g, int rc, int64_t ttl, const char *val)
+{
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->open = false;
+	g->calls = 0;
+	g->rc = rc;
+	g->ttl = ttl;
+	g->val = val;
+}
+
+static void gate_destroy(struct gate *g)
+{
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->cv);
+}
+
+static int calls(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	int n = g->calls;
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+static void gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static int blocking_fetch(void *arg, struct cache_blob **out, int64_t *ttl_ms)
+{
+	struct gate *g = arg;
+	pthread_mutex_lock(&g->lock);
+	g->calls++;
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	*ttl_ms = g->ttl;
+	if (g->rc)
+		return g->rc;
+	*out = cache_blob_new(g->val, strlen(g->val));
+	return *out ? 0 : -ENOMEM;
+}
+
+struct worker {
+	pthread_t th;
+	struct cache *c;
+	const char *key;
+	struct gate *g;
+	int rc;
+	struct cache_blob *blob;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	w->rc = cache_get_or_fetch(w->c, w->key, blocking_fetch, w->g, &w->blob);
+	return NULL;
+}
+
+/* Waits (real time, bounded) until the cache reports `waits` shared waiters
+ * and the gate saw `ncalls` fetch calls. */
+static bool wait_for(struct cache *c, struct gate *g, uint64_t waits, int ncalls)
+{
+	for (int i = 0; i < 5000; i++) {
+		struct cache_stats st;
+		cache_get_stats(c, &st);
+		if (st.shared_waits >= waits && calls(g) >= ncalls)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+#define NW 8
+
+static void test_single_flight(void)
+{
+	fake_now = 0;
+	struct cache *c = cache_new(1 << 20, &clk);
+	struct gate g;
+	gate_init(&g, 0, 1000, "shared");
+	struct worker w[NW];
+	for (int i = 0; i < NW; i++) {
+		w[i] = (struct worker){ .c = c, .key = "k", .g = &g };
+		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+	}
+	CHECK(wait_for(c, &g, NW - 1, 1));
+	gate_open(&g);
+	for (int i = 0; i < NW; i++)
+		pthread_join(w[i].th, NULL);
+	CHECK_INT(calls(&g), 1);
+	for (int i = 0; i < NW; i++) {
+		CHECK_INT(w[i].rc, 0);
+		CHECK(w[i].blob != NULL && w[i].blob == w[0].blob);
+	}
+	CHECK_STR(cache_blob_data(w[0].blob), "shared");
+	for (int i = 0; i < NW; i++)
+		cache_blob_unref(w[i].blob);
+	CHECK(has(c, "k", "shared"));
+
+	/* a fresh hit does not fetch */
+	struct cache_blob *b = NULL;
+	CHECK_INT(cache_get_or_fetch(c, "k", blocking_fetch, &g, &b), 0);
+	CHECK_STR(b ? cache_blob_data(b) : NULL, "shared");
+	cache_blob_unref(b);
+	CHECK_INT(calls(&g), 1);
+
+	struct cache_stats st;
+	cache_get_stats(c, &st);
+	CHECK_INT(st.fetches, 1);
+	CHECK_INT(st.shared_waits, NW - 1);
+	CHECK_INT(st.misses, NW);
+	CHECK_INT(st.hits, 2);
+	gate_destroy(&g);
+	cache_free(c);
+}
+
+static void test_flight_errors(void)
+{
+	fake_now = 0;
+	struct cache *c = cache_new(1 << 20, &clk);
+	struct gate g;
+	gate_init(&g, -ENOENT, 500, NULL);
+	struct worker w[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .c = c, .key = "gone", .g = &g };
+		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+	}
+	CHECK(wait_for(c, &g, 3, 1));
+	gate_open(&g);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(w[i].th, NULL);
+		CHECK_INT(w[i].rc, -ENOENT);
+		CHECK(w[i].blob == NULL);
+	}
+	CHECK_INT(calls(&g), 1);
+
+	/* stored as a negative entry: served without fetching until it expires */
+	struct cache_blob *b;
+	CHECK_INT(cache_get_or_fetch(c, "gone", blocking_fetch, &g, &b), -ENOENT);
+	CHECK_INT(calls(&g), 1);
+	fake_now = 500;
+	CHECK_INT(cache_get_or_fetch(c, "gone", blocking_fetch, &g, &b), -ENOENT);
+	CHECK_INT(calls(&g), 2);
+
+	/* error with ttl 0: shared but not stored */
+	cache_clear(c);
+	g.rc = -EIO;
+	g.ttl = 0;
+	CHECK_INT(cache_get_or_fetch(c, "e", blocking_fetch, &g, &b), -EIO);
+	CHECK_INT(cache_lookup(c, "e", &b), 0);
+	CHECK_INT(calls(&g), 3);
+
+	/* positive result with ttl 0: returned, not stored */
+	g.rc = 0;
+	g.val = "once";
+	CHECK_INT(cache_get_or_fetch(c, "o", blocking_fetch, &g, &b), 0);
+	CHECK_STR(b ? cache_blob_data(b) : NULL, "once");
+	cache_blob_unref(b);
+	CHECK_INT(cache_lookup(c, "o", &b), 0);
+	gate_destroy(&g);
+	cache_free(c);
+}
+
+static int bad_fetch(void *arg, struct cache_blob **out, int64_t *ttl_ms)
+{
+	(void)arg;
+	(void)out;
+	*ttl_ms = 1000;
+	return 0; /* success without a blob */
+}
+
+static void test_flight_invalidation(void)
+{
+	static const char *const how[] = { "key", "prefix", "clear", "put" };
+	for (int mode = 0; mode < 4; mode++) {
+		fake_now = 0;
+		struct cache *c = cache_new(1 << 20, &clk);
+		struct gate g;
+		gate_init(&g, 0, 1000, "stale");
+		struct worker w[3];
+		for (int i = 0; i < 3; i++) {
+			w[i] = (struct worker){ .c = c, .key = "/apps/1", .g = &g };
+			pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+		}
+		CHECK(wait_for(c, &g, 2, 1));
+		if (mode == 0)
+			cache_invalidate(c, "/apps/1");
+		else if (mode == 1)
+			cache_invalidate_prefix(c, "/apps/");
+		else if (mode == 2)
+			cache_clear(c);
+		else
+			CHECK_INT(put_str(c, "/apps/1", "fresh", 1000), 0);
+
+		/* a caller arriving after the invalidation must not join the stale
+		 * fetch: it starts its own (which the gate also blocks) */
+		struct worker late = { .c = c, .key = "/apps/1", .g = &g };
+		if (mode != 3) {
+			pthread_create(&late.th, NULL, worker_main, &late);
+			CHECK(wait_for(c, &g, 2, 2));
+		}
+		gate_open(&g);
+		for (int i = 0; i < 3; i++) {
+			pthread_join(w[i].th, NULL);
+			CHECK_INT(w[i].rc, 0);
+			CHECK_STR(w[i].blob ? cache_blob_data(w[i].blob) : NULL, "stale");
+			cache_blob_unref(w[i].blob);
+		}
+		if (mode != 3) {
+			pthread_join(late.th, NULL);
+			CHECK_INT(late.rc, 0);
+			cache_blob_unref(late.blob);
+			CHECK_INT(calls(&g), 2);
+		} else {
+			/* the stale fetch did not overwrite the newer put */
+			CHECK(has(c, "/apps/1", "fresh"));
+			CHECK_INT(calls(&g), 1);
+		}
+		struct cache_stats st;
+		cache_get_stats(c, &st);
+		if (st.entries != 1 || (mode == 3 && st.fetches != 1))
+			fprintf(stderr, "mode %s\n", how[mode]);
+		CHECK_INT(st.entries, 1); /* only the late fetch / the put stored */
+		gate_destroy(&g);
+		cache_free(c);
+	}
+
+	/* stale-only case: no late fetch; the result must not be stored */
+	fake_now = 0;
+	struct cache *c = cache_new(1 << 20, &clk);
+	struct gate g;
+	gate_init(&g, 0, 1000, "stale");
+	struct worker w = { .c = c, .key = "x", .g = &g };
+	pthread_create(&w.th, NULL, worker_main, &w);
+	CHECK(wait_for(c, &g, 0, 1));
+	cache_invalidate(c, "x");
+	gate_open(&g);
+	pthread_join(w.th, NULL);
+	CHECK_INT(w.rc, 0);
+	CHECK_STR(w.blob ? cache_blob_data(w.blob) : NULL, "stale");
+	cache_blob_unref(w.blob);
+	struct cache_blob *b;
+	CHECK_INT(cache_lookup(c, "x", &b), 0);
+
+	/* a fetch that returns 0 without a blob is an -EIO */
+	CHECK_INT(cache_get_or_fetch(c, "bad", bad_fetch, NULL, &b), -EIO);
+	CHECK(b == NULL);
+
+	/* an oversize fetched blob is returned but not stored */
+	cache_set_max_bytes(c, 100);
+	gate_destroy(&g);
+	gate_init(&g, 0, 1000,
+		  "0123456789012345678901234567890123456789012345678901234567890123456789");
+	gate_open(&g);
+	CHECK_INT(cache_get_or_fetch(c, "big", blocking_fetch, &g, &b), 0);
+	CHECK(b && cache_blob_len(b) == 70);
+	cache_blob_unref(b);
+	CHECK_INT(cache_lookup(c, "big", &b), 0);
+	gate_destroy(&g);
+	cache_free(c);
+}
+
+/* Hammer: many threads, few keys, random operations; checks nothing crashes
+ * or leaks (run under valgrind / helgrind). */
+static int quick_fetch(void *arg, struct cache_blob **out, int64_t *ttl_ms)
+{
+	const char *key = arg;
+	*ttl_ms = 20;
+	if (key[1] == '3')
+		return -ENOENT;
+	*out = cache_blob_new(key, strlen(key));
+	return *out ? 0 : -ENOMEM;
+}
+
+static void *hammer_main(void *arg)
+{
+	struct cache *c = arg;
+	static const char *const keys[] = { "k0", "k1", "k2", "k3", "k4" };
+	unsigned seed = (unsigned)(uintptr_t)&seed;
+	int bad = 0;
+	for (int i = 0; i < 2000; i++) {
+		const char *k = keys[rand_r(&seed) % 5];
+		struct cache_blob *b = NULL;
+		int r = rand_r(&seed) % 10;
+		if (r < 7) {
+			int rc = cache_get_or_fetch(c, k, quick_fetch, (void *)k, &b);
+			if (rc == 0 && strcmp(cache_blob_data(b), k) != 0)
+				bad++;
+			if (rc != 0 && !(rc == -ENOENT && k[1] == '3'))
+				bad++;
+		} else if (r < 8) {
+			cache_invalidate(c, k);
+		} else if (r < 9) {
+			cache_invalidate_prefix(c, "k");
+		} else {
+			__atomic_add_fetch(&fake_now, 1, __ATOMIC_SEQ_CST);
+		}
+		cache_blob_unref(b);
+	}
+	return (void *)(intptr_t)bad;
+}
+
+static void test_hammer(void)
+{
+	fake_now = 0;
+	struct cache *c = cache_new(400, &clk);
+	pthread_t th[6];
+	for (int i = 0; i < 6; i++)
+		pthread_create(&th[i], NULL, hammer_main, c);
+	long bad = 0;
+	for (int i = 0; i < 6; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		bad += (long)(intptr_t)r;
+	}
+	CHECK_INT(bad, 0);
+	struct cache_stats st;
+	cache_get_stats(c, &st);
+	CHECK(st.bytes <= 400);
+	cache_free(c);
+}
+
+int main(void)
+{
+	test_blobs();
+	test_hit_miss_ttl();
+	test_negative();
+	test_lru();
+	test_many();
+	test_invalidate();
+	test_single_flight();
+	test_flight_errors();
+	test_flight_invalidation();
+	test_hammer();
+	return check_done();
+}
