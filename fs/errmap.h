@@ -1,0 +1,19 @@
+/*
+ * errmap.h - the one table from HTTP status and Qlik error codes to errno.
+ * The README's errno table is this table; keep them in step.
+ */
+#ifndef QLIKFS_ERRMAP_H
+#define QLIKFS_ERRMAP_H
+
+enum qop { QOP_READ, QOP_CREATE, QOP_UPDATE, QOP_DELETE };
+
+/* Returns the negative errno for a failed HTTP status (status >= 300) of an
+ * operation of kind op; code is the first Qlik error code of the body or NULL. */
+int errmap_http(long status, const char *code, enum qop op);
+
+/* Returns the negative errno reported for a transport failure (the transport's
+ * own negative errno, e.g. -ETIMEDOUT): every network failure becomes -EIO,
+ * except -ENOMEM. */
+int errmap_transport(int err);
+
+#endif

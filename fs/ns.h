@@ -1,0 +1,108 @@
+/*
+ * ns.h - the namespace: inodes and paths -> Qlik resources.
+ *
+ * Everything the FUSE glue calls, with no FUSE types: tests drive it
+ * directly against the in-process simulator.  Functions return 0 (or a
+ * length) on success and a negative errno on failure; when a failure came
+ * from the tenant, a one-line explanation is left in *err (may be NULL) so
+ * that the boundary logs it once.
+ */
+#ifndef QLIKFS_NS_H
+#define QLIKFS_NS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cache.h"
+#include "qclient.h"
+
+#define NS_ROOT_INO 1
+
+struct ns;
+
+struct ns_invalidator {
+	/* Called when the kernel must forget something.  Must not block on the
+	 * kernel: the FUSE glue queues these for a worker thread. */
+	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
+	void (*inval_inode)(void *arg, uint64_t ino);
+	void *arg;
+};
+
+struct ns_opts {
+	struct qclient *client;  /* not owned */
+	struct cache *cache;     /* not owned: resource contents and negative lookups */
+	int64_t ttl_ms;          /* listings, attributes and contents */
+	int64_t neg_ttl_ms;      /* names that do not exist */
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;            /* applied to 0666 files / 0777 dirs; default 077 */
+	bool read_only;
+	struct ns_invalidator inval;
+	int64_t (*now_ms)(void); /* wall clock for freshness; NULL = CLOCK_MONOTONIC */
+};
+
+struct ns_attr {
+	uint64_t ino;
+	mode_t mode;      /* with S_IFDIR / S_IFREG */
+	uint64_t size;
+	int64_t mtime_ms; /* resource last update */
+	int64_t ctime_ms; /* resource creation */
+	unsigned nlink;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct ns_dirent {
+	char *name;
+	struct ns_attr attr;
+};
+
+struct ns_dir {
+	struct ns_dirent *ents; /* ".", "..", then the entries */
+	size_t n;
+};
+
+struct ns_file;
+
+struct ns *ns_new(const struct ns_opts *opts);  /* NULL on OOM */
+void ns_free(struct ns *ns);
+
+int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out, char *err,
+	      size_t errn);
+void ns_forget(struct ns *ns, uint64_t ino, uint64_t nlookup);
+int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size_t errn);
+
+/* Snapshot of a directory, refreshed from the tenant when stale.  The caller
+ * frees it with ns_closedir.  Entries served through readdirplus count as
+ * lookups: call ns_remember(ino) for each one handed to the kernel. */
+int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size_t errn);
+void ns_closedir(struct ns_dir *d);
+void ns_remember(struct ns *ns, uint64_t ino);
+
+/* Opens a file: takes a snapshot of its content, so reads through this handle
+ * are consistent.  *size_changed is set when the content's size differs from
+ * the size last reported for the inode (the glue then bypasses the kernel's
+ * page cache for this handle). */
+int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *size_changed,
+	    char *err, size_t errn);
+ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off);
+void ns_release(struct ns_file *f);
+
+/* Extended attributes user.qlik.id and user.qlik.type.  Returns the value's
+ * length (copying it when size > 0), -ENODATA, or -ERANGE. */
+ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, size_t size);
+ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size);
+
+/* Drops every cache (listings, contents, negative entries) and asks the
+ * kernel to forget its attributes, entries and pages (SIGHUP). */
+void ns_drop_caches(struct ns *ns);
+
+struct ns_stats {
+	uint64_t nodes;
+	uint64_t listings; /* listing refreshes done */
+	uint64_t gets;     /* single-resource GETs */
+};
+void ns_get_stats(struct ns *ns, struct ns_stats *st);
+
+#endif

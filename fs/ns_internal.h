@@ -1,0 +1,117 @@
+/*
+ * ns_internal.h - the node table shared by ns.c (lookups, attributes, files)
+ * and ns_coll.c (collections: fetching and applying listings).
+ *
+ * Invariants:
+ *  - Nodes are never freed while the namespace lives: a pointer to a node
+ *    stays valid after ns->lock is dropped, and an inode number names the
+ *    same resource (at the same path) for the life of the mount.
+ *  - Every field of every node is GUARDED_BY(ns->lock).  The lock is never
+ *    held across an HTTP request: refreshes mark the collection `refreshing`,
+ *    drop the lock, fetch, retake it and apply (single flight per collection;
+ *    waiters sleep on ns->cv).
+ *  - A non-hidden child is in its parent's `kids` map and `kidv` vector under
+ *    its entry name; a hidden child (reached by bare id) only in `kids`.
+ *  - Collection children are also in the collection's `by_id` map.
+ */
+#ifndef QLIKFS_NS_INTERNAL_H
+#define QLIKFS_NS_INTERNAL_H
+
+#include <pthread.h>
+
+#include <cjson/cJSON.h>
+
+#include "ns.h"
+#include "restab.h"
+#include "strmap.h"
+
+enum nrole {
+	R_STATIC,  /* fixed directory: root, spaces/@personal, ... */
+	R_COLL,    /* directory listed from a list endpoint */
+	R_FOLDER,  /* data-file folder inside a data-files collection */
+	R_RESDIR,  /* a resource shown as a directory (space, data store, data asset) */
+	R_FILE,    /* a resource's JSON file */
+	R_ME,      /* me.json */
+};
+
+enum coll {
+	C_NONE,
+	C_SPACES,
+	C_APPS,
+	C_DATAFILES,
+	C_DATASTORES,
+	C_ASSETS,
+	C_SETS,
+	C_USERS,
+};
+
+struct node {
+	uint64_t ino;
+	struct node *parent;
+	char *name;
+	enum nrole role;
+	bool dir;
+	bool hidden;  /* reached by bare id; not listed */
+	bool pinned;  /* a fixed child: never removed by a refresh */
+	bool gone;    /* no longer in its parent */
+	bool self;    /* the resource's own file inside its R_RESDIR */
+	uint64_t nlookup;
+
+	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
+	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
+	char *id2;              /* R_COLL C_SETS: the store id of the asset; R_FILE apps: the item id */
+	char *sname;            /* server name the entry name was made from */
+	enum coll coll;         /* R_COLL */
+	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
+
+	int64_t mtime_ms, ctime_ms;
+	uint64_t size;
+	uint64_t reported_size; /* the size last handed to the kernel */
+	int64_t fetched_at;     /* hidden nodes and R_ME: when fetched alone */
+	unsigned mark;          /* refresh generation that last saw it */
+
+	/* directories */
+	struct strmap *kids;
+	struct node **kidv;
+	size_t nkids, capkids;
+	size_t idx; /* position in parent->kidv */
+
+	/* R_COLL */
+	struct strmap *by_id;
+	int64_t listed_at;
+	bool refreshing;
+	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
+};
+
+struct ns {
+	struct ns_opts o;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct node **tab; /* by inode number; tab[0] unused */
+	size_t ntab, captab;
+	unsigned gen;
+	int64_t mount_ms;
+	struct ns_stats stats;
+};
+
+/* ns.c */
+int64_t ns_now(struct ns *ns);
+bool ns_fresh(struct ns *ns, int64_t t);
+struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
+		      bool dir);
+void node_add_fixed_kids(struct ns *ns, struct node *n);
+void node_detach(struct ns *ns, struct node *n);
+int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name);
+int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj);
+void content_key(const struct node *n, char *buf, size_t len);
+void ns_inval_entry(struct ns *ns, struct node *parent, const char *name);
+void ns_inval_inode(struct ns *ns, struct node *n);
+
+/* ns_coll.c */
+int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
+int coll_entry_name(const struct node *coll, const struct rtype *rt, const char *sname,
+		    const char *id, bool plain, char *out, size_t n);
+int fetch_one(struct ns *ns, struct node *n, char *err, size_t errn);
+bool coll_kids_are_dirs(const struct node *coll);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * qclient.h - the Qlik REST client: authentication header, retries with
+ * backoff and Retry-After, redirects, error bodies -> errno + message,
+ * pagination, and single-flight of identical concurrent GETs.
+ *
+ * Thread-safe.  Every call is bounded by the operation budget (timeout_ms):
+ * no call blocks longer than that plus one backoff step, whatever the network does.
+ */
+#ifndef QLIKFS_QCLIENT_H
+#define QLIKFS_QCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "auth.h"
+#include "errmap.h"
+#include "http.h"
+
+struct qclient;
+
+struct qclient_opts {
+	const char *base;                 /* tenant base URL, e.g. "https://acme.us.qlikcloud.com" */
+	struct http_transport *transport; /* not owned */
+	struct qauth *auth;               /* not owned */
+	long timeout_ms;                  /* budget for one call, retries included (default 30 s) */
+	int max_attempts;                 /* attempts for retryable failures (default 5) */
+	const char *api_version;          /* value of qlik-api-version, or NULL to omit */
+	const char *user_agent;
+};
+
+/* Returns a client or NULL on OOM.  Strings in opts are copied. */
+struct qclient *qclient_new(const struct qclient_opts *opts);
+void qclient_free(struct qclient *c);
+const char *qclient_base(const struct qclient *c);
+
+struct qcall {
+	const char *method;
+	const char *url;          /* absolute (from url_*) or a path starting with '/' */
+	const char *body;         /* may be NULL */
+	size_t body_len;
+	const char *content_type; /* default "application/json" when body is set */
+	enum qop op;              /* for errno mapping */
+	bool idempotent;          /* retry 5xx and network errors (GET/PUT/DELETE are by default) */
+	bool no_redirect;         /* return 3xx instead of following */
+	http_sink_fn sink;        /* stream the body instead of buffering */
+	void *sink_arg;
+	size_t max_body;
+};
+
+struct qresp {
+	long status;      /* last HTTP status, 0 when none was received */
+	char *body;       /* owned, NUL-terminated, may be NULL */
+	size_t body_len;
+	cJSON *json;      /* the parsed body when it was JSON, else NULL (owned) */
+	char *location;   /* absolute Location header, or NULL (owned) */
+	char errmsg[512]; /* on failure: what went wrong, with the server's error text */
+};
+
+/* Performs call.  Returns 0 on a 2xx (out filled) or a negative errno with
+ * out->errmsg set ("GET /api/v1/x: 404 Not found: ...").  Never logs.  The
+ * caller releases out with qresp_clear() in both cases. */
+int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out);
+void qresp_clear(struct qresp *r);
+
+/* GET url and parse JSON.  Returns 0 with *out (owned by the caller) or -errno
+ * with errmsg filled (may be NULL). */
+int qclient_get_json(struct qclient *c, const char *url, cJSON **out, char *errmsg, size_t n);
+
+/* Walks every page of a list endpoint starting at url: calls fn for each
+ * element of "data" (borrowed; fn may cJSON_DetachItem... no: fn must copy what
+ * it keeps).  Follows links.next.href (cursor styles) and, for 0-based offset
+ * pages without a next link, page+1 while page+1 < pages.  Returns the number
+ * of elements seen, or -errno (fn's negative return stops the walk and is
+ * returned).  *pages_out (may be NULL) receives the number of pages fetched. */
+typedef int (*qlist_fn)(void *arg, const cJSON *item);
+long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, int *pages_out,
+		  char *errmsg, size_t n);
+
+struct qclient_stats {
+	uint64_t requests;   /* HTTP requests sent */
+	uint64_t retries;    /* of which retries */
+	uint64_t shared;     /* GETs answered by another thread's identical in-flight GET */
+	uint64_t rate_limited;
+	uint64_t errors;     /* calls that failed */
+};
+void qclient_get_stats(struct qclient *c, struct qclient_stats *st);
+
+/* Parses a Retry-After value (delta-seconds; HTTP-dates are treated as 1 s).
+ * Returns milliseconds, at least 1000 and at most 600000. */
+long qclient_retry_after_ms(const char *value);
+
+/* Copies the first Qlik error's "code", "title" and "detail" of an error body
+ * into the buffers (empty strings when absent).  Pure; for unit tests too. */
+void qclient_error_text(const char *body, char *code, size_t code_n, char *text, size_t text_n);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * restab.c - the rows of the resource table (see qlik-api.md sections 6-14).
+ *
+ * Apps are listed through the items catalogue (there is no app list); the
+ * file of an app is its catalogue item, whose resourceId is the app id and
+ * whose resourceAttributes are the app's attributes.  The item's own
+ * updatedAt moves whenever the app changes, so it is the file's mtime.
+ */
+#include "restab.h"
+
+#include <stddef.h>
+
+#include "qtime.h"
+
+static const struct rtype rows[RK_COUNT] = {
+	[RK_SPACE] = {
+		.kind = RK_SPACE, .type = "space", .id_field = "id",
+		.name_fields = { "name" },
+		.created_fields = { "createdAt" },
+		.updated_fields = { "updatedAt" },
+		.unique_names = true,
+		.get_path = "/api/v1/spaces",
+		.page_limit = 100,
+	},
+	[RK_APP] = {
+		.kind = RK_APP, .type = "app", .id_field = "resourceId",
+		.name_fields = { "name" },
+		.created_fields = { "createdAt", "resourceCreatedAt" },
+		.updated_fields = { "updatedAt", "resourceUpdatedAt" },
+		.unique_names = false,
+		.get_path = "/api/v1/items",
+		.get_query_id = "resourceId",
+		.get_query_fixed = { "resourceType", "app" },
+		.page_limit = 100,
+	},
+	[RK_DATAFILE] = {
+		.kind = RK_DATAFILE, .type = "data-file", .id_field = "id",
+		.name_fields = { "name" },
+		.created_fields = { "createdDate" },
+		.updated_fields = { "modifiedDate", "contentUpdatedDate" },
+		.unique_names = true,
+		.get_path = "/api/v1/data-files",
+		.page_limit = 1000,
+	},
+	[RK_DATASTORE] = {
+		.kind = RK_DATASTORE, .type = "data-store", .id_field = "id",
+		.name_fields = { "name", "technicalName" },
+		.created_fields = { "createdTime" },
+		.updated_fields = { "lastModifiedTime" },
+		.unique_names = false,
+		.get_path = "/api/v1/data-stores",
+		.page_limit = 100,
+	},
+	[RK_DATAASSET] = {
+		.kind = RK_DATAASSET, .type = "data-asset", .id_field = "id",
+		.name_fields = { "name", "technicalName" },
+		.created_fields = { "createdTime" },
+		.updated_fields = { "lastModifiedTime" },
+		.unique_names = false,
+		.get_path = "/api/v1/data-assets",
+		.page_limit = 100,
+	},
+	[RK_DATASET] = {
+		.kind = RK_DATASET, .type = "data-set", .id_field = "id",
+		.name_fields = { "name", "technicalName" },
+		.created_fields = { "createdTime" },
+		.updated_fields = { "lastModifiedTime" },
+		.unique_names = false,
+		.get_path = "/api/v1/data-sets",
+		.page_limit = 100,
+	},
+	[RK_USER] = {
+		.kind = RK_USER, .type = "user", .id_field = "id",
+		.name_fields = { "name", "email", "subject" },
+		.created_fields = { "createdAt", "created" },
+		.updated_fields = { "lastUpdatedAt", "lastUpdated" },
+		.unique_names = false,
+		.get_path = "/api/v1/users",
+		.page_limit = 100,
+	},
+};
+
+const struct rtype *restab_get(enum rkind kind)
+{
+	return &rows[kind];
+}
+
+const char *json_str(const cJSON *obj, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+bool json_bool(const cJSON *obj, const char *field)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, field));
+}
+
+const char *restab_id(const struct rtype *rt, const cJSON *obj)
+{
+	return json_str(obj, rt->id_field);
+}
+
+const char *restab_name(const struct rtype *rt, const cJSON *obj)
+{
+	for (size_t i = 0; i < 3 && rt->name_fields[i]; i++) {
+		const char *s = json_str(obj, rt->name_fields[i]);
+		if (s)
+			return s;
+	}
+	return NULL;
+}
+
+static int64_t first_time(const char *const *fields, size_t n, const cJSON *obj)
+{
+	for (size_t i = 0; i < n && fields[i]; i++) {
+		int64_t ms;
+		const char *s = json_str(obj, fields[i]);
+		if (s && qtime_parse_ms(s, &ms) == 0)
+			return ms;
+	}
+	return 0;
+}
+
+int64_t restab_ctime_ms(const struct rtype *rt, const cJSON *obj)
+{
+	return first_time(rt->created_fields, 2, obj);
+}
+
+int64_t restab_mtime_ms(const struct rtype *rt, const cJSON *obj)
+{
+	int64_t t = first_time(rt->updated_fields, 3, obj);
+	return t ? t : restab_ctime_ms(rt, obj);
+}

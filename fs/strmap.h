@@ -1,0 +1,19 @@
+/*
+ * strmap.h - a string-keyed hash map of borrowed pointers (chained, grows).
+ * Keys are copied; values are not owned.  Not thread-safe: the owner locks.
+ */
+#ifndef QLIKFS_STRMAP_H
+#define QLIKFS_STRMAP_H
+
+#include <stddef.h>
+
+struct strmap;
+
+struct strmap *strmap_new(void);             /* NULL on OOM */
+void strmap_free(struct strmap *m);           /* NULL-safe; values untouched */
+void *strmap_get(const struct strmap *m, const char *key);
+int strmap_put(struct strmap *m, const char *key, void *val); /* replaces; 0 or -ENOMEM */
+void *strmap_del(struct strmap *m, const char *key);          /* returns the old value */
+size_t strmap_size(const struct strmap *m);
+
+#endif
