@@ -60,7 +60,7 @@ static const struct fuse_opt qopts[] = {
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
 	OPT("api_version=%s", api_version),
-	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("ro", 'r'),
 	FUSE_OPT_KEY("-h", 'h'),
 	FUSE_OPT_KEY("--help", 'h'),
 	FUSE_OPT_KEY("-V", 'V'),
@@ -107,10 +107,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 			return 0; /* consumed */
 		}
 		return 1; /* the mountpoint: kept for fuse_parse_cmdline */
-	case FUSE_OPT_KEY_KEEP:
-		if (!strcmp(arg, "ro"))
-			o->ro = 1;
-		return 1;
+	case 'r':
+		o->ro = 1;
+		return 1; /* also a mount option for the kernel */
 	case 'h':
 		o->help = 1;
 		return 0;
@@ -185,7 +184,9 @@ static char *read_api_key(const char *path)
 			return NULL;
 		}
 		key = strdup(env);
-		/* keep it out of the environment of anything we start */
+		/* Wipe it where /proc/PID/environ shows it, and keep it out of the
+		 * environment of anything we start. */
+		explicit_bzero((char *)env, strlen(env));
 		unsetenv("QLIK_API_KEY");
 	}
 	if (!key)

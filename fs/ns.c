@@ -49,12 +49,6 @@ bool ns_fresh(struct ns *ns, int64_t t)
 	return t && ns_now(ns) - t < ns->o.ttl_ms;
 }
 
-static void set_err(char *err, size_t n, const char *msg)
-{
-	if (err && n)
-		snprintf(err, n, "%s", msg);
-}
-
 void ns_inval_entry(struct ns *ns, struct node *parent, const char *name)
 {
 	if (ns->o.inval.inval_entry)
@@ -271,8 +265,10 @@ void content_key(const struct node *n, char *buf, size_t len)
 }
 
 /* Applies a resource object to n (and, for a resource directory, to its own
- * file): times, size, and the rendered content into the cache. */
-int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj)
+ * file): times, size, and the rendered content into the cache.  When out is
+ * not NULL it receives a reference to the content (which the byte bound may
+ * have kept out of the cache). */
+int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_blob **out)
 {
 	size_t len;
 	char key[256];
@@ -308,7 +304,10 @@ int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj)
 	}
 	content_key(n, key, sizeof(key));
 	int rc = cache_put(ns->o.cache, key, b, ns->o.ttl_ms);
-	cache_blob_unref(b);
+	if (out && rc == 0)
+		*out = b;
+	else
+		cache_blob_unref(b);
 	return rc;
 }
 
@@ -342,7 +341,7 @@ static int ensure_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 		if (!ns_fresh(ns, src->listed_at))
 			rc = coll_refresh(ns, src, err, errn);
 	} else if (src && !ns_fresh(ns, src->fetched_at)) {
-		rc = fetch_one(ns, src, err, errn);
+		rc = fetch_one(ns, src, NULL, err, errn);
 	}
 	if (rc)
 		return rc;
@@ -468,7 +467,7 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 					n->kidv[i]->ctime_ms = listed->ctime_ms;
 				}
 	} else {
-		int rc = fetch_one(ns, n, err, errn);
+		int rc = fetch_one(ns, n, NULL, err, errn);
 		if (rc)
 			return rc; /* n stays in the table, detached */
 	}
@@ -657,9 +656,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	content_key(n, key, sizeof(key));
 	if (cache_lookup(ns->o.cache, key, &b) != 1) {
 		/* evicted (byte bound) or expired: one GET */
-		rc = fetch_one(ns, n->self ? n->parent : n, err, errn);
-		if (!rc && cache_lookup(ns->o.cache, key, &b) != 1)
-			rc = -EIO, set_err(err, errn, "content vanished from the cache");
+		rc = fetch_one(ns, n->self ? n->parent : n, &b, err, errn);
 		if (rc)
 			goto out;
 	}

@@ -289,7 +289,7 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 	free(k->sname);
 	k->sname = strdup(sname);
 	k->mark = ns->gen;
-	node_set_obj(ns, k, p->obj);
+	node_set_obj(ns, k, p->obj, NULL);
 }
 
 static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
@@ -331,7 +331,7 @@ static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 				folder_for(ns, coll, sname, false); /* keep its folders marked */
 			k->mark = ns->gen;
 			set_child_ids(coll, k, id, obj);
-			node_set_obj(ns, k, obj);
+			node_set_obj(ns, k, obj, NULL);
 			continue;
 		}
 		pend[np++] = (struct pending){ obj, id, restab_ctime_ms(rt, obj), k };
@@ -406,7 +406,7 @@ static char *one_url(struct qclient *qc, const struct rtype *rt, const char *id)
 	return url_finish(u);
 }
 
-int fetch_one(struct ns *ns, struct node *n, char *err, size_t errn)
+int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn)
 {
 	const struct rtype *rt = n->role == R_ME ? NULL : n->rt;
 	char *id = n->id ? strdup(n->id) : NULL;
@@ -433,7 +433,7 @@ int fetch_one(struct ns *ns, struct node *n, char *err, size_t errn)
 	}
 	pthread_mutex_lock(&ns->lock);
 	if (!rc) {
-		rc = node_set_obj(ns, n, obj);
+		rc = node_set_obj(ns, n, obj, out);
 		n->fetched_at = started ? started : 1;
 		ns->stats.gets++;
 	}

@@ -102,7 +102,7 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 void node_add_fixed_kids(struct ns *ns, struct node *n);
 void node_detach(struct ns *ns, struct node *n);
 int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name);
-int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj);
+int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_blob **out);
 void content_key(const struct node *n, char *buf, size_t len);
 void ns_inval_entry(struct ns *ns, struct node *parent, const char *name);
 void ns_inval_inode(struct ns *ns, struct node *n);
@@ -111,7 +111,7 @@ void ns_inval_inode(struct ns *ns, struct node *n);
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
 int coll_entry_name(const struct node *coll, const struct rtype *rt, const char *sname,
 		    const char *id, bool plain, char *out, size_t n);
-int fetch_one(struct ns *ns, struct node *n, char *err, size_t errn);
+int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
 bool coll_kids_are_dirs(const struct node *coll);
 
 #endif

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Starts the bundled tenant simulator and mounts it on ./mnt, so that qlikfs
+# can be tried without a Qlik account.  `tests/demo.sh stop` undoes it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${QLIKFS_BUILD:-build}
+MNT=${QLIKFS_DEMO_MNT:-$PWD/mnt}
+STATE=${TMPDIR:-/tmp}/qlikfs-demo
+mkdir -p "$STATE"
+
+if [ "${1:-}" = stop ]; then
+	fusermount3 -u "$MNT" 2>/dev/null || true
+	[ -f "$STATE/sim.pid" ] && kill "$(cat "$STATE/sim.pid")" 2>/dev/null || true
+	rm -f "$STATE/sim.pid" "$STATE/port"
+	echo "unmounted $MNT and stopped the simulator"
+	exit 0
+fi
+
+if mountpoint -q "$MNT" 2>/dev/null; then
+	echo "$MNT is already mounted (tests/demo.sh stop first)"; exit 1
+fi
+rm -f "$STATE/port"
+QLIK_SIM_API_KEY=sim-demo-key "$BUILD/tests/sim/qlik-sim" --port 0 --port-file "$STATE/port" \
+	2>"$STATE/sim.log" &
+echo $! >"$STATE/sim.pid"
+for _ in $(seq 100); do [ -s "$STATE/port" ] && break; sleep 0.1; done
+PORT=$(cat "$STATE/port")
+mkdir -p "$MNT"
+QLIK_API_KEY=sim-demo-key "$BUILD/fs/qlikfs" "http://127.0.0.1:$PORT" "$MNT"
+
+cat <<MSG
+The simulated tenant at http://127.0.0.1:$PORT is mounted on $MNT.  Try:
+
+  ls $MNT
+  cat $MNT/me.json
+  ls -l $MNT/apps | head
+  ls $MNT/spaces/ "$MNT/spaces/@personal/apps"
+  jq -r .name $MNT/users/*.json | sort | uniq -d
+  find $MNT/data-files -name '*.json' | head
+  getfattr -d -m user.qlik "$MNT/me.json"
+  cp -r $MNT /tmp/tenant-backup && rsync -a --stats $MNT/ /tmp/tenant-backup/ | grep transferred
+
+Stop with: tests/demo.sh stop
+MSG
+ls "$MNT"
