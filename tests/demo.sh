@@ -20,8 +20,8 @@ if mountpoint -q "$MNT" 2>/dev/null; then
 	echo "$MNT is already mounted (tests/demo.sh stop first)"; exit 1
 fi
 rm -f "$STATE/port"
-QLIK_SIM_API_KEY=sim-demo-key "$BUILD/tests/sim/qlik-sim" --port 0 --port-file "$STATE/port" \
-	2>"$STATE/sim.log" &
+QLIK_SIM_API_KEY=sim-demo-key setsid "$BUILD/tests/sim/qlik-sim" --port 0 --port-file "$STATE/port" \
+	</dev/null >/dev/null 2>"$STATE/sim.log" &
 echo $! >"$STATE/sim.pid"
 for _ in $(seq 100); do [ -s "$STATE/port" ] && break; sleep 0.1; done
 PORT=$(cat "$STATE/port")
