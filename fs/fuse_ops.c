@@ -233,10 +233,9 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* Replies to getxattr/listxattr: the size probe (size 0), the value, or the error. */
+static void reply_xattr(fuse_req_t req, const char *buf, ssize_t n, size_t size)
 {
-	char buf[256];
-	ssize_t n = ns_getxattr(Q(req)->ns, ino, name, buf, size > sizeof(buf) ? sizeof(buf) : size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
@@ -245,16 +244,18 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_buf(req, buf, (size_t)n);
 }
 
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char buf[256];
+	ssize_t n = ns_getxattr(Q(req)->ns, ino, name, buf, size > sizeof(buf) ? sizeof(buf) : size);
+	reply_xattr(req, buf, n, size);
+}
+
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char buf[256];
 	ssize_t n = ns_listxattr(Q(req)->ns, ino, buf, size > sizeof(buf) ? sizeof(buf) : size);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+	reply_xattr(req, buf, n, size);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -271,10 +272,12 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &st);
 }
 
-/* Changes to the tenant through the mount are not available in this version. */
+/* Changes to the tenant through the mount are not available in this
+ * version: every mutation is refused, as on a read-only mount. */
 static int refuse(struct qfs *q)
 {
-	return q->read_only ? EROFS : EROFS;
+	(void)q;
+	return EROFS;
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,

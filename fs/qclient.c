@@ -481,6 +481,17 @@ static void parse_json(struct qresp *r)
 	}
 }
 
+/* Drops one reference to a flight; the last one frees it.  Called with c->lock held. */
+static void flight_put(struct flight *f)
+{
+	if (--f->waiters > 0)
+		return;
+	qresp_clear(&f->resp);
+	pthread_cond_destroy(&f->cv);
+	free(f->url);
+	free(f);
+}
+
 int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -501,12 +512,7 @@ int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 		int rc = f->rc;
 		if (copy_resp(out, &f->resp) < 0 && !rc)
 			rc = -ENOMEM;
-		if (--f->waiters == 0) {
-			qresp_clear(&f->resp);
-			pthread_cond_destroy(&f->cv);
-			free(f->url);
-			free(f);
-		}
+		flight_put(f);
 		pthread_mutex_unlock(&c->lock);
 		if (rc == 0)
 			parse_json(out);
@@ -537,12 +543,7 @@ int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 	if (f->waiters > 1 && copy_resp(&f->resp, out) < 0 && !rc)
 		f->rc = -ENOMEM;
 	pthread_cond_broadcast(&f->cv);
-	if (--f->waiters == 0) {
-		qresp_clear(&f->resp);
-		pthread_cond_destroy(&f->cv);
-		free(f->url);
-		free(f);
-	}
+	flight_put(f);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
