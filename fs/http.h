@@ -14,9 +14,12 @@
  *  - Returns 0 when a complete HTTP response (any status) was received and
  *    fills *resp; the caller owns resp and releases it with http_response_clear().
  *  - Returns -ETIMEDOUT when req->timeout_ms elapsed, -ECONNREFUSED when the
- *    peer refused the connection, -ECONNRESET when it dropped it, -EIO for any
- *    other transport failure, -ENOMEM, -EFBIG when the body exceeds
- *    req->max_body.  On failure *resp is left empty (status 0, no body).
+ *    peer refused the connection, -ECONNRESET when it dropped it,
+ *    -EHOSTUNREACH when the host name does not resolve, -EPROTO when TLS
+ *    verification failed, -EINVAL for a request it refuses to send (unknown
+ *    method, CR/LF in a header), -EIO for any other transport failure,
+ *    -ENOMEM, -EFBIG when the body exceeds req->max_body, or a sink's own
+ *    negative errno.  On failure *resp is left empty (status 0, no body).
  *  - Must be callable from several threads at once.
  */
 #ifndef QLIKFS_HTTP_H
