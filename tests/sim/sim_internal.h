@@ -346,4 +346,6 @@ int sim_control_base(struct sim_tenant *t, const char *base, const char *method,
 /* json patch (sim_datastores.c) */
 int json_patch_apply(cJSON *doc, const cJSON *ops, int *status_out);
 
+bool sim_csv_has(const char *list, const char *v);
+
 #endif

@@ -256,19 +256,6 @@ static bool type_matches(const char *spec, const char *type, const char *sub)
 	return false;
 }
 
-static bool csv_has(const char *list, const char *v)
-{
-	size_t l = strlen(v);
-	const char *p = list;
-	while (*p) {
-		const char *e = strchrnul(p, ',');
-		if ((size_t)(e - p) == l && !strncmp(p, v, l))
-			return true;
-		p = *e ? e + 1 : e;
-	}
-	return false;
-}
-
 int h_items_list(struct sim_ctx *c)
 {
 	static const char *const allowed[] = { "createdAt", "createdAt", "name", "name",
@@ -304,7 +291,7 @@ int h_items_list(struct sim_ctx *c)
 		if (rtype && *rtype &&
 		    !type_matches(rtype, jstr(j, "resourceType"), jstr(j, "resourceSubType")))
 			continue;
-		if (rsub && *rsub && !csv_has(rsub, jstr(j, "resourceSubType")))
+		if (rsub && *rsub && !sim_csv_has(rsub, jstr(j, "resourceSubType")))
 			continue;
 		if (space && *space) {
 			if (!strcmp(space, "personal") ? (sp && *sp) : (!sp || strcmp(sp, space)))
@@ -315,7 +302,7 @@ int h_items_list(struct sim_ctx *c)
 			struct rec *srec = sp && *sp ? coll_get(&t->spaces, sp) : NULL;
 			if (srec)
 				ty = jstr(srec->j, "type");
-			if (!csv_has(stype, ty))
+			if (!sim_csv_has(stype, ty))
 				continue;
 		}
 		if (name && *name && !strcasestr_utf8(jstr(j, "name"), name))
@@ -325,7 +312,7 @@ int h_items_list(struct sim_ctx *c)
 			continue;
 		if (rid && *rid && strcmp(rid, jstr(j, "resourceId")))
 			continue;
-		if (rids && *rids && !csv_has(rids, jstr(j, "resourceId")))
+		if (rids && *rids && !sim_csv_has(rids, jstr(j, "resourceId")))
 			continue;
 		if (owner && *owner && strcmp(owner, jstr(j, "ownerId")))
 			continue;

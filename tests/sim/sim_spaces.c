@@ -109,21 +109,6 @@ static struct rec *space_by_name(struct sim_tenant *t, const char *name)
 	return NULL;
 }
 
-static bool in_list(const char *list, const char *v)
-{
-	if (!v)
-		return false;
-	size_t l = strlen(v);
-	const char *p = list;
-	while (*p) {
-		const char *e = strchrnul(p, ',');
-		if ((size_t)(e - p) == l && !strncmp(p, v, l))
-			return true;
-		p = *e ? e + 1 : e;
-	}
-	return false;
-}
-
 int h_spaces_list(struct sim_ctx *c)
 {
 	static const char *const allowed[] = { "name", "name", "createdAt", "createdAt",
@@ -144,7 +129,7 @@ int h_spaces_list(struct sim_ctx *c)
 		struct rec *r = c->t->spaces.v[i];
 		if (name && *name && !strcasestr_utf8(jstr(r->j, "name"), name))
 			continue;
-		if (type && *type && !in_list(type, jstr(r->j, "type")))
+		if (type && *type && !sim_csv_has(type, jstr(r->j, "type")))
 			continue;
 		if (owner && *owner && strcmp(owner, jstr(r->j, "ownerId")))
 			continue;

@@ -504,3 +504,19 @@ cJSON *jstrarr(const char *const *v, size_t n)
 		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
 	return a;
 }
+
+/* True when v is one of the comma-separated values of list (false for NULL v). */
+bool sim_csv_has(const char *list, const char *v)
+{
+	if (!v)
+		return false;
+	size_t l = strlen(v);
+	const char *p = list;
+	while (*p) {
+		const char *e = strchrnul(p, ',');
+		if ((size_t)(e - p) == l && !strncmp(p, v, l))
+			return true;
+		p = *e ? e + 1 : e;
+	}
+	return false;
+}
