@@ -3,7 +3,7 @@
  *
  * A queue (mutex + condition) of entries/inodes to invalidate; a pipe carries
  * SIGHUP from the signal handler (write(2) is async-signal-safe).  The worker
- * waits on both with poll() and a short timeout.  Before the session is
+ * sleeps in poll() on the pipe: every enqueue, SIGHUP and stop writes to it.  Before the session is
  * mounted, or after it is gone, notifications simply fail and are dropped.
  */
 #include "inval.h"
@@ -99,7 +99,7 @@ static void *worker(void *arg)
 	struct inval *iv = arg;
 	for (;;) {
 		struct pollfd p = { .fd = iv->pipe[0], .events = POLLIN };
-		poll(&p, 1, 1000);
+		poll(&p, 1, -1); /* inval_stop() and push() write to the pipe */
 		bool hup = false;
 		char buf[64];
 		ssize_t n;
@@ -153,7 +153,7 @@ void inval_stop(struct inval *iv)
 	pthread_mutex_unlock(&iv->lock);
 	char c = 'q';
 	if (write(iv->pipe[1], &c, 1) < 0) {
-		/* the worker wakes within a second anyway */
+		/* pipe full: the worker has bytes to read and wakes anyway */
 	}
 	pthread_join(iv->thread, NULL);
 	for (struct item *it = iv->head, *n; it; it = n) {

@@ -209,6 +209,18 @@ static char *read_api_key(const char *path)
 	return k;
 }
 
+/* Parses a whole decimal number in [0, max]. */
+static int parse_uint(const char *s, unsigned long max, double *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v > max)
+		return -EINVAL;
+	*out = (double)v;
+	return 0;
+}
+
 static void on_sighup(int sig)
 {
 	(void)sig;
@@ -263,8 +275,9 @@ int main(int argc, char *argv[])
 	    (o.neg_ttl && parse_num(o.neg_ttl, 1, &neg_ttl)) ||
 	    (o.timeout && (parse_num(o.timeout, 1, &timeout) || timeout < 0.1)) ||
 	    (o.cache_size && parse_num(o.cache_size, 1, &size)) ||
-	    (o.retries && (parse_num(o.retries, 1, &retries) || retries < 1 || retries > 100)) ||
-	    (o.uid && parse_num(o.uid, 1, &uid)) || (o.gid && parse_num(o.gid, 1, &gid))) {
+	    (o.retries && (parse_uint(o.retries, 100, &retries) || retries < 1)) ||
+	    (o.uid && parse_uint(o.uid, 0xfffffffe, &uid)) ||
+	    (o.gid && parse_uint(o.gid, 0xfffffffe, &gid))) {
 		fprintf(stderr, "qlikfs: invalid number in -o options (see --help)\n");
 		goto out_cmdline;
 	}

@@ -256,6 +256,15 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 	}
 }
 
+/* The resource's own file inside a resource directory, or NULL. */
+struct node *node_self(const struct node *dir)
+{
+	for (size_t i = 0; i < dir->nkids; i++)
+		if (dir->kidv[i]->self)
+			return dir->kidv[i];
+	return NULL;
+}
+
 void content_key(const struct node *n, char *buf, size_t len)
 {
 	if (n->role == R_ME)
@@ -280,15 +289,7 @@ int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_b
 	if (!b)
 		return -ENOMEM;
 	int64_t mt = restab_mtime_ms(rt, obj), ct = restab_ctime_ms(rt, obj);
-	struct node *targets[2] = { n, NULL };
-	if (n->role == R_RESDIR) {
-		const char *selfname = NULL;
-		for (size_t i = 0; i < n->nkids; i++)
-			if (n->kidv[i]->self)
-				selfname = n->kidv[i]->name;
-		if (selfname)
-			targets[1] = strmap_get(n->kids, selfname);
-	}
+	struct node *targets[2] = { n, n->role == R_RESDIR ? node_self(n) : NULL };
 	for (int i = 0; i < 2 && targets[i]; i++) {
 		struct node *t = targets[i];
 		bool changed = t->mtime_ms != (mt ? mt : t->mtime_ms) ||
@@ -299,8 +300,8 @@ int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_b
 			t->ctime_ms = ct;
 		if (!t->dir)
 			t->size = len;
-		if (changed && t->reported_size != t->size)
-			ns_inval_inode(ns, t);
+		if (changed && t->reported)
+			ns_inval_inode(ns, t); /* the kernel holds the old attributes */
 	}
 	content_key(n, key, sizeof(key));
 	int rc = cache_put(ns->o.cache, key, b, ns->o.ttl_ms);
@@ -351,6 +352,18 @@ static int ensure_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 	return 0;
 }
 
+/* Makes a directory's entries fresh: re-lists the collection that fills it
+ * (itself, or a data-file folder's collection) when stale, then makes the
+ * directory's own attributes fresh.  May drop and retake ns->lock. */
+static int ensure_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+{
+	struct node *c = d->role == R_COLL ? d : d->role == R_FOLDER ? d->coll_root : NULL;
+	int rc;
+	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh(ns, c, err, errn)))
+		return rc;
+	return ensure_fresh(ns, d, err, errn);
+}
+
 static void fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -359,6 +372,7 @@ static void fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 	a->gid = ns->o.gid;
 	a->mtime_ms = n->mtime_ms;
 	a->ctime_ms = n->ctime_ms;
+	n->reported = true;
 	if (n->dir) {
 		a->mode = S_IFDIR | (0777 & ~ns->o.umask);
 		a->nlink = 2;
@@ -435,44 +449,63 @@ static bool id_like(const char *s)
 }
 
 /* A hidden node for a bare-id lookup in collection c.  Uses the listing when
- * it holds the id, else one GET.  Drops the lock while fetching. */
+ * it holds the id, else one GET (dropping the lock); nothing is created when
+ * the resource cannot be had. */
 static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const char *id,
 			struct node **out, char *err, size_t errn)
 {
 	bool dirs = coll_kids_are_dirs(c);
 	struct node *listed = strmap_get(c->by_id, id);
+	int64_t started = ns_now(ns);
+	cJSON *root = NULL;
+	const cJSON *obj = NULL;
+	if (!listed) {
+		int rc = fetch_obj(ns, c->rt, id, &root, &obj, err, errn);
+		if (rc)
+			return rc;
+		struct node *raced = strmap_get(c->kids, name); /* made while unlocked */
+		if (raced && !raced->gone) {
+			cJSON_Delete(root);
+			*out = raced;
+			return 0;
+		}
+	}
 	struct node *n = node_new(ns, NULL, name, dirs ? R_RESDIR : R_FILE, dirs);
-	if (!n)
+	if (!n) {
+		cJSON_Delete(root);
 		return -ENOMEM;
+	}
 	n->hidden = true;
 	n->rt = c->rt;
 	n->id = strdup(id);
 	n->id2 = listed && listed->id2 ? strdup(listed->id2) : (c->id2 ? strdup(c->id2) : NULL);
 	if (c->coll == C_ASSETS && c->id && !n->id2)
 		n->id2 = strdup(c->id); /* asset under data-stores/S: its store */
-	n->parent = c;
-	n->gone = true; /* not reachable until attached below */
 	if (dirs)
 		node_add_fixed_kids(ns, n);
+	int rc = 0;
 	if (listed) {
 		n->size = listed->size;
 		n->mtime_ms = listed->mtime_ms;
 		n->ctime_ms = listed->ctime_ms;
 		n->fetched_at = c->listed_at;
-		for (size_t i = 0; dirs && i < n->nkids; i++)
-			for (size_t j = 0; n->kidv[i]->self && j < listed->nkids; j++)
-				if (listed->kidv[j]->self) {
-					n->kidv[i]->size = listed->kidv[j]->size;
-					n->kidv[i]->mtime_ms = listed->mtime_ms;
-					n->kidv[i]->ctime_ms = listed->ctime_ms;
-				}
+		struct node *mine = dirs ? node_self(n) : NULL, *theirs = node_self(listed);
+		if (mine && theirs) {
+			mine->size = theirs->size;
+			mine->mtime_ms = theirs->mtime_ms;
+			mine->ctime_ms = theirs->ctime_ms;
+		}
 	} else {
-		int rc = fetch_one(ns, n, NULL, err, errn);
-		if (rc)
-			return rc; /* n stays in the table, detached */
+		rc = node_set_obj(ns, n, obj, NULL);
+		n->fetched_at = started ? started : 1;
+		cJSON_Delete(root);
 	}
-	if (node_attach(ns, c, n, name) < 0)
-		return -ENOMEM;
+	if (!rc && node_attach(ns, c, n, name) < 0)
+		rc = -ENOMEM;
+	if (rc) {
+		n->gone = true;
+		return rc;
+	}
 	*out = n;
 	return 0;
 }
@@ -487,12 +520,7 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		rc = p ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
-	if (p->role == R_COLL || p->role == R_FOLDER) {
-		struct node *c = p->role == R_COLL ? p : p->coll_root;
-		if (!ns_fresh(ns, c->listed_at) && (rc = coll_refresh(ns, c, err, errn)))
-			goto out;
-	}
-	if ((rc = ensure_fresh(ns, p, err, errn)))
+	if ((rc = ensure_listed(ns, p, err, errn)))
 		goto out;
 	struct node *n = strmap_get(p->kids, name);
 	if (!n && p->role == R_COLL && p->coll != C_NONE) {
@@ -583,10 +611,7 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		rc = n ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
-	struct node *c = n->role == R_COLL ? n : n->role == R_FOLDER ? n->coll_root : NULL;
-	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh(ns, c, err, errn)))
-		goto out;
-	if ((rc = ensure_fresh(ns, n, err, errn)))
+	if ((rc = ensure_listed(ns, n, err, errn)))
 		goto out;
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->ents = calloc(n->nkids + 2, sizeof(*d->ents)))) {

@@ -406,37 +406,51 @@ static char *one_url(struct qclient *qc, const struct rtype *rt, const char *id)
 	return url_finish(u);
 }
 
-int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn)
+int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **root,
+	      const cJSON **obj, char *err, size_t errn)
 {
-	const struct rtype *rt = n->role == R_ME ? NULL : n->rt;
-	char *id = n->id ? strdup(n->id) : NULL;
-	int64_t started = ns_now(ns);
-	cJSON *j = NULL;
+	char *idc = id ? strdup(id) : NULL;
 	int rc;
 
+	*root = NULL;
+	*obj = NULL;
 	pthread_mutex_unlock(&ns->lock);
-	char *url = (rt && !id) ? NULL : one_url(ns->o.client, rt, id);
+	char *url = (rt && !idc) ? NULL : one_url(ns->o.client, rt, idc);
 	if (!url)
 		rc = -ENOMEM;
 	else
-		rc = qclient_get_json(ns->o.client, url, &j, err, errn);
+		rc = qclient_get_json(ns->o.client, url, root, err, errn);
 	free(url);
-	free(id);
-	const cJSON *obj = j;
+	free(idc);
+	*obj = *root;
 	if (!rc && rt && rt->get_query_id) {
-		obj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "data"), 0);
-		if (!obj) {
+		*obj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(*root, "data"), 0);
+		if (!*obj) {
 			rc = -ENOENT;
 			if (err && errn)
 				snprintf(err, errn, "no %s with that id", rt->type);
 		}
 	}
 	pthread_mutex_lock(&ns->lock);
+	if (rc) {
+		cJSON_Delete(*root);
+		*root = NULL;
+	} else {
+		ns->stats.gets++;
+	}
+	return rc;
+}
+
+int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn)
+{
+	int64_t started = ns_now(ns);
+	cJSON *root;
+	const cJSON *obj;
+	int rc = fetch_obj(ns, n->role == R_ME ? NULL : n->rt, n->id, &root, &obj, err, errn);
 	if (!rc) {
 		rc = node_set_obj(ns, n, obj, out);
 		n->fetched_at = started ? started : 1;
-		ns->stats.gets++;
 	}
-	cJSON_Delete(j);
+	cJSON_Delete(root);
 	return rc;
 }

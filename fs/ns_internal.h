@@ -67,6 +67,7 @@ struct node {
 	int64_t mtime_ms, ctime_ms;
 	uint64_t size;
 	uint64_t reported_size; /* the size last handed to the kernel */
+	bool reported;          /* the kernel has been given attributes of n */
 	int64_t fetched_at;     /* hidden nodes and R_ME: when fetched alone */
 	unsigned mark;          /* refresh generation that last saw it */
 
@@ -104,6 +105,7 @@ void node_detach(struct ns *ns, struct node *n);
 int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name);
 int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_blob **out);
 void content_key(const struct node *n, char *buf, size_t len);
+struct node *node_self(const struct node *dir);
 void ns_inval_entry(struct ns *ns, struct node *parent, const char *name);
 void ns_inval_inode(struct ns *ns, struct node *n);
 
@@ -111,6 +113,11 @@ void ns_inval_inode(struct ns *ns, struct node *n);
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
 int coll_entry_name(const struct node *coll, const struct rtype *rt, const char *sname,
 		    const char *id, bool plain, char *out, size_t n);
+/* GETs one resource (me.json when rt is NULL), dropping ns->lock meanwhile.
+ * Returns 0 with the parsed body in *root (the caller frees it) and the
+ * resource object inside it in *obj, or -errno with *root NULL. */
+int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **root,
+	      const cJSON **obj, char *err, size_t errn);
 int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
 bool coll_kids_are_dirs(const struct node *coll);
 

@@ -229,17 +229,26 @@ static bool is_idempotent(const struct qcall *call)
 	       !strcmp(call->method, "DELETE") || !strcmp(call->method, "HEAD");
 }
 
-static bool looks_json(const struct http_response *r)
+/* Does a body start like a JSON object or array? */
+static bool starts_json(const char *b)
 {
-	const char *ct = http_response_header(r, "content-type");
-	if (ct && strstr(ct, "json"))
-		return true;
-	const char *b = r->body;
 	if (!b)
 		return false;
 	while (isspace((unsigned char)*b))
 		b++;
 	return *b == '{' || *b == '[';
+}
+
+static bool looks_json(const struct http_response *r)
+{
+	const char *ct = http_response_header(r, "content-type");
+	return (ct && strstr(ct, "json")) || starts_json(r->body);
+}
+
+/* The absolute URL of a call: paths are taken relative to the tenant. */
+static char *absolute_url(const struct qclient *c, const char *url)
+{
+	return url[0] == '/' ? url_resolve(c->base, url) : strdup(url);
 }
 
 static const char *transport_text(int err)
@@ -292,13 +301,7 @@ static void block_tier(struct qclient *c, int tier, int64_t until)
 /* One logical call: retries, redirects, auth refresh.  Fills out. */
 static int do_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 {
-	char *url = call->url[0] == '/' ? NULL : strdup(call->url);
-	if (call->url[0] == '/') {
-		size_t n = strlen(c->base) + strlen(call->url) + 1;
-		url = malloc(n);
-		if (url)
-			snprintf(url, n, "%s%s", c->base, call->url);
-	}
+	char *url = absolute_url(c, call->url);
 	if (!url)
 		return -ENOMEM;
 
@@ -360,9 +363,9 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 			.sink_arg = call->sink_arg,
 		};
 		http_response_clear(&resp);
-		stat_add(c, attempt ? &c->stats.retries : &c->stats.requests);
+		stat_add(c, &c->stats.requests);
 		if (attempt)
-			stat_add(c, &c->stats.requests);
+			stat_add(c, &c->stats.retries);
 		rc = http_perform(c->transport, &req, &resp);
 		attempt++;
 		out->status = resp.status;
@@ -472,13 +475,8 @@ static int copy_resp(struct qresp *dst, const struct qresp *src)
 
 static void parse_json(struct qresp *r)
 {
-	if (r->body && !r->json) {
-		const char *b = r->body;
-		while (isspace((unsigned char)*b))
-			b++;
-		if (*b == '{' || *b == '[')
-			r->json = cJSON_ParseWithLength(r->body, r->body_len);
-	}
+	if (!r->json && starts_json(r->body))
+		r->json = cJSON_ParseWithLength(r->body, r->body_len);
 }
 
 /* Drops one reference to a flight; the last one frees it.  Called with c->lock held. */
@@ -601,7 +599,7 @@ static char *next_page_url(struct qclient *c, const char *cur, const cJSON *page
 long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, int *pages_out,
 		  char *errmsg, size_t n)
 {
-	char *cur = url[0] == '/' ? url_resolve(c->base, url) : strdup(url);
+	char *cur = absolute_url(c, url);
 	long seen = 0;
 	int pages = 0, rc = 0;
 
