@@ -87,3 +87,9 @@ def test_unmount_exits_cleanly(sim):
     m = Mount(sim.url)
     assert os.path.ismount(m.mnt)
     assert m.unmount() == 0
+
+
+def test_bad_numbers_are_refused(tmp_path):
+    for opt in ("uid=1K", "gid=-1", "retries=0", "cache_ttl=abc", "umask=999"):
+        r = qlikfs("-o", opt, "http://127.0.0.1:1", str(tmp_path), env={"QLIK_API_KEY": "x"})
+        assert r.returncode != 0 and ("invalid" in r.stderr), (opt, r.stderr)
