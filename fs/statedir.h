@@ -1,0 +1,32 @@
+/*
+ * statedir.h - the per-tenant state directory outside the mount, and
+ * crash-safe file writes into it.
+ *
+ * Layout: <root>/<tenant-key>/ where root is -o state_dir=, else
+ * $XDG_STATE_HOME/qlikfs, else $HOME/.local/state/qlikfs; tenant-key is the
+ * tenant's host with ":port" appended for non-default ports (":" becomes "_").
+ * Every directory is created 0700; every file 0600 (tokens live here).
+ */
+#ifndef QLIKFS_STATEDIR_H
+#define QLIKFS_STATEDIR_H
+
+#include <stddef.h>
+
+/* Resolves and creates the state directory for the tenant base URL.  opt_dir
+ * (may be NULL) overrides the root.  Returns 0 with a malloc'd path in *out,
+ * or -errno (*out untouched). */
+int statedir_resolve(const char *opt_dir, const char *base_url, char **out);
+
+/* Creates dir/sub (and dir) with mode 0700 if missing.  Returns 0 or -errno. */
+int statedir_mkdir(const char *dir, const char *sub);
+
+/* Writes data to dir/name atomically: a 0600 temporary file in dir, fsync,
+ * rename over name, fsync of the directory.  A crash leaves the old or the new file,
+ * never a mix.  Returns 0 or -errno (the temporary file is removed). */
+int statedir_write_atomic(const char *dir, const char *name, const void *data, size_t len);
+
+/* Reads dir/name whole (at most max bytes) into a malloc'd NUL-terminated
+ * buffer.  Returns 0 with *out and *len set, -ENOENT, -EFBIG, or another -errno. */
+int statedir_read(const char *dir, const char *name, size_t max, char **out, size_t *len);
+
+#endif
