@@ -27,6 +27,7 @@
 #include "log.h"
 #include "ns.h"
 #include "qclient.h"
+#include "statedir.h"
 #include "url.h"
 
 #define KEY_MAX 16384
@@ -42,6 +43,7 @@ struct options {
 	char *retries;
 	char *uid, *gid, *umask;
 	char *api_version;
+	char *state_dir;
 	int ro;
 	int help;
 	int version;
@@ -60,6 +62,7 @@ static const struct fuse_opt qopts[] = {
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
 	OPT("api_version=%s", api_version),
+	OPT("state_dir=%s", state_dir),
 	FUSE_OPT_KEY("ro", 'r'),
 	FUSE_OPT_KEY("-h", 'h'),
 	FUSE_OPT_KEY("--help", 'h'),
@@ -88,6 +91,8 @@ static void usage(const char *prog)
 	       "  -o uid=N,gid=N,umask=M owner and permission mask of every file (default: the\n"
 	       "                         mounting user, umask 077: files 0600, directories 0700)\n"
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"
+	       "  -o state_dir=DIR       where state outside the mount is kept (default\n"
+	       "                         $XDG_STATE_HOME/qlikfs/<tenant>/, else ~/.local/state/qlikfs/<tenant>/)\n"
 	       "  -o ro                  read-only mount\n"
 	       "  -f / -d / -s           foreground / debug (implies -f) / single-threaded\n"
 	       "  -o allow_other ...     the usual FUSE mount options\n"
@@ -231,7 +236,7 @@ static void free_options(struct options *o)
 {
 	char **strs[] = { &o->tenant, &o->api_key_file, &o->cache_ttl, &o->cache_size,
 			  &o->neg_ttl, &o->timeout, &o->retries, &o->uid, &o->gid, &o->umask,
-			  &o->api_version };
+			  &o->api_version, &o->state_dir };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 }
@@ -242,7 +247,7 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts fo = { 0 };
 	struct options o = { 0 };
 	struct qfs q = { 0 };
-	char *base = NULL, *key = NULL;
+	char *base = NULL, *key = NULL, *sdir = NULL;
 	struct http_transport *tr = NULL;
 	struct qauth *auth = NULL;
 	struct qclient *qc = NULL;
@@ -296,6 +301,11 @@ int main(int argc, char *argv[])
 				       "(use https://)"
 				     : "expected a host name, https://host or http://127.0.0.1:PORT");
 		goto out_cmdline;
+	}
+	if ((rc = statedir_resolve(o.state_dir, base, &sdir))) {
+		fprintf(stderr, "qlikfs: cannot create the state directory%s%s: %s\n",
+			o.state_dir ? " " : "", o.state_dir ? o.state_dir : "", strerror(-rc));
+		goto out_base;
 	}
 	if (!(key = read_api_key(o.api_key_file)))
 		goto out_base;
@@ -404,6 +414,7 @@ out_key:
 	http_transport_free(tr);
 	free(key);
 out_base:
+	free(sdir);
 	free(base);
 out_cmdline:
 	free(fo.mountpoint);
