@@ -5,7 +5,8 @@
 #ifndef QLIKFS_ERRMAP_H
 #define QLIKFS_ERRMAP_H
 
-enum qop { QOP_READ, QOP_CREATE, QOP_UPDATE, QOP_DELETE };
+/* QOP_RENAME: an update that changes a name (409 = the name is taken). */
+enum qop { QOP_READ, QOP_CREATE, QOP_UPDATE, QOP_DELETE, QOP_RENAME };
 
 /* Returns the negative errno for a failed HTTP status (status >= 300) of an
  * operation of kind op; code is the first Qlik error code of the body or NULL. */

@@ -11,6 +11,7 @@
 #include "fuse_ops.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC; /* O_TRUNC arrives with the open */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
 		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: ls -l costs no lookups */
 }
@@ -204,7 +208,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)f;
 	fi->keep_cache = 0;
-	fi->direct_io = changed; /* the kernel's size is stale: do not clamp reads to it */
+	/* the kernel's size is stale: do not clamp reads to it; writes are
+	 * buffered here, not in the page cache */
+	fi->direct_io = changed || (fi->flags & O_ACCMODE) != O_RDONLY;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		ns_release(f);
 }
@@ -268,62 +274,157 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	st.f_bsize = 4096;
 	st.f_frsize = 4096;
 	st.f_files = s.nodes;
+	/* room for tools that check free space before writing (cp, rsync) */
+	st.f_blocks = st.f_bfree = st.f_bavail = (64ull << 20) / 4; /* 64 MiB: one file's bound */
+	st.f_ffree = st.f_favail = 1u << 20;
 	st.f_namemax = 255;
 	fuse_reply_statfs(req, &st);
 }
 
-/* Changes to the tenant through the mount are not available in this
- * version: every mutation is refused, as on a read-only mount. */
-static int refuse(struct qfs *q)
+static void reply_entry_or_err(fuse_req_t req, const char *op, int rc, const char *err,
+			       const struct ns_attr *a)
 {
-	(void)q;
-	return EROFS;
+	struct fuse_entry_param e;
+	if (rc) {
+		reply_error(req, op, rc, err);
+		return;
+	}
+	fill_entry(Q(req), a, &e);
+	fuse_reply_entry(req, &e);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	(void)ino, (void)attr, (void)to_set, (void)fi;
-	fuse_reply_err(req, refuse(Q(req)));
+	struct qfs *q = Q(req);
+	struct ns_attr a;
+	struct stat st;
+	char err[ERRN] = "";
+	int rc = 0;
+	if (q->read_only) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		rc = ns_truncate(q->ns, ino, fi ? (struct ns_file *)(uintptr_t)fi->fh : NULL,
+				 (uint64_t)attr->st_size, err, sizeof(err));
+	/* mode, owner and times are the mount's: accepted and left as they are */
+	if (!rc)
+		rc = ns_getattr(q->ns, ino, &a, err, sizeof(err));
+	if (rc) {
+		reply_error(req, "setattr", rc, err);
+		return;
+	}
+	to_stat(&a, &st);
+	fuse_reply_attr(req, &st, q->ttl_s);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t r)
 {
-	(void)p, (void)n, (void)m, (void)r;
-	fuse_reply_err(req, refuse(Q(req)));
+	(void)p, (void)n, (void)r;
+	fuse_reply_err(req, Q(req)->read_only ? EROFS : S_ISREG(m) ? ENOSYS : EPERM);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 {
-	(void)p, (void)n, (void)m;
-	fuse_reply_err(req, refuse(Q(req)));
+	(void)m;
+	struct ns_attr a;
+	char err[ERRN] = "";
+	int rc = ns_mkdir(Q(req)->ns, p, n, &a, err, sizeof(err));
+	reply_entry_or_err(req, "mkdir", rc, err, &a);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 {
-	(void)p, (void)n;
-	fuse_reply_err(req, refuse(Q(req)));
+	char err[ERRN] = "";
+	int rc = ns_unlink(Q(req)->ns, p, n, err, sizeof(err));
+	if (rc && rc != -ENOENT)
+		reply_error(req, "unlink", rc, err);
+	else
+		fuse_reply_err(req, -rc);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
+{
+	char err[ERRN] = "";
+	int rc = ns_rmdir(Q(req)->ns, p, n, err, sizeof(err));
+	if (rc && rc != -ENOENT)
+		reply_error(req, "rmdir", rc, err);
+	else
+		fuse_reply_err(req, -rc);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np, const char *nn,
 		      unsigned int flags)
 {
-	(void)p, (void)n, (void)np, (void)nn, (void)flags;
-	fuse_reply_err(req, refuse(Q(req)));
+	char err[ERRN] = "";
+	int rc = ns_rename(Q(req)->ns, p, n, np, nn, flags, err, sizeof(err));
+	if (rc && rc != -ENOENT)
+		reply_error(req, "rename", rc, err);
+	else
+		fuse_reply_err(req, -rc);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 		      struct fuse_file_info *fi)
 {
-	(void)p, (void)n, (void)m, (void)fi;
-	fuse_reply_err(req, refuse(Q(req)));
+	(void)m;
+	struct qfs *q = Q(req);
+	struct ns_attr a;
+	struct ns_file *f;
+	struct fuse_entry_param e;
+	char err[ERRN] = "";
+	int rc = ns_create(q->ns, p, n, fi->flags, &a, &f, err, sizeof(err));
+	if (rc) {
+		reply_error(req, "create", rc, err);
+		return;
+	}
+	fill_entry(q, &a, &e);
+	fi->fh = (uintptr_t)f;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		ns_release(f);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	(void)ino;
+	ssize_t n = ns_write((struct ns_file *)(uintptr_t)fi->fh, buf, size, off);
+	if (n < 0)
+		reply_error(req, "write", (int)n, NULL);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	char err[ERRN] = "";
+	int rc = ns_flush((struct ns_file *)(uintptr_t)fi->fh, err, sizeof(err));
+	if (rc)
+		reply_error(req, "close", rc, err);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino, (void)datasync;
+	char err[ERRN] = "";
+	int rc = ns_flush((struct ns_file *)(uintptr_t)fi->fh, err, sizeof(err));
+	if (rc)
+		reply_error(req, "fsync", rc, err);
+	else
+		fuse_reply_err(req, 0);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
 	(void)ino, (void)name, (void)value, (void)size, (void)flags;
-	fuse_reply_err(req, ENOTSUP);
+	fuse_reply_err(req, Q(req)->read_only ? EROFS : ENOTSUP);
 }
 
 const struct fuse_lowlevel_ops qfs_ops = {
@@ -336,11 +437,14 @@ const struct fuse_lowlevel_ops qfs_ops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.rename = op_rename,
 	.create = op_create,
 	.open = op_open,
 	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
 	.release = op_release,
 	.opendir = op_opendir,
 	.readdir = op_readdir,

@@ -28,14 +28,17 @@
 #include "jsonfmt.h"
 #include "names.h"
 
-struct ns_file {
-	struct cache_blob *blob;
-};
-
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t ns_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -166,6 +169,9 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 
 static void node_destroy(struct node *n)
 {
+	free(n->mem);
+	free(n->errmsg);
+	cJSON_Delete(n->created);
 	free(n->name);
 	free(n->id);
 	free(n->id2);
@@ -318,6 +324,8 @@ int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_b
 static struct node *fresh_src(struct node *n)
 {
 	struct node *p = n->parent;
+	if (n->role == R_SCRATCH || n->role == R_NEW)
+		return NULL; /* in memory: always current */
 	if (n->hidden || n->role == R_ME)
 		return n;
 	if (n->self)
@@ -334,7 +342,7 @@ static struct node *fresh_src(struct node *n)
 
 /* Makes n's attributes fresh, refreshing its listing or fetching it.  May drop
  * and retake ns->lock.  Returns 0, -ENOENT if n vanished, or another -errno. */
-static int ensure_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	struct node *src = fresh_src(n);
 	int rc = 0;
@@ -355,16 +363,16 @@ static int ensure_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 /* Makes a directory's entries fresh: re-lists the collection that fills it
  * (itself, or a data-file folder's collection) when stale, then makes the
  * directory's own attributes fresh.  May drop and retake ns->lock. */
-static int ensure_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
 	struct node *c = d->role == R_COLL ? d : d->role == R_FOLDER ? d->coll_root : NULL;
 	int rc;
 	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh(ns, c, err, errn)))
 		return rc;
-	return ensure_fresh(ns, d, err, errn);
+	return ensure_node_fresh(ns, d, err, errn);
 }
 
-static void fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = n->ino;
@@ -377,16 +385,20 @@ static void fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 		a->mode = S_IFDIR | (0777 & ~ns->o.umask);
 		a->nlink = 2;
 	} else {
-		a->mode = S_IFREG | (0666 & ~ns->o.umask);
+		a->mode = S_IFREG | ((node_writable(n) ? 0666 : 0444) & ~ns->o.umask);
 		a->nlink = 1;
 		a->size = n->size;
-		n->reported_size = n->size;
+		if (n->role == R_SCRATCH || n->role == R_NEW)
+			a->size = n->memlen;
+		else if (n->dirty_handles)
+			a->size = n->wsize;
+		n->reported_size = a->size;
 	}
 	if (ns->o.read_only)
 		a->mode &= ~(mode_t)0222;
 }
 
-static struct node *get_node(struct ns *ns, uint64_t ino)
+struct node *ns_node(struct ns *ns, uint64_t ino)
 {
 	return ino < ns->ntab ? ns->tab[ino] : NULL;
 }
@@ -403,9 +415,7 @@ struct ns *ns_new(const struct ns_opts *o)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);
 	pthread_cond_init(&ns->cv, NULL);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ns->mount_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ns->mount_ms = ns_wall_ms();
 	ns->ntab = 1; /* inode 0 is invalid */
 	ns->captab = 1024;
 	ns->tab = calloc(ns->captab, sizeof(*ns->tab));
@@ -515,12 +525,12 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 {
 	int rc = 0;
 	pthread_mutex_lock(&ns->lock);
-	struct node *p = get_node(ns, parent);
+	struct node *p = ns_node(ns, parent);
 	if (!p || !p->dir) {
 		rc = p ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
-	if ((rc = ensure_listed(ns, p, err, errn)))
+	if ((rc = ensure_node_listed(ns, p, err, errn)))
 		goto out;
 	struct node *n = strmap_get(p->kids, name);
 	if (!n && p->role == R_COLL && p->coll != C_NONE) {
@@ -557,9 +567,9 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		rc = -ENOENT;
 		goto out;
 	}
-	if ((rc = ensure_fresh(ns, n, err, errn)))
+	if ((rc = ensure_node_fresh(ns, n, err, errn)))
 		goto out;
-	fill_attr(ns, n, out);
+	ns_fill_attr(ns, n, out);
 	n->nlookup++;
 out:
 	pthread_mutex_unlock(&ns->lock);
@@ -569,7 +579,7 @@ out:
 void ns_forget(struct ns *ns, uint64_t ino, uint64_t nlookup)
 {
 	pthread_mutex_lock(&ns->lock);
-	struct node *n = get_node(ns, ino);
+	struct node *n = ns_node(ns, ino);
 	if (n)
 		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
 	pthread_mutex_unlock(&ns->lock);
@@ -578,7 +588,7 @@ void ns_forget(struct ns *ns, uint64_t ino, uint64_t nlookup)
 void ns_remember(struct ns *ns, uint64_t ino)
 {
 	pthread_mutex_lock(&ns->lock);
-	struct node *n = get_node(ns, ino);
+	struct node *n = ns_node(ns, ino);
 	if (n)
 		n->nlookup++;
 	pthread_mutex_unlock(&ns->lock);
@@ -588,10 +598,10 @@ int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size
 {
 	int rc;
 	pthread_mutex_lock(&ns->lock);
-	struct node *n = get_node(ns, ino);
-	rc = n ? ensure_fresh(ns, n, err, errn) : -ENOENT;
+	struct node *n = ns_node(ns, ino);
+	rc = n ? ensure_node_fresh(ns, n, err, errn) : -ENOENT;
 	if (!rc)
-		fill_attr(ns, n, out);
+		ns_fill_attr(ns, n, out);
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -606,12 +616,12 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 	int rc = 0;
 	struct ns_dir *d = NULL;
 	pthread_mutex_lock(&ns->lock);
-	struct node *n = get_node(ns, ino);
+	struct node *n = ns_node(ns, ino);
 	if (!n || !n->dir) {
 		rc = n ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
-	if ((rc = ensure_listed(ns, n, err, errn)))
+	if ((rc = ensure_node_listed(ns, n, err, errn)))
 		goto out;
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->ents = calloc(n->nkids + 2, sizeof(*d->ents)))) {
@@ -619,16 +629,16 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		goto out;
 	}
 	d->ents[0].name = strdup(".");
-	fill_attr(ns, n, &d->ents[0].attr);
+	ns_fill_attr(ns, n, &d->ents[0].attr);
 	d->ents[1].name = strdup("..");
-	fill_attr(ns, n->parent ? n->parent : n, &d->ents[1].attr);
+	ns_fill_attr(ns, n->parent ? n->parent : n, &d->ents[1].attr);
 	d->n = 2;
 	for (size_t i = 0; i < n->nkids; i++) {
 		struct node *k = n->kidv[i];
 		if (k->hidden || k->gone)
 			continue;
 		d->ents[d->n].name = strdup(k->name);
-		fill_attr(ns, k, &d->ents[d->n].attr);
+		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
 	for (size_t i = 0; i < d->n; i++)
@@ -656,73 +666,12 @@ void ns_closedir(struct ns_dir *d)
 	free(d);
 }
 
-int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *size_changed,
-	    char *err, size_t errn)
-{
-	char key[256];
-	struct cache_blob *b = NULL;
-	int rc;
-
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		return ns->o.read_only ? -EROFS : -EACCES;
-	pthread_mutex_lock(&ns->lock);
-	struct node *n = get_node(ns, ino);
-	if (!n) {
-		rc = -ENOENT;
-		goto out;
-	}
-	if (n->dir) {
-		rc = -EISDIR;
-		goto out;
-	}
-	if ((rc = ensure_fresh(ns, n, err, errn)))
-		goto out;
-	uint64_t reported = n->reported_size;
-	content_key(n, key, sizeof(key));
-	if (cache_lookup(ns->o.cache, key, &b) != 1) {
-		/* evicted (byte bound) or expired: one GET */
-		rc = fetch_one(ns, n->self ? n->parent : n, &b, err, errn);
-		if (rc)
-			goto out;
-	}
-	struct ns_file *f = calloc(1, sizeof(*f));
-	if (!f) {
-		cache_blob_unref(b);
-		rc = -ENOMEM;
-		goto out;
-	}
-	f->blob = b;
-	n->size = cache_blob_len(b);
-	*size_changed = n->size != reported;
-	*out = f;
-out:
-	pthread_mutex_unlock(&ns->lock);
-	return rc;
-}
-
-ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
-{
-	size_t len = cache_blob_len(f->blob);
-	if (off < 0)
-		return -EINVAL;
-	if ((size_t)off >= len)
-		return 0;
-	if (size > len - (size_t)off)
-		size = len - (size_t)off;
-	memcpy(buf, cache_blob_data(f->blob) + off, size);
-	return (ssize_t)size;
-}
-
-void ns_release(struct ns_file *f)
-{
-	if (!f)
-		return;
-	cache_blob_unref(f->blob);
-	free(f);
-}
-
 static const char *xattr_value(const struct node *n, const char *name)
 {
+	if (!strcmp(name, "user.qlik.error"))
+		return n->errmsg;
+	if (n->role == R_SCRATCH)
+		return NULL;
 	if (!strcmp(name, "user.qlik.id"))
 		return n->role == R_COLL ? NULL : n->id;
 	if (!strcmp(name, "user.qlik.type"))
@@ -734,7 +683,7 @@ ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, si
 {
 	ssize_t rc;
 	pthread_mutex_lock(&ns->lock);
-	struct node *n = get_node(ns, ino);
+	struct node *n = ns_node(ns, ino);
 	const char *v = n ? xattr_value(n, name) : NULL;
 	if (!n)
 		rc = -ENOENT;
@@ -753,12 +702,12 @@ ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, si
 
 ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size)
 {
-	static const char *names[] = { "user.qlik.id", "user.qlik.type" };
+	static const char *names[] = { "user.qlik.id", "user.qlik.type", "user.qlik.error" };
 	size_t total = 0;
 	pthread_mutex_lock(&ns->lock);
-	struct node *n = get_node(ns, ino);
+	struct node *n = ns_node(ns, ino);
 	char tmp[64];
-	for (size_t i = 0; n && i < 2; i++)
+	for (size_t i = 0; n && i < 3; i++)
 		if (xattr_value(n, names[i])) {
 			size_t l = strlen(names[i]) + 1;
 			memcpy(tmp + total, names[i], l);

@@ -89,7 +89,29 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off);
 void ns_release(struct ns_file *f);
 
-/* Extended attributes user.qlik.id and user.qlik.type.  Returns the value's
+/* Changes (README "Writing"; all return -EROFS on a read-only mount).
+ * ns_write buffers; ns_flush (every close, and fsync) sends what was
+ * written: it is where a change succeeds or fails.  ns_create opens the new
+ * (or existing) file like ns_open and fills *attr; the entry counts as a
+ * lookup, as does ns_mkdir's. */
+ssize_t ns_write(struct ns_file *f, const char *buf, size_t size, off_t off);
+int ns_flush(struct ns_file *f, char *err, size_t errn);
+int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
+	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn);
+int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *attr, char *err,
+	     size_t errn);
+int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
+int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
+/* flags: 0 or RENAME_NOREPLACE (1); RENAME_EXCHANGE is EINVAL. */
+int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags, char *err, size_t errn);
+/* Truncates (or extends with zeros) through handle f when it is writable,
+ * else applies the new size to the resource at once. */
+int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, char *err,
+		size_t errn);
+
+/* Extended attributes user.qlik.id, user.qlik.type and user.qlik.error (why
+ * the last change through this file failed).  Returns the value's
  * length (copying it when size > 0), -ENODATA, or -ERANGE. */
 ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, size_t size);
 ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size);

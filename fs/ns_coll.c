@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "reswrite.h"
 #include "url.h"
 
 /* Data assets are directories only under their store (they hold data-sets/);
@@ -389,23 +390,6 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 
 /* ---- single resources ---- */
 
-static char *one_url(struct qclient *qc, const struct rtype *rt, const char *id)
-{
-	struct url_buf *u = url_new(qclient_base(qc));
-	if (!rt) {
-		url_path(u, "/api/v1/users/me");
-		return url_finish(u);
-	}
-	url_path(u, rt->get_path);
-	if (rt->get_query_id) {
-		url_query(u, rt->get_query_fixed[0], rt->get_query_fixed[1]);
-		url_query(u, rt->get_query_id, id);
-	} else {
-		url_seg(u, id);
-	}
-	return url_finish(u);
-}
-
 int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **root,
 	      const cJSON **obj, char *err, size_t errn)
 {
@@ -415,29 +399,11 @@ int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **roo
 	*root = NULL;
 	*obj = NULL;
 	pthread_mutex_unlock(&ns->lock);
-	char *url = (rt && !idc) ? NULL : one_url(ns->o.client, rt, idc);
-	if (!url)
-		rc = -ENOMEM;
-	else
-		rc = qclient_get_json(ns->o.client, url, root, err, errn);
-	free(url);
+	rc = (id && !idc) ? -ENOMEM : res_get(ns->o.client, rt, idc, root, obj, err, errn);
 	free(idc);
-	*obj = *root;
-	if (!rc && rt && rt->get_query_id) {
-		*obj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(*root, "data"), 0);
-		if (!*obj) {
-			rc = -ENOENT;
-			if (err && errn)
-				snprintf(err, errn, "no %s with that id", rt->type);
-		}
-	}
 	pthread_mutex_lock(&ns->lock);
-	if (rc) {
-		cJSON_Delete(*root);
-		*root = NULL;
-	} else {
+	if (!rc)
 		ns->stats.gets++;
-	}
 	return rc;
 }
 

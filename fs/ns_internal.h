@@ -32,6 +32,8 @@ enum nrole {
 	R_RESDIR,  /* a resource shown as a directory (space, data store, data asset) */
 	R_FILE,    /* a resource's JSON file */
 	R_ME,      /* me.json */
+	R_SCRATCH, /* a tool's temporary file: in memory only, never sent */
+	R_NEW,     /* a file being created: POSTed when closed */
 };
 
 enum coll {
@@ -82,6 +84,32 @@ struct node {
 	int64_t listed_at;
 	bool refreshing;
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
+
+	/* writes (ns_mut.c) */
+	char *mem;              /* R_SCRATCH, R_NEW: the content */
+	size_t memlen, memcap;
+	bool mem_dirty;         /* R_NEW: written since the last attempt to create it */
+	cJSON *created;         /* R_NEW: the resource it created (later closes update it) */
+	char *errmsg;           /* why the last change through this file failed */
+	unsigned dirty_handles; /* open handles holding unsent writes */
+	uint64_t wsize;         /* size of the latest such write buffer */
+	bool busy;              /* a change is in flight (ns->cv waits) */
+};
+
+/* An open file.  Resource files opened for writing get a private copy of the
+ * content (buf) and the object it was made from (base): a close sends the
+ * difference, and refuses it if the resource moved since base.  Scratch and
+ * new files are read and written in the node's own memory. */
+struct ns_file {
+	struct ns *ns;
+	uint64_t ino;
+	int flags;
+	bool writable, append, dirty, mem;
+	bool written; /* a write or truncate came through this handle */
+	struct cache_blob *blob; /* read-only handles: the snapshot */
+	char *buf;
+	size_t len, cap;
+	cJSON *base;
 };
 
 struct ns {
@@ -93,10 +121,17 @@ struct ns {
 	unsigned gen;
 	int64_t mount_ms;
 	struct ns_stats stats;
+	size_t mem_bytes; /* held by scratch and new files */
 };
 
 /* ns.c */
 int64_t ns_now(struct ns *ns);
+int64_t ns_wall_ms(void);
+struct node *ns_node(struct ns *ns, uint64_t ino);
+/* Make n's attributes / d's entries fresh (may drop and retake the lock). */
+int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
 bool ns_fresh(struct ns *ns, int64_t t);
 struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
 		      bool dir);
@@ -108,6 +143,10 @@ void content_key(const struct node *n, char *buf, size_t len);
 struct node *node_self(const struct node *dir);
 void ns_inval_entry(struct ns *ns, struct node *parent, const char *name);
 void ns_inval_inode(struct ns *ns, struct node *n);
+
+/* ns_mut.c */
+void node_drop_mem(struct ns *ns, struct node *n);
+bool node_writable(const struct node *n);
 
 /* ns_coll.c */
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);

@@ -9,6 +9,7 @@
 #include "restab.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "qtime.h"
 
@@ -21,6 +22,9 @@ static const struct rtype rows[RK_COUNT] = {
 		.unique_names = true,
 		.get_path = "/api/v1/spaces",
 		.page_limit = 100,
+		.write_path = "/api/v1/spaces", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
+		.creatable = true, .writable = { "name", "description", "ownerId" },
+		.stale_field = "updatedAt",
 	},
 	[RK_APP] = {
 		.kind = RK_APP, .type = "app", .id_field = "resourceId",
@@ -32,6 +36,9 @@ static const struct rtype rows[RK_COUNT] = {
 		.get_query_id = "resourceId",
 		.get_query_fixed = { "resourceType", "app" },
 		.page_limit = 100,
+		.write_path = "/api/v1/apps", .upd = UPD_APP, .del = DEL_ONE, .creatable = true,
+		.writable = { "name", "description", "spaceId", "ownerId" },
+		.stale_field = "updatedAt",
 	},
 	[RK_DATAFILE] = {
 		.kind = RK_DATAFILE, .type = "data-file", .id_field = "id",
@@ -41,6 +48,9 @@ static const struct rtype rows[RK_COUNT] = {
 		.unique_names = true,
 		.get_path = "/api/v1/data-files",
 		.page_limit = 1000,
+		.write_path = "/api/v1/data-files", .upd = UPD_DATAFILE, .del = DEL_ONE,
+		.writable = { "name" },
+		.stale_field = "modifiedDate",
 	},
 	[RK_DATASTORE] = {
 		.kind = RK_DATASTORE, .type = "data-store", .id_field = "id",
@@ -50,6 +60,10 @@ static const struct rtype rows[RK_COUNT] = {
 		.unique_names = false,
 		.get_path = "/api/v1/data-stores",
 		.page_limit = 100,
+		.write_path = "/api/v1/data-stores", .upd = UPD_PATCH_VERSION, .del = DEL_BATCH,
+		.creatable = true, .all_writable = true,
+		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
+			      "lastModifiedTime", "version", "ownerId" },
 	},
 	[RK_DATAASSET] = {
 		.kind = RK_DATAASSET, .type = "data-asset", .id_field = "id",
@@ -59,6 +73,10 @@ static const struct rtype rows[RK_COUNT] = {
 		.unique_names = false,
 		.get_path = "/api/v1/data-assets",
 		.page_limit = 100,
+		.write_path = "/api/v1/data-assets", .upd = UPD_PATCH_VERSION, .del = DEL_BATCH,
+		.creatable = true, .all_writable = true,
+		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
+			      "lastModifiedTime", "version", "ownerId" },
 	},
 	[RK_DATASET] = {
 		.kind = RK_DATASET, .type = "data-set", .id_field = "id",
@@ -68,6 +86,10 @@ static const struct rtype rows[RK_COUNT] = {
 		.unique_names = false,
 		.get_path = "/api/v1/data-sets",
 		.page_limit = 100,
+		.write_path = "/api/v1/data-sets", .upd = UPD_PATCH_VERSION, .del = DEL_BATCH,
+		.creatable = true, .all_writable = true,
+		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
+			      "lastModifiedTime", "version", "ownerId" },
 	},
 	[RK_USER] = {
 		.kind = RK_USER, .type = "user", .id_field = "id",
@@ -77,12 +99,33 @@ static const struct rtype rows[RK_COUNT] = {
 		.unique_names = false,
 		.get_path = "/api/v1/users",
 		.page_limit = 100,
+		.write_path = "/api/v1/users", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
+		.creatable = true,
+		.writable = { "name", "status", "assignedRoles", "assignedGroups", "preferredLocale",
+			      "preferredZoneinfo" },
+		.readonly = { "id", "tenantId", "createdAt", "lastUpdatedAt", "assignedScopes",
+			      "inviteExpiry", "links", "created", "lastUpdated" },
+		.stale_field = "lastUpdatedAt",
 	},
 };
 
 const struct rtype *restab_get(enum rkind kind)
 {
 	return &rows[kind];
+}
+
+bool restab_writable(const struct rtype *rt, const char *field)
+{
+	if (rt->all_writable) {
+		for (size_t i = 0; i < sizeof(rt->readonly) / sizeof(rt->readonly[0]) && rt->readonly[i]; i++)
+			if (!strcmp(rt->readonly[i], field))
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(rt->writable) / sizeof(rt->writable[0]) && rt->writable[i]; i++)
+		if (!strcmp(rt->writable[i], field))
+			return true;
+	return false;
 }
 
 const char *json_str(const cJSON *obj, const char *field)

@@ -22,6 +22,21 @@ enum rkind {
 	RK_COUNT
 };
 
+/* How an edited file becomes an update (qlik-api.md section 18). */
+enum rupd {
+	UPD_NONE,          /* read-only kind */
+	UPD_PATCH_REPLACE, /* PATCH [{op:"replace",path:"/f",value}] on get_path/id (spaces, users) */
+	UPD_APP,           /* PUT /apps/id {attributes}, PUT|DELETE /apps/id/space, PUT /apps/id/owner */
+	UPD_DATAFILE,      /* PUT /data-files/id multipart Json{name} (rename/move) */
+	UPD_PATCH_VERSION, /* PATCH RFC 6902 led by {op:"test",path:"/version"} (data stores family) */
+};
+
+enum rdel {
+	DEL_NONE,
+	DEL_ONE,   /* DELETE <write_path>/<id> */
+	DEL_BATCH, /* DELETE <write_path> {"ids":[id]} (data stores family: no single delete) */
+};
+
 struct rtype {
 	enum rkind kind;
 	const char *type;          /* value of the user.qlik.type xattr */
@@ -34,6 +49,16 @@ struct rtype {
 	const char *get_query_id;  /* or: GET <get_path>?<get_query_id>=<id> answers a list (apps) */
 	const char *get_query_fixed[2]; /* extra fixed query for get_query_id lookups */
 	int page_limit;            /* largest page size the list endpoint allows */
+
+	/* writes */
+	const char *write_path;    /* base of updates, creates and deletes (apps: /api/v1/apps) */
+	enum rupd upd;
+	enum rdel del;
+	bool creatable;            /* POST <write_path> creates one */
+	const char *writable[8];   /* top-level fields an update may change; NULL-ended */
+	bool all_writable;         /* every top-level field but `readonly` (data stores family) */
+	const char *readonly[10];  /* never sent, whatever the file says; NULL-ended */
+	const char *stale_field;   /* field whose change since open means "changed on the server" */
 };
 
 /* Returns the row for kind (never NULL for a valid kind). */
@@ -47,6 +72,9 @@ const char *restab_name(const struct rtype *rt, const cJSON *obj);
  * unparsable (the update time falls back to the creation time). */
 int64_t restab_ctime_ms(const struct rtype *rt, const cJSON *obj);
 int64_t restab_mtime_ms(const struct rtype *rt, const cJSON *obj);
+
+/* Is field one an update of rt may send? */
+bool restab_writable(const struct rtype *rt, const char *field);
 
 /* Helpers on plain cJSON objects. */
 const char *json_str(const cJSON *obj, const char *field);   /* non-empty string or NULL */

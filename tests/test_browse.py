@@ -65,7 +65,9 @@ def test_permissions_private_and_owner(mounted):
             assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid()
         for x in files:
             st = os.stat(os.path.join(d, x))
-            assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.getuid()
+            # me.json cannot be changed: read-only; every other file is writable
+            want = 0o400 if os.path.join(d, x) == mounted.path("me.json") else 0o600
+            assert stat.S_IMODE(st.st_mode) == want and st.st_uid == os.getuid()
 
 
 def by_id(objs, key="id"):

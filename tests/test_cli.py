@@ -72,8 +72,10 @@ def test_secret_not_in_environment_or_log(sim, mount_factory):
 
 def test_uid_gid_umask_options(sim, mount_factory):
     m = mount_factory(sim.url, "uid=1234", "gid=4321", "umask=027")
-    st = os.stat(m.path("me.json"))
+    st = os.stat(m.path("spaces", "Finance", "space.json"))
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1234, 4321, 0o640)
+    st = os.stat(m.path("me.json"))  # read-only
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1234, 4321, 0o440)
     st = os.stat(m.path("users"))
     assert stat.S_IMODE(st.st_mode) == 0o750
 

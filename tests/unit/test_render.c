@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "errmap.h"
+#include "reswrite.h"
 #include "jsonfmt.h"
 #include "url.h"
 
@@ -48,6 +49,22 @@ static void test_errmap(void)
 	CHECK_INT(errmap_http(410, NULL, QOP_READ), -ENOENT);
 	CHECK_INT(errmap_http(409, NULL, QOP_CREATE), -EEXIST);
 	CHECK_INT(errmap_http(409, NULL, QOP_UPDATE), -ESTALE);
+	CHECK_INT(errmap_http(409, NULL, QOP_RENAME), -EEXIST);
+	CHECK_INT(errmap_http(409, NULL, QOP_CREATE), -EEXIST);
+	CHECK_INT(errmap_http(409, NULL, QOP_DELETE), -EBUSY);
+	{
+		char ptr[16];
+		CHECK_INT(res_pointer("name", ptr, sizeof(ptr)), 0);
+		CHECK_STR(ptr, "/name");
+		CHECK_INT(res_pointer("a/b~c", ptr, sizeof(ptr)), 0);
+		CHECK_STR(ptr, "/a~1b~0c");
+		CHECK_INT(res_pointer("0123456789abcdef", ptr, sizeof(ptr)), -ENAMETOOLONG);
+		CHECK(restab_writable(restab_get(RK_SPACE), "name"));
+		CHECK(!restab_writable(restab_get(RK_SPACE), "id"));
+		CHECK(restab_writable(restab_get(RK_DATASET), "schema"));
+		CHECK(!restab_writable(restab_get(RK_DATASET), "version"));
+		CHECK(!restab_writable(restab_get(RK_USER), "email"));
+	}
 	CHECK_INT(errmap_http(409, NULL, QOP_DELETE), -EBUSY);
 	CHECK_INT(errmap_http(412, NULL, QOP_DELETE), -ENOTEMPTY);
 	CHECK_INT(errmap_http(413, NULL, QOP_CREATE), -EFBIG);
