@@ -1,0 +1,616 @@
+/*
+ * ns_dirops.c - create, mkdir, unlink, rmdir, rename.  Contract and locks:
+ * ns_mut.c.
+ */
+#include "ns_mut.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+#include "reswrite.h"
+
+/* ---- create, mkdir ---- */
+
+int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
+	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn)
+{
+	bool changed;
+	int rc;
+	*out = NULL;
+	if (ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent), *n = NULL;
+	if (!d || !d->dir) {
+		rc = d ? -ENOTDIR : -ENOENT;
+		goto unlock;
+	}
+	if ((rc = ensure_node_listed(ns, d, err, errn)))
+		goto unlock;
+	n = strmap_get(d->kids, name);
+	if (n && !n->gone) {
+		if (flags & O_EXCL) {
+			rc = -EEXIST;
+			goto unlock;
+		}
+		pthread_mutex_unlock(&ns->lock);
+		goto open; /* an existing file: opened (and truncated if asked) */
+	}
+	struct node *c = mut_dir_coll(d);
+	if (mut_name_is_scratch(d, name)) {
+		n = mut_scratch_new(ns, d, name);
+	} else if (c && c->rt->creatable && c->coll != C_DATAFILES &&
+		   mut_ends_with(name, ".json")) {
+		n = node_new(ns, d, name, R_NEW, false);
+		if (n) {
+			n->mtime_ms = n->ctime_ms = ns_wall_ms();
+			n->mem_dirty = true;
+			n->rt = c->rt;
+		}
+	} else {
+		rc = -EPERM;
+		if (c && c->coll == C_DATAFILES)
+			mut_set_err(err, errn, "data files are not uploaded by this version of qlikfs");
+		else if (c && c->rt->creatable)
+			mut_set_err(err, errn, "a new resource file must be named NAME.json");
+		else if (c)
+			mut_set_err(err, errn, "this kind of resource cannot be created by a file");
+		else
+			mut_set_err(err, errn, "only temporary files can be created here");
+		goto unlock;
+	}
+	if (!n) {
+		rc = -ENOMEM;
+		goto unlock;
+	}
+	ns_inval_entry(ns, d, name); /* a cached negative entry */
+	pthread_mutex_unlock(&ns->lock);
+	flags &= ~O_TRUNC;
+open:
+	rc = ns_open(ns, n->ino, flags, out, &changed, err, errn);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&ns->lock);
+	ns_fill_attr(ns, n, attr);
+	n->nlookup++;
+	pthread_mutex_unlock(&ns->lock);
+	return 0;
+unlock:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *attr, char *err,
+	     size_t errn)
+{
+	cJSON *now = NULL;
+	char sname[1024];
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent);
+	if (!d || !d->dir) {
+		rc = d ? -ENOTDIR : -ENOENT;
+		goto out;
+	}
+	if ((rc = ensure_node_listed(ns, d, err, errn)))
+		goto out;
+	if (strmap_get(d->kids, name)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (d->role != R_COLL || d->coll != C_SPACES) {
+		rc = -EPERM;
+		mut_set_err(err, errn, "directories can only be made in spaces/ (a new shared space)");
+		goto out;
+	}
+	if (names_decode(name, sname, sizeof(sname)) <= 0 || names_is_scratch(name)) {
+		rc = -EINVAL;
+		mut_set_err(err, errn, "not a valid space name");
+		goto out;
+	}
+	cJSON *doc = cJSON_CreateObject();
+	struct res_scope sc = { 0 };
+	const struct rtype *rt = d->rt;
+	pthread_mutex_unlock(&ns->lock);
+	rc = doc ? res_create(ns->o.client, rt, &sc, doc, sname, &now, err, errn) : -ENOMEM;
+	pthread_mutex_lock(&ns->lock);
+	cJSON_Delete(doc);
+	if (rc)
+		goto out;
+	const char *id = restab_id(rt, now);
+	struct node *n = strmap_get(d->kids, name);
+	if (!n && id) {
+		n = node_new(ns, d, name, R_RESDIR, true);
+		if (n) {
+			n->rt = rt;
+			n->id = strdup(id);
+			n->sname = strdup(sname);
+			n->mark = ns->gen;
+			node_add_fixed_kids(ns, n);
+			strmap_put(d->by_id, n->id, n);
+			node_set_obj(ns, n, now, NULL);
+		}
+	}
+	mut_colls_stale(ns, rt->kind);
+	ns_inval_entry(ns, d, name);
+	if (!n) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ns_fill_attr(ns, n, attr);
+	n->nlookup++;
+out:
+	cJSON_Delete(now);
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+/* ---- unlink, rmdir ---- */
+
+/* Deletes the resource a node shows.  Lock held; dropped during the request. */
+static int delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	const struct rtype *rt = n->rt;
+	char *id = n->id ? strdup(n->id) : NULL;
+	if (!id)
+		return -ENOMEM;
+	mut_node_lock_change(ns, n);
+	pthread_mutex_unlock(&ns->lock);
+	int rc = res_delete(ns->o.client, rt, id, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	mut_node_unlock_change(ns, n);
+	if (!rc || rc == -ENOENT)
+		mut_apply_delete(ns, rt, id);
+	free(id);
+	return rc;
+}
+
+int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
+{
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent);
+	struct node *n = d && d->dir ? strmap_get(d->kids, name) : NULL;
+	if (!n || n->gone) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (n->dir) {
+		rc = -EISDIR;
+		goto out;
+	}
+	switch (n->role) {
+	case R_SCRATCH:
+	case R_NEW:
+		mut_mem_node_remove(ns, n);
+		rc = 0;
+		break;
+	case R_FILE:
+		if (n->self) {
+			/* A resource dir's own file goes with its dir (rmdir); removing
+			 * it alone is accepted and changes nothing, so that rm -r of
+			 * the dir works. */
+			ns_inval_entry(ns, d, name);
+			rc = 0;
+			break;
+		}
+		rc = delete_resource(ns, n, err, errn);
+		break;
+	default:
+		rc = -EPERM;
+		mut_set_err(err, errn, "this file cannot be deleted");
+	}
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+static bool dir_empty(const struct node *d)
+{
+	for (size_t i = 0; i < d->nkids; i++)
+		if (!d->kidv[i]->gone && !d->kidv[i]->hidden)
+			return false;
+	return true;
+}
+
+int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
+{
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent);
+	struct node *n = d && d->dir ? strmap_get(d->kids, name) : NULL;
+	if (!n || n->gone) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (!n->dir) {
+		rc = -ENOTDIR;
+		goto out;
+	}
+	if (n->role == R_RESDIR) {
+		rc = delete_resource(ns, n, err, errn);
+		if (rc == -EBUSY)
+			rc = -ENOTEMPTY;
+	} else if (n->role == R_COLL && d->role == R_RESDIR) {
+		/* apps/ and data-files/ of a space (and the like) go with their
+		 * resource: removing one is accepted when it is empty, so that
+		 * rm -r of the resource dir works. */
+		if (!(rc = ensure_node_listed(ns, n, err, errn)))
+			rc = dir_empty(n) ? 0 : -ENOTEMPTY;
+		if (!rc)
+			ns_inval_entry(ns, d, name);
+	} else if (n->role == R_FOLDER) {
+		if (!(rc = ensure_node_listed(ns, n, err, errn)) && !dir_empty(n))
+			rc = -ENOTEMPTY;
+		if (!rc && !n->id)
+			rc = -EPERM;
+		if (!rc) {
+			struct node tmp = *n;
+			tmp.rt = restab_get(RK_DATAFILE);
+			char *id = strdup(n->id);
+			pthread_mutex_unlock(&ns->lock);
+			rc = id ? res_delete(ns->o.client, tmp.rt, id, err, errn) : -ENOMEM;
+			pthread_mutex_lock(&ns->lock);
+			free(id);
+			if (!rc || rc == -ENOENT) {
+				node_detach(ns, n);
+				mut_colls_stale(ns, RK_DATAFILE);
+			}
+		}
+	} else {
+		rc = -EPERM;
+		mut_set_err(err, errn, "this directory cannot be removed");
+	}
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+/* ---- rename ---- */
+
+/* n (a scratch or new file) takes over resource file t's place and identity. */
+static void adopt(struct ns *ns, struct node *n, struct node *t)
+{
+	struct node *d = t->parent, *c = mut_dir_coll(d);
+	char *name = strdup(t->name);
+	node_detach(ns, t);
+	t->gone = true;
+	node_detach(ns, n);
+	node_drop_mem(ns, n);
+	n->role = R_FILE;
+	n->rt = t->rt;
+	n->self = t->self;
+	n->pinned = t->pinned;
+	n->hidden = t->hidden;
+	free(n->id);
+	n->id = t->id ? strdup(t->id) : NULL;
+	free(n->id2);
+	n->id2 = t->id2 ? strdup(t->id2) : NULL;
+	free(n->sname);
+	n->sname = t->sname ? strdup(t->sname) : NULL;
+	n->mark = t->mark;
+	n->fetched_at = t->fetched_at;
+	n->mtime_ms = t->mtime_ms;
+	n->ctime_ms = t->ctime_ms;
+	n->size = t->size;
+	if (name)
+		node_attach(ns, d, n, name);
+	if (c && n->id && strmap_get(c->by_id, n->id) == t)
+		strmap_put(c->by_id, n->id, n);
+	free(name);
+}
+
+/* Renames scratch/new file n onto resource file t: an update of t. */
+static int rename_onto_resource(struct ns *ns, struct node *n, struct node *t, char *err,
+				size_t errn)
+{
+	struct cache_blob *b = NULL;
+	cJSON *base = NULL;
+	int rc = mut_current_content(ns, t, &b, err, errn);
+	if (rc)
+		return rc;
+	base = mut_parse_blob(b);
+	cache_blob_unref(b);
+	if (!base)
+		return -EIO;
+	char *data = malloc(n->memlen ? n->memlen : 1);
+	size_t len = n->memlen;
+	if (!data) {
+		cJSON_Delete(base);
+		return -ENOMEM;
+	}
+	memcpy(data, n->mem, len);
+	rc = mut_commit_update(ns, t, data, len, base, NULL, err, errn);
+	free(data);
+	cJSON_Delete(base);
+	if (rc) {
+		mut_node_set_errmsg(n, err);
+		/* nothing to keep twice: the rejected content stays under n's name */
+		struct node *d = t->parent;
+		char rej[512];
+		snprintf(rej, sizeof(rej), "%s%s", t->name, REJECTED);
+		struct node *r = d ? strmap_get(d->kids, rej) : NULL;
+		if (r && r->role == R_SCRATCH && r != n)
+			mut_mem_node_remove(ns, r);
+		return rc;
+	}
+	if (!n->gone && !t->gone)
+		adopt(ns, n, t);
+	return 0;
+}
+
+/* Renames resource file n to a scratch name: n becomes the scratch copy and
+ * a new node shows the resource under its old name, unchanged. */
+static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			     char *err, size_t errn)
+{
+	struct cache_blob *b = NULL;
+	int rc = mut_current_content(ns, n, &b, err, errn);
+	if (rc)
+		return rc;
+	struct node *d = n->parent, *c = mut_dir_coll(d);
+	struct node *r = node_new(ns, NULL, n->name, R_FILE, false);
+	if (!r) {
+		cache_blob_unref(b);
+		return -ENOMEM;
+	}
+	r->rt = n->rt;
+	r->self = n->self;
+	r->pinned = n->pinned;
+	r->id = n->id ? strdup(n->id) : NULL;
+	r->id2 = n->id2 ? strdup(n->id2) : NULL;
+	r->sname = n->sname ? strdup(n->sname) : NULL;
+	r->mark = n->mark;
+	r->fetched_at = n->fetched_at;
+	r->hidden = n->hidden;
+	r->mtime_ms = n->mtime_ms;
+	r->ctime_ms = n->ctime_ms;
+	r->size = n->size;
+	char *oldname = strdup(n->name);
+	node_detach(ns, n);
+	n->role = R_SCRATCH;
+	n->self = n->pinned = n->hidden = false;
+	rc = mut_mem_set(ns, n, cache_blob_data(b), cache_blob_len(b));
+	cache_blob_unref(b);
+	struct node *t = strmap_get(nd->kids, newname);
+	if (t && t != n)
+		mut_mem_node_remove(ns, t);
+	if (node_attach(ns, nd, n, newname) < 0)
+		rc = -ENOMEM;
+	if (oldname && node_attach(ns, d, r, oldname) == 0 && c && r->id &&
+	    strmap_get(c->by_id, r->id) == n)
+		strmap_put(c->by_id, r->id, r);
+	free(oldname);
+	return rc;
+}
+
+/* The data-file path a folder directory stands for ("" at the collection). */
+static int folder_path(struct node *d, char *out, size_t n)
+{
+	char tmp[1024];
+	out[0] = '\0';
+	for (; d && d->role == R_FOLDER; d = d->parent) {
+		char seg[512];
+		if (names_decode(d->name, seg, sizeof(seg)) <= 0)
+			return -EINVAL;
+		int r = snprintf(tmp, sizeof(tmp), "%s%s%s", seg, out[0] ? "/" : "", out);
+		if (r < 0 || (size_t)r >= sizeof(tmp) || (size_t)r >= n)
+			return -ENAMETOOLONG;
+		memcpy(out, tmp, (size_t)r + 1);
+	}
+	return 0;
+}
+
+/* Renames or moves resource entry n (file or dir) to nd/newname through the
+ * API.  Lock held; dropped during the requests. */
+static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			   char *err, size_t errn)
+{
+	struct node *c = mut_dir_coll(n->parent), *nc = mut_dir_coll(nd);
+	const struct rtype *rt = n->rt;
+	bool move = nd != n->parent;
+	int rc;
+	if (!c || !nc || !rt || nc->rt != rt || (move && rt->kind != RK_APP &&
+						   !(rt->kind == RK_DATAFILE && nc == c))) {
+		mut_set_err(err, errn, "only apps move between spaces and data files between folders; "
+				   "other moves are not possible");
+		return -EPERM;
+	}
+	if (move && rt->kind == RK_APP && !nc->id) {
+		mut_set_err(err, errn, "move an app into a space's apps/ (or spaces/@personal/apps/)");
+		return -EPERM;
+	}
+	char *sname = mut_server_name(nc, newname, n->id, !n->dir);
+	if (!sname) {
+		mut_set_err(err, errn, coll_kids_are_dirs(nc) ? "not a valid name"
+							  : "the new name must end in .json");
+		return -EINVAL;
+	}
+	struct cache_blob *b = NULL;
+	if ((rc = mut_current_content(ns, n, &b, err, errn))) {
+		free(sname);
+		return rc;
+	}
+	cJSON *base = mut_parse_blob(b);
+	cache_blob_unref(b);
+	cJSON *edited = base ? cJSON_Duplicate(base, 1) : NULL;
+	if (!edited) {
+		cJSON_Delete(base);
+		free(sname);
+		return -EIO;
+	}
+	const char *nf = rt->name_fields[0];
+	if (rt->kind == RK_DATAFILE) {
+		char folder[1024], full[2048];
+		if ((rc = folder_path(nd, folder, sizeof(folder))) == 0) {
+			snprintf(full, sizeof(full), "%s%s%s", folder, folder[0] ? "/" : "", sname);
+			cJSON_DeleteItemFromObjectCaseSensitive(edited, "name");
+			cJSON_AddStringToObject(edited, "name", full);
+		}
+	} else {
+		const char *cur = restab_name(rt, base);
+		if (!cur || strcmp(cur, sname)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(edited, nf);
+			cJSON_AddStringToObject(edited, nf, sname);
+		}
+	}
+	if (!rc && move && rt->kind == RK_APP) {
+		cJSON_DeleteItemFromObjectCaseSensitive(edited, "spaceId");
+		cJSON_AddStringToObject(edited, "spaceId",
+					strcmp(nc->id, "personal") ? nc->id : "");
+	}
+	cJSON *now = NULL;
+	char *id = strdup(n->id);
+	if (!rc && id) {
+		mut_node_lock_change(ns, n);
+		pthread_mutex_unlock(&ns->lock);
+		rc = res_update(ns->o.client, rt, id, base, edited, &now, err, errn);
+		pthread_mutex_lock(&ns->lock);
+		mut_node_unlock_change(ns, n);
+	} else if (!id) {
+		rc = -ENOMEM;
+	}
+	if (rc == 1) { /* moved where we cannot see it (another user's personal space) */
+		mut_apply_delete(ns, rt, id);
+		rc = 0;
+	}
+	if (!rc && !n->gone) {
+		node_detach(ns, n);
+		if (strmap_get(c->by_id, id) == n)
+			strmap_del(c->by_id, id);
+		struct node *t = strmap_get(nd->kids, newname);
+		if (t && t != n && t->role == R_SCRATCH)
+			mut_mem_node_remove(ns, t);
+		if (node_attach(ns, nd, n, newname) == 0) {
+			free(n->sname);
+			n->sname = strdup(now ? (restab_name(rt, now) ? restab_name(rt, now) : sname)
+					      : sname);
+			if (rt->kind == RK_DATAFILE && now) {
+				free(n->sname);
+				n->sname = restab_name(rt, now) ? strdup(restab_name(rt, now)) : NULL;
+			}
+			if (nc->by_id)
+				strmap_put(nc->by_id, n->id, n);
+			n->mark = ns->gen;
+		}
+		if (now)
+			mut_apply_change(ns, rt, id, now);
+		mut_colls_stale(ns, rt->kind);
+	}
+	free(id);
+	free(sname);
+	cJSON_Delete(now);
+	cJSON_Delete(base);
+	cJSON_Delete(edited);
+	return rc;
+}
+
+int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags, char *err, size_t errn)
+{
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	if (flags & ~1u) /* RENAME_NOREPLACE only */
+		return -EINVAL;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent), *nd = ns_node(ns, newparent);
+	if (!d || !nd || !d->dir || !nd->dir) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if ((rc = ensure_node_listed(ns, nd, err, errn)))
+		goto out;
+	struct node *n = strmap_get(d->kids, name), *t = strmap_get(nd->kids, newname);
+	if (!n || n->gone) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (t && t->hidden && t != n) {
+		/* an alias the kernel's lookup of the new name made (bare id) */
+		node_detach(ns, t);
+		t = NULL;
+	}
+	if (t && t->gone)
+		t = NULL;
+	if (t == n) {
+		rc = 0;
+		goto out;
+	}
+	if (t && (flags & 1u)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	bool to_scratch = mut_name_is_scratch(nd, newname);
+	if (n->role == R_SCRATCH || (n->role == R_NEW && !n->created)) {
+		if (t && t->dir) {
+			rc = -EISDIR;
+		} else if (t && t->role == R_FILE) {
+			rc = rename_onto_resource(ns, n, t, err, errn);
+		} else if (to_scratch || n->role == R_NEW) {
+			if (t)
+				mut_mem_node_remove(ns, t);
+			node_detach(ns, n);
+			rc = node_attach(ns, nd, n, newname);
+			if (!rc && to_scratch) {
+				n->role = R_SCRATCH;
+			} else if (!rc) {
+				n->mem_dirty = true;
+				rc = mut_commit_create(ns, n, err, errn);
+			}
+		} else if (t) {
+			rc = -EPERM;
+			mut_set_err(err, errn, "cannot replace this file");
+		} else {
+			struct node *c = mut_dir_coll(nd);
+			if (!c || !c->rt->creatable || c->coll == C_DATAFILES ||
+			    !mut_ends_with(newname, ".json")) {
+				rc = -EPERM;
+				mut_set_err(err, errn, "a file renamed here would have to create a resource, "
+						   "and this kind cannot be created by a file");
+			} else {
+				node_detach(ns, n);
+				if (!(rc = node_attach(ns, nd, n, newname))) {
+					n->role = R_NEW;
+					n->rt = c->rt;
+					n->mem_dirty = true;
+					rc = mut_commit_create(ns, n, err, errn);
+				}
+			}
+		}
+	} else if (n->role == R_FILE && !n->self && to_scratch) {
+		if (t && t->role != R_SCRATCH) {
+			rc = -EPERM;
+			mut_set_err(err, errn, "cannot replace this file");
+		} else {
+			rc = rename_to_scratch(ns, n, nd, newname, err, errn);
+		}
+	} else if (n->role == R_FILE && n->self && to_scratch && nd == d) {
+		rc = rename_to_scratch(ns, n, nd, newname, err, errn);
+	} else if ((n->role == R_FILE && !n->self) || n->role == R_RESDIR) {
+		if (t) {
+			rc = -EPERM;
+			mut_set_err(err, errn, "the target exists: remove it first (qlikfs never replaces a "
+					   "resource by renaming another onto it)");
+		} else {
+			rc = rename_resource(ns, n, nd, newname, err, errn);
+		}
+	} else {
+		rc = -EPERM;
+		mut_set_err(err, errn, "this entry cannot be renamed or moved");
+	}
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
