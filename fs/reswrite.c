@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "url.h"
@@ -373,8 +375,10 @@ static int update_datafile(struct qclient *qc, const struct rtype *rt, const cha
 		seterr(err, errn, "data file: name must be a non-empty string%s%s", NULL, NULL);
 		return -EINVAL;
 	}
-	snprintf(boundary, sizeof(boundary), "qlikfs-%lx-%lx", (long)time(NULL),
-		 (long)random());
+	unsigned long long rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = (unsigned long long)time(NULL) ^ (unsigned long long)(uintptr_t)&rnd;
+	snprintf(boundary, sizeof(boundary), "qlikfs-%016llx", rnd);
 	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", name->valuestring);

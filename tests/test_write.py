@@ -681,3 +681,70 @@ def test_ro_mount_refuses_every_change(fresh_sim, mount_factory):
             fn()
         assert e.value.errno == errno.EROFS
     assert changes(fresh_sim) == []
+
+
+def _drive_tty(argv, keys, timeout=30):
+    """Runs an interactive program on a pseudo-terminal, typing keys."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm"
+        os.execvp(argv[0], argv)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        for k in keys:
+            time.sleep(0.4)
+            os.write(fd, k)
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            wpid, status = os.waitpid(pid, os.WNOHANG)
+            if wpid:
+                return os.waitstatus_to_exitcode(status), out
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("program did not finish: %r" % out[-500:])
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not shutil.which("nano"), reason="nano not installed")
+def test_nano(wm):
+    sim, m = wm
+    p = m.path("spaces", "Finance", "space.json")
+    sid = space(sim, "Finance")["id"]
+    sim.reset()
+    # search "Finance team", replace with "Nano team", all; save; exit
+    rc, _ = _drive_tty(["nano", "--ignorercfiles", p],
+                       [b"\x1c", b"Finance team\r", b"Nano team\r", b"a", b"\x0f", b"\r", b"\x18"])
+    assert rc == 0
+    assert changes(sim) == [("PATCH", "/api/v1/spaces/" + sid,
+                             [{"op": "replace", "path": "/description", "value": "Nano team content"}])]
+    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "space.json"]
+
+
+def test_rename_a_data_file(wm):
+    sim, m = wm
+    df = next(d for d in sim.state()["data_files"]
+              if not d["folder"] and "/" not in d["name"] and not d.get("spaceId"))
+    old = m.path("data-files", df["name"] + ".json")
+    assert os.path.exists(old)
+    new_base = "renamed-" + df["name"]
+    sim.reset()
+    os.rename(old, m.path("data-files", new_base + ".json"))
+    (c,) = changes(sim)
+    assert c[:2] == ("PUT", "/api/v1/data-files/" + df["id"])
+    # multipart with one Json part naming the new path
+    assert 'name="Json"' in c[2] and json.dumps({"name": new_base}, separators=(",", ":"), ensure_ascii=False) in c[2]
+    after = next(d for d in sim.state()["data_files"] if d["id"] == df["id"])
+    assert after["name"] == new_base
+    assert json.load(open(m.path("data-files", new_base + ".json")))["id"] == df["id"]
