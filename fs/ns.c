@@ -170,6 +170,7 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 static void node_destroy(struct node *n)
 {
 	free(n->mem);
+	free(n->ixbuf);
 	free(n->errmsg);
 	cJSON_Delete(n->created);
 	free(n->name);
@@ -195,6 +196,13 @@ static struct node *add_coll(struct ns *ns, struct node *parent, const char *nam
 	n->by_id = strmap_new();
 	n->id = scope ? strdup(scope) : NULL;
 	n->id2 = scope2 ? strdup(scope2) : NULL;
+	/* reachable by name, not listed: kept out of cp -r, tar and rsync */
+	struct node *ix = node_new(ns, NULL, INDEX_NAME, R_INDEX, false);
+	if (ix) {
+		ix->pinned = ix->hidden = true;
+		if (node_attach(ns, n, ix, INDEX_NAME) < 0)
+			ix->gone = true;
+	}
 	return n;
 }
 
@@ -326,6 +334,8 @@ static struct node *fresh_src(struct node *n)
 	struct node *p = n->parent;
 	if (n->role == R_SCRATCH || n->role == R_NEW)
 		return NULL; /* in memory: always current */
+	if (n->role == R_INDEX)
+		return p;
 	if (n->hidden || n->role == R_ME)
 		return n;
 	if (n->self)
@@ -393,6 +403,11 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 		else if (n->dirty_handles)
 			a->size = n->wsize;
 		n->reported_size = a->size;
+	}
+	if (n->role == R_INDEX) {
+		index_update(ns, n);
+		a->size = n->reported_size = n->size;
+		a->mtime_ms = n->mtime_ms;
 	}
 	if (ns->o.read_only)
 		a->mode &= ~(mode_t)0222;

@@ -18,6 +18,7 @@
 #include "qclient.h"
 
 #define NS_ROOT_INO 1
+#define INDEX_NAME ".index.json" /* in every collection: id, name, entry of each */
 
 struct ns;
 

@@ -101,6 +101,19 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		*size_changed = true;
 		goto out;
 	}
+	if (n->role == R_INDEX) {
+		index_update(ns, n);
+		char *copy = malloc(n->ixlen ? n->ixlen : 1);
+		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) {
+			free(copy);
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(copy, n->ixbuf, n->ixlen);
+		f->blob = b;
+		*size_changed = n->ixlen != reported;
+		goto out;
+	}
 	content_key(n, key, sizeof(key));
 	if (cache_lookup(ns->o.cache, key, &b) != 1) {
 		/* evicted (byte bound) or expired: one GET */

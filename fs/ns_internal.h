@@ -34,6 +34,7 @@ enum nrole {
 	R_ME,      /* me.json */
 	R_SCRATCH, /* a tool's temporary file: in memory only, never sent */
 	R_NEW,     /* a file being created: POSTed when closed */
+	R_INDEX,   /* .index.json of a collection (ns_index.c) */
 };
 
 enum coll {
@@ -94,6 +95,12 @@ struct node {
 	unsigned dirty_handles; /* open handles holding unsent writes */
 	uint64_t wsize;         /* size of the latest such write buffer */
 	bool busy;              /* a change is in flight (ns->cv waits) */
+
+	/* R_INDEX */
+	char *ixbuf;
+	size_t ixlen;
+	int64_t idx_at;   /* listed_at of the listing it was made from */
+	unsigned idx_gen; /* ns->gen then (changes through the mount move it) */
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
@@ -147,6 +154,9 @@ void ns_inval_inode(struct ns *ns, struct node *n);
 /* ns_mut.c */
 void node_drop_mem(struct ns *ns, struct node *n);
 bool node_writable(const struct node *n);
+
+/* ns_index.c: makes n's content from its collection when stale. */
+void index_update(struct ns *ns, struct node *n);
 
 /* ns_coll.c */
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);

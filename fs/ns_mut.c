@@ -168,6 +168,7 @@ void mut_colls_stale(struct ns *ns, enum rkind k)
 		if (c->role == R_COLL && c->rt && c->rt->kind == k)
 			c->listed_at = 0;
 	}
+	ns->gen++; /* indexes are made again */
 }
 
 /* A resource changed on the server: every node showing it takes its new

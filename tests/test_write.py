@@ -683,8 +683,9 @@ def test_ro_mount_refuses_every_change(fresh_sim, mount_factory):
     assert changes(fresh_sim) == []
 
 
-def _drive_tty(argv, keys, timeout=30):
-    """Runs an interactive program on a pseudo-terminal, typing keys."""
+def _drive_tty(argv, script, timeout=30):
+    """Runs an interactive program on a pseudo-terminal: for each (prompt,
+    keys) of script, waits until the screen shows prompt, then types keys."""
     import pty
     import select
     pid, fd = pty.fork()
@@ -693,20 +694,32 @@ def _drive_tty(argv, keys, timeout=30):
         os.execvp(argv[0], argv)
     out = b""
     deadline = time.monotonic() + timeout
+
+    def pump(t):
+        nonlocal out
+        r, _, _ = select.select([fd], [], [], t)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            out += chunk
+        return True
+
     try:
-        for k in keys:
-            time.sleep(0.4)
-            os.write(fd, k)
+        for prompt, keys in script:
+            mark = len(out)
+            while prompt not in out[mark:] and time.monotonic() < deadline:
+                if not pump(0.1):
+                    break
+            assert prompt in out[mark:], (prompt, out[-300:])
+            time.sleep(0.05)
+            os.write(fd, keys)
+            mark = len(out)
         while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.2)
-            if r:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
+            pump(0.1)
             wpid, status = os.waitpid(pid, os.WNOHANG)
             if wpid:
                 return os.waitstatus_to_exitcode(status), out
@@ -725,7 +738,10 @@ def test_nano(wm):
     sim.reset()
     # search "Finance team", replace with "Nano team", all; save; exit
     rc, _ = _drive_tty(["nano", "--ignorercfiles", p],
-                       [b"\x1c", b"Finance team\r", b"Nano team\r", b"a", b"\x0f", b"\r", b"\x18"])
+                       [(b"space.json", b"\x1c"), (b"Search", b"Finance team\r"),
+                        (b"Replace with", b"Nano team\r"), (b"All", b"a"),
+                        (b"occurrence", b"\x0f"), (b"Write", b"\r"),
+                        (b"Wrote", b"\x18")])
     assert rc == 0
     assert changes(sim) == [("PATCH", "/api/v1/spaces/" + sid,
                              [{"op": "replace", "path": "/description", "value": "Nano team content"}])]
