@@ -172,16 +172,14 @@ static int grant_login(struct oauth *o, const char *stale, const char *refresh, 
 	char err[320] = "";
 	rc = oauth_grant(&o->cl, kv, false, now_s, out, err, sizeof(err));
 	if (rc == 0) {
-		if (!out->refresh_token && !(out->refresh_token = strdup(rt)))
-			rc = -ENOMEM;
-		if (!rc)
-			rc = oauth_tokens_save(o->state_dir, o->cl.client_id, out);
-		if (rc) {
-			snprintf(why, n, "OAuth: cannot store the rotated refresh token in %s: %s",
-				 o->state_dir, strerror(-rc));
+		if (!out->refresh_token && !(out->refresh_token = strdup(rt))) {
 			oauth_token_clear(out);
-			rc = -EIO;
+			rc = -ENOMEM;
 		}
+		/* The old refresh token is spent: keep the new one in memory even
+		 * when it cannot be stored (only a later mount would miss it). */
+		if (!rc)
+			oauth_tokens_save(o->state_dir, o->cl.client_id, out);
 	} else if (rc == -EACCES) {
 		snprintf(why, n, "OAuth refresh failed: %s; run: %s", err, o->relogin);
 		*refused = strdup(rt);
