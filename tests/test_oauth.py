@@ -5,6 +5,7 @@ import errno
 import filecmp
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -138,6 +139,7 @@ def test_wrong_secret_fails_the_mount_at_start(sim, tmp_path):
         assert not os.path.ismount(m.mnt)
     finally:
         m.logf.close()
+        shutil.rmtree(m.dir, ignore_errors=True)
 
 
 def test_client_secret_file_readable_by_others_is_refused(sim, tmp_path):
@@ -151,6 +153,7 @@ def test_client_secret_file_readable_by_others_is_refused(sim, tmp_path):
         assert "chmod 600" in m.log() and SECRET not in m.log()
     finally:
         m.logf.close()
+        shutil.rmtree(m.dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------ interactive login
@@ -223,7 +226,7 @@ def test_token_expiry_during_ls_R_and_cp_r_is_invisible(fresh_sim, mount_factory
     subprocess.run(["cp", "-r", ref.mnt, str(tmp_path / "ref")], check=True)
 
     m = mount_factory(fresh_sim.url, "client_id=m2m", "cache_ttl=1", key=None, env=oauth_env())
-    fresh_sim.config(latency_ms=60)
+    fresh_sim.config(latency_ms=80)
     before = token_posts(fresh_sim)
     stop = threading.Event()
 
@@ -248,8 +251,9 @@ def test_token_expiry_during_ls_R_and_cp_r_is_invisible(fresh_sim, mount_factory
     assert ls.stdout == ref_ls.stdout
     assert cp.returncode == 0 and cp.stderr == "", cp.stderr
     assert tree_equal(str(tmp_path / "ref"), str(tmp_path / "copy"))
-    assert took > 3 * 2, took  # the walk spanned several token lifetimes
-    assert token_posts(fresh_sim) - before >= 3
+    print("walk: %.1f s, %d token requests" % (took, token_posts(fresh_sim) - before))
+    assert took > 2 * 2, took  # the walk spanned several token lifetimes ...
+    assert token_posts(fresh_sim) - before >= 3  # ... and as many tokens
     statuses = [r["status"] for r in fresh_sim.log() if r["path"].startswith("/api/")]
     assert 401 in statuses  # the revocations were noticed and ridden out
     assert "warning" not in m.log()
@@ -333,8 +337,10 @@ def test_contexts_yml_with_several_contexts(sim, mount_factory, tmp_path):
     def refused(opts, tenant=sim.url):
         f = Mount(tenant, opts, key=None, env=env, expect_fail=True)
         f.logf.close()
+        log = open(f.log_path).read()
+        shutil.rmtree(f.dir, ignore_errors=True)
         assert f.proc.returncode != 0
-        return open(f.log_path).read()
+        return log
 
     log = refused(("context=elsewhere",))
     assert "is not the server of context elsewhere" in log and "not-for-the-sim" not in log
