@@ -117,9 +117,9 @@ static void install(struct oauth *o, struct oauth_token *t, int64_t now)
 
 static int lock_file(const struct oauth *o)
 {
-	char path[4096];
-	if (snprintf(path, sizeof(path), "%s/%s", o->state_dir, OAUTH_LOCK_FILE) >=
-	    (int)sizeof(path))
+	char path[4096], name[OAUTH_NAME_MAX];
+	if (oauth_file_name(o->cl.client_id, "lock", name, sizeof(name)) ||
+	    snprintf(path, sizeof(path), "%s/%s", o->state_dir, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -146,8 +146,8 @@ static int grant_login(struct oauth *o, const char *stale, const char *refresh, 
 	struct oauth_token f = { 0 };
 	int fd = lock_file(o), rc;
 	if (fd < 0) {
-		snprintf(why, n, "cannot lock %s/%s: %s", o->state_dir, OAUTH_LOCK_FILE,
-			 strerror(-fd));
+		snprintf(why, n, "cannot lock the token file of client %s in %s: %s",
+			 o->cl.client_id, o->state_dir, strerror(-fd));
 		return -EIO;
 	}
 	int64_t now_s = o->wall_s();

@@ -80,9 +80,10 @@ static int verify(const struct creds *c, struct http_transport *tr, long timeout
 		fprintf(stderr, "qlikfs login: the tokens were stored but do not work: %s\n", err);
 	} else {
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(me, "name");
+		char name[OAUTH_NAME_MAX] = "";
+		oauth_file_name(c->client_id, "json", name, sizeof(name));
 		fprintf(stderr, "qlikfs login: logged in to %s as %s; tokens in %s/%s\n", c->base,
-			cJSON_IsString(nm) ? nm->valuestring : "(unnamed user)", c->state_dir,
-			OAUTH_TOKEN_FILE);
+			cJSON_IsString(nm) ? nm->valuestring : "(unnamed user)", c->state_dir, name);
 	}
 	cJSON_Delete(me);
 	qclient_free(qc);

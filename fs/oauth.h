@@ -21,8 +21,7 @@
 #include "auth.h"
 #include "http.h"
 
-#define OAUTH_TOKEN_FILE "oauth-tokens.json" /* in the tenant's state directory, 0600 */
-#define OAUTH_LOCK_FILE "oauth-tokens.lock"  /* flock()ed around every refresh */
+#define OAUTH_NAME_MAX 160 /* bytes of a token or lock file name */
 #define OAUTH_SCOPE_DEFAULT "user_default"
 #define OAUTH_SCOPE_LOGIN "user_default offline_access"
 
@@ -71,6 +70,13 @@ struct oauth_client {
  */
 int oauth_grant(const struct oauth_client *c, const char *const *kv, bool repeatable,
 		int64_t now_s, struct oauth_token *out, char *err, size_t n);
+
+/* The names of a client's files in the tenant's state directory:
+ * "oauth-<client id>.json" (the tokens, 0600) and "oauth-<client id>.lock"
+ * (flock()ed around every refresh), where bytes of the client id other than
+ * [A-Za-z0-9_-] are written '_' (the file also holds the exact client id).
+ * ext is "json" or "lock".  Returns 0 or -ENAMETOOLONG. */
+int oauth_file_name(const char *client_id, const char *ext, char *buf, size_t n);
 
 /* The token file.  oauth_tokens_save() writes it atomically with mode 0600;
  * oauth_tokens_load() returns 0, -ENOENT (no file, or one for another client

@@ -231,6 +231,18 @@ int oauth_grant(const struct oauth_client *c, const char *const *kv, bool repeat
 
 /* ---------------------------------------------------------- token file */
 
+int oauth_file_name(const char *client_id, const char *ext, char *buf, size_t n)
+{
+	size_t idlen = strlen(client_id);
+	int r = idlen <= 128 ? snprintf(buf, n, "oauth-%s.%s", client_id, ext) : -1;
+	if (r < 0 || (size_t)r >= n)
+		return -ENAMETOOLONG;
+	for (size_t i = 6; i < 6 + idlen; i++)
+		if (!isalnum((unsigned char)buf[i]) && buf[i] != '_' && buf[i] != '-')
+			buf[i] = '_';
+	return 0;
+}
+
 int oauth_tokens_save(const char *state_dir, const char *client_id, const struct oauth_token *t)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -241,20 +253,24 @@ int oauth_tokens_save(const char *state_dir, const char *client_id, const struct
 		  (!t->scope || cJSON_AddStringToObject(o, "scope", t->scope)) &&
 		  cJSON_AddNumberToObject(o, "expires_at", (double)t->expires_at) &&
 		  cJSON_AddNumberToObject(o, "lifetime_s", (double)t->lifetime_s);
-	char *s = ok ? cJSON_Print(o) : NULL;
+	char *s = ok ? cJSON_Print(o) : NULL, name[OAUTH_NAME_MAX];
 	json_wipe_delete(o);
 	if (!s)
 		return -ENOMEM;
-	int rc = statedir_write_atomic(state_dir, OAUTH_TOKEN_FILE, s, strlen(s));
+	int rc = oauth_file_name(client_id, "json", name, sizeof(name));
+	if (!rc)
+		rc = statedir_write_atomic(state_dir, name, s, strlen(s));
 	wipe_free(s);
 	return rc;
 }
 
 int oauth_tokens_load(const char *state_dir, const char *client_id, struct oauth_token *out)
 {
-	char *buf = NULL;
+	char *buf = NULL, name[OAUTH_NAME_MAX];
 	size_t len = 0;
-	int rc = statedir_read(state_dir, OAUTH_TOKEN_FILE, ANSWER_MAX, &buf, &len);
+	int rc = oauth_file_name(client_id, "json", name, sizeof(name));
+	if (!rc)
+		rc = statedir_read(state_dir, name, ANSWER_MAX, &buf, &len);
 	if (rc)
 		return rc == -EFBIG ? -EPROTO : rc;
 	cJSON *j = cJSON_ParseWithLength(buf, len);

@@ -166,7 +166,7 @@ def test_interactive_login_through_the_loopback_redirect(fresh_sim, mount_factor
     assert "Open this URL in a browser" in err and url in err
     assert "code_challenge_method=S256" in url and "offline_access" in url
     assert "logged in to %s as Sim Admin" % fresh_sim.url in err
-    tok = os.path.join(state, "oauth-tokens.json")
+    tok = os.path.join(state, "oauth-native.json")
     assert stat.S_IMODE(os.stat(tok).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
     saved = json.load(open(tok))
@@ -192,7 +192,7 @@ def test_login_refuses_a_redirect_with_another_state(fresh_sim, tmp_path):
     assert status == 400
     out, err = p.communicate(timeout=30)
     assert p.returncode != 0 and "state does not match" in err
-    assert not os.path.exists(os.path.join(state, "oauth-tokens.json"))
+    assert not os.path.exists(os.path.join(state, "oauth-native.json"))
     assert token_posts(fresh_sim) == 0
 
 
@@ -270,7 +270,7 @@ def test_revoked_refresh_token_gives_eacces_and_the_mount_stays_up(fresh_sim, mo
     me = open(m.path("me.json")).read()
     assert "@personal" in os.listdir(m.path("spaces"))
 
-    saved = json.load(open(os.path.join(state, "oauth-tokens.json")))
+    saved = json.load(open(os.path.join(state, "oauth-native.json")))
     for t in (saved["refresh_token"], saved["access_token"]):
         assert fresh_sim._req("POST", "/oauth/revoke", {"token": t}, auth=False)[0] == 200
     with pytest.raises(OSError) as e:
@@ -376,7 +376,7 @@ def scan_for_leaks(secrets, m, state_dir):
             assert stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0, p
             data = open(p, "rb").read()
             for s in secrets:
-                assert s not in data or (f == "oauth-tokens.json" and s != SECRET.encode()), p
+                assert s not in data or (f.endswith(".json") and s != SECRET.encode()), p
 
 
 @pytest.mark.parametrize("way", ["environment", "file", "stdin", "context"])

@@ -146,6 +146,19 @@ static void test_parse(void)
 	CHECK_STR(buf, "");
 }
 
+static void test_file_names(void)
+{
+	char b[OAUTH_NAME_MAX];
+	CHECK_INT(oauth_file_name("0123abcd", "json", b, sizeof(b)), 0);
+	CHECK_STR(b, "oauth-0123abcd.json");
+	CHECK_INT(oauth_file_name("../a b/.c", "lock", b, sizeof(b)), 0);
+	CHECK_STR(b, "oauth-___a_b__c.lock");
+	char longid[200];
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	CHECK_INT(oauth_file_name(longid, "json", b, sizeof(b)), -ENAMETOOLONG);
+}
+
 static void test_pkce(void)
 {
 	char ch[OAUTH_B64_32], v[OAUTH_B64_32], s[OAUTH_B64_32];
@@ -282,7 +295,7 @@ static void test_login_refresh_rotation_revocation(void)
 	struct stat st;
 	struct qauth *a = NULL;
 	login(dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, OAUTH_TOKEN_FILE);
+	snprintf(path, sizeof(path), "%s/oauth-native.json", dir);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 
 	struct oauth_opts o = opts_for("native", NULL, dir);
@@ -336,7 +349,7 @@ static void test_login_refresh_rotation_revocation(void)
 	o = opts_for("other", NULL, dir);
 	CHECK_INT(auth_oauth_new(&o, &a, err, sizeof(err)), -ENOENT);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s", dir, OAUTH_LOCK_FILE);
+	snprintf(path, sizeof(path), "%s/oauth-native.lock", dir);
 	unlink(path);
 	rmdir(dir);
 }
@@ -388,6 +401,7 @@ int main(void)
 	    "{\"client_id\":\"native\",\"redirect_uris\":[\"http://127.0.0.1:1/\"]}]}");
 	test_parse();
 	test_pkce();
+	test_file_names();
 	test_client_credentials();
 	test_wrong_secret();
 	test_login_refresh_rotation_revocation();
