@@ -38,7 +38,9 @@ static void apikey_destroy(struct qauth *a)
 	free(k);
 }
 
-static const struct qauth_ops apikey_ops = { apikey_header, apikey_refresh, apikey_destroy };
+static const struct qauth_ops apikey_ops = {
+	.header = apikey_header, .refresh = apikey_refresh, .destroy = apikey_destroy,
+};
 
 struct qauth *auth_apikey_new(const char *key)
 {

@@ -11,6 +11,7 @@
  *    for idempotent calls (GET, PUT, DELETE, or call->idempotent); a POST that
  *    may have reached the server is never repeated;
  *  - 401: ask the auth provider once for a fresh credential, then retry once;
+ *    when it has none, the provider's explanation (auth_why) ends the message;
  *  - 3xx with Location: followed (at most 5 hops); the Authorization header is
  *    sent only when the target has the tenant's origin.
  *
@@ -324,8 +325,12 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		if (same_origin) {
 			rc = c->auth->ops->header(c->auth, auth, AUTH_HDR_MAX);
 			if (rc) {
-				snprintf(out->errmsg, sizeof(out->errmsg),
-					 "%s %s: no valid credentials", method, url_tail(url));
+				char why[384];
+				auth_why(c->auth, why, sizeof(why));
+				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s", method,
+					 url_tail(url), why[0] ? why : "no valid credentials");
+				if (rc != -EIO && rc != -ENOMEM)
+					rc = -EACCES;
 				break;
 			}
 			hdrs[nh++] = (struct http_header){ "Authorization", auth };
@@ -386,10 +391,12 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		}
 
 		long st = resp.status;
+		char why[384] = "";
 		if (st == 401 && !refreshed && same_origin) {
 			refreshed = true;
 			if (c->auth->ops->refresh(c->auth, auth) == 0)
 				continue;
+			auth_why(c->auth, why, sizeof(why));
 		}
 		if (st == 429) {
 			int64_t wait = qclient_retry_after_ms(http_response_header(&resp, "retry-after"));
@@ -435,9 +442,9 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 				 "%s %s: 429 rate limited by the tenant (gave up after %d attempts): %s",
 				 method, url_tail(url), attempt, text);
 		else
-			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: HTTP %ld%s%s%s%s", method,
-				 url_tail(url), st, code[0] ? " " : "", code, text[0] ? ": " : "",
-				 text);
+			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: HTTP %ld%s%s%s%s%s%s",
+				 method, url_tail(url), st, code[0] ? " " : "", code,
+				 text[0] ? ": " : "", text, why[0] ? "; " : "", why);
 		break;
 	}
 	explicit_bzero(auth, AUTH_HDR_MAX);

@@ -691,3 +691,95 @@ char *url_set_query_int(const char *url, const char *key, long long v)
 	out[o] = '\0';
 	return out;
 }
+
+int url_check_endpoint(const char *url)
+{
+	struct url_parts p;
+
+	if (!url)
+		return -EINVAL;
+	for (const char *c = url; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7F)
+			return -EINVAL;
+	if (parse_parts(url, &p) || p.userinfo || strchr(p.rest, '#'))
+		return -EINVAL;
+	if (!p.https && !is_loopback(&p))
+		return -EPERM;
+	return 0;
+}
+
+int url_port(const char *url)
+{
+	struct url_parts p;
+
+	if (parse_parts(url, &p))
+		return -EINVAL;
+	return effective_port(&p);
+}
+
+bool url_is_loopback(const char *url)
+{
+	struct url_parts p;
+
+	return parse_parts(url, &p) == 0 && is_loopback(&p);
+}
+
+static int hexval(int c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c = lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes s[0..n) ('+' = space, %XX) into a malloc'd string. */
+static int query_decode(const char *s, size_t n, char **out)
+{
+	char *r = malloc(n + 1);
+	size_t o = 0;
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+			int lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
+
+			if (lo < 0 || (hi == 0 && lo == 0)) {
+				free(r);
+				return -EINVAL;
+			}
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		r[o++] = (char)c;
+	}
+	r[o] = '\0';
+	*out = r;
+	return 0;
+}
+
+int url_query_get(const char *url, const char *key, char **out)
+{
+	if (!url || !key || !*key || !out)
+		return -EINVAL;
+	const char *q = strchr(url, '?');
+	q = q ? q + 1 : (strstr(url, "://") ? NULL : url);
+	if (!q)
+		return -ENOENT;
+	size_t qlen = strcspn(q, "#"), klen = strlen(key);
+
+	for (const char *p = q, *end = q + qlen; p < end;) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		size_t len = amp ? (size_t)(amp - p) : (size_t)(end - p);
+
+		if (len >= klen && !strncmp(p, key, klen) && (len == klen || p[klen] == '='))
+			return query_decode(p + klen + (len > klen), len - klen - (len > klen), out);
+		p += len + 1;
+	}
+	return -ENOENT;
+}

@@ -121,4 +121,23 @@ ssize_t url_host(const char *url, char *out, size_t n);
  * in escaped form.  NULL on OOM or when the result exceeds URL_MAX. */
 char *url_set_query_int(const char *url, const char *key, long long v);
 
+/* Checks that url can receive credentials: an absolute https URL, or http to
+ * a loopback address (127.0.0.0/8, localhost, [::1]), with a host, no
+ * userinfo, no fragment and no white space or control bytes.  Returns 0,
+ * -EPERM (plain http to another host) or -EINVAL. */
+int url_check_endpoint(const char *url);
+
+/* The port of an http(s) URL, the scheme's default when absent; -EINVAL when
+ * url does not parse. */
+int url_port(const char *url);
+
+/* True when url is an http(s) URL whose host is a loopback address. */
+bool url_is_loopback(const char *url);
+
+/* Finds key in the query of url (the part after '?', up to '#'; url may also
+ * be a bare query "a=1&b=2") and percent-decodes its value ('+' is a space).
+ * Returns 0 with a malloc'd value in *out, -ENOENT when absent, -EINVAL for a
+ * bad escape or a decoded NUL, -ENOMEM.  *out untouched on failure. */
+int url_query_get(const char *url, const char *key, char **out);
+
 #endif

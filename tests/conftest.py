@@ -118,7 +118,8 @@ class Sim:
 class Mount:
     """qlikfs mounted in the foreground on a temporary directory."""
 
-    def __init__(self, sim_url, opts=(), key=API_KEY, env=None, expect_fail=False):
+    def __init__(self, sim_url, opts=(), key=API_KEY, env=None, expect_fail=False,
+                 stdin_data=None):
         self.dir = tempfile.mkdtemp(prefix="qlikfs-test-")
         self.mnt = os.path.join(self.dir, "mnt")
         os.mkdir(self.mnt)
@@ -133,8 +134,12 @@ class Mount:
         args = [QLIKFS, "-f"]
         for o in opts:
             args += ["-o", o]
-        args += [sim_url, self.mnt]
-        self.proc = subprocess.Popen(args, stderr=self.logf, stdout=self.logf, env=e)
+        args += [a for a in (sim_url, self.mnt) if a is not None]
+        self.proc = subprocess.Popen(args, stderr=self.logf, stdout=self.logf, env=e,
+                                     stdin=subprocess.PIPE if stdin_data is not None else None)
+        if stdin_data is not None:
+            self.proc.stdin.write(stdin_data)
+            self.proc.stdin.close()
         if expect_fail:
             self.proc.wait(60)
             return

@@ -1,6 +1,6 @@
 /*
  * sim_control.c - the /_sim/ control API (stats, log, reset, faults, config,
- * state dump, extra API keys, clock shift), shared by the HTTP server and the
+ * state dump, issued OAuth tokens, extra API keys, clock shift), shared by the HTTP server and the
  * in-process sim_control() entry point.
  *
  * Invariants: control requests are never counted or logged, never delayed and
@@ -153,6 +153,12 @@ static cJSON *config_dump(struct sim_tenant *t)
 	return o;
 }
 
+/* Every OAuth token the tenant ever issued (tests look for leaks). */
+static cJSON *tokens_dump(struct sim_tenant *t)
+{
+	return cJSON_Duplicate(t->oauth_issued, 1);
+}
+
 static int api_keys(struct sim_tenant *t, const cJSON *b)
 {
 	const char *key = jstr(b, "key"), *user = jstr(b, "user");
@@ -246,6 +252,8 @@ int sim_control_base(struct sim_tenant *t, const char *base, const char *method,
 		out = config_dump(t);
 	} else if (get && !strcmp(p, "/_sim/state")) {
 		out = state_dump(t, base ? base : SIM_NO_BASE);
+	} else if (get && !strcmp(p, "/_sim/tokens")) {
+		out = tokens_dump(t);
 	} else if (post && !strcmp(p, "/_sim/api-keys")) {
 		rc = b ? api_keys(t, b) : -EINVAL;
 	} else if (post && !strcmp(p, "/_sim/time")) {

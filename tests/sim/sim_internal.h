@@ -110,6 +110,7 @@ struct sim_tenant {
 	struct hmap item_by_res; /* resourceId -> struct rec (item) */
 	struct hmap keys;        /* token -> struct keyent */
 	cJSON *oauth_clients;    /* array */
+	cJSON *oauth_issued;     /* {access:[], refresh:[], code:[]}: every token ever issued */
 	/* counters */
 	struct hmap counts;      /* "METHOD path" -> long* (raw path) */
 	struct hmap routes;      /* "METHOD template" -> long* */

@@ -7,7 +7,9 @@
  * Invariants: access tokens, refresh tokens and authorization codes live in
  * t->keys (kinds 1, 2, 3); only kinds 0 (API keys) and 1 are accepted as
  * Bearer credentials.  Codes are single use; a refresh token is consumed when
- * it is used (rotation).  Locking: handlers run with t->mu held.
+ * it is used (rotation).  Every token issued is also remembered in
+ * t->oauth_issued (GET /_sim/tokens), so that tests can look for leaks.
+ * Locking: handlers run with t->mu held.
  */
 #include "sim_internal.h"
 
@@ -165,6 +167,13 @@ static int oauth_err(struct sim_ctx *c, long status, const char *code, const cha
 	return reply_err(c, status, code, status == 401 ? "Unauthorized" : "Bad Request", detail);
 }
 
+/* Remembers an issued token under kind ("access", "refresh", "code"). */
+static void remember(struct sim_tenant *t, const char *kind, const char *tok)
+{
+	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(t->oauth_issued, kind),
+			     cJSON_CreateString(tok));
+}
+
 /* Issues an access token (+ refresh token when offline_access) for user. */
 static int issue(struct sim_ctx *c, const char *user, const char *scope, const char *client_id,
 		 bool refresh)
@@ -178,6 +187,7 @@ static int issue(struct sim_ctx *c, const char *user, const char *scope, const c
 		return -ENOMEM;
 	k->scope = xstrdup(scope);
 	k->client_id = xstrdup(client_id);
+	remember(t, "access", at);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "access_token", at);
 	cJSON_AddStringToObject(o, "token_type", "bearer");
@@ -195,6 +205,7 @@ static int issue(struct sim_ctx *c, const char *user, const char *scope, const c
 		}
 		r->scope = xstrdup(scope);
 		r->client_id = xstrdup(client_id);
+		remember(t, "refresh", rt);
 		cJSON_AddStringToObject(o, "refresh_token", rt);
 	}
 	return reply_json(c, 200, o);
@@ -304,6 +315,7 @@ int h_oauth_authorize(struct sim_ctx *c)
 		k->redirect_uri = xstrdup(ru);
 		k->challenge = xstrdup(chal);
 		k->scope = xstrdup(scope && *scope ? scope : "user_default");
+		remember(t, "code", code);
 		char *es = url_encode(state ? state : "");
 		loc = xasprintf("%s%ccode=%s%s%s", ru, sep, code, state ? "&state=" : "",
 				state ? es : "");

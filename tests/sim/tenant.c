@@ -687,6 +687,13 @@ struct sim_tenant *sim_new(const struct sim_config *cfg)
 	t->report_delay_ms = 1000;
 	t->token_ttl_s = 21600;
 	t->oauth_clients = cJSON_CreateArray();
+	t->oauth_issued = cJSON_CreateObject();
+	if (t->oauth_issued && (!cJSON_AddArrayToObject(t->oauth_issued, "access") ||
+				!cJSON_AddArrayToObject(t->oauth_issued, "refresh") ||
+				!cJSON_AddArrayToObject(t->oauth_issued, "code"))) {
+		cJSON_Delete(t->oauth_issued);
+		t->oauth_issued = NULL;
+	}
 	char tid[33];
 	static const char alpha[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -694,7 +701,7 @@ struct sim_tenant *sim_new(const struct sim_config *cfg)
 		tid[i] = alpha[rng_range(t, 64)];
 	tid[32] = 0;
 	t->tenant_id = strdup(tid);
-	if (!t->admin_key || !t->tenant_id || !t->oauth_clients) {
+	if (!t->admin_key || !t->tenant_id || !t->oauth_clients || !t->oauth_issued) {
 		sim_free(t);
 		return NULL;
 	}
@@ -731,6 +738,7 @@ void sim_free(struct sim_tenant *t)
 		free(t->faults[i].match);
 	free(t->faults);
 	cJSON_Delete(t->oauth_clients);
+	cJSON_Delete(t->oauth_issued);
 	free(t->me);
 	free(t->tenant_id);
 	free(t->admin_key);

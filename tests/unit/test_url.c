@@ -412,8 +412,53 @@ static void test_origin_host(void)
 	CHECK_INT(url_host("https://hostnam", h, 8), 7);
 }
 
+static void test_endpoint_query(void)
+{
+	CHECK_INT(url_check_endpoint("https://t.eu.qlikcloud.com/oauth/token"), 0);
+	CHECK_INT(url_check_endpoint("http://127.0.0.1:8080/oauth/token"), 0);
+	CHECK_INT(url_check_endpoint("http://localhost/x?y=1"), 0);
+	CHECK_INT(url_check_endpoint("http://[::1]:9/"), 0);
+	CHECK_INT(url_check_endpoint("http://example.com/oauth/token"), -EPERM);
+	CHECK_INT(url_check_endpoint("http://127.0.0.1.evil.com/"), -EPERM);
+	CHECK_INT(url_check_endpoint("https://u:p@h/"), -EINVAL);
+	CHECK_INT(url_check_endpoint("https://h/x#frag"), -EINVAL);
+	CHECK_INT(url_check_endpoint("https://h/a b"), -EINVAL);
+	CHECK_INT(url_check_endpoint("ftp://h/"), -EINVAL);
+	CHECK_INT(url_check_endpoint("/oauth/token"), -EINVAL);
+	CHECK_INT(url_check_endpoint(NULL), -EINVAL);
+
+	CHECK_INT(url_port("http://127.0.0.1:8123/"), 8123);
+	CHECK_INT(url_port("https://h/x"), 443);
+	CHECK_INT(url_port("http://h"), 80);
+	CHECK_INT(url_port("nope"), -EINVAL);
+	CHECK(url_is_loopback("http://127.0.0.1:1/"));
+	CHECK(url_is_loopback("http://LOCALHOST/"));
+	CHECK(!url_is_loopback("http://10.0.0.1/"));
+	CHECK(!url_is_loopback("junk"));
+
+	char *v = NULL;
+	CHECK_INT(url_query_get("http://127.0.0.1:5/?code=ab%2Fc&state=x+y%21", "code", &v), 0);
+	CHECK_STR(v, "ab/c");
+	free(v);
+	CHECK_INT(url_query_get("/?code=1&state=x+y%21#f", "state", &v), 0);
+	CHECK_STR(v, "x y!");
+	free(v);
+	CHECK_INT(url_query_get("a=1&code&b=2", "code", &v), 0);
+	CHECK_STR(v, "");
+	free(v);
+	CHECK_INT(url_query_get("codex=1&xcode=2", "code", &v), -ENOENT);
+	CHECK_INT(url_query_get("https://h/path", "code", &v), -ENOENT);
+	CHECK_INT(url_query_get("/?code=%4", "code", &v), -EINVAL);
+	CHECK_INT(url_query_get("/?code=%zz", "code", &v), -EINVAL);
+	CHECK_INT(url_query_get("/?code=a%00b", "code", &v), -EINVAL);
+	CHECK_INT(url_query_get("/?error=access_denied&code=%41", "code", &v), 0);
+	CHECK_STR(v, "A");
+	free(v);
+}
+
 int main(void)
 {
+	test_endpoint_query();
 	test_escape();
 	test_build();
 	test_tenant();

@@ -1,0 +1,58 @@
+/*
+ * options.h - the command line of `qlikfs [options] [TENANT] MOUNTPOINT` and
+ * `qlikfs login [options] [TENANT]`: one table of -o options (libfuse's
+ * fuse_opt), the numbers they carry, and the help texts.
+ */
+#ifndef QLIKFS_OPTIONS_H
+#define QLIKFS_OPTIONS_H
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+
+struct options {
+	char *tenant; /* first positional argument */
+	/* credentials */
+	char *auth;               /* "apikey" | "oauth" | NULL (inferred) */
+	char *api_key_file;
+	char *client_id;
+	char *client_secret_file; /* "-" = standard input */
+	char *scopes;             /* space- or '+'-separated */
+	char *authorize_url;
+	char *token_url;
+	char *context;            /* "" = the current context */
+	char *state_dir;
+	/* mount */
+	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries;
+	char *uid, *gid, *umask;
+	char *api_version;
+	int ro;
+	/* login */
+	char *redirect_port, *redirect_uri, *url_file, *login_timeout;
+	int help, version;
+	int nonopt;
+	bool login;   /* parsing for `qlikfs login` */
+	char *unknown; /* login: the first option it does not know */
+};
+
+/* The numbers of the mount options, with their defaults filled in. */
+struct mount_numbers {
+	double ttl, neg_ttl, timeout, size, retries, uid, gid, umask;
+};
+
+/* Parses args into o (login: for `qlikfs login`, whose arguments contain no
+ * FUSE options).  Consumed options are removed from args; what is left is
+ * for fuse_parse_cmdline().  Returns 0 or -1 (a message was printed). */
+int options_parse(struct fuse_args *args, struct options *o, bool login);
+
+/* Parses the numeric mount options.  Returns 0, or -EINVAL after printing why. */
+int options_numbers(const struct options *o, struct mount_numbers *out);
+
+/* Seconds of -o login_timeout (default 300), or -EINVAL. */
+long options_login_timeout(const struct options *o);
+
+void options_free(struct options *o);
+
+void options_usage(const char *prog);
+void options_login_usage(const char *prog);
+
+#endif
