@@ -81,6 +81,27 @@ __attribute__((unused)) static char *simenv_shared_space(struct simenv *e)
 	return id;
 }
 
+/* Creates an app named name (POST /api/v1/apps); returns its id (malloc'd). */
+__attribute__((unused)) static char *simenv_app_create(struct simenv *e, const char *name)
+{
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(b, "attributes"), "name", name);
+	char *body = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+	struct qcall call = { .method = "POST", .url = "/api/v1/apps", .body = body,
+			      .body_len = strlen(body), .op = QOP_CREATE };
+	struct qresp r;
+	char *id = NULL;
+	if (qclient_call(e->qc, &call, &r) == 0) {
+		const cJSON *at = cJSON_GetObjectItem(r.json, "attributes");
+		const cJSON *v = cJSON_GetObjectItem(at, "id");
+		id = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+	}
+	qresp_clear(&r);
+	free(body);
+	return id;
+}
+
 /* An anonymous temporary file holding data[0..n). */
 __attribute__((unused)) static int simenv_temp_fd(const void *data, size_t n)
 {

@@ -16,21 +16,6 @@
 
 static char dir[256];
 
-static char *app_create(struct simenv *e, const char *name)
-{
-	char body[256];
-	snprintf(body, sizeof(body), "{\"attributes\":{\"name\":\"%s\"}}", name);
-	struct qcall call = { .method = "POST", .url = "/api/v1/apps", .body = body,
-			      .body_len = strlen(body), .op = QOP_CREATE };
-	struct qresp r;
-	char *id = NULL;
-	if (qclient_call(e->qc, &call, &r) == 0)
-		id = strdup(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "attributes"), "id")
-				    ->valuestring);
-	qresp_clear(&r);
-	return id;
-}
-
 static unsigned char *app_blob(struct simenv *e, const char *id, size_t *len)
 {
 	pthread_mutex_lock(&e->sim->mu);
@@ -257,7 +242,7 @@ static void test_byte_bound(struct simenv *e)
 	for (int i = 0; i < 3; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "Bound %d", i);
-		a[i] = app_create(e, name);
+		a[i] = simenv_app_create(e, name);
 		CHECK_INT(qvf_size(c, a[i], 1, false, &sz[i], err, sizeof(err)), 0);
 	}
 	qvf_cache_free(c);
@@ -368,7 +353,7 @@ int main(void)
 	snprintf(dir, sizeof(dir), "%s/qvf", root);
 	struct simenv e;
 	simenv_init(&e, 10000);
-	char *app = app_create(&e, "Export me");
+	char *app = simenv_app_create(&e, "Export me");
 	CHECK(app != NULL);
 	test_export_cached(&e, app);
 	test_failed_download_leaves_nothing(&e, app);
