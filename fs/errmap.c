@@ -10,7 +10,8 @@
  *                resource's version moved); EBUSY on delete (still in use)
  *   410 ENOENT   gone (expired temporary content)
  *   412 ENOTEMPTY precondition failed (space not empty)
- *   413 EFBIG    payload or quota too large
+ *   413 EFBIG    payload or quota too large; EDQUOT for the data-files
+ *                quota codes (DF-016 personal quota)
  *   423 EBUSY    locked
  *   429 EIO      rate limited and the retry budget ran out (logged)
  *   5xx EIO      after the retries
@@ -18,10 +19,12 @@
 #include "errmap.h"
 
 #include <errno.h>
+#include <string.h>
 
 int errmap_http(long status, const char *code, enum qop op)
 {
-	(void)code;
+	if (code && !strcmp(code, "DF-016"))
+		return -EDQUOT; /* a storage quota, whatever the status (413 documented) */
 	switch (status) {
 	case 400:
 	case 422:

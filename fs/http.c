@@ -1,10 +1,12 @@
 /*
- * http.c - helpers shared by every HTTP transport (response header list).
+ * http.c - helpers shared by every HTTP transport (response header list) and
+ * the file-descriptor request body source.  No state, no locks.
  */
 #include "http.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -47,4 +49,29 @@ void http_response_clear(struct http_response *resp)
 	free(resp->headers);
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
+}
+
+static ssize_t fd_source_read(void *arg, uint64_t off, char *buf, size_t n)
+{
+	const struct http_fd_source *fs = arg;
+	if (off >= fs->src.len)
+		return 0;
+	if (n > fs->src.len - off)
+		n = (size_t)(fs->src.len - off);
+	for (;;) {
+		ssize_t r = pread(fs->fd, buf, n, (off_t)(fs->base + off));
+		if (r >= 0)
+			return r;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+void http_fd_source_init(struct http_fd_source *fs, int fd, uint64_t base, uint64_t len)
+{
+	fs->fd = fd;
+	fs->base = base;
+	fs->src.read = fd_source_read;
+	fs->src.arg = fs;
+	fs->src.len = len;
 }

@@ -13,6 +13,14 @@
  *    follow the redirect.
  *  - Returns 0 when a complete HTTP response (any status) was received and
  *    fills *resp; the caller owns resp and releases it with http_response_clear().
+ *  - The request body is either body/body_len (in memory) or, when source is
+ *    set, exactly source->len bytes pulled from source->read (never held in
+ *    memory whole by the libcurl transport).  A source that ends early or
+ *    fails aborts the transfer: perform() returns -EIO or the source's errno.
+ *  - When a sink is set, only the body of a 2xx response goes to the sink;
+ *    the body of any other status (an error document, a redirect's text) is
+ *    buffered in resp->body like an ordinary body, so the caller can read the
+ *    server's error text and a retry never finds an error page in the sink.
  *  - Returns -ETIMEDOUT when req->timeout_ms elapsed, -ECONNREFUSED when the
  *    peer refused the connection, -ECONNRESET when it dropped it,
  *    -EHOSTUNREACH when the host name does not resolve, -EPROTO when TLS
@@ -26,6 +34,8 @@
 #define QLIKFS_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 struct http_header {
 	char *name;  /* response headers: lower-cased by the transport */
@@ -36,6 +46,34 @@ struct http_header {
  * negative errno to abort the transfer (perform() then returns that errno). */
 typedef int (*http_sink_fn)(void *arg, const char *data, size_t len);
 
+/*
+ * Optional streaming request body.  read() copies up to n bytes of the body,
+ * starting at byte offset off (0 <= off < len), into buf and returns how many
+ * it copied (> 0), 0 when the data ended before len (the transport fails the
+ * transfer with -EIO), or a negative errno (the transfer fails with it).
+ * Reads are positional, so a body can be sent again from offset 0 (retries,
+ * a connection that must be reopened) without any rewind protocol.  read()
+ * may be called from the thread running perform() only; it must not block
+ * indefinitely.
+ */
+typedef ssize_t (*http_source_fn)(void *arg, uint64_t off, char *buf, size_t n);
+
+struct http_body_source {
+	http_source_fn read;
+	void *arg;
+	uint64_t len; /* exact number of bytes the body has (sent as Content-Length) */
+};
+
+/* A body source reading len bytes of a file descriptor from byte offset base
+ * with pread(2) (the file offset is never moved; the fd is borrowed, not
+ * closed).  Initialise with http_fd_source_init(); pass &fs->src. */
+struct http_fd_source {
+	struct http_body_source src;
+	int fd;
+	uint64_t base;
+};
+void http_fd_source_init(struct http_fd_source *fs, int fd, uint64_t base, uint64_t len);
+
 struct http_request {
 	const char *method;                /* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *url;                   /* absolute URL, already escaped */
@@ -43,9 +81,10 @@ struct http_request {
 	size_t n_headers;
 	const char *body; /* may be NULL when body_len == 0 */
 	size_t body_len;
+	const struct http_body_source *source; /* instead of body when set (body must be NULL) */
 	long timeout_ms;   /* whole-request timeout; 0 = transport default */
 	size_t max_body;   /* bound on a buffered response body; 0 = 64 MiB */
-	http_sink_fn sink; /* when set, the body goes here and resp->body stays NULL */
+	http_sink_fn sink; /* when set, a 2xx body goes here and resp->body stays NULL */
 	void *sink_arg;
 };
 

@@ -19,7 +19,13 @@
  *  - redirects are never followed, TLS peer and host verification are always
  *    on, only http and https are allowed;
  *  - the buffered body never exceeds req->max_body (default 64 MiB) and the
- *    number of response headers never exceeds MAX_RESP_HEADERS.
+ *    number of response headers never exceeds MAX_RESP_HEADERS;
+ *  - a streaming request body (req->source) is pulled through
+ *    CURLOPT_READFUNCTION with its length announced up front
+ *    (CURLOPT_POSTFIELDSIZE_LARGE, so Content-Length, never chunked); a
+ *    rewind libcurl asks for (CURLOPT_SEEKFUNCTION) just moves the offset;
+ *  - with a sink, the body goes to the sink only when the status is 2xx
+ *    (decided at the first body byte); other bodies are buffered.
  *
  * Locks: pool_lock guards the idle-handle pool; share_locks[] (one mutex per
  * curl_lock_data) are taken by libcurl through the share callbacks.  Neither
@@ -60,9 +66,12 @@ struct http_curl {
 struct xfer {
 	const struct http_request *req;
 	struct http_response *resp;
+	CURL *h;
 	size_t max_body;
 	size_t cap;
-	int err; /* errno recorded by a callback that aborted the transfer */
+	uint64_t src_off; /* next byte of req->source to send */
+	int to_sink;      /* -1 undecided, 1 body goes to req->sink, 0 buffered */
+	int err;          /* errno recorded by a callback that aborted the transfer */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -189,7 +198,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	size_t len = size * nmemb;
 	struct http_response *resp = x->resp;
 
-	if (x->req->sink) {
+	if (x->to_sink < 0) {
+		long status = 0;
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+		x->to_sink = x->req->sink && status >= 200 && status < 300;
+	}
+	if (x->to_sink) {
 		int rc = x->req->sink(x->req->sink_arg, data, len);
 		if (rc < 0) {
 			x->err = rc;
@@ -221,6 +235,34 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	resp->body_len += len;
 	resp->body[resp->body_len] = '\0';
 	return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct xfer *x = arg;
+	const struct http_body_source *src = x->req->source;
+	size_t n = size * nitems;
+
+	if (x->src_off >= src->len)
+		return 0;
+	if (n > src->len - x->src_off)
+		n = (size_t)(src->len - x->src_off);
+	ssize_t r = src->read(src->arg, x->src_off, buf, n);
+	if (r <= 0 || (size_t)r > n) {
+		x->err = r < 0 ? (int)r : -EIO; /* the source ended before its length */
+		return CURL_READFUNC_ABORT;
+	}
+	x->src_off += (uint64_t)r;
+	return (size_t)r;
+}
+
+static int seek_cb(void *arg, curl_off_t offset, int origin)
+{
+	struct xfer *x = arg;
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->req->source->len)
+		return CURL_SEEKFUNC_FAIL;
+	x->src_off = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
 }
 
 /* ---- request setup ---- */
@@ -324,16 +366,20 @@ static int setup(struct http_curl *t, CURL *h, const struct http_request *req,
 		 struct curl_slist *hdrs, struct xfer *x)
 {
 	const char *m = req->method;
+	const struct http_body_source *src = req->source;
+	uint64_t blen = src ? src->len : req->body_len;
 	bool with_body;
 	if (strcmp(m, "GET") == 0 || strcmp(m, "DELETE") == 0)
-		with_body = req->body_len > 0;
+		with_body = blen > 0;
 	else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0)
 		with_body = true;
 	else
 		return -EINVAL;
-	if (req->body_len && !req->body)
+	if (src && (req->body || req->body_len || !src->read))
 		return -EINVAL;
-	if (req->body_len > (size_t)INT64_MAX)
+	if (!src && req->body_len && !req->body)
+		return -EINVAL;
+	if (blen > (uint64_t)INT64_MAX)
 		return -EINVAL;
 
 	long timeout = req->timeout_ms > 0 ? req->timeout_ms : t->default_timeout_ms;
@@ -363,8 +409,15 @@ static int setup(struct http_curl *t, CURL *h, const struct http_request *req,
 	SET(CURLOPT_WRITEDATA, x);
 	if (with_body) {
 		SET(CURLOPT_POST, 1L);
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+		if (src) {
+			SET(CURLOPT_READFUNCTION, read_cb);
+			SET(CURLOPT_READDATA, x);
+			SET(CURLOPT_SEEKFUNCTION, seek_cb);
+			SET(CURLOPT_SEEKDATA, x);
+		} else {
+			SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
+		}
 		if (strcmp(m, "POST") != 0)
 			SET(CURLOPT_CUSTOMREQUEST, m);
 	} else {
@@ -399,7 +452,9 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 	struct xfer x = {
 		.req = req,
 		.resp = resp,
+		.h = h,
 		.max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY,
+		.to_sink = -1,
 	};
 	if (x.max_body == SIZE_MAX)
 		x.max_body--; /* keeps max_body + 1 (room for the NUL) representable */
@@ -412,7 +467,8 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 			long status = 0;
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 			resp->status = status;
-			if (!req->sink && !resp->body) {
+			bool sunk = req->sink && status >= 200 && status < 300;
+			if (!sunk && !resp->body) {
 				resp->body = calloc(1, 1);
 				if (!resp->body)
 					err = -ENOMEM;

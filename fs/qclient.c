@@ -10,6 +10,11 @@
  *  - 5xx and transport failures: exponential backoff with full jitter, only
  *    for idempotent calls (GET, PUT, DELETE, or call->idempotent); a POST that
  *    may have reached the server is never repeated;
+ *  - a call may bring its own policy (budget, attempts, fixed or doubling
+ *    delay, retry on every error whatever the method: raw requests do);
+ *  - a streaming body is re-read from offset 0 on a retry; a download sink is
+ *    only retried after it received bytes when the call can reset it; the
+ *    sink's and the source's own failures end the call with their errno;
  *  - 401: ask the auth provider once for a fresh credential, then retry once;
  *    when it has none, the provider's explanation (auth_why) ends the message;
  *  - 3xx with Location: followed (at most 5 hops); the Authorization header is
@@ -29,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "url.h"
@@ -38,6 +44,8 @@
 #define MAX_REDIRECTS 5
 #define MAX_PAGES 1000000
 #define AUTH_HDR_MAX 8192
+#define RETRY_DELAY_CAP_MS 60000 /* bound of a caller's doubling retry delay */
+#define MAX_CALL_HEADERS 64
 
 struct flight {
 	struct flight *next;
@@ -143,6 +151,11 @@ void qresp_clear(struct qresp *r)
 	free(r->body);
 	free(r->location);
 	cJSON_Delete(r->json);
+	for (size_t i = 0; i < r->n_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -299,29 +312,152 @@ static void block_tier(struct qclient *c, int tier, int64_t until)
 	pthread_mutex_unlock(&c->lock);
 }
 
+bool qclient_header_allowed(const char *name)
+{
+	static const char *const deny[] = { "authorization", "cookie",	    "proxy-authorization",
+					    "host",	     "content-length", "transfer-encoding",
+					    "connection",    "expect",	    "te",
+					    "trailer",	     "upgrade",	    "keep-alive" };
+	if (!name || !*name)
+		return false;
+	for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
+		if (!strcasecmp(name, deny[i]))
+			return false;
+	return true;
+}
+
+/* The call's own sink and source, wrapped so that their failures are told
+ * apart from the network's (they are returned as is and never retried). */
+struct call_io {
+	const struct qcall *call;
+	struct http_body_source src;
+	int sink_err, src_err;
+	bool sunk; /* the sink received bytes during this attempt */
+};
+
+static int io_sink(void *arg, const char *data, size_t len)
+{
+	struct call_io *io = arg;
+	io->sunk = true;
+	int rc = io->call->sink(io->call->sink_arg, data, len);
+	if (rc < 0)
+		io->sink_err = rc;
+	return rc;
+}
+
+static ssize_t io_read(void *arg, uint64_t off, char *buf, size_t n)
+{
+	struct call_io *io = arg;
+	const struct http_body_source *s = io->call->source;
+	ssize_t r = s->read(s->arg, off, buf, n);
+	if (r < 0)
+		io->src_err = (int)r;
+	else if (r == 0 && off < s->len)
+		io->src_err = -EIO; /* the body ended before its announced length */
+	return r;
+}
+
+static bool net_retryable(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -ECONNRESET ||
+	       rc == -EHOSTUNREACH || rc == -EIO;
+}
+
+/* The wait before retry number `attempt` (1 = the first retry). */
+static int64_t retry_wait(const struct qcall *call, int attempt)
+{
+	if (call->retry_delay_ms <= 0)
+		return backoff_ms(attempt - 1);
+	int64_t d = call->retry_delay_ms;
+	for (int i = 1; !call->retry_fixed && i < attempt && d < RETRY_DELAY_CAP_MS; i++)
+		d *= 2;
+	return d > RETRY_DELAY_CAP_MS ? RETRY_DELAY_CAP_MS : d;
+}
+
+static const char *call_header(const struct qcall *call, const char *name)
+{
+	for (size_t i = 0; i < call->n_headers; i++)
+		if (!strcasecmp(call->headers[i].name, name))
+			return call->headers[i].value;
+	return NULL;
+}
+
+/* Checks the call's own headers.  Returns 0 or -EINVAL with out->errmsg set. */
+static int check_call_headers(const struct qcall *call, struct qresp *out)
+{
+	if (call->n_headers > MAX_CALL_HEADERS) {
+		snprintf(out->errmsg, sizeof(out->errmsg), "%s: more than %d request headers",
+			 call->method, MAX_CALL_HEADERS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < call->n_headers; i++) {
+		const char *n = call->headers[i].name;
+		if (!qclient_header_allowed(n) || !call->headers[i].value) {
+			snprintf(out->errmsg, sizeof(out->errmsg),
+				 "%s: the request header \"%.64s\" may not be set", call->method,
+				 n ? n : "");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Fills hdrs (room for 5 + call->n_headers) and returns how many. */
+static size_t build_headers(const struct qclient *c, const struct qcall *call, char *auth,
+			    struct http_header *hdrs)
+{
+	size_t nh = 0;
+	if (auth)
+		hdrs[nh++] = (struct http_header){ "Authorization", auth };
+	if (!call_header(call, "Accept"))
+		hdrs[nh++] = (struct http_header){ "Accept", "application/json" };
+	if (!call_header(call, "User-Agent"))
+		hdrs[nh++] = (struct http_header){ "User-Agent", c->user_agent };
+	if (c->api_version && !call_header(call, "qlik-api-version"))
+		hdrs[nh++] = (struct http_header){ "qlik-api-version", c->api_version };
+	if ((call->body || call->source) && !call_header(call, "Content-Type")) {
+		const char *ct = call->content_type ? call->content_type
+			       : call->source	    ? "application/octet-stream"
+						    : "application/json";
+		hdrs[nh++] = (struct http_header){ "Content-Type", (char *)ct };
+	}
+	for (size_t i = 0; i < call->n_headers; i++)
+		hdrs[nh++] = call->headers[i];
+	return nh;
+}
+
 /* One logical call: retries, redirects, auth refresh.  Fills out. */
 static int do_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 {
+	int rc = check_call_headers(call, out);
+	if (rc)
+		return rc;
 	char *url = absolute_url(c, call->url);
 	if (!url)
 		return -ENOMEM;
 
-	const int64_t deadline = now_ms() + c->timeout_ms;
+	const long budget = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+	const int max_attempts = call->max_attempts > 0 ? call->max_attempts : c->max_attempts;
+	const int64_t deadline = now_ms() + budget;
 	const int tier = strcmp(call->method, "GET") ? 1 : 0;
 	const char *method = call->method;
 	char *auth = malloc(AUTH_HDR_MAX);
+	struct http_header *hdrs = malloc((6 + call->n_headers) * sizeof(*hdrs));
 	struct http_response resp = { 0 };
-	int attempt = 0, redirects = 0, rc = 0;
+	struct call_io io = { .call = call };
+	int attempt = 0, redirects = 0;
 	bool refreshed = false;
 
-	if (!auth) {
+	if (!auth || !hdrs) {
+		free(auth);
+		free(hdrs);
 		free(url);
 		return -ENOMEM;
 	}
+	if (call->source)
+		io.src = (struct http_body_source){ io_read, &io, call->source->len };
 	for (;;) {
 		bool same_origin = url_same_origin(url, c->base);
-		struct http_header hdrs[6];
-		size_t nh = 0;
 		if (same_origin) {
 			rc = c->auth->ops->header(c->auth, auth, AUTH_HDR_MAX);
 			if (rc) {
@@ -333,23 +469,20 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 					rc = -EACCES;
 				break;
 			}
-			hdrs[nh++] = (struct http_header){ "Authorization", auth };
 		}
-		hdrs[nh++] = (struct http_header){ "Accept", "application/json" };
-		hdrs[nh++] = (struct http_header){ "User-Agent", c->user_agent };
-		if (c->api_version)
-			hdrs[nh++] = (struct http_header){ "qlik-api-version", c->api_version };
-		if (call->body)
-			hdrs[nh++] = (struct http_header){
-				"Content-Type",
-				(char *)(call->content_type ? call->content_type : "application/json")
-			};
+		size_t nh = build_headers(c, call, same_origin ? auth : NULL, hdrs);
 
 		if (!wait_tier(c, tier, deadline)) {
 			snprintf(out->errmsg, sizeof(out->errmsg),
 				 "%s %s: rate limited by the tenant beyond the %ld ms budget",
-				 method, url_tail(url), c->timeout_ms);
+				 method, url_tail(url), budget);
 			rc = -EIO;
+			break;
+		}
+		if (attempt && call->sink && call->sink_reset &&
+		    (rc = call->sink_reset(call->sink_arg)) < 0) {
+			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: response body: %s", method,
+				 url_tail(url), strerrordesc_np(-rc));
 			break;
 		}
 		int64_t left = deadline - now_ms();
@@ -362,24 +495,35 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 			.n_headers = nh,
 			.body = call->body,
 			.body_len = call->body_len,
+			.source = call->source ? &io.src : NULL,
 			.timeout_ms = left,
 			.max_body = call->max_body,
-			.sink = call->sink,
-			.sink_arg = call->sink_arg,
+			.sink = call->sink ? io_sink : NULL,
+			.sink_arg = &io,
 		};
 		http_response_clear(&resp);
 		stat_add(c, &c->stats.requests);
 		if (attempt)
 			stat_add(c, &c->stats.retries);
+		io.sunk = false;
 		rc = http_perform(c->transport, &req, &resp);
 		attempt++;
 		out->status = resp.status;
 
 		if (rc < 0) {
-			bool retry = is_idempotent(call) && rc != -EPROTO && rc != -EFBIG &&
-				     rc != -ENOMEM && !call->sink;
-			int64_t wait = backoff_ms(attempt - 1);
-			if (retry && attempt < c->max_attempts && now_ms() + wait < deadline) {
+			int own = io.sink_err ? io.sink_err : io.src_err;
+			if (own) {
+				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s body: %s",
+					 method, url_tail(url),
+					 io.sink_err ? "response" : "request",
+					 strerrordesc_np(-own));
+				rc = own;
+				break;
+			}
+			bool retry = (is_idempotent(call) || call->retry_all) && net_retryable(rc) &&
+				     (!io.sunk || call->sink_reset);
+			int64_t wait = retry_wait(call, attempt);
+			if (retry && attempt < max_attempts && now_ms() + wait < deadline) {
 				sleep_ms(wait);
 				continue;
 			}
@@ -401,12 +545,14 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		if (st == 429) {
 			int64_t wait = qclient_retry_after_ms(http_response_header(&resp, "retry-after"));
 			block_tier(c, tier, now_ms() + wait);
-			if (attempt < c->max_attempts && now_ms() + wait < deadline)
+			if (attempt < max_attempts && now_ms() + wait < deadline)
 				continue; /* wait_tier() sleeps */
 		}
-		if (st >= 500 && st != 501 && is_idempotent(call) && !call->sink) {
-			int64_t wait = backoff_ms(attempt - 1);
-			if (attempt < c->max_attempts && now_ms() + wait < deadline) {
+		bool st_retry = call->retry_all ? st >= 400
+						: st >= 500 && st != 501 && is_idempotent(call);
+		if (st != 429 && st_retry) {
+			int64_t wait = retry_wait(call, attempt);
+			if (attempt < max_attempts && now_ms() + wait < deadline) {
 				sleep_ms(wait);
 				continue;
 			}
@@ -449,13 +595,21 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 	}
 	explicit_bzero(auth, AUTH_HDR_MAX);
 	free(auth);
+	free(hdrs);
 	free(url);
+	out->attempts = attempt;
 	if (rc == 0 || resp.body) {
 		out->body = resp.body;
 		out->body_len = resp.body_len;
 		if (rc == 0 && resp.body && looks_json(&resp))
 			out->json = cJSON_ParseWithLength(resp.body, resp.body_len);
 		resp.body = NULL;
+	}
+	if (call->want_headers) {
+		out->headers = resp.headers;
+		out->n_headers = resp.n_headers;
+		resp.headers = NULL;
+		resp.n_headers = 0;
 	}
 	http_response_clear(&resp);
 	if (rc)
@@ -469,6 +623,8 @@ static int copy_resp(struct qresp *dst, const struct qresp *src)
 	dst->json = NULL;
 	dst->body = NULL;
 	dst->location = NULL;
+	dst->headers = NULL; /* shared GETs never ask for headers */
+	dst->n_headers = 0;
 	if (src->body) {
 		dst->body = malloc(src->body_len + 1);
 		if (!dst->body)
@@ -497,10 +653,18 @@ static void flight_put(struct flight *f)
 	free(f);
 }
 
+/* Only plain GETs share a flight: no sink, headers or retry policy of their own. */
+static bool shareable(const struct qcall *call)
+{
+	return !strcmp(call->method, "GET") && !call->sink && !call->n_headers &&
+	       !call->want_headers && !call->timeout_ms && !call->max_attempts &&
+	       !call->retry_delay_ms && !call->retry_all && !call->source && !call->body;
+}
+
 int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (strcmp(call->method, "GET") || call->sink)
+	if (!shareable(call))
 		return do_call(c, call, out);
 
 	/* Single flight for GETs. */

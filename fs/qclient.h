@@ -41,13 +41,38 @@ struct qcall {
 	const char *url;          /* absolute (from url_*) or a path starting with '/' */
 	const char *body;         /* may be NULL */
 	size_t body_len;
-	const char *content_type; /* default "application/json" when body is set */
+	/* A streaming body instead of body (body must then be NULL).  Its reads
+	 * are positional, so a retry sends it again from offset 0. */
+	const struct http_body_source *source;
+	const char *content_type; /* default "application/json" (body) or
+				     "application/octet-stream" (source) */
 	enum qop op;              /* for errno mapping */
 	bool idempotent;          /* retry 5xx and network errors (GET/PUT/DELETE are by default) */
 	bool no_redirect;         /* return 3xx instead of following */
-	http_sink_fn sink;        /* stream the body instead of buffering */
+	http_sink_fn sink;        /* stream a 2xx body instead of buffering it (error
+				     bodies are still buffered, for the message) */
 	void *sink_arg;
+	/* Makes a sink restartable: called before every attempt after the first
+	 * (retry or redirect) so the sink can drop what it received; returns 0 or
+	 * a negative errno (the call then fails with it).  Without it, a call
+	 * with a sink is not retried after a network failure. */
+	int (*sink_reset)(void *sink_arg);
 	size_t max_body;
+
+	/* Extra request headers (not owned).  They replace the client's own
+	 * Accept, Content-Type, User-Agent and qlik-api-version when named so;
+	 * a name qclient_header_allowed() refuses fails the call with -EINVAL. */
+	const struct http_header *headers;
+	size_t n_headers;
+	bool want_headers;        /* copy the response headers into qresp */
+
+	/* Per-call retry policy (0 / false: the client's). */
+	long timeout_ms;          /* budget of this call, retries included */
+	int max_attempts;         /* attempts in all (1 = no retry) */
+	long retry_delay_ms;      /* > 0: wait this long before the first retry (no jitter)... */
+	bool retry_fixed;         /* ...and the same before every retry (else doubling) */
+	bool retry_all;           /* retry every failure: any status >= 400 and every
+				     network failure, whatever the method */
 };
 
 struct qresp {
@@ -56,14 +81,25 @@ struct qresp {
 	size_t body_len;
 	cJSON *json;      /* the parsed body when it was JSON, else NULL (owned) */
 	char *location;   /* absolute Location header, or NULL (owned) */
+	struct http_header *headers; /* with call->want_headers: the last response's (owned) */
+	size_t n_headers;
+	int attempts;     /* HTTP requests this call sent (retries and redirects included) */
 	char errmsg[512]; /* on failure: what went wrong, with the server's error text */
 };
 
 /* Performs call.  Returns 0 on a 2xx (out filled) or a negative errno with
- * out->errmsg set ("GET /api/v1/x: 404 Not found: ...").  Never logs.  The
- * caller releases out with qresp_clear() in both cases. */
+ * out->errmsg set ("GET /api/v1/x: 404 Not found: ...").  An HTTP error keeps
+ * its status and body in out.  A failure of the call's own sink or source is
+ * returned as that errno (e.g. -ENOSPC), not mapped to -EIO.  Never logs.
+ * The caller releases out with qresp_clear() in both cases. */
 int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out);
 void qresp_clear(struct qresp *r);
+
+/* False for request headers a caller may not set: the credentials
+ * (Authorization, Cookie, Proxy-Authorization), and what the transport owns
+ * (Host, Content-Length, Transfer-Encoding, Connection, Expect, TE, Trailer,
+ * Upgrade, Keep-Alive).  Case-insensitive. */
+bool qclient_header_allowed(const char *name);
 
 /* GET url and parse JSON.  Returns 0 with *out (owned by the caller) or -errno
  * with errmsg filled (may be NULL). */

@@ -62,16 +62,19 @@ static int tenant_key(const char *base, char *out, size_t n)
 	return 0;
 }
 
-int statedir_resolve(const char *opt_dir, const char *base_url, char **out)
+/* <opt_dir>, else <$env>/qlikfs/<tenant>, else $HOME/<home_sub>/qlikfs/<tenant>, else
+ * <fallback>/<tenant>; created 0700. */
+static int resolve(const char *opt_dir, const char *env, const char *home_sub,
+		   const char *fallback, const char *base_url, char **out)
 {
 	char root[3072], key[300], path[4096];
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const char *xdg = getenv(env), *home = getenv("HOME");
 	int rc;
 
 	if (opt_dir && *opt_dir) {
 		if (snprintf(root, sizeof(root), "%s", opt_dir) >= (int)sizeof(root))
 			return -ENAMETOOLONG;
-		/* an explicit state_dir is used as is: one tenant per directory */
+		/* an explicit directory is used as is: one tenant per directory */
 		if ((rc = mkdir_p(root)))
 			return rc;
 		char *p = strdup(root);
@@ -83,9 +86,9 @@ int statedir_resolve(const char *opt_dir, const char *base_url, char **out)
 	if (xdg && xdg[0] == '/')
 		rc = snprintf(root, sizeof(root), "%s/qlikfs", xdg);
 	else if (home && home[0] == '/')
-		rc = snprintf(root, sizeof(root), "%s/.local/state/qlikfs", home);
+		rc = snprintf(root, sizeof(root), "%s/%s/qlikfs", home, home_sub);
 	else
-		rc = snprintf(root, sizeof(root), "/var/lib/qlikfs");
+		rc = snprintf(root, sizeof(root), "%s", fallback);
 	if (rc >= (int)sizeof(root))
 		return -ENAMETOOLONG;
 	if ((rc = tenant_key(base_url, key, sizeof(key))))
@@ -99,6 +102,16 @@ int statedir_resolve(const char *opt_dir, const char *base_url, char **out)
 		return -ENOMEM;
 	*out = p;
 	return 0;
+}
+
+int statedir_resolve(const char *opt_dir, const char *base_url, char **out)
+{
+	return resolve(opt_dir, "XDG_STATE_HOME", ".local/state", "/var/lib/qlikfs", base_url, out);
+}
+
+int statedir_cache_resolve(const char *opt_dir, const char *base_url, char **out)
+{
+	return resolve(opt_dir, "XDG_CACHE_HOME", ".cache", "/var/cache/qlikfs", base_url, out);
 }
 
 int statedir_mkdir(const char *dir, const char *sub)

@@ -17,6 +17,12 @@
  * or -errno (*out untouched). */
 int statedir_resolve(const char *opt_dir, const char *base_url, char **out);
 
+/* The same for the per-tenant cache directory (disposable data such as
+ * exported apps): opt_dir, else $XDG_CACHE_HOME/qlikfs/<tenant-key>, else
+ * $HOME/.cache/qlikfs/<tenant-key>, else /var/cache/qlikfs/<tenant-key>;
+ * created 0700.  Returns 0 with a malloc'd path in *out, or -errno. */
+int statedir_cache_resolve(const char *opt_dir, const char *base_url, char **out);
+
 /* Creates dir/sub (and dir) with mode 0700 if missing.  Returns 0 or -errno. */
 int statedir_mkdir(const char *dir, const char *sub);
 

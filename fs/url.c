@@ -187,6 +187,43 @@ int url_path(struct url_buf *u, const char *literal)
 	return append(u, literal, strlen(literal));
 }
 
+static bool is_hex(int c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int url_raw(struct url_buf *u, const char *escaped)
+{
+	if (!u)
+		return -ENOMEM;
+	if (u->err)
+		return u->err;
+	if (!escaped || escaped[0] != '/' || escaped[1] == '/' || u->in_query)
+		return u->err = -EINVAL;
+	bool query = false;
+	for (const unsigned char *p = (const unsigned char *)escaped; *p; p++) {
+		if (*p == '%') {
+			if (!is_hex(p[1]) || !is_hex(p[2]))
+				return u->err = -EINVAL;
+			p += 2;
+		} else if (*p == '?' && !query) {
+			query = true;
+		} else if (!is_unreserved(*p) && !strchr("/:@!$&'()*+,;=", *p) &&
+			   !(query && *p == '?')) {
+			return u->err = -EINVAL; /* '#', spaces, controls, non-ASCII, '"', '<'... */
+		}
+	}
+	size_t len = strlen(escaped);
+	if (escaped[len - 1] == '?') { /* an empty query: dropped */
+		len--;
+		query = false;
+	}
+	int r = append(u, escaped, len);
+	if (!r && query)
+		u->in_query = true;
+	return r;
+}
+
 int url_seg(struct url_buf *u, const char *segment)
 {
 	if (!u)

@@ -55,6 +55,15 @@ int url_path(struct url_buf *u, const char *literal);
  * before any query parameter.  Returns as url_path(). */
 int url_seg(struct url_buf *u, const char *segment);
 
+/* Appends a path that is already escaped, optionally followed by "?query"
+ * (as a user types it: "/api/v1/items/a%20b?limit=5"): it must start with
+ * '/' but not "//" (that would name another host), and contain only
+ * [A-Za-z0-9-._~/:@!$&'()*+,;=], '?' and "%XX" escapes (no '#', spaces,
+ * controls or bytes >= 0x80); it must come before any url_query(), which
+ * then continues its query with '&'.  An empty trailing "?" is dropped.
+ * Returns as url_path(). */
+int url_raw(struct url_buf *u, const char *escaped);
+
 /* Appends "?key=value" (first parameter) or "&key=value", both escaped.
  * value NULL appends nothing and returns 0 (unless an error is pending);
  * key must be non-empty.  Returns as url_path(). */

@@ -104,6 +104,7 @@ struct sim_tenant {
 	char oid_mid[11];
 	long long shift_ms;
 	long latency_ms, clock_skew_ms, report_delay_ms, token_ttl_s;
+	bool report_fail; /* reports created while set end "failed" (test hook) */
 	char *me;
 	char *tenant_id;
 	struct coll spaces, apps, items, users, files, stores, assets, sets, temps, reports;

@@ -7,6 +7,8 @@
  * attributes, space, owner, times at second precision) and is re-synced on
  * every app change, which also bumps the item's updatedAt.  Each app stores a
  * qvf blob (rec->blob) starting with QVF_MAGIC; import accepts only such blobs.
+ * Export with NoData=true gives the header and the first KiB of the payload
+ * (a smaller file that still imports).
  * Personal content (no spaceId) is visible only to its owner.
  *
  * Locking: handlers run with t->mu held.
@@ -660,7 +662,15 @@ int h_app_export(struct sim_ctx *c)
 		return 0;
 	const char *name = jstr(cJSON_GetObjectItemCaseSensitive(r->j, "attributes"), "name");
 	char *fn = xasprintf("%s.qvf", name ? name : "app");
-	struct rec *tc = fn ? temp_new(c->t, fn, r->blob, r->blob_len, 3600, c->caller) : NULL;
+	size_t n = r->blob_len;
+	if (q_bool(c, "NoData")) {
+		/* objects only: the header and the first KiB of the payload */
+		const unsigned char *hend = r->blob ? memmem(r->blob, n, "\n\n", 2) : NULL;
+		size_t keep = hend ? (size_t)(hend - r->blob) + 2 + 1024 : n;
+		if (keep < n)
+			n = keep;
+	}
+	struct rec *tc = fn ? temp_new(c->t, fn, r->blob, n, 3600, c->caller) : NULL;
 	free(fn);
 	if (!tc)
 		return -ENOMEM;

@@ -2,7 +2,8 @@
  * sim_reports.c - /api/v1/temp-contents (upload, download with expiry and a
  * single Range, details) and /api/v1/reports (asynchronous: POST 202, status
  * progressing queued -> processing -> done by server time, outputs pointing to
- * a temp content holding a small generated PDF-like blob).
+ * a temp content holding a small generated PDF-like blob; reports created
+ * while the "report_fail" config knob is set end "failed" instead).
  *
  * Invariants: temp contents keep their bytes until sim_free(); after expiry
  * they answer 410.  A report's output temp content is created on the first
@@ -232,6 +233,7 @@ int h_reports_create(struct sim_ctx *c)
 		goto out;
 	}
 	r->t_ms = c->now;
+	r->n = c->t->report_fail; /* 1: this one fails */
 	if (coll_add(&c->t->reports, r)) {
 		rec_free(r);
 		rc = -ENOMEM;
@@ -260,7 +262,17 @@ static const char *report_state(struct sim_ctx *c, struct rec *r)
 		return "queued";
 	if (el < 2 * d)
 		return "processing";
-	return "done";
+	return r->n ? "failed" : "done";
+}
+
+static cJSON *failure_errors(void)
+{
+	cJSON *a = cJSON_CreateArray(), *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "code", "REP-500000");
+	cJSON_AddStringToObject(e, "title", "Report generation failed");
+	cJSON_AddStringToObject(e, "detail", "injected failure (report_fail)");
+	cJSON_AddItemToArray(a, e);
+	return a;
 }
 
 static const char *ext_for(const char *otype)
@@ -320,7 +332,12 @@ int h_report_status(struct sim_ctx *c)
 	char *sl = xasprintf("/reports/%s/status", r->id);
 	cJSON_AddStringToObject(o, "statusLocation", sl ? sl : "");
 	free(sl);
-	cJSON_AddArrayToObject(o, "requestErrors");
+	if (!strcmp(st, "failed")) {
+		cJSON_AddItemToObject(o, "requestErrors", failure_errors());
+		cJSON_AddItemToObject(o, "reasons", failure_errors());
+	} else {
+		cJSON_AddArrayToObject(o, "requestErrors");
+	}
 	if (!strcmp(st, "done")) {
 		struct rec *tc = report_output(c, r);
 		if (!tc) {
@@ -369,7 +386,10 @@ int h_report_outputs(struct sim_ctx *c)
 	} else {
 		cJSON_AddNumberToObject(e, "sizeBytes", 0);
 	}
-	cJSON_AddArrayToObject(e, "exportErrors");
+	if (!strcmp(st, "failed"))
+		cJSON_AddItemToObject(e, "exportErrors", failure_errors());
+	else
+		cJSON_AddArrayToObject(e, "exportErrors");
 	cJSON_AddArrayToObject(e, "cycleSelections");
 	cJSON_AddStringToObject(e, "traceId", "0000000000000000");
 	struct rec *tmp = rec_new(jstr(r->j, "outputId"), e);

@@ -30,6 +30,8 @@ struct fake {
 	int n, next;
 	char *urls[MAXR];
 	char *methods[MAXR];
+	char *bodies[MAXR]; /* the request body as sent (a source is read whole) */
+	char *hdrs[MAXR];   /* "name: value\n" for every request header */
 	int had_auth[MAXR];
 	int sent;
 };
@@ -42,17 +44,46 @@ static int fake_perform(struct http_transport *t, const struct http_request *req
 	int i = f->sent++;
 	f->urls[i] = strdup(req->url);
 	f->methods[i] = strdup(req->method);
-	for (size_t h = 0; h < req->n_headers; h++)
+	size_t hl = 1;
+	for (size_t h = 0; h < req->n_headers; h++) {
 		if (!strcmp(req->headers[h].name, "Authorization"))
 			f->had_auth[i] = 1;
+		hl += strlen(req->headers[h].name) + strlen(req->headers[h].value) + 3;
+	}
+	f->hdrs[i] = calloc(1, hl);
+	for (size_t h = 0; h < req->n_headers; h++)
+		sprintf(f->hdrs[i] + strlen(f->hdrs[i]), "%s: %s\n", req->headers[h].name,
+			req->headers[h].value);
 	struct canned c = f->next < f->n ? f->replies[f->next++] : (struct canned){ 500, 0, "{}", { 0 }, 0 };
 	pthread_mutex_unlock(&f->lock);
+	if (req->source) {
+		size_t len = (size_t)req->source->len;
+		char *b = calloc(1, len + 1);
+		for (size_t off = 0; off < len;) {
+			ssize_t r = req->source->read(req->source->arg, off, b + off, len - off);
+			if (r <= 0) {
+				free(b);
+				return r < 0 ? (int)r : -EIO;
+			}
+			off += (size_t)r;
+		}
+		f->bodies[i] = b;
+	} else if (req->body) {
+		f->bodies[i] = strndup(req->body, req->body_len);
+	}
 	if (c.delay_ms)
 		usleep((useconds_t)c.delay_ms * 1000);
-	if (!c.status)
+	if (!c.status) {
+		if (c.body && req->sink) /* part of a body, then the connection drops */
+			req->sink(req->sink_arg, c.body, strlen(c.body));
 		return c.err;
+	}
 	resp->status = c.status;
-	if (c.body) {
+	if (c.body && req->sink && c.status >= 200 && c.status < 300) {
+		int rc = req->sink(req->sink_arg, c.body, strlen(c.body));
+		if (rc < 0)
+			return rc;
+	} else if (c.body) {
 		resp->body = strdup(c.body);
 		resp->body_len = strlen(c.body);
 	}
@@ -67,6 +98,8 @@ static void fake_destroy(struct http_transport *t)
 	for (int i = 0; i < f->sent; i++) {
 		free(f->urls[i]);
 		free(f->methods[i]);
+		free(f->bodies[i]);
+		free(f->hdrs[i]);
 	}
 	free(f);
 }
@@ -314,6 +347,263 @@ static void test_error_text_and_retry_after(void)
 	CHECK_INT(qclient_retry_after_ms(NULL), 1000);
 }
 
+/* ---- streaming bodies, sinks, per-call headers and retry policy ---- */
+
+struct pat {
+	struct http_body_source src;
+	int fail_with;
+	int reads;
+};
+
+static ssize_t pat_read(void *arg, uint64_t off, char *buf, size_t n)
+{
+	struct pat *p = arg;
+	p->reads++;
+	if (p->fail_with)
+		return p->fail_with;
+	if (n > p->src.len - off)
+		n = (size_t)(p->src.len - off);
+	if (n > 1000)
+		n = 1000;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)('a' + (off + i) % 26);
+	return (ssize_t)n;
+}
+
+static bool is_pat(const char *b, size_t n)
+{
+	if (!b || strlen(b) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != (char)('a' + i % 26))
+			return false;
+	return true;
+}
+
+static void test_stream_body_retried(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 503, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 0, -ECONNRESET, NULL, { 0 }, 0 });
+	add(f, (struct canned){ 201, 0, "{\"id\":\"x\"}", { 0 }, 0 });
+	struct qclient *c = client(f, a, 10000);
+	struct pat p = { .src = { pat_read, &p, 10000 } };
+	struct qcall call = { .method = "PUT", .url = "/api/v1/data-files/x", .source = &p.src,
+			      .content_type = "multipart/form-data; boundary=b", .op = QOP_UPDATE };
+	struct qresp r;
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	CHECK_INT(r.attempts, 3);
+	CHECK_INT(f->sent, 3);
+	for (int i = 0; i < 3; i++) /* every attempt sent the whole body from offset 0 */
+		CHECK(is_pat(f->bodies[i], 10000));
+	CHECK(strstr(f->hdrs[0], "Content-Type: multipart/form-data; boundary=b\n") != NULL);
+	qresp_clear(&r);
+
+	qclient_free(c);
+	http_transport_free(&f->base);
+
+	/* the source's own failure is returned as is and not retried */
+	f = fake_new();
+	c = client(f, a, 10000);
+	add(f, (struct canned){ 201, 0, "{}", { 0 }, 0 });
+	struct pat bad = { .src = { pat_read, &bad, 10 }, .fail_with = -ENOSPC };
+	call.source = &bad.src;
+	CHECK_INT(qclient_call(c, &call, &r), -ENOSPC);
+	CHECK(strstr(r.errmsg, "request body") != NULL);
+	CHECK_INT(bad.reads, 1);
+	qresp_clear(&r);
+	qclient_free(c);
+	http_transport_free(&f->base);
+
+	/* a source defaults to application/octet-stream */
+	f = fake_new();
+	c = client(f, a, 10000);
+	add(f, (struct canned){ 201, 0, "{}", { 0 }, 0 });
+	p.src.len = 5;
+	call = (struct qcall){ .method = "POST", .url = "/api/v1/temp-contents", .source = &p.src,
+			       .op = QOP_CREATE };
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	CHECK(strstr(f->hdrs[0], "Content-Type: application/octet-stream\n") != NULL);
+	CHECK_STR(f->bodies[0], "abcde");
+	qresp_clear(&r);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
+struct sbuf {
+	char data[256];
+	size_t len;
+	int resets;
+};
+
+static int sbuf_sink(void *arg, const char *d, size_t n)
+{
+	struct sbuf *b = arg;
+	if (b->len + n >= sizeof(b->data))
+		return -EFBIG;
+	memcpy(b->data + b->len, d, n);
+	b->len += n;
+	b->data[b->len] = 0;
+	return 0;
+}
+
+static int sbuf_reset(void *arg)
+{
+	struct sbuf *b = arg;
+	b->len = 0;
+	b->data[0] = 0;
+	b->resets++;
+	return 0;
+}
+
+static void test_sink_retry_needs_reset(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 0, -ECONNRESET, "part", { 0 }, 0 });
+	add(f, (struct canned){ 200, 0, "whole body", { 0 }, 0 });
+	struct qclient *c = client(f, a, 10000);
+	struct sbuf b = { 0 };
+	struct qcall call = { .method = "GET", .url = "/api/v1/temp-contents/t", .sink = sbuf_sink,
+			      .sink_arg = &b, .op = QOP_READ };
+	struct qresp r;
+	/* bytes reached the sink and it cannot be reset: no retry */
+	CHECK_INT(qclient_call(c, &call, &r), -EIO);
+	CHECK_INT(f->sent, 1);
+	qresp_clear(&r);
+	f->next = 0;
+	b = (struct sbuf){ 0 };
+	call.sink_reset = sbuf_reset;
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	CHECK_STR(b.data, "whole body");
+	CHECK_INT(b.resets, 1);
+	CHECK(r.body == NULL);
+	qresp_clear(&r);
+	/* an error status keeps its body for the message; the sink sees nothing */
+	f->next = f->n = 0;
+	add(f, (struct canned){ 410, 0, "{\"errors\":[{\"title\":\"Gone\",\"detail\":\"expired\"}]}", { 0 }, 0 });
+	b = (struct sbuf){ 0 };
+	CHECK_INT(qclient_call(c, &call, &r), -ENOENT);
+	CHECK_INT(b.len, 0);
+	CHECK(strstr(r.errmsg, "expired") != NULL);
+	qresp_clear(&r);
+	/* the sink's own failure is returned as is */
+	f->next = f->n = 0;
+	char big[300];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	add(f, (struct canned){ 200, 0, big, { 0 }, 0 });
+	b = (struct sbuf){ 0 };
+	CHECK_INT(qclient_call(c, &call, &r), -EFBIG);
+	CHECK(strstr(r.errmsg, "response body") != NULL);
+	qresp_clear(&r);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
+static void test_call_headers(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 200, 0, "hi", { "X-Reply", "yes" }, 0 });
+	struct qclient *c = client(f, a, 5000);
+	struct http_header h[] = { { "X-Trace", "t1" }, { "accept", "text/plain" } };
+	struct qcall call = { .method = "GET", .url = "/api/v1/x", .headers = h, .n_headers = 2,
+			      .want_headers = true, .op = QOP_READ };
+	struct qresp r;
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	CHECK(strstr(f->hdrs[0], "X-Trace: t1\n") != NULL);
+	CHECK(strstr(f->hdrs[0], "accept: text/plain\n") != NULL);
+	CHECK(strstr(f->hdrs[0], "application/json") == NULL); /* replaced, not doubled */
+	CHECK(strstr(f->hdrs[0], "Authorization: Bearer secret-key\n") != NULL);
+	CHECK_INT(r.n_headers, 1);
+	CHECK_STR(r.headers[0].name, "x-reply");
+	CHECK_STR(r.headers[0].value, "yes");
+	qresp_clear(&r);
+	const char *refused[] = { "Authorization", "host", "Content-Length", "Cookie",
+				  "Transfer-Encoding", "" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct http_header bad[] = { { (char *)refused[i], "x" } };
+		call.headers = bad;
+		call.n_headers = 1;
+		CHECK_INT(qclient_call(c, &call, &r), -EINVAL);
+		CHECK(strstr(r.errmsg, "may not be set") != NULL);
+		qresp_clear(&r);
+	}
+	CHECK_INT(f->sent, 1); /* refused calls send nothing */
+	CHECK(qclient_header_allowed("qlik-api-version"));
+	CHECK(!qclient_header_allowed("PROXY-AUTHORIZATION"));
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
+static void test_own_retry_policy(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	/* retry_all: a POST retried on 400 and 500, fixed delay */
+	add(f, (struct canned){ 400, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 500, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 201, 0, "{}", { 0 }, 0 });
+	struct qclient *c = client(f, a, 10000);
+	struct qcall call = { .method = "POST", .url = "/api/v1/spaces", .body = "{}",
+			      .body_len = 2, .op = QOP_CREATE, .retry_all = true,
+			      .max_attempts = 3, .retry_delay_ms = 100, .retry_fixed = true };
+	struct qresp r;
+	int64_t t0 = ms_now();
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	int64_t el = ms_now() - t0;
+	CHECK(el >= 200 && el < 1000);
+	CHECK_INT(r.attempts, 3);
+	qresp_clear(&r);
+
+	/* doubling delay: 100 + 200 + 400 ms before the 4th attempt */
+	f->next = f->n = 0;
+	for (int i = 0; i < 3; i++)
+		add(f, (struct canned){ 503, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 200, 0, "{}", { 0 }, 0 });
+	call = (struct qcall){ .method = "GET", .url = "/api/v1/items", .op = QOP_READ,
+			       .max_attempts = 4, .retry_delay_ms = 100 };
+	t0 = ms_now();
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	el = ms_now() - t0;
+	CHECK(el >= 700 && el < 1500);
+	CHECK_INT(r.attempts, 4);
+	qresp_clear(&r);
+
+	/* max_attempts bounds it; the last status and body are kept */
+	f->next = f->n = 0;
+	for (int i = 0; i < 3; i++)
+		add(f, (struct canned){ 503, 0, "{\"errors\":[{\"title\":\"busy\"}]}", { 0 }, 0 });
+	call.max_attempts = 2;
+	CHECK_INT(qclient_call(c, &call, &r), -EIO);
+	CHECK_INT(r.attempts, 2);
+	CHECK_INT(r.status, 503);
+	CHECK(r.body && strstr(r.body, "busy"));
+	qresp_clear(&r);
+
+	/* the default policy never retries a POST's 400 */
+	f->next = f->n = 0;
+	add(f, (struct canned){ 400, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 201, 0, "{}", { 0 }, 0 });
+	call = (struct qcall){ .method = "POST", .url = "/api/v1/spaces", .body = "{}",
+			       .body_len = 2, .op = QOP_CREATE, .max_attempts = 5 };
+	CHECK_INT(qclient_call(c, &call, &r), -EINVAL);
+	CHECK_INT(r.attempts, 1);
+	qresp_clear(&r);
+
+	/* the call's budget replaces the client's */
+	f->next = f->n = 0;
+	for (int i = 0; i < 10; i++)
+		add(f, (struct canned){ 0, -ECONNREFUSED, NULL, { 0 }, 100 });
+	call = (struct qcall){ .method = "GET", .url = "/api/v1/items", .op = QOP_READ,
+			       .timeout_ms = 300, .max_attempts = 10, .retry_delay_ms = 50,
+			       .retry_fixed = true };
+	t0 = ms_now();
+	CHECK_INT(qclient_call(c, &call, &r), -EIO);
+	CHECK(ms_now() - t0 < 600);
+	qresp_clear(&r);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
 int main(void)
 {
 	struct qauth *a = auth_apikey_new("secret-key");
@@ -327,6 +617,10 @@ int main(void)
 	test_pagination_styles(a);
 	test_single_flight(a);
 	test_error_text_and_retry_after();
+	test_stream_body_retried(a);
+	test_sink_retry_needs_reset(a);
+	test_call_headers(a);
+	test_own_retry_policy(a);
 	auth_free(a);
 	return check_done();
 }

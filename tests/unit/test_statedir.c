@@ -52,6 +52,22 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/spool/users", dir);
 	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
 	free(dir);
+	dir = NULL;
+
+	/* the cache directory: XDG_CACHE_HOME, else ~/.cache */
+	snprintf(xdg, sizeof(xdg), "%s/xdgcache", root);
+	setenv("XDG_CACHE_HOME", xdg, 1);
+	CHECK_INT(statedir_cache_resolve(NULL, "https://acme.eu.qlikcloud.com", &dir), 0);
+	CHECK(dir && strstr(dir, "/xdgcache/qlikfs/acme.eu.qlikcloud.com"));
+	CHECK(dir && stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+	free(dir);
+	dir = NULL;
+	unsetenv("XDG_CACHE_HOME");
+	snprintf(xdg, sizeof(xdg), "%s/home", root);
+	setenv("HOME", xdg, 1);
+	CHECK_INT(statedir_cache_resolve(NULL, "http://127.0.0.1:8080", &dir), 0);
+	CHECK(dir && strstr(dir, "/home/.cache/qlikfs/127.0.0.1_8080"));
+	free(dir);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	CHECK_INT(system(cmd), 0);

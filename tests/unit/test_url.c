@@ -456,11 +456,46 @@ static void test_endpoint_query(void)
 	free(v);
 }
 
+static void test_raw(void)
+{
+	struct url_buf *u = url_new("https://t.example.com");
+	CHECK_INT(url_raw(u, "/api/v1/items/a%20b%2Fc"), 0);
+	CHECK_INT(url_query(u, "limit", "5"), 0);
+	char *s = url_finish(u);
+	CHECK_STR(s, "https://t.example.com/api/v1/items/a%20b%2Fc?limit=5");
+	free(s);
+	u = url_new("https://t.example.com");
+	CHECK_INT(url_raw(u, "/api/v1/items?resourceType=app,qvapp&sort=-name&q=a?b"), 0);
+	CHECK_INT(url_query(u, "next", "x y"), 0);
+	s = url_finish(u);
+	CHECK_STR(s, "https://t.example.com/api/v1/items?resourceType=app,qvapp&sort=-name&q=a?b&next=x%20y");
+	free(s);
+	u = url_new("https://t.example.com");
+	CHECK_INT(url_raw(u, "/x?"), 0);
+	CHECK_INT(url_query(u, "a", "1"), 0);
+	s = url_finish(u);
+	CHECK_STR(s, "https://t.example.com/x?a=1");
+	free(s);
+	const char *bad[] = { "api/v1", "//evil.example.com/x", "/a b", "/a#frag", "/a%2",
+			      "/a%zz", "/caf\xc3\xa9", "/a\"b", "/a<b>", "/a\r\nHost: x", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		u = url_new("https://t.example.com");
+		CHECK_INT(url_raw(u, bad[i]), -EINVAL);
+		CHECK(url_finish(u) == NULL);
+	}
+	u = url_new("https://t.example.com");
+	url_query(u, "a", "1");
+	CHECK_INT(url_raw(u, "/x"), -EINVAL); /* after the query */
+	url_free(u);
+	CHECK_INT(url_raw(NULL, "/x"), -ENOMEM);
+}
+
 int main(void)
 {
 	test_endpoint_query();
 	test_escape();
 	test_build();
+	test_raw();
 	test_tenant();
 	test_resolve();
 	test_origin_host();
