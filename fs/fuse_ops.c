@@ -156,6 +156,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		if (plus) {
 			struct fuse_entry_param e;
 			fill_entry(q, &de->attr, &e);
+			if (de->noattr)
+				e.ino = 0; /* name only: the kernel looks it up when asked */
 			len = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
 						     (off_t)i + 1);
 		} else {
@@ -167,7 +169,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		if (len > size - used)
 			break;
 		used += len;
-		if (plus && i >= 2)
+		if (plus && i >= 2 && !de->noattr)
 			ns_remember(q->ns, de->attr.ino);
 	}
 	fuse_reply_buf(req, buf, used);

@@ -30,6 +30,9 @@
 #include "ns.h"
 #include "options.h"
 #include "qclient.h"
+#include "qvf.h"
+#include "statedir.h"
+#include "upload.h"
 #include "sdnotify.h"
 
 static struct inval *g_inval; /* for the SIGHUP handler */
@@ -68,6 +71,9 @@ int main(int argc, char *argv[])
 	struct qauth *auth = NULL;
 	struct qclient *qc = NULL;
 	struct cache *cache = NULL;
+	struct qvf_cache *qvf = NULL;
+	struct upload *upl = NULL;
+	char *cdir = NULL, *qdir = NULL, *tdir = NULL;
 	struct fuse_session *se = NULL;
 	struct ns *ns = NULL;
 	char err[768] = "";
@@ -134,6 +140,29 @@ int main(int argc, char *argv[])
 
 	if (!(cache = cache_new((size_t)nums.size, NULL)))
 		goto out_creds;
+	/* actions: the .qvf export cache and the buffers of uploads, on disk */
+	if ((rc = statedir_cache_resolve(o.cache_dir, cr.base, &cdir)) ||
+	    (rc = statedir_mkdir(cdir, "tmp")) || asprintf(&tdir, "%s/tmp", cdir) < 0 ||
+	    asprintf(&qdir, "%s/qvf", cdir) < 0) {
+		fprintf(stderr, "qlikfs: cannot use the cache directory %s: %s\n",
+			cdir ? cdir : (o.cache_dir ? o.cache_dir : ""), strerror(rc ? -rc : ENOMEM));
+		goto out_cache;
+	}
+	if (!o.noqvf) {
+		struct qvf_cache_opts vo = { .dir = qdir, .client = qc,
+					     .max_bytes = (uint64_t)nums.qvf_size,
+					     .timeout_ms = (long)(nums.transfer_timeout * 1000) };
+		int verr = 0;
+		if (!(qvf = qvf_cache_new(&vo, &verr))) {
+			fprintf(stderr, "qlikfs: cannot open the export cache %s: %s\n", qdir,
+				strerror(verr ? -verr : ENOMEM));
+			goto out_cache;
+		}
+	}
+	struct upload_opts uo = { .client = qc,
+				  .timeout_ms = (long)(nums.transfer_timeout * 1000) };
+	if (!(upl = upload_new(&uo)))
+		goto out_cache;
 	q.ttl_s = nums.ttl;
 	q.neg_ttl_s = nums.neg_ttl;
 	q.read_only = o.ro;
@@ -156,6 +185,8 @@ int main(int argc, char *argv[])
 		.uid = (uid_t)nums.uid, .gid = (gid_t)nums.gid, .umask = (mode_t)nums.umask,
 		.read_only = o.ro,
 		.inval = { inval_entry_cb, inval_inode_cb, g_inval },
+		.qvf = qvf, .qvf_nodata = o.qvf_nodata, .upload = upl, .tmp_dir = tdir,
+		.transfer_timeout_ms = (long)(nums.transfer_timeout * 1000),
 	};
 	if (!(ns = ns_new(&no)))
 		goto out_inval;
@@ -205,6 +236,11 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_cache:
+	qvf_cache_free(qvf);
+	upload_free(upl);
+	free(cdir);
+	free(qdir);
+	free(tdir);
 	cache_free(cache);
 out_creds:
 	qclient_free(qc);

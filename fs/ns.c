@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jsonfmt.h"
 #include "names.h"
@@ -117,6 +118,20 @@ int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *
 	n->name = nm;
 	n->parent = parent;
 	n->gone = false;
+	struct node *qd = n->twin && n->role == R_FILE && !n->hidden ?
+				  strmap_get(parent->kids, QVF_DIR) : NULL;
+	if (qd && qd->role == R_QVFDIR) {
+		/* an app's .qvf follows its file */
+		char tn[512];
+		struct node *t = n->twin;
+		twin_name(nm, tn, sizeof(tn));
+		if (t->parent != qd || t->gone || strcmp(t->name, tn)) {
+			node_detach(ns, t);
+			struct node *o = strmap_get(qd->kids, tn);
+			if (!o || o->hidden)
+				node_attach(ns, qd, t, tn);
+		}
+	}
 	return 0;
 }
 
@@ -150,6 +165,7 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 		return NULL;
 	n->role = role;
 	n->dir = dir;
+	n->tmpfd = -1;
 	n->mtime_ms = n->ctime_ms = ns->mount_ms;
 	if (dir && !(n->kids = strmap_new())) {
 		free(n);
@@ -170,6 +186,8 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 static void node_destroy(struct node *n)
 {
 	free(n->mem);
+	if (n->tmpfd >= 0)
+		close(n->tmpfd);
 	free(n->ixbuf);
 	free(n->errmsg);
 	cJSON_Delete(n->created);
@@ -196,6 +214,14 @@ static struct node *add_coll(struct ns *ns, struct node *parent, const char *nam
 	n->by_id = strmap_new();
 	n->id = scope ? strdup(scope) : NULL;
 	n->id2 = scope2 ? strdup(scope2) : NULL;
+	if (c == C_APPS && ns->o.qvf) {
+		struct node *q = node_new(ns, n, QVF_DIR, R_QVFDIR, true);
+		if (q) {
+			q->pinned = true;
+			q->coll_root = n;
+			q->rt = n->rt;
+		}
+	}
 	/* reachable by name, not listed: kept out of cp -r, tar and rsync */
 	struct node *ix = node_new(ns, NULL, INDEX_NAME, R_INDEX, false);
 	if (ix) {
@@ -336,6 +362,12 @@ static struct node *fresh_src(struct node *n)
 		return NULL; /* in memory: always current */
 	if (n->role == R_INDEX)
 		return p;
+	if (n->role == R_QVF)
+		return n->twin ? fresh_src(n->twin) : NULL;
+	if (n->role == R_QVFDIR)
+		return NULL;
+	if (n->role == R_UPLOAD)
+		return NULL;
 	if (n->hidden || n->role == R_ME)
 		return n;
 	if (n->self)
@@ -367,6 +399,8 @@ int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 	for (struct node *a = n; a && a->ino != NS_ROOT_INO; a = a->parent)
 		if (a->gone)
 			return -ENOENT;
+	if (n->role == R_QVF && (!n->fetched_at || !n->twin || n->fetched_at != n->twin->mtime_ms))
+		return qvf_node_size(ns, n, false, err, errn);
 	return 0;
 }
 
@@ -375,7 +409,8 @@ int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
  * directory's own attributes fresh.  May drop and retake ns->lock. */
 int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	struct node *c = d->role == R_COLL ? d : d->role == R_FOLDER ? d->coll_root : NULL;
+	struct node *c = d->role == R_COLL ? d
+			 : (d->role == R_FOLDER || d->role == R_QVFDIR) ? d->coll_root : NULL;
 	int rc;
 	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh(ns, c, err, errn)))
 		return rc;
@@ -400,6 +435,12 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 		a->size = n->size;
 		if (n->role == R_SCRATCH || n->role == R_NEW)
 			a->size = n->memlen;
+		else if (n->role == R_UPLOAD)
+			a->size = n->tmplen;
+		if (n->role == R_QVF && n->twin) {
+			a->mtime_ms = n->twin->mtime_ms;
+			a->ctime_ms = n->twin->ctime_ms;
+		}
 		else if (n->dirty_handles)
 			a->size = n->wsize;
 		n->reported_size = a->size;
@@ -653,6 +694,9 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		if (k->hidden || k->gone)
 			continue;
 		d->ents[d->n].name = strdup(k->name);
+		if (k->role == R_QVF && (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
+		    qvf_node_size(ns, k, true, NULL, 0))
+			d->ents[d->n].noattr = true; /* unknown until exported: looked up */
 		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}

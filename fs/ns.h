@@ -19,6 +19,7 @@
 
 #define NS_ROOT_INO 1
 #define INDEX_NAME ".index.json" /* in every collection: id, name, entry of each */
+#define QVF_DIR ".qvf"           /* in every apps collection: an export of each app */
 
 struct ns;
 
@@ -41,6 +42,13 @@ struct ns_opts {
 	bool read_only;
 	struct ns_invalidator inval;
 	int64_t (*now_ms)(void); /* wall clock for freshness; NULL = CLOCK_MONOTONIC */
+
+	/* actions (all optional) */
+	struct qvf_cache *qvf;   /* not owned; NULL: no .qvf files */
+	bool qvf_nodata;         /* exports without data */
+	struct upload *upload;   /* not owned; NULL: no data-file uploads */
+	const char *tmp_dir;     /* temporary files of uploads and imports (default /var/tmp) */
+	long transfer_timeout_ms;/* one upload or import */
 };
 
 struct ns_attr {
@@ -57,6 +65,7 @@ struct ns_attr {
 struct ns_dirent {
 	char *name;
 	struct ns_attr attr;
+	bool noattr; /* attributes unknown without a request: the kernel must look it up */
 };
 
 struct ns_dir {

@@ -228,7 +228,7 @@ static void remove_unmarked(struct ns *ns, struct node *dir, struct node *coll)
 			node_detach(ns, k); /* swaps the last kid into i */
 			continue;
 		}
-		if (k->role == R_FOLDER)
+		if (k->role == R_FOLDER || k->role == R_QVFDIR)
 			remove_unmarked(ns, k, coll);
 		i++;
 	}
@@ -291,6 +291,10 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 	k->sname = strdup(sname);
 	k->mark = ns->gen;
 	node_set_obj(ns, k, p->obj, NULL);
+	if (rt->kind == RK_APP)
+		qvf_twin_make(ns, k);
+	if (k->twin)
+		k->twin->mark = ns->gen;
 }
 
 static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
@@ -333,6 +337,10 @@ static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 			k->mark = ns->gen;
 			set_child_ids(coll, k, id, obj);
 			node_set_obj(ns, k, obj, NULL);
+			if (rt->kind == RK_APP)
+				qvf_twin_make(ns, k);
+			if (k->twin)
+				k->twin->mark = ns->gen;
 			continue;
 		}
 		pend[np++] = (struct pending){ obj, id, restab_ctime_ms(rt, obj), k };

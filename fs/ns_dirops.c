@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "names.h"
 #include "reswrite.h"
@@ -41,7 +42,15 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 		goto open; /* an existing file: opened (and truncated if asked) */
 	}
 	struct node *c = mut_dir_coll(d);
-	if (mut_name_is_scratch(d, name)) {
+	int uerr = -ENOMEM;
+	if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
+		if ((rc = upload_name_check(ns, d, name, err, errn)))
+			goto unlock; /* refused before anything is written */
+		if (!(n = upload_node_new(ns, d, name, &uerr))) {
+			rc = uerr;
+			goto unlock;
+		}
+	} else if (mut_name_is_scratch(d, name)) {
 		n = mut_scratch_new(ns, d, name);
 	} else if (c && c->rt->creatable && c->coll != C_DATAFILES &&
 		   mut_ends_with(name, ".json")) {
@@ -54,7 +63,8 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	} else {
 		rc = -EPERM;
 		if (c && c->coll == C_DATAFILES)
-			mut_set_err(err, errn, "data files are not uploaded by this version of qlikfs");
+			mut_set_err(err, errn, "NAME.json in data-files/ is a data file's metadata; "
+					       "data files are made by copying them in");
 		else if (c && c->rt->creatable)
 			mut_set_err(err, errn, "a new resource file must be named NAME.json");
 		else if (c)
@@ -193,6 +203,20 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		mut_mem_node_remove(ns, n);
 		rc = 0;
 		break;
+	case R_UPLOAD:
+		upload_node_drop(ns, n);
+		node_detach(ns, n);
+		rc = 0;
+		break;
+	case R_QVF:
+		/* the export goes with its app (rm of the .json deletes the app);
+		 * removing it alone is accepted and changes nothing, so that rm -r
+		 * of a directory of apps works */
+		if (n->twin && n->twin->twin == n && n->twin->gone)
+			node_detach(ns, n); /* its app was deleted: gone now */
+		ns_inval_entry(ns, d, name);
+		rc = 0;
+		break;
 	case R_FILE:
 		if (n->self) {
 			/* A resource dir's own file goes with its dir (rmdir); removing
@@ -216,7 +240,7 @@ out:
 static bool dir_empty(const struct node *d)
 {
 	for (size_t i = 0; i < d->nkids; i++)
-		if (!d->kidv[i]->gone && !d->kidv[i]->hidden)
+		if (!d->kidv[i]->gone && !d->kidv[i]->hidden && d->kidv[i]->role != R_QVFDIR)
 			return false;
 	return true;
 }
@@ -237,7 +261,11 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		rc = -ENOTDIR;
 		goto out;
 	}
-	if (n->role == R_RESDIR) {
+	if (n->role == R_QVFDIR) {
+		/* the exports go with their apps: accepted, changes nothing (rm -r) */
+		ns_inval_entry(ns, d, name);
+		rc = 0;
+	} else if (n->role == R_RESDIR) {
 		rc = delete_resource(ns, n, err, errn);
 		if (rc == -EBUSY)
 			rc = -ENOTEMPTY;
@@ -303,6 +331,10 @@ static void adopt(struct ns *ns, struct node *n, struct node *t)
 	n->mtime_ms = t->mtime_ms;
 	n->ctime_ms = t->ctime_ms;
 	n->size = t->size;
+	n->twin = t->twin; /* an app's .qvf stays with the app */
+	if (n->twin)
+		n->twin->twin = n;
+	t->twin = NULL;
 	if (name)
 		node_attach(ns, d, n, name);
 	if (c && n->id && strmap_get(c->by_id, n->id) == t)
@@ -376,6 +408,10 @@ static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, con
 	r->mtime_ms = n->mtime_ms;
 	r->ctime_ms = n->ctime_ms;
 	r->size = n->size;
+	r->twin = n->twin; /* an app's .qvf stays with the app */
+	if (r->twin)
+		r->twin->twin = r;
+	n->twin = NULL;
 	char *oldname = strdup(n->name);
 	node_detach(ns, n);
 	n->role = R_SCRATCH;
@@ -394,21 +430,41 @@ static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, con
 	return rc;
 }
 
-/* The data-file path a folder directory stands for ("" at the collection). */
-static int folder_path(struct node *d, char *out, size_t n)
+/* Renames memory-only file n to a name that uploads (rsync's temporary file
+ * renamed into data-files/, or onto NAME.qvf in apps/): its content moves to
+ * a temporary file and is sent now. */
+static int rename_to_upload(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			    struct node *t, char *err, size_t errn)
 {
-	char tmp[1024];
-	out[0] = '\0';
-	for (; d && d->role == R_FOLDER; d = d->parent) {
-		char seg[512];
-		if (names_decode(d->name, seg, sizeof(seg)) <= 0)
-			return -EINVAL;
-		int r = snprintf(tmp, sizeof(tmp), "%s%s%s", seg, out[0] ? "/" : "", out);
-		if (r < 0 || (size_t)r >= sizeof(tmp) || (size_t)r >= n)
-			return -ENAMETOOLONG;
-		memcpy(out, tmp, (size_t)r + 1);
+	struct node *u = t && t->role == R_UPLOAD ? t : NULL;
+	int fd;
+	if (u && u->tmpfd >= 0) {
+		fd = u->tmpfd;
+		u->tmpfd = -1;
+	} else if ((fd = upload_tmpfile(ns)) < 0) {
+		return fd;
 	}
-	return 0;
+	if (ftruncate(fd, 0) < 0 ||
+	    (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen)) {
+		int e = -errno;
+		close(fd);
+		return e ? e : -EIO;
+	}
+	if (t) {
+		if (t->role == R_SCRATCH)
+			mut_mem_node_remove(ns, t);
+		else
+			node_detach(ns, t);
+	}
+	node_detach(ns, n);
+	n->tmplen = n->memlen;
+	node_drop_mem(ns, n);
+	n->role = R_UPLOAD;
+	n->tmpfd = fd;
+	n->sent = false;
+	n->mem_dirty = true;
+	int rc = node_attach(ns, nd, n, newname);
+	return rc ? rc : upload_commit(ns, n, err, errn);
 }
 
 /* Renames or moves resource entry n (file or dir) to nd/newname through the
@@ -452,7 +508,7 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 	const char *nf = rt->name_fields[0];
 	if (rt->kind == RK_DATAFILE) {
 		char folder[1024], full[2048];
-		if ((rc = folder_path(nd, folder, sizeof(folder))) == 0) {
+		if ((rc = mut_folder_path(nd, folder, sizeof(folder))) == 0) {
 			snprintf(full, sizeof(full), "%s%s%s", folder, folder[0] ? "/" : "", sname);
 			cJSON_DeleteItemFromObjectCaseSensitive(edited, "name");
 			cJSON_AddStringToObject(edited, "name", full);
@@ -557,6 +613,9 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 			rc = -EISDIR;
 		} else if (t && t->role == R_FILE) {
 			rc = rename_onto_resource(ns, n, t, err, errn);
+		} else if (upload_wanted(ns, nd, newname) &&
+			   (!t || t->role == R_UPLOAD || t->role == R_SCRATCH)) {
+			rc = rename_to_upload(ns, n, nd, newname, t, err, errn);
 		} else if (to_scratch || n->role == R_NEW) {
 			if (t)
 				mut_mem_node_remove(ns, t);

@@ -8,6 +8,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "qvf.h"
 
 /* ---- handles ---- */
 
@@ -82,6 +85,45 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	f->flags = flags;
 	f->writable = wr;
 	f->append = flags & O_APPEND;
+	if (n->role == R_UPLOAD) {
+		f->mem = true;
+		if (n->sent && !wr) {
+			rc = -EACCES;
+			mut_set_err(err, errn, "the content of a data file (or an imported app) cannot "
+					       "be read back through the API; its metadata is NAME.json");
+			goto out;
+		}
+		if (wr && (flags & O_TRUNC || n->sent)) {
+			if (n->tmpfd < 0) {
+				int fd = upload_tmpfile(ns);
+				if (fd < 0) {
+					rc = fd;
+					goto out;
+				}
+				n->tmpfd = fd;
+			}
+			if (ftruncate(n->tmpfd, 0) < 0) {
+				rc = -errno;
+				goto out;
+			}
+			n->tmplen = 0;
+			n->sent = false;
+			n->mem_dirty = true;
+			n->mtime_ms = ns_wall_ms();
+		}
+		*size_changed = true;
+		rc = 0;
+		goto out;
+	}
+	if (n->role == R_QVF) {
+		if ((rc = ensure_node_fresh(ns, n, err, errn)))
+			goto out;
+		uint64_t was = n->reported_size;
+		if ((rc = qvf_node_open(ns, n, f, err, errn)))
+			goto out;
+		*size_changed = n->size != was;
+		goto out;
+	}
 	if (n->role == R_SCRATCH || n->role == R_NEW) {
 		f->mem = true;
 		if (flags & O_TRUNC) {
@@ -104,12 +146,12 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	if (n->role == R_INDEX) {
 		index_update(ns, n);
 		char *copy = malloc(n->ixlen ? n->ixlen : 1);
-		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) {
-			free(copy);
+		if (copy)
+			memcpy(copy, n->ixbuf, n->ixlen);
+		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) { /* takes copy */
 			rc = -ENOMEM;
 			goto out;
 		}
-		memcpy(copy, n->ixbuf, n->ixlen);
 		f->blob = b;
 		*size_changed = n->ixlen != reported;
 		goto out;
@@ -147,8 +189,19 @@ ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
 	ssize_t rc;
 	if (off < 0)
 		return -EINVAL;
+	if (f->qf) { /* the pinned export: no lock needed */
+		ssize_t r = pread(qvf_file_fd(f->qf), buf, size, off);
+		return r < 0 ? -errno : r;
+	}
 	pthread_mutex_lock(&f->ns->lock);
 	struct node *n = ns_node(f->ns, f->ino);
+	if (n->role == R_UPLOAD) {
+		rc = n->tmpfd < 0 ? -EACCES : pread(n->tmpfd, buf, size, off);
+		if (rc < 0 && n->tmpfd >= 0)
+			rc = -errno;
+		pthread_mutex_unlock(&f->ns->lock);
+		return rc;
+	}
 	if (f->mem) {
 		data = n->mem;
 		len = n->memlen;
@@ -181,6 +234,25 @@ ssize_t ns_write(struct ns_file *f, const char *data, size_t size, off_t off)
 		return -EINVAL;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
+	if (n->role == R_UPLOAD) {
+		if (n->tmpfd < 0) {
+			rc = -EBADF;
+			goto out;
+		}
+		if (f->append)
+			off = (off_t)n->tmplen;
+		rc = pwrite(n->tmpfd, data, size, off);
+		if (rc < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if ((uint64_t)off + (uint64_t)rc > n->tmplen)
+			n->tmplen = (uint64_t)off + (uint64_t)rc;
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+		f->written = true;
+		goto out;
+	}
 	char **buf = f->mem ? &n->mem : &f->buf;
 	size_t *len = f->mem ? &n->memlen : &f->len, *cap = f->mem ? &n->memcap : &f->cap;
 	if (f->append)
@@ -234,6 +306,8 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 		 * duplicate of the descriptor before anything is written. */
 		if (n->role == R_NEW && n->mem_dirty && !n->created && !n->gone && n->memlen)
 			rc = mut_commit_create(ns, n, err, errn);
+		else if (n->role == R_UPLOAD && n->mem_dirty && n->tmplen && !n->gone)
+			rc = upload_commit(ns, n, err, errn);
 		else if (n->role == R_NEW && n->mem_dirty && n->created) {
 			cJSON *nb = NULL;
 			n->mem_dirty = false;
@@ -268,6 +342,8 @@ void ns_release(struct ns_file *f)
 		handle_clean(n, f);
 	pthread_mutex_unlock(&ns->lock);
 	cache_blob_unref(f->blob);
+	if (f->qf)
+		qvf_release(f->qf);
 	cJSON_Delete(f->base);
 	free(f->buf);
 	free(f);
@@ -291,6 +367,15 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 	}
 	if (n->dir) {
 		rc = -EISDIR;
+		goto out;
+	}
+	if (n->role == R_UPLOAD) {
+		if (n->tmpfd < 0 || ftruncate(n->tmpfd, (off_t)size) < 0) {
+			rc = n->tmpfd < 0 ? -EACCES : -errno;
+			goto out;
+		}
+		n->tmplen = size;
+		n->mem_dirty = true;
 		goto out;
 	}
 	if (n->role == R_SCRATCH || n->role == R_NEW) {

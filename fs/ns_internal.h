@@ -35,6 +35,9 @@ enum nrole {
 	R_SCRATCH, /* a tool's temporary file: in memory only, never sent */
 	R_NEW,     /* a file being created: POSTed when closed */
 	R_INDEX,   /* .index.json of a collection (ns_index.c) */
+	R_QVF,     /* an app's export, ".qvf/Name (id).qvf" (ns_actions.c) */
+	R_QVFDIR,  /* the .qvf directory of an apps collection */
+	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
 };
 
 enum coll {
@@ -96,6 +99,14 @@ struct node {
 	uint64_t wsize;         /* size of the latest such write buffer */
 	bool busy;              /* a change is in flight (ns->cv waits) */
 
+	/* apps: the app file <-> its .qvf twin (follows its renames; a listing
+	 * that no longer holds the app removes it) */
+	struct node *twin;
+	/* R_UPLOAD: the content, in an unlinked temporary file */
+	int tmpfd;
+	uint64_t tmplen;
+	bool sent; /* uploaded or imported: its content cannot be read back */
+
 	/* R_INDEX */
 	char *ixbuf;
 	size_t ixlen;
@@ -117,6 +128,7 @@ struct ns_file {
 	char *buf;
 	size_t len, cap;
 	cJSON *base;
+	struct qvf_file *qf; /* R_QVF: the pinned export */
 };
 
 struct ns {
@@ -154,6 +166,22 @@ void ns_inval_inode(struct ns *ns, struct node *n);
 /* ns_mut.c */
 void node_drop_mem(struct ns *ns, struct node *n);
 bool node_writable(const struct node *n);
+
+/* ns_actions.c: .qvf files, uploads and imports. */
+struct qvf_file;
+void qvf_twin_make(struct ns *ns, struct node *app);
+void twin_name(const char *json_name, char *out, size_t n);
+/* Makes a .qvf node's size known (exports the app when not cached; may drop
+ * the lock).  peek_only: answer from the cache or leave it unknown. */
+int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn);
+int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+bool upload_wanted(struct ns *ns, struct node *dir, const char *name);
+int upload_tmpfile(struct ns *ns);
+/* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
+int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn); /* an unlinked 0600 file in tmp_dir, or -errno */
+struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err);
+int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn);
+void upload_node_drop(struct ns *ns, struct node *n);
 
 /* ns_index.c: makes n's content from its collection when stale. */
 void index_update(struct ns *ns, struct node *n);

@@ -51,7 +51,7 @@ void mut_node_set_errmsg(struct node *n, const char *msg)
 
 bool node_writable(const struct node *n)
 {
-	return n->role == R_SCRATCH || n->role == R_NEW ||
+	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
 	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
 }
 
@@ -106,7 +106,7 @@ struct node *mut_dir_coll(struct node *d)
 {
 	if (d->role == R_COLL)
 		return d;
-	if (d->role == R_FOLDER)
+	if (d->role == R_FOLDER || d->role == R_QVFDIR)
 		return d->coll_root;
 	return NULL;
 }
@@ -448,6 +448,23 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	/* The resource shows under its canonical entry from the next listing;
 	 * this name leaves the directory now (the open handle keeps working). */
 	node_detach(ns, n);
+	return 0;
+}
+
+/* The data-file path a folder directory stands for ("" at the collection). */
+int mut_folder_path(struct node *d, char *out, size_t n)
+{
+	char tmp[1024];
+	out[0] = '\0';
+	for (; d && d->role == R_FOLDER; d = d->parent) {
+		char seg[512];
+		if (names_decode(d->name, seg, sizeof(seg)) <= 0)
+			return -EINVAL;
+		int r = snprintf(tmp, sizeof(tmp), "%s%s%s", seg, out[0] ? "/" : "", out);
+		if (r < 0 || (size_t)r >= sizeof(tmp) || (size_t)r >= n)
+			return -ENAMETOOLONG;
+		memcpy(out, tmp, (size_t)r + 1);
+	}
 	return 0;
 }
 

@@ -34,6 +34,8 @@ struct node *mut_res_node(struct node *n);
 int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t len,
 		      const cJSON *base, cJSON **newbase, char *err, size_t errn);
 char *mut_server_name(struct node *c, const char *name, const char *own_id, bool file);
+/* The data-file path a folder directory stands for ("" at the collection). */
+int mut_folder_path(struct node *d, char *out, size_t n);
 int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn);
 
 #endif

@@ -28,6 +28,11 @@ static const struct fuse_opt qopts[] = {
 	OPT("state_dir=%s", state_dir),
 	OPT("cache_ttl=%s", cache_ttl),
 	OPT("cache_size=%s", cache_size),
+	OPT("cache_dir=%s", cache_dir),
+	OPT("qvf_cache_size=%s", qvf_cache_size),
+	OPT("transfer_timeout=%s", transfer_timeout),
+	{ "noqvf", offsetof(struct options, noqvf), 1 },
+	{ "qvf_nodata", offsetof(struct options, qvf_nodata), 1 },
 	OPT("neg_ttl=%s", neg_ttl),
 	OPT("timeout=%s", timeout),
 	OPT("retries=%s", retries),
@@ -157,11 +162,15 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 {
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
 				     .size = 256.0 * 1024 * 1024, .retries = 5,
+				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
 				     .uid = getuid(), .gid = getgid(), .umask = 077 };
 	if ((o->cache_ttl && parse_num(o->cache_ttl, &n->ttl)) ||
 	    (o->neg_ttl && parse_num(o->neg_ttl, &n->neg_ttl)) ||
 	    (o->timeout && (parse_num(o->timeout, &n->timeout) || n->timeout < 0.1)) ||
 	    (o->cache_size && parse_num(o->cache_size, &n->size)) ||
+	    (o->qvf_cache_size && parse_num(o->qvf_cache_size, &n->qvf_size)) ||
+	    (o->transfer_timeout &&
+	     (parse_num(o->transfer_timeout, &n->transfer_timeout) || n->transfer_timeout < 1)) ||
 	    (o->retries && (parse_uint(o->retries, 100, &n->retries) || n->retries < 1)) ||
 	    (o->uid && parse_uint(o->uid, 0xfffffffe, &n->uid)) ||
 	    (o->gid && parse_uint(o->gid, 0xfffffffe, &n->gid))) {
@@ -194,7 +203,7 @@ void options_free(struct options *o)
 			  &o->context, &o->state_dir, &o->cache_ttl, &o->cache_size, &o->neg_ttl,
 			  &o->timeout, &o->retries, &o->uid, &o->gid, &o->umask, &o->api_version,
 			  &o->redirect_port, &o->redirect_uri, &o->url_file, &o->login_timeout,
-			  &o->unknown };
+			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -241,6 +250,12 @@ void options_usage(const char *prog)
 	       "                         mounting user, umask 077: files 0600, directories 0700)\n"
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"
 	       "  -o ro                  read-only mount\n"
+	       "  -o noqvf               no Name (id).qvf export beside each app file\n"
+	       "  -o qvf_nodata          .qvf exports without data (objects only)\n"
+	       "  -o qvf_cache_size=BYTES on-disk bound of the .qvf export cache (default 2G)\n"
+	       "  -o cache_dir=DIR       where exports and upload buffers go (default\n"
+	       "                         $XDG_CACHE_HOME/qlikfs/<tenant>, else ~/.cache/qlikfs/<tenant>)\n"
+	       "  -o transfer_timeout=SECONDS  bound on one export, upload or import (default 600)\n"
 	       "  -f / -d / -s           foreground / debug (implies -f) / single-threaded\n"
 	       "  -o allow_other ...     the usual FUSE mount options\n"
 	       "  -h, --help / -V, --version\n\n"

@@ -26,6 +26,9 @@ struct options {
 	char *uid, *gid, *umask;
 	char *api_version;
 	int ro;
+	/* actions */
+	char *cache_dir, *qvf_cache_size, *transfer_timeout;
+	int noqvf, qvf_nodata;
 	/* login */
 	char *redirect_port, *redirect_uri, *url_file, *login_timeout;
 	int help, version;
@@ -37,6 +40,7 @@ struct options {
 /* The numbers of the mount options, with their defaults filled in. */
 struct mount_numbers {
 	double ttl, neg_ttl, timeout, size, retries, uid, gid, umask;
+	double qvf_size, transfer_timeout;
 };
 
 /* Parses args into o (login: for `qlikfs login`, whose arguments contain no

@@ -62,7 +62,8 @@ class Sim:
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 raw = r.read()
-                return r.status, (json.loads(raw) if raw.strip() else None)
+                # (the request log may hold binary bodies: not UTF-8)
+                return r.status, (json.loads(raw.decode("utf-8", "replace")) if raw.strip() else None)
         except urllib.error.HTTPError as e:
             raw = e.read()
             try:
@@ -129,6 +130,8 @@ class Mount:
         e.pop("QLIK_API_KEY", None)
         if key is not None:
             e["QLIK_API_KEY"] = key
+        # exports and upload buffers of this mount stay in its own directory
+        e["XDG_CACHE_HOME"] = os.path.join(self.dir, "cache")
         if env:
             e.update(env)
         args = [QLIKFS, "-f"]
@@ -213,6 +216,7 @@ def mount_factory():
 
 @pytest.fixture(scope="module")
 def mounted(sim):
-    m = Mount(sim.url, ("cache_ttl=300",))
+    # the JSON tree only: .qvf exports have their own tests (test_actions.py)
+    m = Mount(sim.url, ("cache_ttl=300", "noqvf"))
     yield m
     assert m.unmount() == 0

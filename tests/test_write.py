@@ -56,7 +56,8 @@ def user(sim, uid):
 
 
 def no_leftovers(m, d):
-    left = [f for f in os.listdir(m.path(d)) if not (f.endswith(".json") or f.endswith(")"))]
+    left = [f for f in os.listdir(m.path(d))
+            if not (f.endswith(".json") or f.endswith(")") or f == ".qvf")]
     assert left == [], left
 
 
@@ -583,7 +584,7 @@ def test_rename_app_and_space(wm):
 def test_move_app_between_spaces(wm):
     sim, m = wm
     src = os.path.join("spaces", "Finance", "apps")
-    name = sorted(os.listdir(m.path(src)))[0]
+    name = sorted(x for x in os.listdir(m.path(src)) if x.endswith(".json"))[0]
     app_id = name.rsplit("(", 1)[1][:-6]
     mid = space(sim, "Marketing")["id"]
     sim.reset()
