@@ -16,7 +16,8 @@ UNIT = [u for u in UNIT if os.access(u, os.X_OK) and not u.endswith((".p", ".o")
 def test_unit_binaries_exist():
     names = {os.path.basename(u) for u in UNIT}
     for want in ("test_cache", "test_names", "test_url", "test_qtime", "test_qclient",
-                 "test_ns", "test_sim", "test_render", "test_http_curl", "test_statedir"):
+                 "test_ns", "test_sim", "test_render", "test_http_curl", "test_statedir",
+                 "test_changes"):
         assert want in names, "unit test %s was not built (have %s)" % (want, sorted(names))
 
 
