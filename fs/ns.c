@@ -513,6 +513,8 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out, char *err,
 	      size_t errn)
 {
+	if (ns_local_owns(ns, parent))
+		return ns_local_lookup(ns, parent, name, out);
 	int rc = 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *p = get_node(ns, parent);
@@ -586,6 +588,8 @@ void ns_remember(struct ns *ns, uint64_t ino)
 
 int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size_t errn)
 {
+	if (ns_local_owns(ns, ino))
+		return ns_local_getattr(ns, ino, out);
 	int rc;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = get_node(ns, ino);
@@ -603,6 +607,8 @@ static int cmp_dirent(const void *a, const void *b)
 
 int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size_t errn)
 {
+	if (ns_local_owns(ns, ino))
+		return ns_local_opendir(ns, ino, out);
 	int rc = 0;
 	struct ns_dir *d = NULL;
 	pthread_mutex_lock(&ns->lock);
@@ -663,6 +669,8 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	struct cache_blob *b = NULL;
 	int rc;
 
+	if (ns_local_owns(ns, ino))
+		return ns_local_open(ns, ino, flags, out, size_changed);
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return ns->o.read_only ? -EROFS : -EACCES;
 	pthread_mutex_lock(&ns->lock);
@@ -698,6 +706,24 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 out:
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
+}
+
+struct ns_file *ns_file_new(struct cache_blob *b)
+{
+	struct ns_file *f = calloc(1, sizeof(*f));
+	if (!f) {
+		cache_blob_unref(b);
+		return NULL;
+	}
+	f->blob = b;
+	return f;
+}
+
+int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
+{
+	if (ns_local_owns(ns, parent))
+		return ns_local_unlink(ns, parent, name, err, errn);
+	return -EROFS; /* changes to the tenant: not in this version */
 }
 
 ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)

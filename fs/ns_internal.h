@@ -32,6 +32,7 @@ enum nrole {
 	R_RESDIR,  /* a resource shown as a directory (space, data store, data asset) */
 	R_FILE,    /* a resource's JSON file */
 	R_ME,      /* me.json */
+	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
 };
 
 enum coll {
@@ -59,7 +60,8 @@ struct node {
 
 	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
 	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
-	char *id2;              /* R_COLL C_SETS: the store id of the asset; R_FILE apps: the item id */
+	char *id2;              /* R_COLL C_SETS: the store id of the asset; R_FILE apps: the item id;
+				 * R_LOCAL root: its absolute directory */
 	char *sname;            /* server name the entry name was made from */
 	enum coll coll;         /* R_COLL */
 	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
@@ -108,6 +110,19 @@ void content_key(const struct node *n, char *buf, size_t len);
 struct node *node_self(const struct node *dir);
 void ns_inval_entry(struct ns *ns, struct node *parent, const char *name);
 void ns_inval_inode(struct ns *ns, struct node *n);
+
+/* A file handle over a content snapshot (takes the reference); NULL on OOM. */
+struct ns_file *ns_file_new(struct cache_blob *b);
+
+/* ns_local.c: the R_LOCAL nodes.  The ns.c functions hand an inode to these
+ * when ns_local_owns() says it is a local one (for lookup: the parent). */
+bool ns_local_owns(struct ns *ns, uint64_t ino);
+int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out);
+int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out);
+int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out);
+int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
+		  bool *size_changed);
+int ns_local_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
 
 /* ns_coll.c */
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);

@@ -17,7 +17,7 @@ def test_unit_binaries_exist():
     names = {os.path.basename(u) for u in UNIT}
     for want in ("test_cache", "test_names", "test_url", "test_qtime", "test_qclient",
                  "test_ns", "test_sim", "test_render", "test_http_curl", "test_statedir",
-                 "test_changes"):
+                 "test_changes", "test_ns_local"):
         assert want in names, "unit test %s was not built (have %s)" % (want, sorted(names))
 
 
