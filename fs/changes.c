@@ -482,7 +482,9 @@ static void write_status(struct changes *ch)
 	char *txt = NULL;
 	if (!tys)
 		goto out;
+	cJSON_DetachItemViaPointer(o, tys);
 	cJSON_AddNumberToObject(o, "polls", (double)ch->polls);
+	cJSON_AddItemToObject(o, "types", tys); /* after the count, for people reading it */
 	for (int t = 0; t < CHG_NTYPES; t++) {
 		const struct tstatus *ts = &ch->status[t];
 		cJSON *e;

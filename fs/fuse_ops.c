@@ -301,6 +301,16 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 {
+	char err[ERRN] = "";
+	int rc = ns_unlink(Q(req)->ns, p, n, err, sizeof(err));
+	if (rc && rc != -EROFS)
+		reply_error(req, "unlink", rc, err);
+	else
+		fuse_reply_err(req, -rc);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
+{
 	(void)p, (void)n;
 	fuse_reply_err(req, refuse(Q(req)));
 }
@@ -336,7 +346,7 @@ const struct fuse_lowlevel_ops qfs_ops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.rename = op_rename,
 	.create = op_create,
 	.open = op_open,

@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "changes.h"
 #include "fuse_ops.h"
 #include "http_curl.h"
 #include "inval.h"
@@ -44,6 +45,9 @@ struct options {
 	char *uid, *gid, *umask;
 	char *api_version;
 	char *state_dir;
+	char *poll_interval;
+	char *changes_created, *changes_updated, *changes_deleted;
+	char *changes_full_scan, *changes_types;
 	int ro;
 	int help;
 	int version;
@@ -63,6 +67,12 @@ static const struct fuse_opt qopts[] = {
 	OPT("umask=%s", umask),
 	OPT("api_version=%s", api_version),
 	OPT("state_dir=%s", state_dir),
+	OPT("poll_interval=%s", poll_interval),
+	OPT("changes_created=%s", changes_created),
+	OPT("changes_updated=%s", changes_updated),
+	OPT("changes_deleted=%s", changes_deleted),
+	OPT("changes_full_scan=%s", changes_full_scan),
+	OPT("changes_types=%s", changes_types),
 	FUSE_OPT_KEY("ro", 'r'),
 	FUSE_OPT_KEY("-h", 'h'),
 	FUSE_OPT_KEY("--help", 'h'),
@@ -71,7 +81,8 @@ static const struct fuse_opt qopts[] = {
 	FUSE_OPT_END
 };
 
-static struct inval *g_inval; /* for the SIGHUP handler */
+static struct inval *g_inval;     /* for the SIGHUP handler */
+static struct changes *g_changes; /* for the SIGUSR1 handler */
 
 static void usage(const char *prog)
 {
@@ -93,11 +104,19 @@ static void usage(const char *prog)
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"
 	       "  -o state_dir=DIR       where state outside the mount is kept (default\n"
 	       "                         $XDG_STATE_HOME/qlikfs/<tenant>/, else ~/.local/state/qlikfs/<tenant>/)\n"
+	       "  -o poll_interval=SECONDS  changes/: poll the tenant for new, updated and deleted\n"
+	       "                         records every SECONDS (default 60; 0: only on SIGUSR1)\n"
+	       "  -o changes_created=0|1, changes_updated=0|1, changes_deleted=0|1\n"
+	       "                         which lists changes/ files show (default 1 each)\n"
+	       "  -o changes_full_scan=N apps, data files, data stores: a complete scan (deletions)\n"
+	       "                         every Nth poll (default 10; 0 never; 1 every poll)\n"
+	       "  -o changes_types=LIST  types polled (default spaces,users,apps,data-files,data-stores)\n"
 	       "  -o ro                  read-only mount\n"
 	       "  -f / -d / -s           foreground / debug (implies -f) / single-threaded\n"
 	       "  -o allow_other ...     the usual FUSE mount options\n"
 	       "  -h, --help / -V, --version\n\n"
-	       "SIGHUP drops every cache.  Unmount with: fusermount3 -u MOUNTPOINT\n",
+	       "SIGHUP drops every cache; SIGUSR1 polls changes/ now.\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n",
 	       prog);
 }
 
@@ -232,11 +251,51 @@ static void on_sighup(int sig)
 	inval_sighup(g_inval);
 }
 
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	changes_trigger(g_changes);
+}
+
+/* The change poller's callbacks (arg: struct qfs, whose ns is set before the
+ * poller starts): invalidations in the namespace, and the log. */
+static void chg_changed(void *arg, enum rkind kind, const char *const *ids, size_t n)
+{
+	ns_note_changed(((struct qfs *)arg)->ns, kind, ids, n);
+}
+
+static void chg_written(void *arg, const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "changes/%s", rel);
+	ns_local_note_written(((struct qfs *)arg)->ns, path);
+}
+
+static void chg_error(void *arg, const char *type, int rc, const char *msg)
+{
+	(void)arg;
+	log_warn("changes/%s: poll failed: %s (%s)", type, msg && msg[0] ? msg : "error",
+		 strerror(-rc));
+}
+
+/* Parses a 0|1 switch (default on). */
+static int parse_switch(const char *s, bool *out)
+{
+	if (!s)
+		return 0;
+	if (strcmp(s, "0") && strcmp(s, "1"))
+		return -EINVAL;
+	*out = s[0] == '1';
+	return 0;
+}
+
 static void free_options(struct options *o)
 {
 	char **strs[] = { &o->tenant, &o->api_key_file, &o->cache_ttl, &o->cache_size,
 			  &o->neg_ttl, &o->timeout, &o->retries, &o->uid, &o->gid, &o->umask,
-			  &o->api_version, &o->state_dir };
+			  &o->api_version, &o->state_dir, &o->poll_interval, &o->changes_created,
+			  &o->changes_updated, &o->changes_deleted, &o->changes_full_scan,
+			  &o->changes_types };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 }
@@ -256,6 +315,8 @@ int main(int argc, char *argv[])
 	struct ns *ns = NULL;
 	int ret = 1, rc;
 	double ttl = 60, neg_ttl = 5, timeout = 30, size = 256.0 * 1024 * 1024, retries = 5;
+	double poll_s = 60, full_scan = 10;
+	struct changes_opts cho = { .created = true, .updated = true, .deleted = true };
 	double uid = getuid(), gid = getgid(), umask_v = 077;
 
 	if (fuse_opt_parse(&args, &o, qopts, opt_proc) == -1)
@@ -282,8 +343,18 @@ int main(int argc, char *argv[])
 	    (o.cache_size && parse_num(o.cache_size, 1, &size)) ||
 	    (o.retries && (parse_uint(o.retries, 100, &retries) || retries < 1)) ||
 	    (o.uid && parse_uint(o.uid, 0xfffffffe, &uid)) ||
-	    (o.gid && parse_uint(o.gid, 0xfffffffe, &gid))) {
+	    (o.gid && parse_uint(o.gid, 0xfffffffe, &gid)) ||
+	    (o.poll_interval && parse_num(o.poll_interval, 1, &poll_s)) ||
+	    (o.changes_full_scan && parse_uint(o.changes_full_scan, 1000000, &full_scan))) {
 		fprintf(stderr, "qlikfs: invalid number in -o options (see --help)\n");
+		goto out_cmdline;
+	}
+	if (parse_switch(o.changes_created, &cho.created) ||
+	    parse_switch(o.changes_updated, &cho.updated) ||
+	    parse_switch(o.changes_deleted, &cho.deleted) ||
+	    (o.changes_types && changes_parse_types(o.changes_types, &cho.types))) {
+		fprintf(stderr, "qlikfs: invalid changes_* option: switches are 0 or 1; types are a "
+				"comma list of spaces, users, apps, data-files, data-stores\n");
 		goto out_cmdline;
 	}
 	if (o.umask) {
@@ -341,6 +412,24 @@ int main(int argc, char *argv[])
 	}
 	cJSON_Delete(me);
 
+	cho.client = qc;
+	cho.state_dir = sdir;
+	cho.interval_ms = (int64_t)(poll_s * 1000);
+	cho.full_scan_every = (unsigned)full_scan;
+	cho.on_changed = chg_changed;
+	cho.on_written = chg_written;
+	cho.on_error = chg_error;
+	cho.arg = &q;
+	if ((rc = changes_new(&cho, &g_changes, err, sizeof(err)))) {
+		fprintf(stderr, "qlikfs: changes/: %s\n", err);
+		goto out_key;
+	}
+	/* early: a SIGUSR1 sent as soon as the mount shows must not kill us; a
+	 * poll asked for before the poller runs waits in its pipe */
+	struct sigaction usr1 = { .sa_handler = on_sigusr1 };
+	sigemptyset(&usr1.sa_mask);
+	usr1.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &usr1, NULL);
 	if (!(cache = cache_new((size_t)size, NULL)))
 		goto out_key;
 	q.ttl_s = ttl;
@@ -370,6 +459,12 @@ int main(int argc, char *argv[])
 		goto out_inval;
 	q.ns = ns;
 	inval_set_ns(g_inval, ns);
+	char cdir[4096];
+	snprintf(cdir, sizeof(cdir), "%s/changes", sdir);
+	if (ns_local_add(ns, "changes", cdir) || changes_start(g_changes)) {
+		log_error("cannot start the change poller");
+		goto out_ns;
+	}
 	struct sigaction sa = { .sa_handler = on_sighup };
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
@@ -387,7 +482,10 @@ int main(int argc, char *argv[])
 	}
 	ret = ret ? 1 : 0;
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 
+	changes_free(g_changes); /* before the invalidations it feeds stop */
+	g_changes = NULL;
 	inval_stop(g_inval);
 	g_inval = NULL;
 	fuse_session_unmount(se);
@@ -397,6 +495,8 @@ int main(int argc, char *argv[])
 	se = NULL;
 	goto out_cache;
 
+out_ns:
+	ns_free(ns);
 out_inval:
 	inval_stop(g_inval);
 	g_inval = NULL;
@@ -409,6 +509,9 @@ out_session:
 out_cache:
 	cache_free(cache);
 out_key:
+	signal(SIGUSR1, SIG_IGN);
+	changes_free(g_changes);
+	g_changes = NULL;
 	qclient_free(qc);
 	auth_free(auth);
 	http_transport_free(tr);
