@@ -166,6 +166,22 @@ static void load_state(struct changes *ch, enum chg_type t)
 	}
 }
 
+/* The status counts the polls made with this state directory: carried on
+ * from the last status written. */
+static void load_poll_count(struct changes *ch)
+{
+	char *txt = NULL;
+	size_t len;
+	if (statedir_read(ch->cdir, ".status.json", 1u << 20, &txt, &len))
+		return;
+	cJSON *j = cJSON_Parse(txt);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "polls");
+	if (cJSON_IsNumber(n) && n->valuedouble >= 0 && n->valuedouble < 1e15)
+		ch->polls = (unsigned long)n->valuedouble;
+	cJSON_Delete(j);
+	free(txt);
+}
+
 static int save_state(struct changes *ch, enum chg_type t)
 {
 	char name[64];
@@ -580,6 +596,7 @@ int changes_new(const struct changes_opts *o, struct changes **out, char *err, s
 		}
 		load_state(ch, t);
 	}
+	load_poll_count(ch);
 	if (pipe2(ch->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
 		rc = -errno;
 		snprintf(err, errn, "pipe: %s", strerror(errno));

@@ -10,7 +10,9 @@
  *   <state_dir>/changes/<type>.json            the latest poll's result
  *   <state_dir>/changes/<type>/<time>.json     one spool file per non-empty
  *                                              result, until a consumer deletes it
- *   <state_dir>/changes/.status.json           what the last polls did
+ *   <state_dir>/changes/.status.json           what the last polls did; "polls"
+ *                                              counts the polls made with this
+ *                                              state directory
  *   <state_dir>/changes-state/<type>.json      the poller's own state
  *
  * Poll boundaries are the tenant's time (the Date header of a poll's first
@@ -87,7 +89,8 @@ int changes_poll_now(struct changes *ch);
 /* Stops the thread (an ongoing poll stops at its next page) and frees.  NULL-safe. */
 void changes_free(struct changes *ch);
 
-/* "spaces,apps" -> mask.  Returns 0 or -EINVAL (unknown name, empty list). */
+/* "spaces:apps" (or with commas) -> mask.  Returns 0 or -EINVAL (unknown name,
+ * empty list).  The -o option uses ':' since FUSE splits options at commas. */
 int changes_parse_types(const char *list, unsigned *mask);
 
 /* The name of a type ("data-files"): its file and spool directory names. */

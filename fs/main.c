@@ -110,7 +110,8 @@ static void usage(const char *prog)
 	       "                         which lists changes/ files show (default 1 each)\n"
 	       "  -o changes_full_scan=N apps, data files, data stores: a complete scan (deletions)\n"
 	       "                         every Nth poll (default 10; 0 never; 1 every poll)\n"
-	       "  -o changes_types=LIST  types polled (default spaces,users,apps,data-files,data-stores)\n"
+	       "  -o changes_types=LIST  types polled, ':'-separated (default\n"
+	       "                         spaces:users:apps:data-files:data-stores)\n"
 	       "  -o ro                  read-only mount\n"
 	       "  -f / -d / -s           foreground / debug (implies -f) / single-threaded\n"
 	       "  -o allow_other ...     the usual FUSE mount options\n"
@@ -354,7 +355,7 @@ int main(int argc, char *argv[])
 	    parse_switch(o.changes_deleted, &cho.deleted) ||
 	    (o.changes_types && changes_parse_types(o.changes_types, &cho.types))) {
 		fprintf(stderr, "qlikfs: invalid changes_* option: switches are 0 or 1; types are a "
-				"comma list of spaces, users, apps, data-files, data-stores\n");
+				"':'-separated list of spaces, users, apps, data-files, data-stores\n");
 		goto out_cmdline;
 	}
 	if (o.umask) {
