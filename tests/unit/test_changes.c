@@ -470,10 +470,11 @@ static long api(struct env *e, const char *method, const char *path, const char 
 	return st;
 }
 
+static cJSON *cached; /* the simulator's state, see sim_state() */
+
 /* The simulator's state (cached until the next call with refresh). */
 static cJSON *sim_state(struct env *e, bool refresh)
 {
-	static cJSON *cached;
 	static struct env *of;
 	if (refresh || of != e || !cached) {
 		char *js = NULL;
@@ -1022,5 +1023,6 @@ int main(void)
 	test_skewed_clock();
 	test_restart();
 	test_thread();
+	cJSON_Delete(cached);
 	return check_done();
 }
