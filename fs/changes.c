@@ -377,11 +377,14 @@ static void notify(struct changes *ch, enum chg_type t, const struct chg_result 
 }
 
 /* Lists type t into sc; falls back to an unsorted scan when the tenant
- * refuses the sort.  Returns the number of records or -errno. */
+ * refuses the sort.  Offset pages (data stores) shift when records go while
+ * the walk is between pages, which can skip a record: when the total moved,
+ * the listing is walked again (once).  Returns the number of records or -errno. */
 static long list_type(struct changes *ch, enum chg_type t, struct chg_scan *sc, bool boot,
 		      struct qlist_info *info, struct tstatus *ts)
 {
 	const struct ctype *ct = &types[t];
+	bool relisted = false;
 	for (int attempt = 0;; attempt++) {
 		struct walk w = { ch, sc, info, boot, false };
 		bool sort = ch->sort_ok[t];
@@ -392,7 +395,14 @@ static long list_type(struct changes *ch, enum chg_type t, struct chg_scan *sc, 
 					 sizeof(ts->err));
 		free(url);
 		ts->requests += info->pages;
-		if (n != -EINVAL || !sort || attempt || info->pages != 1)
+		bool moved = n >= 0 && info->pages > 1 && info->first_total != info->last_total;
+		bool refused = n == -EINVAL && sort && !attempt && info->pages == 1;
+		if (moved && !relisted) {
+			relisted = true; /* candidates found so far stay: deduplicated by id */
+			sc->any = false; /* the order check starts over */
+			continue;
+		}
+		if (!refused)
 			return n;
 		/* 400 on the first page: this tenant does not sort this list so */
 		ch->sort_ok[t] = false;

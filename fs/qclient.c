@@ -630,6 +630,7 @@ long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
 	if (!info)
 		info = &dummy;
 	memset(info, 0, sizeof(*info));
+	info->first_total = info->last_total = -1;
 
 	if (!cur)
 		return -ENOMEM;
@@ -645,6 +646,12 @@ long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
 		rc = qclient_get_json_date(c, cur, &page, &date, errmsg, n);
 		if (rc)
 			break;
+		const cJSON *total = cJSON_GetObjectItemCaseSensitive(page, "total");
+		if (cJSON_IsNumber(total)) {
+			info->last_total = (long)total->valuedouble;
+			if (pages == 1)
+				info->first_total = info->last_total;
+		}
 		if (pages == 1)
 			info->first_date_ms = date;
 		const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");

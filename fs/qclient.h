@@ -94,6 +94,9 @@ struct qlist_info {
 	bool stopped;          /* QLIST_STOP left at least one page unfetched */
 	int64_t first_date_ms; /* Date header of the first page (0 when absent); set
 				* before fn sees the first element */
+	long first_total, last_total; /* offset pages: "total" of the first and the last
+				       * page fetched (-1 when absent); they differ when
+				       * records came or went during the walk */
 };
 
 /* qclient_list() that also reports *info (may be NULL). */

@@ -786,6 +786,62 @@ static void test_change_while_paging(void)
 	env_fini(&e);
 }
 
+struct gone {
+	struct env *e;
+	char id[64];
+};
+
+static void delete_store(void *arg)
+{
+	struct gone *g = arg;
+	char path[160], body[128];
+	snprintf(path, sizeof(path), "/api/v1/data-stores/%s/data-assets", g->id);
+	CHECK_INT(api(g->e, "DELETE", path, NULL, NULL, NULL), 204);
+	snprintf(body, sizeof(body), "{\"ids\":[\"%s\"]}", g->id);
+	CHECK_INT(api(g->e, "DELETE", "/api/v1/data-stores", NULL, body, NULL), 204);
+}
+
+/* Offset pages shift when a record goes between two pages, which would skip
+ * the first record of the next page: the poll sees the total move and walks
+ * the listing again. */
+static void test_offset_pages_relisted(void)
+{
+	struct sim_config cfg = { .seed = 19, .api_key = "k", .n_data_stores = 250 };
+	struct env e;
+	char ids[150][64];
+	env_init(&e, &cfg);
+	changes_free(e.ch);
+	e.o.types = 1u << CHG_DATASTORES;
+	e.o.full_scan_every = 0;
+	env_open(&e);
+	CHECK_INT(changes_poll_now(e.ch), 0);
+	for (int i = 0; i < 150; i++) {
+		char path[128];
+		state_id(&e, "data_stores", i, "id", ids[i], sizeof(ids[i]));
+		snprintf(path, sizeof(path), "/api/v1/data-stores/%.63s", ids[i]);
+		CHECK_INT(api(&e, "PATCH", path, NULL, "[{\"op\":\"replace\",\"path\":\"/description\",\"value\":\"o\"}]", NULL) / 100, 2);
+	}
+	/* the newest first: the first page holds 100 of them; one goes before the second page */
+	cJSON *b;
+	CHECK_INT(api(&e, "GET", "/api/v1/data-stores?sort=-lastModifiedTime&limit=1", NULL, NULL, &b), 200);
+	struct gone g = { &e, "" };
+	snprintf(g.id, sizeof(g.id), "%s", cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "data"), 0), "id")));
+	cJSON_Delete(b);
+	e.tr->match = "/api/v1/data-stores?";
+	e.tr->nth = 2;
+	e.tr->seen = 0;
+	e.tr->hook = delete_store;
+	e.tr->arg = &g;
+	CHECK_INT(changes_poll_now(e.ch), 0);
+	e.tr->hook = NULL;
+	CHECK_INT(e.tr->seen, 4); /* two pages, then the same two again */
+	for (int i = 0; i < 150; i++)
+		CHECK(listed(&e, "data-stores", "updated", "id", ids[i]) || !strcmp(ids[i], g.id));
+	CHECK_INT(changes_poll_now(e.ch), 0);
+	CHECK_INT(count_list(&e, "data-stores", "updated"), 0);
+	env_fini(&e);
+}
+
 /* Requests per poll: sorted types cost what the changes need, not the
  * tenant's size; unsorted types cost a scan. */
 static void test_request_counts(void)
@@ -1019,6 +1075,7 @@ int main(void)
 	test_switches();
 	test_change_while_paging();
 	test_request_counts();
+	test_offset_pages_relisted();
 	test_deletions();
 	test_skewed_clock();
 	test_restart();

@@ -303,6 +303,18 @@ static void test_list_early_stop(struct qauth *a)
 	CHECK_INT(qclient_list_ex(c, "/api/v1/items", stop_at_two, &n, &info, NULL, 0), 1);
 	CHECK(!info.stopped); /* the last page: nothing was left out */
 	CHECK_INT(info.first_date_ms, 0);
+	CHECK_INT(info.first_total, -1);
+	qclient_free(c);
+	http_transport_free(&f->base);
+	/* offset pages: the totals of the first and last page */
+	f = fake_new();
+	add(f, (struct canned){ 200, 0, "{\"data\":[{}],\"page\":0,\"pages\":2,\"total\":2,\"limit\":1}", { 0 }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"data\":[],\"page\":1,\"pages\":1,\"total\":1,\"limit\":1}", { 0 }, 0 });
+	c = client(f, a, 5000);
+	n = 0;
+	CHECK_INT(qclient_list_ex(c, "/api/v1/data-stores?limit=1", stop_then_not, &n, &info, NULL, 0), 1);
+	CHECK_INT(info.first_total, 2);
+	CHECK_INT(info.last_total, 1);
 	qclient_free(c);
 	http_transport_free(&f->base);
 }
