@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "changes.h"
 #include "creds.h"
 #include "fuse_ops.h"
 #include "http_curl.h"
@@ -35,12 +36,40 @@
 #include "upload.h"
 #include "sdnotify.h"
 
-static struct inval *g_inval; /* for the SIGHUP handler */
+static struct inval *g_inval;     /* for the SIGHUP handler */
+static struct changes *g_changes; /* for the SIGUSR1 handler */
 
 static void on_sighup(int sig)
 {
 	(void)sig;
 	inval_sighup(g_inval);
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	changes_trigger(g_changes);
+}
+
+/* The change poller's callbacks (arg: struct qfs, whose ns is set before the
+ * poller starts): invalidations in the namespace, and the log. */
+static void chg_changed(void *arg, enum rkind kind, const char *const *ids, size_t n)
+{
+	ns_note_changed(((struct qfs *)arg)->ns, kind, ids, n);
+}
+
+static void chg_written(void *arg, const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "changes/%s", rel);
+	ns_local_note_written(((struct qfs *)arg)->ns, path);
+}
+
+static void chg_error(void *arg, const char *type, int rc, const char *msg)
+{
+	(void)arg;
+	log_warn("changes/%s: poll failed: %s (%s)", type, msg && msg[0] ? msg : "error",
+		 strerror(-rc));
 }
 
 /* The failed credential check, with what to do about it. */
@@ -138,6 +167,23 @@ int main(int argc, char *argv[])
 	}
 	cJSON_Delete(me);
 
+	struct changes_opts cho = nums.changes;
+	cho.client = qc;
+	cho.state_dir = cr.state_dir;
+	cho.on_changed = chg_changed;
+	cho.on_written = chg_written;
+	cho.on_error = chg_error;
+	cho.arg = &q;
+	if ((rc = changes_new(&cho, &g_changes, err, sizeof(err)))) {
+		fprintf(stderr, "qlikfs: changes/: %s\n", err);
+		goto out_creds;
+	}
+	/* early: a SIGUSR1 sent as soon as the mount shows must not kill us; a
+	 * poll asked for before the poller runs waits in its pipe */
+	struct sigaction usr1 = { .sa_handler = on_sigusr1 };
+	sigemptyset(&usr1.sa_mask);
+	usr1.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &usr1, NULL);
 	if (!(cache = cache_new((size_t)nums.size, NULL)))
 		goto out_creds;
 	/* actions: the .qvf export cache and the buffers of uploads, on disk */
@@ -192,6 +238,12 @@ int main(int argc, char *argv[])
 		goto out_inval;
 	q.ns = ns;
 	inval_set_ns(g_inval, ns);
+	char chdir_[4096];
+	snprintf(chdir_, sizeof(chdir_), "%s/changes", cr.state_dir);
+	if (ns_local_add(ns, "changes", chdir_) || changes_start(g_changes)) {
+		log_error("cannot start the change poller");
+		goto out_ns;
+	}
 	struct sigaction sa = { .sa_handler = on_sighup };
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
@@ -216,7 +268,10 @@ int main(int argc, char *argv[])
 	ret = ret ? 1 : 0;
 	sdnotify("STOPPING=1");
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 
+	changes_free(g_changes); /* before the invalidations it feeds stop */
+	g_changes = NULL;
 	inval_stop(g_inval);
 	g_inval = NULL;
 	fuse_session_unmount(se);
@@ -226,6 +281,10 @@ int main(int argc, char *argv[])
 	se = NULL;
 	goto out_cache;
 
+out_ns:
+	changes_free(g_changes); /* its thread may be feeding the namespace */
+	g_changes = NULL;
+	ns_free(ns);
 out_inval:
 	inval_stop(g_inval);
 	g_inval = NULL;
@@ -243,6 +302,9 @@ out_cache:
 	free(tdir);
 	cache_free(cache);
 out_creds:
+	signal(SIGUSR1, SIG_IGN);
+	changes_free(g_changes);
+	g_changes = NULL;
 	qclient_free(qc);
 	auth_free(auth);
 	http_transport_free(tr);

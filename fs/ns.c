@@ -579,6 +579,8 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out, char *err,
 	      size_t errn)
 {
+	if (ns_local_owns(ns, parent))
+		return ns_local_lookup(ns, parent, name, out);
 	int rc = 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *p = ns_node(ns, parent);
@@ -652,6 +654,8 @@ void ns_remember(struct ns *ns, uint64_t ino)
 
 int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size_t errn)
 {
+	if (ns_local_owns(ns, ino))
+		return ns_local_getattr(ns, ino, out);
 	int rc;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, ino);
@@ -669,6 +673,8 @@ static int cmp_dirent(const void *a, const void *b)
 
 int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size_t errn)
 {
+	if (ns_local_owns(ns, ino))
+		return ns_local_opendir(ns, ino, out);
 	int rc = 0;
 	struct ns_dir *d = NULL;
 	pthread_mutex_lock(&ns->lock);
@@ -723,6 +729,19 @@ void ns_closedir(struct ns_dir *d)
 		free(d->ents[i].name);
 	free(d->ents);
 	free(d);
+}
+
+struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b)
+{
+	struct ns_file *f = calloc(1, sizeof(*f));
+	if (!f) {
+		cache_blob_unref(b);
+		return NULL;
+	}
+	f->ns = ns;
+	f->ino = ino;
+	f->blob = b;
+	return f;
 }
 
 static const char *xattr_value(const struct node *n, const char *name)

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "qclient.h"
+#include "restab.h"
 
 #define NS_ROOT_INO 1
 #define INDEX_NAME ".index.json" /* in every collection: id, name, entry of each */
@@ -129,6 +130,26 @@ ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size);
 /* Drops every cache (listings, contents, negative entries) and asks the
  * kernel to forget its attributes, entries and pages (SIGHUP). */
 void ns_drop_caches(struct ns *ns);
+
+/* Removes a directory entry.  This version removes only the spool files of
+ * a local directory (changes/<type>/<time>.json: deleting one acknowledges
+ * it); anything else is refused with -EROFS (-EACCES for the other entries of
+ * a local directory). */
+int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
+
+/* Shows the local directory dir (absolute) read-only as `name` under the
+ * root (ns_local.c).  Returns 0, -EEXIST or -ENOMEM. */
+int ns_local_add(struct ns *ns, const char *name, const char *dir);
+
+/* A file under a local directory was (re)written or created: relpath is its
+ * path from the mount root ("changes/apps.json").  The kernel forgets what it
+ * holds of it, so the next stat or open sees the new content. */
+void ns_local_note_written(struct ns *ns, const char *relpath);
+
+/* Resources of `kind` with these ids were created, updated or deleted behind
+ * our back (ns_notify.c): their listings, contents and kernel entries become
+ * stale, so the next access asks the tenant. */
+void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
 
 struct ns_stats {
 	uint64_t nodes;

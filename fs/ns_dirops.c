@@ -24,6 +24,8 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	*out = NULL;
 	if (ns->o.read_only)
 		return -EROFS;
+	if (ns_local_owns(ns, parent))
+		return -EACCES; /* changes/ is read-only */
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent), *n = NULL;
 	if (!d || !d->dir) {
@@ -102,6 +104,8 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 	int rc;
 	if (ns->o.read_only)
 		return -EROFS;
+	if (ns_local_owns(ns, parent))
+		return -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent);
 	if (!d || !d->dir) {
@@ -184,6 +188,8 @@ static int delete_resource(struct ns *ns, struct node *n, char *err, size_t errn
 int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
 {
 	int rc;
+	if (ns_local_owns(ns, parent))
+		return ns_local_unlink(ns, parent, name, err, errn);
 	if (ns->o.read_only)
 		return -EROFS;
 	pthread_mutex_lock(&ns->lock);
@@ -250,6 +256,8 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 	int rc;
 	if (ns->o.read_only)
 		return -EROFS;
+	if (ns_local_owns(ns, parent))
+		return -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent);
 	struct node *n = d && d->dir ? strmap_get(d->kids, name) : NULL;
@@ -579,6 +587,8 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 		return -EROFS;
 	if (flags & ~1u) /* RENAME_NOREPLACE only */
 		return -EINVAL;
+	if (ns_local_owns(ns, parent) || ns_local_owns(ns, newparent))
+		return -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent), *nd = ns_node(ns, newparent);
 	if (!d || !nd || !d->dir || !nd->dir) {

@@ -38,6 +38,7 @@ enum nrole {
 	R_QVF,     /* an app's export, ".qvf/Name (id).qvf" (ns_actions.c) */
 	R_QVFDIR,  /* the .qvf directory of an apps collection */
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
+	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
 };
 
 enum coll {
@@ -65,7 +66,8 @@ struct node {
 
 	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
 	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
-	char *id2;              /* R_COLL C_SETS: the store id of the asset; R_FILE apps: the item id */
+	char *id2;              /* R_COLL C_SETS: the store id of the asset; R_FILE apps: the item id;
+				 * R_LOCAL root: its absolute directory */
 	char *sname;            /* server name the entry name was made from */
 	enum coll coll;         /* R_COLL */
 	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
@@ -176,15 +178,28 @@ void twin_name(const char *json_name, char *out, size_t n);
 int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn);
 int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
 bool upload_wanted(struct ns *ns, struct node *dir, const char *name);
-int upload_tmpfile(struct ns *ns);
+int upload_tmpfile(struct ns *ns); /* an unlinked 0600 file in tmp_dir, or -errno */
 /* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
-int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn); /* an unlinked 0600 file in tmp_dir, or -errno */
+int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn);
 struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err);
 int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn);
 void upload_node_drop(struct ns *ns, struct node *n);
 
 /* ns_index.c: makes n's content from its collection when stale. */
 void index_update(struct ns *ns, struct node *n);
+/* A read-only file handle of node ino over a content snapshot (takes the
+ * reference); NULL on OOM. */
+struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b);
+
+/* ns_local.c: the R_LOCAL nodes.  The ns.c functions hand an inode to these
+ * when ns_local_owns() says it is a local one (for lookup: the parent). */
+bool ns_local_owns(struct ns *ns, uint64_t ino);
+int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out);
+int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out);
+int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out);
+int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
+		  bool *size_changed);
+int ns_local_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
 
 /* ns_coll.c */
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);

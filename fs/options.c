@@ -32,6 +32,12 @@ static const struct fuse_opt qopts[] = {
 	OPT("qvf_cache_size=%s", qvf_cache_size),
 	OPT("transfer_timeout=%s", transfer_timeout),
 	{ "noqvf", offsetof(struct options, noqvf), 1 },
+	OPT("poll_interval=%s", poll_interval),
+	OPT("changes_created=%s", changes_created),
+	OPT("changes_updated=%s", changes_updated),
+	OPT("changes_deleted=%s", changes_deleted),
+	OPT("changes_full_scan=%s", changes_full_scan),
+	OPT("changes_types=%s", changes_types),
 	{ "qvf_nodata", offsetof(struct options, qvf_nodata), 1 },
 	OPT("neg_ttl=%s", neg_ttl),
 	OPT("timeout=%s", timeout),
@@ -158,6 +164,17 @@ static int parse_uint(const char *s, unsigned long max, double *out)
 	return 0;
 }
 
+/* Parses a 0|1 switch (default on). */
+static int parse_switch(const char *s, bool *out)
+{
+	if (!s)
+		return 0;
+	if (strcmp(s, "0") && strcmp(s, "1"))
+		return -EINVAL;
+	*out = s[0] == '1';
+	return 0;
+}
+
 int options_numbers(const struct options *o, struct mount_numbers *n)
 {
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
@@ -175,6 +192,23 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    (o->uid && parse_uint(o->uid, 0xfffffffe, &n->uid)) ||
 	    (o->gid && parse_uint(o->gid, 0xfffffffe, &n->gid))) {
 		fprintf(stderr, "qlikfs: invalid number in -o options (see --help)\n");
+		return -EINVAL;
+	}
+	double poll_s = 60, full_scan = 10;
+	n->changes = (struct changes_opts){ .created = true, .updated = true, .deleted = true };
+	if ((o->poll_interval && parse_num(o->poll_interval, &poll_s)) ||
+	    (o->changes_full_scan && parse_uint(o->changes_full_scan, 1000000, &full_scan))) {
+		fprintf(stderr, "qlikfs: invalid number in -o options (see --help)\n");
+		return -EINVAL;
+	}
+	n->changes.interval_ms = (int64_t)(poll_s * 1000);
+	n->changes.full_scan_every = (unsigned)full_scan;
+	if (parse_switch(o->changes_created, &n->changes.created) ||
+	    parse_switch(o->changes_updated, &n->changes.updated) ||
+	    parse_switch(o->changes_deleted, &n->changes.deleted) ||
+	    (o->changes_types && changes_parse_types(o->changes_types, &n->changes.types))) {
+		fprintf(stderr, "qlikfs: invalid changes_* option: switches are 0 or 1; types are a "
+				"':'-separated list of spaces, users, apps, data-files, data-stores\n");
 		return -EINVAL;
 	}
 	if (o->umask) {
@@ -203,7 +237,9 @@ void options_free(struct options *o)
 			  &o->context, &o->state_dir, &o->cache_ttl, &o->cache_size, &o->neg_ttl,
 			  &o->timeout, &o->retries, &o->uid, &o->gid, &o->umask, &o->api_version,
 			  &o->redirect_port, &o->redirect_uri, &o->url_file, &o->login_timeout,
-			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout };
+			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
+			  &o->poll_interval, &o->changes_created, &o->changes_updated,
+			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -256,13 +292,22 @@ void options_usage(const char *prog)
 	       "  -o cache_dir=DIR       where exports and upload buffers go (default\n"
 	       "                         $XDG_CACHE_HOME/qlikfs/<tenant>, else ~/.cache/qlikfs/<tenant>)\n"
 	       "  -o transfer_timeout=SECONDS  bound on one export, upload or import (default 600)\n"
+	       "  -o poll_interval=SECONDS  changes/: poll the tenant for new, updated and deleted\n"
+	       "                         records every SECONDS (default 60; 0: only on SIGUSR1)\n"
+	       "  -o changes_created=0|1, changes_updated=0|1, changes_deleted=0|1\n"
+	       "                         which lists changes/ files show (default 1 each)\n"
+	       "  -o changes_full_scan=N apps, data files, data stores: a complete scan (deletions)\n"
+	       "                         every Nth poll (default 10; 0 never; 1 every poll)\n"
+	       "  -o changes_types=LIST  types polled, ':'-separated (default\n"
+	       "                         spaces:users:apps:data-files:data-stores)\n"
 	       "  -f / -d / -s           foreground / debug (implies -f) / single-threaded\n"
 	       "  -o allow_other ...     the usual FUSE mount options\n"
 	       "  -h, --help / -V, --version\n\n"
 	       "From fstab: TENANT MOUNTPOINT fuse.qlikfs _netdev,nofail,OPTIONS 0 0 (mount.fuse3 runs\n"
 	       "qlikfs; fstab-only options are ignored).  Under systemd, run with -f in a Type=notify\n"
 	       "unit: qlikfs reports READY=1 once mounted.\n"
-	       "SIGHUP drops every cache.  Unmount with: fusermount3 -u MOUNTPOINT\n",
+	       "SIGHUP drops every cache; SIGUSR1 polls changes/ now.\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n",
 	       prog, prog, prog, prog, CREDENTIALS_HELP);
 }
 

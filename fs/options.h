@@ -9,6 +9,8 @@
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 
+#include "changes.h"
+
 struct options {
 	char *tenant; /* first positional argument */
 	/* credentials */
@@ -29,6 +31,9 @@ struct options {
 	/* actions */
 	char *cache_dir, *qvf_cache_size, *transfer_timeout;
 	int noqvf, qvf_nodata;
+	/* changes/ */
+	char *poll_interval, *changes_created, *changes_updated, *changes_deleted;
+	char *changes_full_scan, *changes_types;
 	/* login */
 	char *redirect_port, *redirect_uri, *url_file, *login_timeout;
 	int help, version;
@@ -41,6 +46,7 @@ struct options {
 struct mount_numbers {
 	double ttl, neg_ttl, timeout, size, retries, uid, gid, umask;
 	double qvf_size, transfer_timeout;
+	struct changes_opts changes; /* interval, switches, full scan, types */
 };
 
 /* Parses args into o (login: for `qlikfs login`, whose arguments contain no

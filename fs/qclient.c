@@ -37,6 +37,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "qtime.h"
 #include "url.h"
 
 #define BACKOFF_BASE_MS 200
@@ -576,6 +577,9 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		}
 		if (loc)
 			out->location = url_resolve(url, loc);
+		if (qtime_parse_http_date(http_response_header(&resp, "date"),
+					  &out->server_date_ms))
+			out->server_date_ms = 0;
 		if (st >= 200 && st < 300) {
 			rc = 0;
 			break;
@@ -719,9 +723,17 @@ int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 
 int qclient_get_json(struct qclient *c, const char *url, cJSON **out, char *errmsg, size_t n)
 {
+	int64_t date;
+	return qclient_get_json_date(c, url, out, &date, errmsg, n);
+}
+
+int qclient_get_json_date(struct qclient *c, const char *url, cJSON **out, int64_t *date_ms,
+			  char *errmsg, size_t n)
+{
 	struct qcall call = { .method = "GET", .url = url, .op = QOP_READ };
 	struct qresp r;
 	int rc = qclient_call(c, &call, &r);
+	*date_ms = r.server_date_ms;
 	if (rc == 0 && !r.json) {
 		snprintf(r.errmsg, sizeof(r.errmsg), "GET %s: HTTP %ld with a body that is not JSON",
 			 url_tail(url), r.status);
@@ -770,9 +782,26 @@ static char *next_page_url(struct qclient *c, const char *cur, const cJSON *page
 long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, int *pages_out,
 		  char *errmsg, size_t n)
 {
+	struct qlist_info info;
+	long r = qclient_list_ex(c, url, fn, arg, &info, errmsg, n);
+	if (pages_out)
+		*pages_out = info.pages;
+	return r;
+}
+
+long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
+		     struct qlist_info *info, char *errmsg, size_t n)
+{
 	char *cur = absolute_url(c, url);
 	long seen = 0;
 	int pages = 0, rc = 0;
+	bool stop = false;
+	struct qlist_info dummy;
+
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	info->first_total = info->last_total = -1;
 
 	if (!cur)
 		return -ENOMEM;
@@ -784,9 +813,18 @@ long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, in
 			rc = -EIO;
 			break;
 		}
-		rc = qclient_get_json(c, cur, &page, errmsg, n);
+		int64_t date = 0;
+		rc = qclient_get_json_date(c, cur, &page, &date, errmsg, n);
 		if (rc)
 			break;
+		const cJSON *total = cJSON_GetObjectItemCaseSensitive(page, "total");
+		if (cJSON_IsNumber(total)) {
+			info->last_total = (long)total->valuedouble;
+			if (pages == 1)
+				info->first_total = info->last_total;
+		}
+		if (pages == 1)
+			info->first_date_ms = date;
 		const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");
 		if (!cJSON_IsArray(data)) {
 			if (errmsg)
@@ -797,14 +835,22 @@ long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, in
 			break;
 		}
 		const cJSON *it;
+		stop = false;
 		cJSON_ArrayForEach(it, data)
 		{
 			rc = fn(arg, it);
 			if (rc < 0)
 				break;
 			seen++;
+			stop = rc == QLIST_STOP;
 		}
+		rc = rc < 0 ? rc : 0;
 		char *next = rc < 0 ? NULL : next_page_url(c, cur, page, &rc);
+		if (next && stop) {
+			info->stopped = true;
+			free(next);
+			next = NULL;
+		}
 		cJSON_Delete(page);
 		if (next && !strcmp(next, cur)) {
 			if (errmsg)
@@ -820,7 +866,6 @@ long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, in
 			break;
 	}
 	free(cur);
-	if (pages_out)
-		*pages_out = pages;
+	info->pages = pages;
 	return rc < 0 ? rc : seen;
 }

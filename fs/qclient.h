@@ -84,6 +84,8 @@ struct qresp {
 	struct http_header *headers; /* with call->want_headers: the last response's (owned) */
 	size_t n_headers;
 	int attempts;     /* HTTP requests this call sent (retries and redirects included) */
+	int64_t server_date_ms; /* the last response's Date header (the tenant's clock, whole
+				 * seconds) in ms since the epoch; 0 when absent or unparsable */
 	char errmsg[512]; /* on failure: what went wrong, with the server's error text */
 };
 
@@ -114,6 +116,33 @@ int qclient_get_json(struct qclient *c, const char *url, cJSON **out, char *errm
 typedef int (*qlist_fn)(void *arg, const cJSON *item);
 long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, int *pages_out,
 		  char *errmsg, size_t n);
+
+/* When fn returns QLIST_STOP for the last element of a page, the walk ends
+ * there: no further page is requested.  fn still sees every element of the
+ * pages fetched, so it can check a sorted listing's order to the end of the
+ * page, and take a stop back by returning 0 for a later element of the page.
+ * (Listings sorted by update time stop at the first element older than what
+ * they look for.) */
+#define QLIST_STOP 1
+
+struct qlist_info {
+	int pages;             /* pages fetched */
+	bool stopped;          /* QLIST_STOP left at least one page unfetched */
+	int64_t first_date_ms; /* Date header of the first page (0 when absent); set
+				* before fn sees the first element */
+	long first_total, last_total; /* offset pages: "total" of the first and the last
+				       * page fetched (-1 when absent); they differ when
+				       * records came or went during the walk */
+};
+
+/* qclient_list() that also reports *info (may be NULL). */
+long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
+		     struct qlist_info *info, char *errmsg, size_t n);
+
+/* qclient_get_json() that also returns the response's Date header in *date_ms
+ * (0 when absent). */
+int qclient_get_json_date(struct qclient *c, const char *url, cJSON **out, int64_t *date_ms,
+			  char *errmsg, size_t n);
 
 struct qclient_stats {
 	uint64_t requests;   /* HTTP requests sent */

@@ -39,4 +39,15 @@ int qtime_parse_ms(const char *s, int64_t *ms);
  */
 int qtime_format_ms(int64_t ms, char *buf, size_t n);
 
+/*
+ * Parses an HTTP date (RFC 9110 section 5.6.7), the value of a Date header:
+ * the preferred IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete
+ * RFC 850 ("Sunday, 06-Nov-94 08:49:37 GMT"; two-digit years 70..99 are
+ * 19xx, 00..69 are 20xx) and asctime ("Sun Nov  6 08:49:37 1994") forms.
+ * The weekday is not checked against the date.  Returns 0 with the
+ * milliseconds since the epoch in *ms (always a whole second), or -EINVAL
+ * (*ms untouched).
+ */
+int qtime_parse_http_date(const char *s, int64_t *ms);
+
 #endif

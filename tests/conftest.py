@@ -116,14 +116,32 @@ class Sim:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _has_opt(opts, name):
+    return any(part.startswith(name + "=") for o in opts for part in o.split(","))
+
+
 class Mount:
-    """qlikfs mounted in the foreground on a temporary directory."""
+    """qlikfs mounted in the foreground on a temporary directory.
+
+    Unless opts say otherwise, each mount keeps its state in its own
+    temporary directory (-o state_dir=, so tests never touch the real one)
+    and the change poller only polls when asked (-o poll_interval=0, so
+    request counts are not disturbed)."""
 
     def __init__(self, sim_url, opts=(), key=API_KEY, env=None, expect_fail=False,
                  stdin_data=None):
         self.dir = tempfile.mkdtemp(prefix="qlikfs-test-")
         self.mnt = os.path.join(self.dir, "mnt")
         os.mkdir(self.mnt)
+        opts = list(opts)
+        if not _has_opt(opts, "state_dir"):
+            self.state_dir = os.path.join(self.dir, "state")
+            opts.append("state_dir=" + self.state_dir)
+        else:
+            self.state_dir = [p.split("=", 1)[1] for o in opts for p in o.split(",")
+                              if p.startswith("state_dir=")][-1]
+        if not _has_opt(opts, "poll_interval"):
+            opts.append("poll_interval=0")
         self.log_path = os.path.join(self.dir, "qlikfs.log")
         self.logf = open(self.log_path, "w+")
         e = dict(os.environ)

@@ -31,7 +31,7 @@ def walk_files(top):
 
 def test_root_layout(mounted):
     assert sorted(os.listdir(mounted.mnt)) == [
-        "apps", "data-assets", "data-files", "data-sets", "data-stores", "me.json",
+        "apps", "changes", "data-assets", "data-files", "data-sets", "data-stores", "me.json",
         "spaces", "users"]
 
 

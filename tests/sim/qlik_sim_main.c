@@ -117,7 +117,9 @@ int main(int argc, char **argv)
 				key_file = optarg;
 			continue;
 		}
-		if (o == '?' || parse_long(optarg, &v) || v < 0 || v > 100000000) {
+		/* the clock skew may be negative (a server clock behind ours) */
+		if (o == '?' || parse_long(optarg, &v) || v < (o == 'k' ? -100000000000L : 0) ||
+		    v > (o == 'k' ? 100000000000L : 100000000)) {
 			usage(stderr);
 			return 2;
 		}

@@ -622,7 +622,7 @@ int h_df_put(struct sim_ctx *c)
 	const char *data, *space = jstr(r->j, "spaceId");
 	size_t n;
 	bool have, folder = is_folder(r);
-	char *newname = NULL;
+	char *newname = NULL, *space_copy = NULL;
 	int rc = 0;
 	if (!cJSON_IsObject(js)) {
 		rc = reply_err(c, 400, "HTTP-400", "Bad request", "invalid Json part");
@@ -633,6 +633,11 @@ int h_df_put(struct sim_ctx *c)
 		goto out;
 	if (!conn && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(js, "connectionId")))
 		space = NULL;
+	/* r's own spaceId is rewritten below: keep the value, not a pointer into r */
+	if (space && !(space = space_copy = strdup(space))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	const char *nm = jstr(js, "name"), *fid = jstr(js, "folderId");
 	if (fid && *fid) {
 		struct rec *f = coll_get(&c->t->files, fid);
@@ -723,6 +728,7 @@ int h_df_put(struct sim_ctx *c)
 	rc = reply_json(c, 201, render_df(c, r));
 out:
 	free(newname);
+	free(space_copy);
 	cJSON_Delete(js);
 	return rc;
 }

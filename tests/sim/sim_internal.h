@@ -160,6 +160,7 @@ long long sim_realtime_ms(void);
 long long sim_now(struct sim_tenant *t);
 void fmt_ms(char *buf, size_t n, long long ms); /* 2024-01-09T09:13:38.002Z */
 void fmt_s(char *buf, size_t n, long long ms);  /* 2024-01-25T17:52:25Z */
+void fmt_http_date(char *buf, size_t n, long long ms); /* Thu, 25 Jan 2024 17:52:25 GMT */
 long long parse_time_ms(const char *s);         /* -1 if bad */
 uint64_t rng_next(struct sim_tenant *t);
 uint64_t rng_range(struct sim_tenant *t, uint64_t n);

@@ -4,7 +4,9 @@
  * request counters and log, and the reply/link helpers every handler uses.
  *
  * Invariants: every /api/ and /oauth/ request is counted exactly once on
- * arrival and logged once on completion (log entries carry an arrival sequence
+ * arrival and logged once on completion, and its response carries a Date
+ * header from the tenant's clock (sim_now: real clock + skew + shift), taken
+ * when the handler ran (log entries carry an arrival sequence
  * number and are dumped in that order).  Handlers always produce a response
  * (they return 0 after replying, or a negative errno which becomes a 500).
  *
@@ -614,6 +616,11 @@ int sim_handle(struct sim_tenant *t, const struct http_request *req, struct http
 		c.resp = resp;
 		reply_err(&c, 500, NULL, NULL, strerror(-rc));
 	}
+	/* Like every HTTP server, the tenant dates its answers with its own
+	 * (possibly skewed or shifted) clock, at the time it built them. */
+	char date[40];
+	fmt_http_date(date, sizeof(date), c.now);
+	http_response_add_header(resp, "Date", date);
 	log_append(t, &c, seq, epoch, resp->status);
 	pthread_mutex_unlock(&t->mu);
 	ctx_clear(&c);

@@ -295,6 +295,63 @@ static void test_pagination_styles(struct qauth *a)
 	http_transport_free(&f->base);
 }
 
+static int stop_at_two(void *arg, const cJSON *item)
+{
+	(void)item;
+	return ++*(int *)arg >= 2 ? QLIST_STOP : 0;
+}
+
+static int stop_then_not(void *arg, const cJSON *item)
+{
+	(void)item;
+	return ++*(int *)arg == 2 ? QLIST_STOP : 0;
+}
+
+/* A walk whose fn says QLIST_STOP for a page's last element does not ask for
+ * the next page; a stop taken back within the page does not count; the walk
+ * reports the tenant's Date of its first page. */
+static void test_list_early_stop(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 200, 0, "{\"data\":[{},{},{}],\"links\":{\"next\":{\"href\":\"/api/v1/items?next=x\"}}}", { "Date", "Sun, 06 Nov 1994 08:49:37 GMT" }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"data\":[{}],\"links\":{\"next\":{\"href\":\"/api/v1/items?next=y\"}}}", { "Date", "Sun, 06 Nov 1994 08:49:38 GMT" }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"data\":[{}]}", { 0 }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"data\":[{}]}", { 0 }, 0 });
+	struct qclient *c = client(f, a, 5000);
+	struct qlist_info info;
+	int n = 0;
+	CHECK_INT(qclient_list_ex(c, "/api/v1/items", stop_at_two, &n, &info, NULL, 0), 3);
+	CHECK_INT(n, 3); /* the whole first page was seen */
+	CHECK_INT(info.pages, 1);
+	CHECK(info.stopped);
+	CHECK_INT(info.first_date_ms, 784111777000LL);
+	CHECK_INT(f->sent, 1);
+	/* a stop taken back: every page; a missing Date gives 0 */
+	n = 0;
+	CHECK_INT(qclient_list_ex(c, "/api/v1/items", stop_then_not, &n, &info, NULL, 0), 2);
+	CHECK_INT(info.pages, 2);
+	CHECK(!info.stopped);
+	CHECK_INT(info.first_date_ms, 784111778000LL);
+	n = 10;
+	CHECK_INT(qclient_list_ex(c, "/api/v1/items", stop_at_two, &n, &info, NULL, 0), 1);
+	CHECK(!info.stopped); /* the last page: nothing was left out */
+	CHECK_INT(info.first_date_ms, 0);
+	CHECK_INT(info.first_total, -1);
+	qclient_free(c);
+	http_transport_free(&f->base);
+	/* offset pages: the totals of the first and last page */
+	f = fake_new();
+	add(f, (struct canned){ 200, 0, "{\"data\":[{}],\"page\":0,\"pages\":2,\"total\":2,\"limit\":1}", { 0 }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"data\":[],\"page\":1,\"pages\":1,\"total\":1,\"limit\":1}", { 0 }, 0 });
+	c = client(f, a, 5000);
+	n = 0;
+	CHECK_INT(qclient_list_ex(c, "/api/v1/data-stores?limit=1", stop_then_not, &n, &info, NULL, 0), 1);
+	CHECK_INT(info.first_total, 2);
+	CHECK_INT(info.last_total, 1);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
 struct thr {
 	struct qclient *c;
 	int rc;
@@ -614,6 +671,7 @@ int main(void)
 	test_429_beyond_budget(a);
 	test_dead_network_bounded(a);
 	test_redirect_auth(a);
+	test_list_early_stop(a);
 	test_pagination_styles(a);
 	test_single_flight(a);
 	test_error_text_and_retry_after();

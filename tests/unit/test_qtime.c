@@ -46,6 +46,31 @@ static void fmt(int64_t ms, const char *want)
 	CHECK_STR(b, want);
 }
 
+static void http_date(void)
+{
+	const int64_t t = 784111777000LL; /* Sun, 06 Nov 1994 08:49:37 GMT */
+	int64_t ms = 5;
+
+	CHECK(qtime_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &ms) == 0 && ms == t);
+	CHECK(qtime_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &ms) == 0 && ms == t);
+	CHECK(qtime_parse_http_date("Sun Nov  6 08:49:37 1994", &ms) == 0 && ms == t);
+	CHECK(qtime_parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT", &ms) == 0 &&
+	      ms == 1709251199000LL);
+	CHECK(qtime_parse_http_date("Tuesday, 01-Jan-30 00:00:00 GMT", &ms) == 0 &&
+	      ms == 1893456000000LL);
+	ms = 5;
+	static const char *const badv[] = {
+		"", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC",
+		"Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+		"Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+		"Sun, 06 Nov 1994 08:49:37 GMTx", "Sun Nov  6 08:49:37 1994 ", "Sun",
+		"Sun, 06 Nov 94 08:49:37 GMT", "1994-11-06T08:49:37Z",
+	};
+	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++)
+		CHECK(qtime_parse_http_date(badv[i], &ms) == -EINVAL && ms == 5);
+	CHECK(qtime_parse_http_date(NULL, &ms) == -EINVAL);
+}
+
 int main(void)
 {
 	const int64_t t = 1706205145000LL; /* 2024-01-25T17:52:25Z */
@@ -181,5 +206,6 @@ int main(void)
 			fails++;
 	}
 	CHECK_INT(fails, 0);
+	http_date();
 	return check_done();
 }

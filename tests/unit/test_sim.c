@@ -562,6 +562,32 @@ static void test_reports_oauth(struct sim_tenant *t)
 	http_response_clear(&r);
 }
 
+/* Every API answer is dated with the tenant's clock, skew and shift included. */
+static void test_date_header(void)
+{
+	struct sim_config cfg = { .seed = 3, .api_key = "test-key", .clock_skew_ms = -86400000L };
+	struct sim_tenant *t = sim_new(&cfg);
+	struct http_response r;
+	char *out = NULL, d1[64] = "", d2[64] = "";
+	CHECK_INT(req(t, "GET", BASE "/api/v1/spaces", NULL, NULL, 0, &r, auth_key), 200);
+	const char *d = http_response_header(&r, "date");
+	CHECK(d && strlen(d) == 29 && !strcmp(d + 25, " GMT"));
+	snprintf(d1, sizeof(d1), "%s", d ? d : "");
+	http_response_clear(&r);
+	CHECK_INT(req(t, "GET", BASE "/api/v1/spaces/nope", NULL, NULL, 0, &r, auth_key), 404);
+	CHECK(http_response_header(&r, "date") != NULL); /* errors are dated too */
+	http_response_clear(&r);
+	/* a shift of one day cancels the skew: the date moves by a day (day of month differs) */
+	CHECK_INT(sim_control(t, "POST", "/_sim/time", "{\"shift_ms\":86400000}", &out), 0);
+	free(out);
+	CHECK_INT(req(t, "GET", BASE "/api/v1/spaces", NULL, NULL, 0, &r, auth_key), 200);
+	d = http_response_header(&r, "date");
+	snprintf(d2, sizeof(d2), "%s", d ? d : "");
+	http_response_clear(&r);
+	CHECK(strlen(d2) == 29 && strncmp(d1 + 5, d2 + 5, 2) != 0);
+	sim_free(t);
+}
+
 int main(void)
 {
 	struct sim_config cfg = { .seed = 42, .api_key = "test-key" };
@@ -579,6 +605,7 @@ int main(void)
 	test_reports_oauth(t);
 	test_faults_and_control(t);
 	sim_free(t);
+	test_date_header();
 
 	/* a big tenant must seed and page quickly */
 	struct sim_config big = { .seed = 7, .n_users = 10000, .api_key = "test-key" };
