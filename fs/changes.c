@@ -32,6 +32,7 @@
 #include "changes_internal.h"
 #include "jsonfmt.h"
 #include "qtime.h"
+#include "reswrite.h"
 #include "statedir.h"
 #include "url.h"
 
@@ -241,30 +242,13 @@ static char *list_url(struct changes *ch, const struct ctype *ct, bool sorted)
 static int confirm(struct changes *ch, const struct rtype *rt, const char *id, cJSON **root,
 		   const cJSON **obj, char *err, size_t errn)
 {
-	struct url_buf *u = url_new(qclient_base(ch->o.client));
-	url_path(u, rt->get_path);
-	if (rt->get_query_id) {
-		url_query(u, rt->get_query_fixed[0], rt->get_query_fixed[1]);
-		url_query(u, rt->get_query_id, id);
-	} else {
-		url_seg(u, id);
-	}
-	char *url = url_finish(u);
-	if (!url)
-		return -ENOMEM;
-	int rc = qclient_get_json(ch->o.client, url, root, err, errn);
-	free(url);
-	if (rc)
-		return rc;
-	*obj = *root;
-	if (rt->get_query_id)
-		*obj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(*root, "data"), 0);
-	if (!*obj || !restab_id(rt, *obj)) {
+	int rc = res_get(ch->o.client, rt, id, root, obj, err, errn);
+	if (!rc && !restab_id(rt, *obj)) {
 		cJSON_Delete(*root);
 		*root = NULL;
-		return -ENOENT;
+		rc = -ENOENT;
 	}
-	return 0;
+	return rc;
 }
 
 /* Known records missing from a complete scan: deleted (into r) or still

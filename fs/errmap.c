@@ -19,6 +19,8 @@
 #include "errmap.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int errmap_http(long status, const char *code, enum qop op)
@@ -60,4 +62,14 @@ int errmap_http(long status, const char *code, enum qop op)
 int errmap_transport(int err)
 {
 	return err == -ENOMEM ? -ENOMEM : -EIO;
+}
+
+void errmsg_set(char *err, size_t n, const char *fmt, ...)
+{
+	if (!err || !n)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
 }

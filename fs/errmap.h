@@ -5,6 +5,8 @@
 #ifndef QLIKFS_ERRMAP_H
 #define QLIKFS_ERRMAP_H
 
+#include <stddef.h>
+
 /* QOP_RENAME: an update that changes a name (409 = the name is taken). */
 enum qop { QOP_READ, QOP_CREATE, QOP_UPDATE, QOP_DELETE, QOP_RENAME };
 
@@ -16,5 +18,9 @@ int errmap_http(long status, const char *code, enum qop op);
  * own negative errno, e.g. -ETIMEDOUT): every network failure becomes -EIO,
  * except -ENOMEM. */
 int errmap_transport(int err);
+
+/* Formats a one-line explanation into err[0..n) (nothing when err is NULL
+ * or n is 0): how every module below the FUSE glue reports why it failed. */
+void errmsg_set(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -75,3 +75,26 @@ void http_fd_source_init(struct http_fd_source *fs, int fd, uint64_t base, uint6
 	fs->src.arg = fs;
 	fs->src.len = len;
 }
+
+int http_fd_sink_write(void *arg, const char *data, size_t len)
+{
+	struct http_fd_sink *d = arg;
+	while (len) {
+		ssize_t w = pwrite(d->fd, data, len, (off_t)d->off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		d->off += (uint64_t)w;
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int http_fd_sink_reset(void *arg)
+{
+	struct http_fd_sink *d = arg;
+	d->off = 0;
+	return ftruncate(d->fd, 0) < 0 ? -errno : 0;
+}

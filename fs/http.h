@@ -74,6 +74,16 @@ struct http_fd_source {
 };
 void http_fd_source_init(struct http_fd_source *fs, int fd, uint64_t base, uint64_t len);
 
+/* A response-body sink writing to an fd from offset 0 (fd not owned):
+ * http_fd_sink_write is the sink, http_fd_sink_reset (truncate and start
+ * over, for a retried download) its reset; arg is a struct http_fd_sink. */
+struct http_fd_sink {
+	int fd;
+	uint64_t off; /* bytes written so far */
+};
+int http_fd_sink_write(void *arg, const char *data, size_t len);
+int http_fd_sink_reset(void *arg);
+
 struct http_request {
 	const char *method;                /* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *url;                   /* absolute URL, already escaped */

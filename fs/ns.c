@@ -671,6 +671,26 @@ static int cmp_dirent(const void *a, const void *b)
 	return strcmp(((const struct ns_dirent *)a)->name, ((const struct ns_dirent *)b)->name);
 }
 
+int ns_dir_sort(struct ns_dir *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->ents[i].name)
+			return -ENOMEM;
+	qsort(d->ents + 2, d->n - 2, sizeof(*d->ents), cmp_dirent);
+	return 0;
+}
+
+int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out)
+{
+	pthread_mutex_unlock(&ns->lock);
+	if (rc) {
+		ns_closedir(d);
+		d = NULL;
+	}
+	*out = d;
+	return rc;
+}
+
 int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size_t errn)
 {
 	if (ns_local_owns(ns, ino))
@@ -706,19 +726,9 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->ents[i].name)
-			rc = -ENOMEM;
-	if (!rc)
-		qsort(d->ents + 2, d->n - 2, sizeof(*d->ents), cmp_dirent);
+	rc = ns_dir_sort(d);
 out:
-	pthread_mutex_unlock(&ns->lock);
-	if (rc) {
-		ns_closedir(d);
-		d = NULL;
-	}
-	*out = d;
-	return rc;
+	return ns_dir_done(ns, d, rc, out);
 }
 
 void ns_closedir(struct ns_dir *d)

@@ -314,6 +314,32 @@ out:
 
 /* ---- rename ---- */
 
+/* dst takes over src's place as the file of a resource: identity, times,
+ * listing mark and .qvf twin (an app's export stays with the app). */
+static void take_identity(struct node *dst, struct node *src)
+{
+	dst->role = R_FILE;
+	dst->rt = src->rt;
+	dst->self = src->self;
+	dst->pinned = src->pinned;
+	dst->hidden = src->hidden;
+	free(dst->id);
+	dst->id = src->id ? strdup(src->id) : NULL;
+	free(dst->id2);
+	dst->id2 = src->id2 ? strdup(src->id2) : NULL;
+	free(dst->sname);
+	dst->sname = src->sname ? strdup(src->sname) : NULL;
+	dst->mark = src->mark;
+	dst->fetched_at = src->fetched_at;
+	dst->mtime_ms = src->mtime_ms;
+	dst->ctime_ms = src->ctime_ms;
+	dst->size = src->size;
+	dst->twin = src->twin;
+	if (dst->twin)
+		dst->twin->twin = dst;
+	src->twin = NULL;
+}
+
 /* n (a scratch or new file) takes over resource file t's place and identity. */
 static void adopt(struct ns *ns, struct node *n, struct node *t)
 {
@@ -323,26 +349,7 @@ static void adopt(struct ns *ns, struct node *n, struct node *t)
 	t->gone = true;
 	node_detach(ns, n);
 	node_drop_mem(ns, n);
-	n->role = R_FILE;
-	n->rt = t->rt;
-	n->self = t->self;
-	n->pinned = t->pinned;
-	n->hidden = t->hidden;
-	free(n->id);
-	n->id = t->id ? strdup(t->id) : NULL;
-	free(n->id2);
-	n->id2 = t->id2 ? strdup(t->id2) : NULL;
-	free(n->sname);
-	n->sname = t->sname ? strdup(t->sname) : NULL;
-	n->mark = t->mark;
-	n->fetched_at = t->fetched_at;
-	n->mtime_ms = t->mtime_ms;
-	n->ctime_ms = t->ctime_ms;
-	n->size = t->size;
-	n->twin = t->twin; /* an app's .qvf stays with the app */
-	if (n->twin)
-		n->twin->twin = n;
-	t->twin = NULL;
+	take_identity(n, t);
 	if (name)
 		node_attach(ns, d, n, name);
 	if (c && n->id && strmap_get(c->by_id, n->id) == t)
@@ -404,22 +411,7 @@ static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, con
 		cache_blob_unref(b);
 		return -ENOMEM;
 	}
-	r->rt = n->rt;
-	r->self = n->self;
-	r->pinned = n->pinned;
-	r->id = n->id ? strdup(n->id) : NULL;
-	r->id2 = n->id2 ? strdup(n->id2) : NULL;
-	r->sname = n->sname ? strdup(n->sname) : NULL;
-	r->mark = n->mark;
-	r->fetched_at = n->fetched_at;
-	r->hidden = n->hidden;
-	r->mtime_ms = n->mtime_ms;
-	r->ctime_ms = n->ctime_ms;
-	r->size = n->size;
-	r->twin = n->twin; /* an app's .qvf stays with the app */
-	if (r->twin)
-		r->twin->twin = r;
-	n->twin = NULL;
+	take_identity(r, n);
 	char *oldname = strdup(n->name);
 	node_detach(ns, n);
 	n->role = R_SCRATCH;

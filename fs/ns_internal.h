@@ -153,6 +153,11 @@ struct node *ns_node(struct ns *ns, uint64_t ino);
 int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
 int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn);
 void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+/* A directory snapshot's end: checks the names and sorts the entries after
+ * "." and ".." (0 or -ENOMEM); then unlocks ns->lock and hands d out (or
+ * frees it when rc is not 0) and returns rc. */
+int ns_dir_sort(struct ns_dir *d);
+int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out);
 bool ns_fresh(struct ns *ns, int64_t t);
 struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
 		      bool dir);

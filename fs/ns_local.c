@@ -211,11 +211,6 @@ int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out)
 	return rc;
 }
 
-static int cmp_dirent(const void *a, const void *b)
-{
-	return strcmp(((const struct ns_dirent *)a)->name, ((const struct ns_dirent *)b)->name);
-}
-
 /* Re-reads a directory's entries from the disk: new ones added, vanished
  * ones detached. */
 static int sync_dir(struct ns *ns, struct node *n)
@@ -283,19 +278,9 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		fill(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->ents[i].name)
-			rc = -ENOMEM;
-	if (!rc)
-		qsort(d->ents + 2, d->n - 2, sizeof(*d->ents), cmp_dirent);
+	rc = ns_dir_sort(d);
 out:
-	pthread_mutex_unlock(&ns->lock);
-	if (rc) {
-		ns_closedir(d);
-		d = NULL;
-	}
-	*out = d;
-	return rc;
+	return ns_dir_done(ns, d, rc, out);
 }
 
 /* Reads a whole regular file (at most LOCAL_FILE_MAX bytes). */

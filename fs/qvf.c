@@ -84,17 +84,6 @@ struct qvf_file {
 	uint64_t size;
 };
 
-static void msg(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msg(char *err, size_t n, const char *fmt, ...)
-{
-	if (!err || !n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -326,34 +315,6 @@ void qvf_cache_free(struct qvf_cache *c)
 
 /* ------------------------------------------------------------ export */
 
-struct dl {
-	int fd;
-	uint64_t off;
-};
-
-static int dl_sink(void *arg, const char *data, size_t len)
-{
-	struct dl *d = arg;
-	while (len) {
-		ssize_t w = pwrite(d->fd, data, len, (off_t)d->off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		d->off += (uint64_t)w;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int dl_reset(void *arg)
-{
-	struct dl *d = arg;
-	d->off = 0;
-	return ftruncate(d->fd, 0) < 0 ? -errno : 0;
-}
-
 /* The part of an absolute URL after its origin. */
 static const char *url_tail(const char *url)
 {
@@ -381,9 +342,9 @@ static int start_export(struct qvf_cache *c, const char *id, bool nodata, char *
 	struct qresp r;
 	int rc = qclient_call(c->qc, &call, &r);
 	if (rc) {
-		msg(err, n, "export of app %s: %s", id, r.errmsg);
+		errmsg_set(err, n, "export of app %s: %s", id, r.errmsg);
 	} else if (!r.location) {
-		msg(err, n, "export of app %s: HTTP %ld without a Location", id, r.status);
+		errmsg_set(err, n, "export of app %s: HTTP %ld without a Location", id, r.status);
 		rc = -EIO;
 	} else {
 		/* never send the credentials elsewhere: keep the path on our tenant */
@@ -409,21 +370,21 @@ static int download(struct qvf_cache *c, const char *id, int64_t mtime, bool nod
 	    snprintf(tmp, sizeof(tmp), "%s/.tmp.%s.%ld.%lu", c->dir, id, (long)getpid(), seq) >=
 		    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	struct dl d = { .fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) };
+	struct http_fd_sink d = { .fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) };
 	if (d.fd < 0) {
 		int rc = -errno;
-		msg(err, n, "export of app %s: %s: %s", id, c->dir, strerrordesc_np(-rc));
+		errmsg_set(err, n, "export of app %s: %s: %s", id, c->dir, strerrordesc_np(-rc));
 		return rc;
 	}
-	struct qcall call = { .method = "GET", .url = loc, .op = QOP_READ, .sink = dl_sink,
-			      .sink_arg = &d, .sink_reset = dl_reset, .timeout_ms = budget };
+	struct qcall call = { .method = "GET", .url = loc, .op = QOP_READ, .sink = http_fd_sink_write,
+			      .sink_arg = &d, .sink_reset = http_fd_sink_reset, .timeout_ms = budget };
 	struct qresp r;
 	int rc = qclient_call(c->qc, &call, &r);
 	if (rc)
-		msg(err, n, "export of app %s: %s", id, r.errmsg);
+		errmsg_set(err, n, "export of app %s: %s", id, r.errmsg);
 	qresp_clear(&r);
 	if (!rc && d.off == 0) {
-		msg(err, n, "export of app %s: the tenant sent an empty file", id);
+		errmsg_set(err, n, "export of app %s: the tenant sent an empty file", id);
 		rc = -EIO;
 	}
 	if (!rc && fsync(d.fd) < 0)
@@ -434,7 +395,7 @@ static int download(struct qvf_cache *c, const char *id, int64_t mtime, bool nod
 		rc = -errno;
 	if (rc) {
 		if (err && n && !err[0])
-			msg(err, n, "export of app %s: %s: %s", id, c->dir, strerrordesc_np(-rc));
+			errmsg_set(err, n, "export of app %s: %s: %s", id, c->dir, strerrordesc_np(-rc));
 		unlink(tmp);
 		return rc;
 	}
@@ -535,7 +496,7 @@ static int lead_export(struct qvf_cache *c, struct flight *f, struct entry **out
 		}
 	pthread_cond_broadcast(&f->cv);
 	if (rc)
-		msg(err, n, "%s", f->errmsg);
+		errmsg_set(err, n, "%s", f->errmsg);
 	flight_put(f);
 	evict(c);
 	pthread_mutex_unlock(&c->lock);
@@ -547,7 +508,7 @@ int qvf_open(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nod
 	     struct qvf_file **out, char *err, size_t n)
 {
 	if (!valid_id(app_id)) {
-		msg(err, n, "%.64s: not an app id", app_id ? app_id : "");
+		errmsg_set(err, n, "%.64s: not an app id", app_id ? app_id : "");
 		return -EINVAL;
 	}
 	for (int round = 0;; round++) {
@@ -570,7 +531,7 @@ int qvf_open(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nod
 				rc = f->rc;
 				e = f->e;
 				if (rc)
-					msg(err, n, "%s", f->errmsg);
+					errmsg_set(err, n, "%s", f->errmsg);
 				flight_put(f);
 				pthread_mutex_unlock(&c->lock);
 				if (rc)
@@ -597,7 +558,7 @@ int qvf_open(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nod
 		rc = open_pinned(c, e, out);
 		if (rc != -ENOENT || round > 0) {
 			if (rc)
-				msg(err, n, "cached export of app %s: %s", app_id,
+				errmsg_set(err, n, "cached export of app %s: %s", app_id,
 				    strerrordesc_np(-rc));
 			return rc;
 		}
@@ -685,9 +646,9 @@ static int upload_temp(struct qclient *qc, int fd, uint64_t size, long timeout_m
 	const char *slash = loc ? strrchr(loc, '/') : NULL;
 	size_t idlen = slash ? strcspn(slash + 1, "?#") : 0;
 	if (rc) {
-		msg(err, n, "%s", r.errmsg);
+		errmsg_set(err, n, "%s", r.errmsg);
 	} else if (!idlen || idlen > 128) {
-		msg(err, n, "POST /api/v1/temp-contents: HTTP %ld without a usable Location",
+		errmsg_set(err, n, "POST /api/v1/temp-contents: HTTP %ld without a usable Location",
 		    r.status);
 		rc = -EIO;
 	} else {
@@ -703,11 +664,11 @@ int qvf_import(struct qclient *qc, int fd, uint64_t size, const char *name,
 	       const char *space_id, long timeout_ms, cJSON **app_out, char *err, size_t n)
 {
 	if (!name || !*name || strlen(name) > IMPORT_NAME_MAX) {
-		msg(err, n, "import: an app needs a name of 1 to %d bytes", IMPORT_NAME_MAX);
+		errmsg_set(err, n, "import: an app needs a name of 1 to %d bytes", IMPORT_NAME_MAX);
 		return -EINVAL;
 	}
 	if (fd < 0 || size == 0) {
-		msg(err, n, "import of \"%s\": an empty file is not an app", name);
+		errmsg_set(err, n, "import of \"%s\": an empty file is not an app", name);
 		return -EINVAL;
 	}
 	if (timeout_ms <= 0)
@@ -715,7 +676,7 @@ int qvf_import(struct qclient *qc, int fd, uint64_t size, const char *name,
 	char *temp_id = NULL, inner[512] = "";
 	int rc = upload_temp(qc, fd, size, timeout_ms, &temp_id, inner, sizeof(inner));
 	if (rc) {
-		msg(err, n, "import of \"%s\": %s", name, inner);
+		errmsg_set(err, n, "import of \"%s\": %s", name, inner);
 		return rc;
 	}
 	struct url_buf *u = url_new(qclient_base(qc));
@@ -727,7 +688,7 @@ int qvf_import(struct qclient *qc, int fd, uint64_t size, const char *name,
 	char *url = url_finish(u);
 	free(temp_id);
 	if (!url) {
-		msg(err, n, "import of \"%s\": the name is too long for a URL", name);
+		errmsg_set(err, n, "import of \"%s\": the name is too long for a URL", name);
 		return -ENAMETOOLONG;
 	}
 	struct qcall call = { .method = "POST", .url = url, .op = QOP_CREATE,
@@ -737,9 +698,9 @@ int qvf_import(struct qclient *qc, int fd, uint64_t size, const char *name,
 	const cJSON *at = cJSON_GetObjectItemCaseSensitive(r.json, "attributes");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(at, "id");
 	if (rc) {
-		msg(err, n, "import of \"%s\": %s", name, r.errmsg);
+		errmsg_set(err, n, "import of \"%s\": %s", name, r.errmsg);
 	} else if (!cJSON_IsString(id)) {
-		msg(err, n, "import of \"%s\": HTTP %ld without an app", name, r.status);
+		errmsg_set(err, n, "import of \"%s\": HTTP %ld without an app", name, r.status);
 		rc = -EIO;
 	} else if (app_out) {
 		*app_out = r.json;

@@ -55,16 +55,6 @@ struct rawreq {
 	bool fixed, all, no_redirect;
 };
 
-/* Formats a message into err[0..n) (nothing when err is NULL). */
-__attribute__((format(printf, 3, 4))) static inline void rawreq_msg(char *err, size_t n,
-								     const char *fmt, ...)
-{
-	if (!err || !n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
+#define rawreq_msg errmsg_set /* errmap.h */
 
 #endif

@@ -29,17 +29,6 @@
 #define REG_FILE_MAX ((size_t)16 << 20)
 #define RESP_MAX ((size_t)4 << 20)
 
-static void msg(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msg(char *err, size_t n, const char *fmt, ...)
-{
-	if (!err || !n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 /* An id we can put in a URL segment and a file: no '/', bounded. */
 static bool valid_id(const char *id)
 {
@@ -98,19 +87,19 @@ static char *id_from_location(const char *loc)
 static int check_request(const char *json, size_t len, cJSON **doc, char *err, size_t n)
 {
 	if (!json || !len || len > REPORTS_REQUEST_MAX) {
-		msg(err, n, "a report request is a JSON document of 1 byte to %u KiB",
+		errmsg_set(err, n, "a report request is a JSON document of 1 byte to %u KiB",
 		    REPORTS_REQUEST_MAX >> 10);
 		return -EINVAL;
 	}
 	cJSON *d = cJSON_ParseWithLength(json, len);
 	if (!cJSON_IsObject(d)) {
-		msg(err, n, "a report request must be a JSON object (the body of POST /api/v1/reports)");
+		errmsg_set(err, n, "a report request must be a JSON object (the body of POST /api/v1/reports)");
 		cJSON_Delete(d);
 		return -EINVAL;
 	}
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(d, "output");
 	if (!jstr(d, "type") || !cJSON_IsObject(out) || !jstr(out, "type")) {
-		msg(err, n, "a report request needs \"type\" and an \"output\" object with a "
+		errmsg_set(err, n, "a report request needs \"type\" and an \"output\" object with a "
 			    "\"type\" (and \"outputId\")");
 		cJSON_Delete(d);
 		return -EINVAL;
@@ -132,12 +121,12 @@ int reports_create(struct qclient *qc, const char *json, size_t len, char **id,
 	rc = qclient_call(qc, &call, &r);
 	char *rid = NULL, *otype = NULL;
 	if (rc) {
-		msg(err, n, "%s", r.errmsg);
+		errmsg_set(err, n, "%s", r.errmsg);
 	} else {
 		const char *req_id = jstr(r.json, "requestId");
 		rid = req_id && valid_id(req_id) ? strdup(req_id) : id_from_location(r.location);
 		if (!rid) {
-			msg(err, n, "POST /api/v1/reports: HTTP %ld without a request id", r.status);
+			errmsg_set(err, n, "POST /api/v1/reports: HTTP %ld without a request id", r.status);
 			rc = -EIO;
 		} else if (output_type &&
 			   !(otype = strdup(jstr(cJSON_GetObjectItemCaseSensitive(doc, "output"),
@@ -162,7 +151,7 @@ int reports_status(struct qclient *qc, const char *id, cJSON **status, char *err
 {
 	char *url = report_url(qc, id, "/status");
 	if (!url) {
-		msg(err, n, "%.80s: not a report request id", id ? id : "");
+		errmsg_set(err, n, "%.80s: not a report request id", id ? id : "");
 		return -EINVAL;
 	}
 	int rc = qclient_get_json(qc, url, status, err, n);
@@ -185,7 +174,7 @@ int reports_outputs(struct qclient *qc, const char *id, cJSON **outputs, char *e
 	char *paged = url ? url_set_query_int(url, "limit", 100) : NULL;
 	free(url);
 	if (!paged) {
-		msg(err, n, "%.80s: not a report request id", id ? id : "");
+		errmsg_set(err, n, "%.80s: not a report request id", id ? id : "");
 		return -EINVAL;
 	}
 	cJSON *arr = cJSON_CreateArray();
@@ -197,34 +186,6 @@ int reports_outputs(struct qclient *qc, const char *id, cJSON **outputs, char *e
 	}
 	*outputs = arr;
 	return 0;
-}
-
-struct dl {
-	int fd;
-	uint64_t off;
-};
-
-static int dl_sink(void *arg, const char *data, size_t len)
-{
-	struct dl *d = arg;
-	while (len) {
-		ssize_t w = pwrite(d->fd, data, len, (off_t)d->off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		d->off += (uint64_t)w;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int dl_reset(void *arg)
-{
-	struct dl *d = arg;
-	d->off = 0;
-	return ftruncate(d->fd, 0) < 0 ? -errno : 0;
 }
 
 int reports_download(struct qclient *qc, const char *location, int fd, long timeout_ms,
@@ -239,22 +200,22 @@ int reports_download(struct qclient *qc, const char *location, int fd, long time
 	else if (location && (!strncmp(location, "http://", 7) || !strncmp(location, "https://", 8)))
 		url = url_resolve(base, url_tail(location)); /* the credentials stay on the tenant */
 	if (!url) {
-		msg(err, n, "%.200s: not an output location", location ? location : "");
+		errmsg_set(err, n, "%.200s: not an output location", location ? location : "");
 		return -EINVAL;
 	}
-	struct dl d = { .fd = fd };
-	int rc = dl_reset(&d);
+	struct http_fd_sink d = { .fd = fd };
+	int rc = http_fd_sink_reset(&d);
 	if (rc) {
-		msg(err, n, "report output: %s", strerrordesc_np(-rc));
+		errmsg_set(err, n, "report output: %s", strerrordesc_np(-rc));
 		free(url);
 		return rc;
 	}
-	struct qcall call = { .method = "GET", .url = url, .op = QOP_READ, .sink = dl_sink,
-			      .sink_arg = &d, .sink_reset = dl_reset, .timeout_ms = timeout_ms };
+	struct qcall call = { .method = "GET", .url = url, .op = QOP_READ, .sink = http_fd_sink_write,
+			      .sink_arg = &d, .sink_reset = http_fd_sink_reset, .timeout_ms = timeout_ms };
 	struct qresp r;
 	rc = qclient_call(qc, &call, &r);
 	if (rc)
-		msg(err, n, "%s", r.errmsg);
+		errmsg_set(err, n, "%s", r.errmsg);
 	else
 		*size = d.off;
 	qresp_clear(&r);

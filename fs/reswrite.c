@@ -24,12 +24,6 @@
 
 #include "url.h"
 
-static void seterr(char *err, size_t errn, const char *fmt, const char *a, const char *b)
-{
-	if (err && errn)
-		snprintf(err, errn, fmt, a ? a : "", b ? b : "");
-}
-
 char *res_one_url(struct qclient *qc, const struct rtype *rt, const char *id)
 {
 	struct url_buf *u = url_new(qclient_base(qc));
@@ -59,7 +53,7 @@ int res_get(struct qclient *qc, const struct rtype *rt, const char *id, cJSON **
 		*obj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(*root, "data"), 0);
 		if (!*obj) {
 			rc = -ENOENT;
-			seterr(err, errn, "no %s with that id%s", rt->type, NULL);
+			errmsg_set(err, errn, "no %s with that id", rt->type);
 		}
 	}
 	if (rc) {
@@ -118,7 +112,7 @@ static int send_json(struct qclient *qc, const char *method, const char *url, co
 	int rc = qclient_call(qc, &call, r);
 	free(txt);
 	if (rc)
-		seterr(err, errn, "%s%s", r->errmsg, NULL);
+		errmsg_set(err, errn, "%s", r->errmsg);
 	return rc;
 }
 
@@ -297,7 +291,7 @@ static int update_app(struct qclient *qc, const struct rtype *rt, const char *id
 
 	if ((name && !cJSON_IsString(name)) || (owner && !cJSON_IsString(owner)) ||
 	    (space && !cJSON_IsString(space) && !cJSON_IsNull(space))) {
-		seterr(err, errn, "app: name, ownerId and spaceId must be strings%s%s", NULL, NULL);
+		errmsg_set(err, errn, "app: name, ownerId and spaceId must be strings");
 		return -EINVAL;
 	}
 	if (name || desc) {
@@ -372,7 +366,7 @@ static int update_datafile(struct qclient *qc, const struct rtype *rt, const cha
 	char boundary[48], ctype[96];
 	size_t len = 0;
 	if (!cJSON_IsString(name) || !name->valuestring[0]) {
-		seterr(err, errn, "data file: name must be a non-empty string%s%s", NULL, NULL);
+		errmsg_set(err, errn, "data file: name must be a non-empty string");
 		return -EINVAL;
 	}
 	unsigned long long rnd = 0;
@@ -392,7 +386,7 @@ static int update_datafile(struct qclient *qc, const struct rtype *rt, const cha
 		struct qresp r = { 0 };
 		rc = qclient_call(qc, &call, &r);
 		if (rc)
-			seterr(err, errn, "%s%s", r.errmsg, NULL);
+			errmsg_set(err, errn, "%s", r.errmsg);
 		else if (r.json && json_str(r.json, "id")) {
 			*now = r.json;
 			r.json = NULL;
@@ -411,11 +405,11 @@ int res_update(struct qclient *qc, const struct rtype *rt, const char *id, const
 {
 	*now = NULL;
 	if (!cJSON_IsObject(edited)) {
-		seterr(err, errn, "the file must hold one JSON object%s%s", NULL, NULL);
+		errmsg_set(err, errn, "the file must hold one JSON object");
 		return -EINVAL;
 	}
 	if (rt->upd == UPD_NONE) {
-		seterr(err, errn, "a %s cannot be changed through the API%s", rt->type, NULL);
+		errmsg_set(err, errn, "a %s cannot be changed through the API", rt->type);
 		return -EPERM;
 	}
 	cJSON *ch = changed_fields(rt, base, edited);
@@ -525,11 +519,11 @@ int res_create(struct qclient *qc, const struct rtype *rt, const struct res_scop
 	cJSON *body = NULL;
 	*now = NULL;
 	if (!rt->creatable) {
-		seterr(err, errn, "a %s cannot be created by writing a file%s", rt->type, NULL);
+		errmsg_set(err, errn, "a %s cannot be created by writing a file", rt->type);
 		return -EPERM;
 	}
 	if (!cJSON_IsObject(doc)) {
-		seterr(err, errn, "the file must hold one JSON object%s%s", NULL, NULL);
+		errmsg_set(err, errn, "the file must hold one JSON object");
 		return -EINVAL;
 	}
 	switch (rt->kind) {
@@ -580,13 +574,13 @@ int res_create(struct qclient *qc, const struct rtype *rt, const struct res_scop
 		const char *id = json_str(attrs, "id");
 		rc = id ? app_item(qc, rt, id, now, err, errn) : -EIO;
 		if (!id)
-			seterr(err, errn, "POST /api/v1/apps: no app id in the answer%s%s", NULL, NULL);
+			errmsg_set(err, errn, "POST /api/v1/apps: no app id in the answer");
 	} else if (r.json && json_str(r.json, "id")) {
 		*now = r.json;
 		r.json = NULL;
 	} else {
 		rc = -EIO;
-		seterr(err, errn, "POST %s: no id in the answer%s", rt->write_path, NULL);
+		errmsg_set(err, errn, "POST %s: no id in the answer", rt->write_path);
 	}
 out:
 	qresp_clear(&r);
@@ -602,7 +596,7 @@ int res_delete(struct qclient *qc, const struct rtype *rt, const char *id, char 
 	cJSON *body = NULL;
 	char *url;
 	if (rt->del == DEL_NONE) {
-		seterr(err, errn, "a %s cannot be deleted through the API%s", rt->type, NULL);
+		errmsg_set(err, errn, "a %s cannot be deleted through the API", rt->type);
 		return -EPERM;
 	}
 	if (rt->del == DEL_BATCH) {

@@ -74,17 +74,6 @@ void upload_free(struct upload *u)
 	free(u);
 }
 
-static void msg(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msg(char *err, size_t n, const char *fmt, ...)
-{
-	if (!err || !n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 /* ------------------------------------------------------------ quotas */
 
 /* Fetches the quotas when never fetched or older than the TTL. */
@@ -155,18 +144,18 @@ static int check_ext(struct upload *u, const char *name, const char *ext, char *
 static int check_name_rules(const char *name, const char **ext, char *err, size_t n)
 {
 	if (!name || !*name) {
-		msg(err, n, "a data file needs a name");
+		errmsg_set(err, n, "a data file needs a name");
 		return -EINVAL;
 	}
 	size_t len = strnlen(name, UPLOAD_NAME_MAX + 1);
 	if (len > UPLOAD_NAME_MAX) {
-		msg(err, n, "%.64s...: the name is longer than the %d bytes the API accepts", name,
+		errmsg_set(err, n, "%.64s...: the name is longer than the %d bytes the API accepts", name,
 		    UPLOAD_NAME_MAX);
 		return -EINVAL;
 	}
 	const char *bad = strpbrk(name, "<>\":|?*");
 	if (bad) {
-		msg(err, n, "%s: the character '%c' is not allowed in data-file names "
+		errmsg_set(err, n, "%s: the character '%c' is not allowed in data-file names "
 			    "(none of < > \" : | ? *)", name, *bad);
 		return -EINVAL;
 	}
@@ -174,7 +163,7 @@ static int check_name_rules(const char *name, const char **ext, char *err, size_
 		const char *end = strchrnul(seg, '/');
 		size_t sl = (size_t)(end - seg);
 		if (sl == 0 || (sl == 1 && seg[0] == '.') || (sl == 2 && !strncmp(seg, "..", 2))) {
-			msg(err, n, "%s: empty, \".\" or \"..\" folder names are not allowed", name);
+			errmsg_set(err, n, "%s: empty, \".\" or \"..\" folder names are not allowed", name);
 			return -EINVAL;
 		}
 		if (!*end)
@@ -185,7 +174,7 @@ static int check_name_rules(const char *name, const char **ext, char *err, size_
 	base = base ? base + 1 : name;
 	const char *dot = strrchr(base, '.');
 	if (!dot || !dot[1]) {
-		msg(err, n, "%s: a data file needs an extension (such as .csv, .qvd, .xlsx)", name);
+		errmsg_set(err, n, "%s: a data file needs an extension (such as .csv, .qvd, .xlsx)", name);
 		return -EINVAL;
 	}
 	*ext = dot + 1;
@@ -205,7 +194,7 @@ int upload_check(struct upload *u, const char *name, uint64_t size, char *err, s
 	double max = u->max_file_size;
 	pthread_mutex_unlock(&u->lock);
 	if (max > 0 && (double)size > max) {
-		msg(err, n, "%s: %llu bytes is more than the tenant's maximum file size (%.0f bytes)",
+		errmsg_set(err, n, "%s: %llu bytes is more than the tenant's maximum file size (%.0f bytes)",
 		    name, (unsigned long long)size, max);
 		return -EFBIG;
 	}
@@ -267,7 +256,7 @@ int upload_datafile(struct upload *u, int fd, uint64_t size, const char *name,
 			return rc;
 	}
 	if (fd < 0 || (replace_id && !*replace_id)) {
-		msg(err, n, "upload: bad arguments");
+		errmsg_set(err, n, "upload: bad arguments");
 		return -EINVAL;
 	}
 	struct url_buf *ub = url_new(qclient_base(u->qc));
@@ -278,7 +267,7 @@ int upload_datafile(struct upload *u, int fd, uint64_t size, const char *name,
 	struct multipart *m = NULL;
 	if (!url || (rc = build_body(&m, fd, size, name, connection_id, create))) {
 		free(url);
-		msg(err, n, "%s: %s", name ? name : replace_id, url ? strerrordesc_np(-rc) : "bad id");
+		errmsg_set(err, n, "%s: %s", name ? name : replace_id, url ? strerrordesc_np(-rc) : "bad id");
 		return url ? rc : -EINVAL;
 	}
 	struct qcall call = {
@@ -298,7 +287,7 @@ int upload_datafile(struct upload *u, int fd, uint64_t size, const char *name,
 		rc = -EIO;
 	}
 	if (rc)
-		msg(err, n, "%s", r.errmsg);
+		errmsg_set(err, n, "%s", r.errmsg);
 	else if (out) {
 		*out = r.json;
 		r.json = NULL;
@@ -318,7 +307,7 @@ int upload_connection_id(struct upload *u, const char *space_id, char **conn_id,
 	url_query(ub, "limit", "1");
 	char *url = space_id && *space_id ? url_finish(ub) : (url_free(ub), NULL);
 	if (!url) {
-		msg(err, n, "data-files connection: bad space id");
+		errmsg_set(err, n, "data-files connection: bad space id");
 		return -EINVAL;
 	}
 	cJSON *j = NULL;
@@ -332,7 +321,7 @@ int upload_connection_id(struct upload *u, const char *space_id, char **conn_id,
 		*conn_id = strdup(id->valuestring);
 		rc = *conn_id ? 0 : -ENOMEM;
 	} else {
-		msg(err, n, "space %s has no data-files connection", space_id);
+		errmsg_set(err, n, "space %s has no data-files connection", space_id);
 		rc = -ENOENT;
 	}
 	cJSON_Delete(j);
