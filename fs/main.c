@@ -232,6 +232,8 @@ int main(int argc, char *argv[])
 		.read_only = o.ro,
 		.inval = { inval_entry_cb, inval_inode_cb, g_inval },
 		.qvf = qvf, .qvf_nodata = o.qvf_nodata, .upload = upl, .tmp_dir = tdir,
+		/* reports/ and api (ns_ext.h) */
+		.state_dir = cr.state_dir,
 		.transfer_timeout_ms = (long)(nums.transfer_timeout * 1000),
 	};
 	if (!(ns = ns_new(&no)))

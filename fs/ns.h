@@ -50,6 +50,11 @@ struct ns_opts {
 	struct upload *upload;   /* not owned; NULL: no data-file uploads */
 	const char *tmp_dir;     /* temporary files of uploads and imports (default /var/tmp) */
 	long transfer_timeout_ms;/* one upload or import */
+	/* reports/ and the api control file (ns_ext.h) exist only with a state
+	 * directory: the registry of reports, their local copies and the raw
+	 * requests' answers live there.  Report outputs download within
+	 * transfer_timeout_ms too (0: the client's timeout). */
+	const char *state_dir;    /* not owned; NULL: neither reports/ nor api */
 };
 
 struct ns_attr {
