@@ -9,6 +9,7 @@
  */
 #include "sim_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,26 @@ static cJSON *stats(struct sim_tenant *t)
 	return o;
 }
 
+/* "headers": {name: value} (names lower-cased) from "Name: value\n" lines. */
+static void add_headers(cJSON *e, const char *lines)
+{
+	cJSON *h = cJSON_AddObjectToObject(e, "headers");
+	for (const char *p = lines; h && p && *p;) {
+		const char *nl = strchrnul(p, '\n'), *colon = memchr(p, ':', (size_t)(nl - p));
+		if (colon && colon + 2 <= nl) {
+			char *k = strndup(p, (size_t)(colon - p));
+			char *val = strndup(colon + 2, (size_t)(nl - colon - 2));
+			for (char *q = k; q && *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+			if (k && val)
+				cJSON_AddStringToObject(h, k, val);
+			free(k);
+			free(val);
+		}
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
 static cJSON *log_dump(struct sim_tenant *t)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -49,6 +70,7 @@ static cJSON *log_dump(struct sim_tenant *t)
 		jset_str(e, "query", v[i]->query);
 		cJSON_AddNumberToObject(e, "status", (double)v[i]->status);
 		jset_str(e, "body", v[i]->body);
+		add_headers(e, v[i]->headers);
 		cJSON_AddItemToArray(a, e);
 	}
 	free(v);

@@ -89,6 +89,7 @@ struct rate_state {
 struct logent {
 	long long seq;
 	char *method, *path, *query, *body;
+	char *headers; /* "name: value\n" per request header, credentials left out */
 	long status;
 };
 

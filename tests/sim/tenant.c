@@ -277,6 +277,7 @@ static void logent_free(struct logent *e)
 	free(e->path);
 	free(e->query);
 	free(e->body);
+	free(e->headers);
 }
 
 void counts_reset_locked(struct sim_tenant *t)
@@ -349,6 +350,15 @@ static void log_append(struct sim_tenant *t, struct sim_ctx *c, long long seq,
 	if (c->body && c->body_len) {
 		size_t n = c->body_len < SIM_LOG_BODY_MAX ? c->body_len : SIM_LOG_BODY_MAX;
 		e->body = strndup(c->body, n);
+	}
+	for (size_t i = 0; i < c->req->n_headers; i++) {
+		const struct http_header *h = &c->req->headers[i];
+		if (!h->name || !h->value || !strcasecmp(h->name, "Authorization") ||
+		    !strcasecmp(h->name, "Cookie"))
+			continue;
+		char *line = xasprintf("%s%s: %s\n", e->headers ? e->headers : "", h->name, h->value);
+		free(e->headers);
+		e->headers = line;
 	}
 	e->status = status;
 	if (!e->method || !e->path) {
