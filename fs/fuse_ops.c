@@ -52,13 +52,21 @@ static void reply_error(fuse_req_t req, const char *op, int rc, const char *err)
 	fuse_reply_err(req, -rc);
 }
 
+/* How long the kernel may keep a's attributes: the TTL, or less for
+ * content that changes by itself (a report's status). */
+static double attr_ttl(const struct qfs *q, const struct ns_attr *a)
+{
+	double t = a->attr_ttl_ms / 1000.0;
+	return a->attr_ttl_ms && t < q->ttl_s ? t : q->ttl_s;
+}
+
 static void fill_entry(struct qfs *q, const struct ns_attr *a, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
 	e->generation = 1;
 	to_stat(a, &e->attr);
-	e->attr_timeout = q->ttl_s;
+	e->attr_timeout = attr_ttl(q, a);
 	e->entry_timeout = q->ttl_s;
 }
 
@@ -121,7 +129,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	to_stat(&a, &st);
-	fuse_reply_attr(req, &st, q->ttl_s);
+	fuse_reply_attr(req, &st, attr_ttl(q, &a));
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -213,6 +221,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* the kernel's size is stale: do not clamp reads to it; writes are
 	 * buffered here, not in the page cache */
 	fi->direct_io = changed || (fi->flags & O_ACCMODE) != O_RDONLY;
+	if (ns_file_opened(f, fuse_req_ctx(req)->uid)) /* the api control file */
+		fi->direct_io = fi->nonseekable = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		ns_release(f);
 }
@@ -226,7 +236,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ssize_t n = ns_read((struct ns_file *)(uintptr_t)fi->fh, buf, size, off);
+	char err[ERRN] = "";
+	ssize_t n = ns_read_err((struct ns_file *)(uintptr_t)fi->fh, buf, size, off, err,
+				sizeof(err));
+	if (n < 0 && err[0])
+		log_warn("read: %s (%s)", err, strerror((int)-n)); /* a raw request's failure */
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -318,7 +332,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 	to_stat(&a, &st);
-	fuse_reply_attr(req, &st, q->ttl_s);
+	fuse_reply_attr(req, &st, attr_ttl(q, &a));
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t r)
@@ -385,6 +399,8 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
+	if (ns_file_opened(f, fuse_req_ctx(req)->uid)) /* the api control file */
+		fi->nonseekable = 1;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
 		ns_release(f);
 }

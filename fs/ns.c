@@ -28,6 +28,7 @@
 
 #include "jsonfmt.h"
 #include "names.h"
+#include "ns_ext.h"
 
 static int64_t mono_ms(void)
 {
@@ -262,6 +263,7 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 		add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, NULL, NULL);
 		add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, NULL, NULL);
 		add_coll(ns, n, "users", C_USERS, RK_USER, NULL, NULL);
+		ext_add_root_kids(ns, n); /* api, reports/ (ns_ext.c) */
 		return;
 	}
 	if (n->role != R_RESDIR)
@@ -386,6 +388,8 @@ static struct node *fresh_src(struct node *n)
  * and retake ns->lock.  Returns 0, -ENOENT if n vanished, or another -errno. */
 int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
+	if (n->role == R_EXT)
+		return ext_fresh(ns, n, err, errn);
 	struct node *src = fresh_src(n);
 	int rc = 0;
 	if (src && src->role == R_COLL) {
@@ -409,6 +413,8 @@ int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
  * directory's own attributes fresh.  May drop and retake ns->lock. */
 int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
+	if (d->role == R_EXT)
+		return ext_listed(ns, d, err, errn);
 	struct node *c = d->role == R_COLL ? d
 			 : (d->role == R_FOLDER || d->role == R_QVFDIR) ? d->coll_root : NULL;
 	int rc;
@@ -450,6 +456,8 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 		a->size = n->reported_size = n->size;
 		a->mtime_ms = n->mtime_ms;
 	}
+	if (n->role == R_EXT)
+		ext_fill_attr(ns, n, a);
 	if (ns->o.read_only)
 		a->mode &= ~(mode_t)0222;
 }
@@ -493,6 +501,7 @@ void ns_free(struct ns *ns)
 {
 	if (!ns)
 		return;
+	ext_free(ns);
 	for (size_t i = 1; i < ns->ntab; i++)
 		node_destroy(ns->tab[i]);
 	free(ns->tab);
@@ -756,6 +765,8 @@ struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b)
 
 static const char *xattr_value(const struct node *n, const char *name)
 {
+	if (n->role == R_EXT)
+		return ext_xattr(n, name);
 	if (!strcmp(name, "user.qlik.error"))
 		return n->errmsg;
 	if (n->role == R_SCRATCH)

@@ -66,6 +66,8 @@ struct ns_attr {
 	unsigned nlink;
 	uid_t uid;
 	gid_t gid;
+	uint32_t attr_ttl_ms; /* > 0: the kernel may keep these attributes at most this
+				 long (content that changes by itself); 0: the mount's TTL */
 };
 
 struct ns_dirent {
@@ -104,6 +106,14 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	    char *err, size_t errn);
 ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off);
 void ns_release(struct ns_file *f);
+/* ns_ext.c: the glue calls ns_file_opened() after every successful open or
+ * create, with the uid of the process that opened the file (it decides
+ * whether a raw request may read local files).  It returns true when the
+ * handle is a stream whose reads ignore offsets (the api control file): the
+ * glue opens it direct_io and nonseekable.  ns_read_err() is ns_read() with
+ * the explanation of a failure in err (for the boundary's log). */
+bool ns_file_opened(struct ns_file *f, uid_t caller);
+ssize_t ns_read_err(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn);
 
 /* Changes (README "Writing"; all return -EROFS on a read-only mount).
  * ns_write buffers; ns_flush (every close, and fsync) sends what was

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "names.h"
+#include "ns_ext.h"
 #include "reswrite.h"
 
 /* ---- create, mkdir ---- */
@@ -45,7 +46,10 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	}
 	struct node *c = mut_dir_coll(d);
 	int uerr = -ENOMEM;
-	if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
+	if (d->role == R_EXT) { /* reports/: ns_ext.c */
+		if ((rc = ext_create(ns, d, name, &n, err, errn)))
+			goto unlock;
+	} else if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
 		if ((rc = upload_name_check(ns, d, name, err, errn)))
 			goto unlock; /* refused before anything is written */
 		if (!(n = upload_node_new(ns, d, name, &uerr))) {
@@ -203,6 +207,10 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		rc = -EISDIR;
 		goto out;
 	}
+	if (n->role == R_EXT) { /* ns_ext.c */
+		rc = ext_unlink(ns, d, n, err, errn);
+		goto out;
+	}
 	switch (n->role) {
 	case R_SCRATCH:
 	case R_NEW:
@@ -267,6 +275,10 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 	}
 	if (!n->dir) {
 		rc = -ENOTDIR;
+		goto out;
+	}
+	if (n->role == R_EXT) { /* ns_ext.c */
+		rc = ext_rmdir(ns, d, n, err, errn);
 		goto out;
 	}
 	if (n->role == R_QVFDIR) {
@@ -607,6 +619,10 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 	}
 	if (t && (flags & 1u)) {
 		rc = -EEXIST;
+		goto out;
+	}
+	if (n->role == R_EXT || d->role == R_EXT || nd->role == R_EXT || (t && t->role == R_EXT)) {
+		rc = ext_rename(ns, n, t, d, nd, newname, err, errn); /* ns_ext.c */
 		goto out;
 	}
 	bool to_scratch = mut_name_is_scratch(nd, newname);

@@ -12,6 +12,8 @@
 
 #include "qvf.h"
 
+#include "ns_ext.h"
+
 /* ---- handles ---- */
 
 /* A resource file opened for writing starts from the resource's state now
@@ -87,6 +89,10 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	f->flags = flags;
 	f->writable = wr;
 	f->append = flags & O_APPEND;
+	if (n->role == R_EXT) { /* reports/, api: ns_ext.c */
+		rc = ext_open(ns, n, f, size_changed, err, errn);
+		goto out;
+	}
 	if (n->role == R_UPLOAD) {
 		f->mem = true;
 		if (n->sent && !wr) {
@@ -191,6 +197,8 @@ ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
 	ssize_t rc;
 	if (off < 0)
 		return -EINVAL;
+	if (f->ext)
+		return ext_read(f, buf, size, off, NULL, 0);
 	if (f->qf) { /* the pinned export: no lock needed */
 		ssize_t r = pread(qvf_file_fd(f->qf), buf, size, off);
 		return r < 0 ? -errno : r;
@@ -234,6 +242,8 @@ ssize_t ns_write(struct ns_file *f, const char *data, size_t size, off_t off)
 		return -EBADF;
 	if (off < 0)
 		return -EINVAL;
+	if (f->ext)
+		return ext_write(f, data, size, off);
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
 	if (n->role == R_UPLOAD) {
@@ -303,6 +313,11 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 		return 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
+	if (n->role == R_EXT) {
+		rc = ext_flush(ns, n, f, err, errn);
+		pthread_mutex_unlock(&ns->lock);
+		return rc;
+	}
 	if (f->mem) {
 		/* An empty new file creates nothing (yet): a shell's `> f` closes a
 		 * duplicate of the descriptor before anything is written. */
@@ -343,6 +358,8 @@ void ns_release(struct ns_file *f)
 	if (n)
 		handle_clean(n, f);
 	pthread_mutex_unlock(&ns->lock);
+	if (f->ext)
+		ext_release(f);
 	cache_blob_unref(f->blob);
 	if (f->qf)
 		qvf_release(f->qf);
@@ -369,6 +386,10 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 	}
 	if (n->dir) {
 		rc = -EISDIR;
+		goto out;
+	}
+	if (n->role == R_EXT) {
+		rc = ext_truncate(ns, n, f, size);
 		goto out;
 	}
 	if (n->role == R_UPLOAD) {

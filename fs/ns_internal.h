@@ -39,6 +39,7 @@ enum nrole {
 	R_QVFDIR,  /* the .qvf directory of an apps collection */
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
 	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
+	R_EXT,     /* reports/ and the api control file: node->xk says which (ns_ext.h) */
 };
 
 enum coll {
@@ -114,6 +115,9 @@ struct node {
 	size_t ixlen;
 	int64_t idx_at;   /* listed_at of the listing it was made from */
 	unsigned idx_gen; /* ns->gen then (changes through the mount move it) */
+
+	/* R_EXT */
+	unsigned char xk; /* enum xkind (ns_ext.h) */
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
@@ -131,6 +135,7 @@ struct ns_file {
 	size_t len, cap;
 	cJSON *base;
 	struct qvf_file *qf; /* R_QVF: the pinned export */
+	void *ext; /* R_EXT handles with state of their own (ns_ext.h), else NULL */
 };
 
 struct ns {
@@ -143,6 +148,7 @@ struct ns {
 	int64_t mount_ms;
 	struct ns_stats stats;
 	size_t mem_bytes; /* held by scratch and new files */
+	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
 };
 
 /* ns.c */

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "ns_ext.h"
 #include "reswrite.h"
 
 void mut_set_err(char *err, size_t errn, const char *msg)
@@ -51,6 +52,8 @@ void mut_node_set_errmsg(struct node *n, const char *msg)
 
 bool node_writable(const struct node *n)
 {
+	if (n->role == R_EXT)
+		return ext_writable(n); /* ns_ext.c */
 	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
 	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
 }
