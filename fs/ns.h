@@ -51,9 +51,10 @@ struct ns_opts {
 	const char *tmp_dir;     /* temporary files of uploads and imports (default /var/tmp) */
 	long transfer_timeout_ms;/* one upload or import */
 	/* reports/ and the api control file (ns_ext.h) exist only with a state
-	 * directory: the registry of reports, their local copies and the raw
-	 * requests' answers live there.  Report outputs download within
-	 * transfer_timeout_ms too (0: the client's timeout). */
+	 * directory: the registry of reports, the requests as sent and the local
+	 * copies of their outputs live there.  Report outputs download within
+	 * transfer_timeout_ms too (0: the client's timeout); raw requests'
+	 * answers go to tmp_dir. */
 	const char *state_dir;    /* not owned; NULL: neither reports/ nor api */
 };
 

@@ -6,8 +6,9 @@
  *   - writes append to the session's request document (offsets are ignored:
  *     the file is a stream);
  *   - the first read after writes performs the request (rawreq.c) into an
- *     unlinked file in the state directory, and reads then return the answer
- *     from the session's own cursor; at its end they return 0 (EOF);
+ *     unlinked file in the mount's temporary directory (that of uploads:
+ *     <cache dir>/tmp), and reads then return the answer from the session's
+ *     own cursor; at its end they return 0 (EOF);
  *   - a write after the answer starts the next request on the same session;
  *   - a read with nothing written returns EOF (`cat api` prints nothing).
  *
@@ -29,7 +30,6 @@
 #include "ns_ext.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,22 +135,6 @@ static int open_local(void *arg, const char *path)
 	return rawreq_open_local(NULL, path);
 }
 
-/* An unlinked file in the state directory for the answer, or -errno. */
-static int answer_file(const char *dir)
-{
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-		return fd >= 0 ? fd : -errno;
-	char path[4096];
-	if (snprintf(path, sizeof(path), "%s/.api.XXXXXX", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	return fd;
-}
-
 /* Does an unparsable document still say it wants a raw ("text"/"binary")
  * answer?  Then its reader gets an error, not a JSON document. */
 static bool wants_raw(const char *doc, size_t len)
@@ -175,10 +159,10 @@ static void perform(struct api_sess *s)
 	char why[512] = "";
 	struct rawreq *rq = NULL;
 	s->answered = true;
-	int fd = answer_file(s->ns->o.state_dir);
+	int fd = upload_tmpfile(s->ns); /* an unlinked file in the mount's tmp dir */
 	if (fd < 0) {
-		snprintf(why, sizeof(why), "no room for the answer in %s: %s", s->ns->o.state_dir,
-			 strerror(-fd));
+		snprintf(why, sizeof(why), "no room for the answer in %s: %s",
+			 s->ns->o.tmp_dir ? s->ns->o.tmp_dir : "/var/tmp", strerror(-fd));
 		fail(s, fd, why);
 		return;
 	}

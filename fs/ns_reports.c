@@ -574,13 +574,9 @@ void rep_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 /* A handle's snapshot of len bytes of data. */
 static int snapshot(struct ns_file *f, const char *data, size_t len)
 {
-	char *copy = malloc(len ? len : 1);
-	struct cache_blob *b = copy ? cache_blob_take(copy, len) : NULL;
-	if (!b) {
-		free(copy);
+	struct cache_blob *b = cache_blob_new(data, len);
+	if (!b)
 		return -ENOMEM;
-	}
-	memcpy(copy, data, len);
 	f->blob = b;
 	return 0;
 }
