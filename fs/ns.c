@@ -833,6 +833,7 @@ void ns_drop_caches(struct ns *ns)
 			ns_inval_entry(ns, n->parent, n->name);
 		ns_inval_inode(ns, n);
 	}
+	ext_drop_caches(ns); /* reports' statuses and output listings */
 	pthread_mutex_unlock(&ns->lock);
 	cache_clear(ns->o.cache);
 }

@@ -53,6 +53,12 @@ void ext_free(struct ns *ns)
 	ns->ext = NULL;
 }
 
+void ext_drop_caches(struct ns *ns)
+{
+	if (ns->ext)
+		rep_drop_caches(ns->ext);
+}
+
 /* n and its ancestors are still in the tree (as ensure_node_fresh ends). */
 static int still_there(const struct node *n)
 {

@@ -48,6 +48,8 @@ enum xkind {
 void ext_add_root_kids(struct ns *ns, struct node *root);
 /* ns_free: everything ns->ext holds. */
 void ext_free(struct ns *ns);
+/* ns_drop_caches (SIGHUP): statuses and output listings are fetched again. */
+void ext_drop_caches(struct ns *ns);
 /* ensure_node_listed / ensure_node_fresh of an R_EXT node (may drop the lock). */
 int ext_listed(struct ns *ns, struct node *d, char *err, size_t errn);
 int ext_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
@@ -107,6 +109,7 @@ struct node *rep_dir_add(struct ns *ns, const char *id, const char *name, const 
 			 int64_t created_ms);
 int rep_registry(struct ns *ns, char *err, size_t errn);
 void rep_free_all(struct ns_ext *x);
+void rep_drop_caches(struct ns_ext *x);
 int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn);
 
 /* ns_reports_mut.c */

@@ -131,6 +131,12 @@ void rep_free_all(struct ns_ext *x)
 	x->nall = x->capall = 0;
 }
 
+void rep_drop_caches(struct ns_ext *x)
+{
+	for (size_t i = 0; i < x->nall; i++)
+		x->all[i]->st_at = x->all[i]->out_at = 0;
+}
+
 /* <rdir>/<id>[/<sub>] into buf; false when it does not fit. */
 static bool rep_path(const struct ns *ns, const char *id, const char *sub, char *buf, size_t n)
 {
@@ -519,8 +525,12 @@ int rep_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	case X_REPORTS:
 		return rep_registry(ns, err, errn);
 	case X_REPORT:
-		/* status.json's size is handed out with the listing */
-		return r ? rep_status(ns, r, err, errn) : 0;
+		/* status.json's size is handed out with the listing; a report's
+		 * directory still lists (and can be removed) when the tenant does
+		 * not answer: opening status.json then says why */
+		if (r)
+			rep_status(ns, r, NULL, 0);
+		return 0;
 	case X_OUTDIR:
 		if (!r)
 			return 0;
