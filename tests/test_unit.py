@@ -18,7 +18,8 @@ def test_unit_binaries_exist():
     for want in ("test_cache", "test_names", "test_url", "test_qtime", "test_qclient",
                  "test_ns", "test_sim", "test_render", "test_http_curl", "test_statedir", "test_oauth",
                  "test_contexts", "test_secret", "test_multipart", "test_upload", "test_qvf",
-                 "test_reports", "test_rawreq", "test_actions_http", "test_changes", "test_ns_local"):
+                 "test_reports", "test_rawreq", "test_actions_http", "test_changes", "test_ns_local",
+                 "test_ns_ext"):
         assert want in names, "unit test %s was not built (have %s)" % (want, sorted(names))
 
 
