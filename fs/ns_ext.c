@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "ns_mut.h"
-#include "reports.h"
 
 void ext_add_root_kids(struct ns *ns, struct node *root)
 {
@@ -46,7 +45,6 @@ void ext_free(struct ns *ns)
 	if (!x)
 		return;
 	rep_free_all(x);
-	reports_reg_free(x->reg);
 	strmap_free(x->reps);
 	free(x->rdir);
 	free(x);

@@ -84,11 +84,10 @@ struct xrep;
 
 struct ns_ext {
 	char *rdir;               /* <state dir>/reports: request copies and output copies */
-	struct reports_reg *reg;  /* opened on first use */
 	struct strmap *reps;      /* report id -> struct xrep (remembered reports) */
 	struct xrep **all;        /* every xrep made, forgotten ones too: freed with ns */
 	size_t nall, capall;
-	bool listed;              /* reports/ holds the registry's entries */
+	bool listed;              /* reports/ was filled from the registry */
 };
 
 /* Handles with state of their own (f->ext) start with this. */
@@ -108,6 +107,8 @@ struct xrep *rep_of(struct ns *ns, const struct node *n);
 struct node *rep_dir_add(struct ns *ns, const char *id, const char *name, const char *otype,
 			 int64_t created_ms);
 int rep_registry(struct ns *ns, char *err, size_t errn);
+int rep_reg_change(const char *state_dir, const char *id, const char *name, const char *otype,
+		   int64_t created_ms, char *err, size_t errn);
 void rep_free_all(struct ns_ext *x);
 void rep_drop_caches(struct ns_ext *x);
 int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn);

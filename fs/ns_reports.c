@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -222,27 +223,70 @@ struct node *rep_dir_add(struct ns *ns, const char *id, const char *name, const 
 	return d;
 }
 
-/* Opens the registry and fills reports/ from it, once. */
+static int reg_open(const char *state_dir, struct reports_reg **out, char *err, size_t errn)
+{
+	int rc = reports_reg_open(state_dir, out);
+	if (rc)
+		xmsg(err, errn, "%s/%s: %s", state_dir, REPORTS_REG_FILE,
+		     rc == -EINVAL ? "not a registry of reports (left untouched)" : strerror(-rc));
+	return rc == -ENOMEM || !rc ? rc : -EIO;
+}
+
+/* Fills reports/ from the registry, once per mount (then this mount's
+ * creates and forgets keep it current). */
 int rep_registry(struct ns *ns, char *err, size_t errn)
 {
 	struct ns_ext *x = ns->ext;
-	int rc;
-	if (!x->reg && (rc = reports_reg_open(ns->o.state_dir, &x->reg))) {
-		xmsg(err, errn, "%s/%s: %s", ns->o.state_dir, REPORTS_REG_FILE,
-		     rc == -EINVAL ? "not a registry of reports (left untouched)" : strerror(-rc));
-		return rc == -ENOMEM ? rc : -EIO;
-	}
-	if (x->listed)
-		return 0;
+	struct reports_reg *reg = NULL;
 	struct report_entry *v = NULL;
 	size_t n = 0;
-	if ((rc = reports_reg_list(x->reg, &v, &n)))
+	if (x->listed)
+		return 0;
+	int rc = reg_open(ns->o.state_dir, &reg, err, errn);
+	if (!rc)
+		rc = reports_reg_list(reg, &v, &n);
+	reports_reg_free(reg);
+	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		rep_dir_add(ns, v[i].id, v[i].name, v[i].output_type, v[i].created_ms);
 	free(v);
 	x->listed = true;
 	return 0;
+}
+
+/* Adds (name != NULL) or removes entry id in <state>/reports.json, starting
+ * from the file's current content, under an exclusive flock() on
+ * reports.lock: other mounts of the tenant with the same state directory
+ * change it too, and none may write back a stale copy.  Called without
+ * ns->lock.  Returns 0 or -errno with err set. */
+int rep_reg_change(const char *state_dir, const char *id, const char *name, const char *otype,
+		   int64_t created_ms, char *err, size_t errn)
+{
+	char path[4096];
+	struct reports_reg *reg = NULL;
+	if (snprintf(path, sizeof(path), "%s/reports.lock", state_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		int rc = -errno;
+		xmsg(err, errn, "%s: %s", path, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	int rc = reg_open(state_dir, &reg, err, errn);
+	if (!rc)
+		rc = name ? reports_reg_add(reg, id, name, otype, created_ms)
+			  : reports_reg_remove(reg, id);
+	if (rc == (name ? -EEXIST : -ENOENT))
+		rc = 0; /* already so */
+	else if (rc && reg)
+		xmsg(err, errn, "%s/%s cannot be rewritten: %s", state_dir, REPORTS_REG_FILE,
+		     strerror(-rc));
+	reports_reg_free(reg);
+	close(fd); /* releases the lock */
+	return rc;
 }
 
 /* ---- status ---- */
@@ -721,7 +765,7 @@ int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn)
 	struct xrep *r = rep_of(ns, dir);
 	struct ns_ext *x = ns->ext;
 	char path[4096], id[REPORTS_ID_MAX + 1];
-	if (!r || !x->reg)
+	if (!r)
 		return -ENOENT;
 	while (rep_busy(r) || dir->busy)
 		pthread_cond_wait(&ns->cv, &ns->lock);
@@ -731,13 +775,8 @@ int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn)
 	mut_node_lock_change(ns, dir);
 	r->forgetting = true; /* no download starts meanwhile */
 	pthread_mutex_unlock(&ns->lock);
-	int rc = reports_reg_remove(x->reg, id);
-	if (rc == -ENOENT)
-		rc = 0;
-	if (rc)
-		xmsg(err, errn, "%s/%s cannot be rewritten: %s", ns->o.state_dir, REPORTS_REG_FILE,
-		     strerror(-rc));
-	else if (rep_path(ns, id, NULL, path, sizeof(path)))
+	int rc = rep_reg_change(ns->o.state_dir, id, NULL, NULL, 0, err, errn);
+	if (!rc && rep_path(ns, id, NULL, path, sizeof(path)))
 		nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	pthread_mutex_lock(&ns->lock);
 	mut_node_unlock_change(ns, dir);

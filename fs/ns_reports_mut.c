@@ -144,7 +144,7 @@ static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 	struct ns_ext *x = ns->ext;
 	cJSON *doc = NULL;
 	char *id = NULL, *otype = NULL;
-	int rc = x->reg ? 0 : rep_registry(ns, err, errn);
+	int rc = rep_registry(ns, err, errn);
 	if (!rc)
 		rc = parse_request(n->mem, n->memlen, &doc, err, errn);
 	if (rc) {
@@ -165,10 +165,12 @@ static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 	pthread_mutex_unlock(&ns->lock);
 	int64_t now = ns_wall_ms();
 	int reg_rc = 0;
+	char regerr[512] = "";
 	rc = reports_create(ns->o.client, body, len, &id, &otype, err, errn);
 	if (!rc) {
 		save_request(x->rdir, id, doc);
-		reg_rc = reports_reg_add(x->reg, id, name, otype, now);
+		reg_rc = rep_reg_change(ns->o.state_dir, id, name, otype ? otype : "", now, regerr,
+					sizeof(regerr));
 	}
 	pthread_mutex_lock(&ns->lock);
 	mut_node_unlock_change(ns, n);
@@ -179,9 +181,8 @@ static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 		if (!rep_dir_add(ns, n->id, name, otype, now) && !reg_rc)
 			reg_rc = -ENOMEM;
 		if (reg_rc && err && errn)
-			snprintf(err, errn, "report %s was created, but %s/%s cannot record it, so it "
-				 "will not be listed after a remount: %s", n->id, ns->o.state_dir,
-				 REPORTS_REG_FILE, strerror(-reg_rc));
+			snprintf(err, errn, "report %s was created, but it will not be listed after a "
+				 "remount: %s", n->id, regerr[0] ? regerr : strerror(-reg_rc));
 		rc = reg_rc;
 	}
 	mut_node_set_errmsg(n, rc ? err : NULL);

@@ -304,3 +304,23 @@ def test_read_only_mount_lists_reports_refuses_new(fresh_sim, mount_factory, tmp
     with pytest.raises(OSError) as e:
         os.rmdir(ro.path("reports", d))
     assert e.value.errno == errno.EROFS
+
+
+def test_two_mounts_share_the_registry(fresh_sim, mount_factory, tmp_path):
+    sim = fresh_sim
+    state = tmp_path / "state"
+    sim.config(report_delay_ms=0)
+    a = mount_factory(sim.url, "state_dir=%s" % state)
+    b = mount_factory(sim.url, "state_dir=%s" % state)
+    assert report_dirs(a) == report_dirs(b) == []  # both read the (empty) registry
+    create(a, tmp_path, request_doc(sim, "one"), "one.json")
+    create(b, tmp_path, request_doc(sim, "two"), "two.json")
+    # each change starts from the file, under a lock: neither drops the other's
+    reg = json.loads((state / "reports.json").read_text())["reports"]
+    assert sorted(r["name"] for r in reg) == ["one", "two"]
+    subprocess.run(["rm", "-r", a.path("reports", report_dirs(a)[0])], check=True)
+    reg = json.loads((state / "reports.json").read_text())["reports"]
+    assert [r["name"] for r in reg] == ["two"]
+    assert b.unmount() == 0
+    c = mount_factory(sim.url, "state_dir=%s" % state)
+    assert [DIR_RE.match(d).group(1) for d in report_dirs(c)] == ["two"]
