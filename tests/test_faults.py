@@ -70,5 +70,5 @@ def test_dead_server_gives_eio_and_mount_stays_up(mount_factory):
         os.listdir(m.path("users"))
     assert e.value.errno == errno.EIO
     assert time.monotonic() - t0 < 5
-    assert sorted(os.listdir(m.mnt))[0] == "apps"  # still answering
+    assert "apps" in os.listdir(m.mnt)  # still answering (api sorts first now)
     assert "connection refused" in m.log()
