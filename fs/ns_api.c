@@ -35,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errmap.h"
 #include "rawreq.h"
 
 struct api_sess {
@@ -196,8 +197,7 @@ ssize_t api_read(struct ns_file *f, char *buf, size_t size, char *err, size_t er
 	if (s->failed) {
 		n = s->failed;
 		s->failed = 0; /* returned (and logged) once */
-		if (err && errn)
-			snprintf(err, errn, "%s", s->why);
+		errmsg_set(err, errn, "%s", s->why);
 	} else if (s->fd >= 0) {
 		do
 			n = pread(s->fd, buf, size, (off_t)s->cursor);

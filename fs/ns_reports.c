@@ -34,7 +34,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errmap.h"
 #include "jsonfmt.h"
 #include "names.h"
 #include "ns_mut.h"
@@ -85,17 +85,6 @@ struct xout_handle {
 	struct xhandle h;
 	int fd;
 };
-
-static void xmsg(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void xmsg(char *err, size_t n, const char *fmt, ...)
-{
-	if (!err || !n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
 
 static bool final_state(const char *s)
 {
@@ -227,7 +216,7 @@ static int reg_open(const char *state_dir, struct reports_reg **out, char *err, 
 {
 	int rc = reports_reg_open(state_dir, out);
 	if (rc)
-		xmsg(err, errn, "%s/%s: %s", state_dir, REPORTS_REG_FILE,
+		errmsg_set(err, errn, "%s/%s: %s", state_dir, REPORTS_REG_FILE,
 		     rc == -EINVAL ? "not a registry of reports (left untouched)" : strerror(-rc));
 	return rc == -ENOMEM || !rc ? rc : -EIO;
 }
@@ -270,7 +259,7 @@ int rep_reg_change(const char *state_dir, const char *id, const char *name, cons
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		int rc = -errno;
-		xmsg(err, errn, "%s: %s", path, strerror(-rc));
+		errmsg_set(err, errn, "%s: %s", path, strerror(-rc));
 		if (fd >= 0)
 			close(fd);
 		return rc;
@@ -282,7 +271,7 @@ int rep_reg_change(const char *state_dir, const char *id, const char *name, cons
 	if (rc == (name ? -EEXIST : -ENOENT))
 		rc = 0; /* already so */
 	else if (rc && reg)
-		xmsg(err, errn, "%s/%s cannot be rewritten: %s", state_dir, REPORTS_REG_FILE,
+		errmsg_set(err, errn, "%s/%s cannot be rewritten: %s", state_dir, REPORTS_REG_FILE,
 		     strerror(-rc));
 	reports_reg_free(reg);
 	close(fd); /* releases the lock */
@@ -531,7 +520,7 @@ static int out_fetch(struct ns *ns, struct xrep *r, struct xout *o, char *err, s
 	if (!rc && fd < 0)
 		rc = -errno;
 	if (rc)
-		xmsg(err, errn, "%s: %s", dir, strerror(-rc));
+		errmsg_set(err, errn, "%s: %s", dir, strerror(-rc));
 	if (!rc)
 		rc = reports_download(ns->o.client, loc, fd, ns->o.transfer_timeout_ms, &size, err,
 				      errn);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmap.h"
 #include "jsonfmt.h"
 #include "names.h"
 #include "ns_mut.h"
@@ -96,9 +97,8 @@ static int parse_request(const char *data, size_t len, cJSON **out, char *err, s
 			off = (size_t)(cJSON_GetErrorPtr() - data);
 		for (size_t k = 0; k < off && k < len; k++)
 			line += data[k] == '\n';
-		if (err && errn)
-			snprintf(err, errn, "invalid JSON at byte %zu (line %zu): nothing was sent",
-				 off, line);
+		errmsg_set(err, errn, "invalid JSON at byte %zu (line %zu): nothing was sent", off,
+			   line);
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(j)) {
@@ -180,9 +180,9 @@ static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 		node_detach(ns, n); /* the report's directory takes over */
 		if (!rep_dir_add(ns, n->id, name, otype, now) && !reg_rc)
 			reg_rc = -ENOMEM;
-		if (reg_rc && err && errn)
-			snprintf(err, errn, "report %s was created, but it will not be listed after a "
-				 "remount: %s", n->id, regerr[0] ? regerr : strerror(-reg_rc));
+		if (reg_rc)
+			errmsg_set(err, errn, "report %s was created, but it will not be listed after a "
+				   "remount: %s", n->id, regerr[0] ? regerr : strerror(-reg_rc));
 		rc = reg_rc;
 	}
 	mut_node_set_errmsg(n, rc ? err : NULL);
@@ -200,9 +200,8 @@ int rep_flush(struct ns *ns, struct node *n, char *err, size_t errn)
 		return 0;
 	if (n->id) {
 		n->mem_dirty = false;
-		if (err && errn)
-			snprintf(err, errn, "this file already created report %s, which cannot be "
-				 "changed: write a new file for another report", n->id);
+		errmsg_set(err, errn, "this file already created report %s, which cannot be changed: "
+			   "write a new file for another report", n->id);
 		return -EPERM;
 	}
 	/* An empty file creates nothing (yet): a shell's `> f` closes a
