@@ -39,6 +39,12 @@ The simulated tenant at http://127.0.0.1:$PORT is mounted on $MNT.  Try:
   find $MNT/data-files -name '*.json' | head
   getfattr -d -m user.qlik "$MNT/me.json"
   cp -r $MNT /tmp/tenant-backup && rsync -a --stats $MNT/ /tmp/tenant-backup/ | grep transferred
+  sed -i 's/Finance team content/Edited through qlikfs/' "$MNT/spaces/Finance/space.json"
+  mkdir "$MNT/spaces/Research" && ls "$MNT/spaces/Research"
+  printf 'region,amount\nnorth,1\n' > /tmp/q.csv && cp /tmp/q.csv $MNT/data-files/ && cat $MNT/data-files/q.csv.json
+  ls -l "$MNT/apps/.qvf" | head -3; jq -r '.[] | .name' $MNT/users/.index.json | head -3
+  exec 3<>$MNT/api; printf '{"method":"GET","path":"/api/v1/spaces","query":{"limit":1}}' >&3; cat <&3; exec 3<&-
+  kill -USR1 \$(pgrep -x qlikfs); sleep 1; cat $MNT/changes/spaces.json
 
 Stop with: tests/demo.sh stop
 MSG
