@@ -436,7 +436,9 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 		a->mode = S_IFDIR | (0777 & ~ns->o.umask);
 		a->nlink = 2;
 	} else {
-		a->mode = S_IFREG | ((node_writable(n) ? 0666 : 0444) & ~ns->o.umask);
+		/* changes/ files show 0666: refused writes say EACCES themselves */
+		bool w = node_writable(n) || n->role == R_LOCAL;
+		a->mode = S_IFREG | ((w ? 0666 : 0444) & ~ns->o.umask);
 		a->nlink = 1;
 		a->size = n->size;
 		if (n->role == R_SCRATCH || n->role == R_NEW)

@@ -32,6 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "statedir.h"
+
 #define LOCAL_FILE_MAX (256u << 20)
 #define LOCAL_DIR_MAX 100000
 
@@ -90,28 +92,6 @@ static void apply_stat(struct node *n, const struct stat *st)
 	n->ctime_ms = ts_ms(&st->st_ctim);
 	if (!n->dir)
 		n->size = (uint64_t)st->st_size;
-}
-
-static void fill(struct ns *ns, struct node *n, struct ns_attr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->ino = n->ino;
-	a->uid = ns->o.uid;
-	a->gid = ns->o.gid;
-	a->mtime_ms = n->mtime_ms;
-	a->ctime_ms = n->ctime_ms;
-	n->reported = true;
-	if (n->dir) {
-		a->mode = S_IFDIR | (0777 & ~ns->o.umask);
-		a->nlink = 2;
-	} else {
-		a->mode = S_IFREG | (0666 & ~ns->o.umask);
-		a->nlink = 1;
-		a->size = n->size;
-		n->reported_size = n->size;
-	}
-	if (ns->o.read_only)
-		a->mode &= ~(mode_t)0222;
 }
 
 /* Brings p's child `name` in line with the disk: created, updated, or
@@ -193,7 +173,7 @@ int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_
 	if (!p->dir)
 		rc = -ENOTDIR;
 	else if (!(rc = sync_self(ns, p)) && !(rc = sync_child(ns, p, name, &k))) {
-		fill(ns, k, out);
+		ns_fill_attr(ns, k, out);
 		k->nlookup++;
 	}
 	pthread_mutex_unlock(&ns->lock);
@@ -206,7 +186,7 @@ int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out)
 	struct node *n = get(ns, ino);
 	int rc = sync_self(ns, n);
 	if (!rc)
-		fill(ns, n, out);
+		ns_fill_attr(ns, n, out);
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -264,7 +244,7 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		goto out;
 	}
 	d->ents[0].name = strdup(".");
-	fill(ns, n, &d->ents[0].attr);
+	ns_fill_attr(ns, n, &d->ents[0].attr);
 	d->ents[1].name = strdup("..");
 	/* the parent's attributes as the kernel last had them */
 	d->ents[1].attr = d->ents[0].attr;
@@ -275,50 +255,12 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		if (k->hidden || k->gone)
 			continue;
 		d->ents[d->n].name = strdup(k->name);
-		fill(ns, k, &d->ents[d->n].attr);
+		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
 	rc = ns_dir_sort(d);
 out:
 	return ns_dir_done(ns, d, rc, out);
-}
-
-/* Reads a whole regular file (at most LOCAL_FILE_MAX bytes). */
-static int read_file(const char *path, char **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	int rc = 0;
-	if (fd < 0)
-		return errno == ELOOP ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT;
-		goto out;
-	}
-	if ((size_t)st.st_size > LOCAL_FILE_MAX) {
-		rc = -EFBIG;
-		goto out;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-out:
-	close(fd);
-	return rc;
 }
 
 int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
@@ -337,7 +279,9 @@ int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
 	pthread_mutex_unlock(&ns->lock);
 	if (rc)
 		return rc;
-	rc = read_file(path, &buf, &len);
+	rc = statedir_read_path(path, LOCAL_FILE_MAX, &buf, &len);
+	if (rc == -ELOOP)
+		rc = -ENOENT; /* links are not shown */
 	pthread_mutex_lock(&ns->lock);
 	if (rc == -ENOENT && !n->gone)
 		node_detach(ns, n);

@@ -167,28 +167,29 @@ int statedir_write_atomic(const char *dir, const char *name, const void *data, s
 	return 0;
 }
 
-int statedir_read(const char *dir, const char *name, size_t max, char **out, size_t *len)
+int statedir_read_path(const char *path, size_t max, char **out, size_t *len)
 {
-	char path[4096];
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	int rc = 0;
 	if (fd < 0)
 		return -errno;
-	struct stat st;
 	if (fstat(fd, &st) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT; /* never block on a FIFO */
+		goto out;
 	}
 	if ((size_t)st.st_size > max) {
-		close(fd);
-		return -EFBIG;
+		rc = -EFBIG;
+		goto out;
 	}
 	char *buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
-		close(fd);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto out;
 	}
 	size_t got = 0;
 	while (got < (size_t)st.st_size) {
@@ -199,9 +200,18 @@ int statedir_read(const char *dir, const char *name, size_t max, char **out, siz
 			break;
 		got += (size_t)r;
 	}
-	close(fd);
 	buf[got] = '\0';
 	*out = buf;
 	*len = got;
-	return 0;
+out:
+	close(fd);
+	return rc;
+}
+
+int statedir_read(const char *dir, const char *name, size_t max, char **out, size_t *len)
+{
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return statedir_read_path(path, max, out, len);
 }

@@ -35,4 +35,8 @@ int statedir_write_atomic(const char *dir, const char *name, const void *data, s
  * buffer.  Returns 0 with *out and *len set, -ENOENT, -EFBIG, or another -errno. */
 int statedir_read(const char *dir, const char *name, size_t max, char **out, size_t *len);
 
+/* The same for a full path.  A directory is -EISDIR, any other file that is
+ * not regular -ENOENT; a symbolic link is not followed (-ELOOP). */
+int statedir_read_path(const char *path, size_t max, char **out, size_t *len);
+
 #endif
