@@ -186,17 +186,16 @@ void upload_node_drop(struct ns *ns, struct node *n)
 int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn)
 {
 	struct node *c = mut_dir_coll(dir);
-	char sname[1024], folder[1024], full[2048];
+	char sname[1024], full[2048];
 	if (!c || c->coll != C_DATAFILES)
 		return 0;
 	if (names_decode(name, sname, sizeof(sname)) <= 0) {
-		mut_set_err(err, errn, "not a valid name");
+		errmsg_set(err, errn, "not a valid name");
 		return -EINVAL;
 	}
-	int rc = mut_folder_path(dir, folder, sizeof(folder));
+	int rc = mut_datafile_path(dir, sname, full, sizeof(full));
 	if (rc)
 		return rc;
-	snprintf(full, sizeof(full), "%s%s%s", folder, folder[0] ? "/" : "", sname);
 	pthread_mutex_unlock(&ns->lock);
 	rc = upload_check(ns->o.upload, full, 0, err, errn);
 	pthread_mutex_lock(&ns->lock);
@@ -216,7 +215,7 @@ static struct node *datafile_named(struct node *dir, const char *name)
 int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	struct node *d = n->parent, *c = d ? mut_dir_coll(d) : NULL;
-	char sname[1024], full[2048], folder[1024];
+	char sname[1024], full[2048];
 	cJSON *out = NULL;
 	int rc;
 	if (!c || n->tmpfd < 0)
@@ -227,7 +226,7 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	if (app)
 		base[strlen(base) - 4] = '\0'; /* .qvf */
 	if (names_decode(base, sname, sizeof(sname)) <= 0) {
-		mut_set_err(err, errn, "not a valid name");
+		errmsg_set(err, errn, "not a valid name");
 		return -EINVAL;
 	}
 	bool personal = !c->id || !strcmp(c->id, "personal");
@@ -235,12 +234,11 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	char *conn = c->conn ? strdup(c->conn) : NULL;
 	char *replace = NULL;
 	if (!app) {
-		if ((rc = mut_folder_path(d, folder, sizeof(folder)))) {
+		if ((rc = mut_datafile_path(d, sname, full, sizeof(full)))) {
 			free(space);
 			free(conn);
 			return rc;
 		}
-		snprintf(full, sizeof(full), "%s%s%s", folder, folder[0] ? "/" : "", sname);
 		struct node *old = datafile_named(d, n->name);
 		replace = old ? strdup(old->id) : NULL;
 	}
@@ -259,7 +257,7 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 			rc = 0;
 		if (!rc && space && !conn) {
 			rc = -EPERM;
-			mut_set_err(err, errn, "this space has no data-files connection");
+			errmsg_set(err, errn, "this space has no data-files connection");
 		}
 		if (!rc)
 			rc = upload_datafile(ns->o.upload, fd, size, full, conn, replace, &out, err,

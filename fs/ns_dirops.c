@@ -69,14 +69,14 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	} else {
 		rc = -EPERM;
 		if (c && c->coll == C_DATAFILES)
-			mut_set_err(err, errn, "NAME.json in data-files/ is a data file's metadata; "
-					       "data files are made by copying them in");
+			errmsg_set(err, errn, "NAME.json in data-files/ is a data file's metadata; "
+					      "data files are made by copying them in");
 		else if (c && c->rt->creatable)
-			mut_set_err(err, errn, "a new resource file must be named NAME.json");
+			errmsg_set(err, errn, "a new resource file must be named NAME.json");
 		else if (c)
-			mut_set_err(err, errn, "this kind of resource cannot be created by a file");
+			errmsg_set(err, errn, "this kind of resource cannot be created by a file");
 		else
-			mut_set_err(err, errn, "only temporary files can be created here");
+			errmsg_set(err, errn, "only temporary files can be created here");
 		goto unlock;
 	}
 	if (!n) {
@@ -124,12 +124,12 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 	}
 	if (d->role != R_COLL || d->coll != C_SPACES) {
 		rc = -EPERM;
-		mut_set_err(err, errn, "directories can only be made in spaces/ (a new shared space)");
+		errmsg_set(err, errn, "directories can only be made in spaces/ (a new shared space)");
 		goto out;
 	}
 	if (names_decode(name, sname, sizeof(sname)) <= 0 || names_is_scratch(name)) {
 		rc = -EINVAL;
-		mut_set_err(err, errn, "not a valid space name");
+		errmsg_set(err, errn, "not a valid space name");
 		goto out;
 	}
 	cJSON *doc = cJSON_CreateObject();
@@ -244,7 +244,7 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		break;
 	default:
 		rc = -EPERM;
-		mut_set_err(err, errn, "this file cannot be deleted");
+		errmsg_set(err, errn, "this file cannot be deleted");
 	}
 out:
 	pthread_mutex_unlock(&ns->lock);
@@ -317,7 +317,7 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		}
 	} else {
 		rc = -EPERM;
-		mut_set_err(err, errn, "this directory cannot be removed");
+		errmsg_set(err, errn, "this directory cannot be removed");
 	}
 out:
 	pthread_mutex_unlock(&ns->lock);
@@ -490,17 +490,17 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 	int rc;
 	if (!c || !nc || !rt || nc->rt != rt || (move && rt->kind != RK_APP &&
 						   !(rt->kind == RK_DATAFILE && nc == c))) {
-		mut_set_err(err, errn, "only apps move between spaces and data files between folders; "
-				   "other moves are not possible");
+		errmsg_set(err, errn, "only apps move between spaces and data files between folders; "
+				  "other moves are not possible");
 		return -EPERM;
 	}
 	if (move && rt->kind == RK_APP && !nc->id) {
-		mut_set_err(err, errn, "move an app into a space's apps/ (or spaces/@personal/apps/)");
+		errmsg_set(err, errn, "move an app into a space's apps/ (or spaces/@personal/apps/)");
 		return -EPERM;
 	}
 	char *sname = mut_server_name(nc, newname, n->id, !n->dir);
 	if (!sname) {
-		mut_set_err(err, errn, coll_kids_are_dirs(nc) ? "not a valid name"
+		errmsg_set(err, errn, "%s", coll_kids_are_dirs(nc) ? "not a valid name"
 							  : "the new name must end in .json");
 		return -EINVAL;
 	}
@@ -519,9 +519,8 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 	}
 	const char *nf = rt->name_fields[0];
 	if (rt->kind == RK_DATAFILE) {
-		char folder[1024], full[2048];
-		if ((rc = mut_folder_path(nd, folder, sizeof(folder))) == 0) {
-			snprintf(full, sizeof(full), "%s%s%s", folder, folder[0] ? "/" : "", sname);
+		char full[2048];
+		if ((rc = mut_datafile_path(nd, sname, full, sizeof(full))) == 0) {
 			cJSON_DeleteItemFromObjectCaseSensitive(edited, "name");
 			cJSON_AddStringToObject(edited, "name", full);
 		}
@@ -561,12 +560,9 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 			mut_mem_node_remove(ns, t);
 		if (node_attach(ns, nd, n, newname) == 0) {
 			free(n->sname);
-			n->sname = strdup(now ? (restab_name(rt, now) ? restab_name(rt, now) : sname)
-					      : sname);
-			if (rt->kind == RK_DATAFILE && now) {
-				free(n->sname);
-				n->sname = restab_name(rt, now) ? strdup(restab_name(rt, now)) : NULL;
-			}
+			/* the name the server now has (data files: their full path) */
+			const char *nn = now ? restab_name(rt, now) : NULL;
+			n->sname = strdup(nn ? nn : sname);
 			if (nc->by_id)
 				strmap_put(nc->by_id, n->id, n);
 			n->mark = ns->gen;
@@ -647,14 +643,14 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 			}
 		} else if (t) {
 			rc = -EPERM;
-			mut_set_err(err, errn, "cannot replace this file");
+			errmsg_set(err, errn, "cannot replace this file");
 		} else {
 			struct node *c = mut_dir_coll(nd);
 			if (!c || !c->rt->creatable || c->coll == C_DATAFILES ||
 			    !mut_ends_with(newname, ".json")) {
 				rc = -EPERM;
-				mut_set_err(err, errn, "a file renamed here would have to create a resource, "
-						   "and this kind cannot be created by a file");
+				errmsg_set(err, errn, "a file renamed here would have to create a resource, "
+						  "and this kind cannot be created by a file");
 			} else {
 				node_detach(ns, n);
 				if (!(rc = node_attach(ns, nd, n, newname))) {
@@ -668,7 +664,7 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 	} else if (n->role == R_FILE && !n->self && to_scratch) {
 		if (t && t->role != R_SCRATCH) {
 			rc = -EPERM;
-			mut_set_err(err, errn, "cannot replace this file");
+			errmsg_set(err, errn, "cannot replace this file");
 		} else {
 			rc = rename_to_scratch(ns, n, nd, newname, err, errn);
 		}
@@ -677,14 +673,14 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 	} else if ((n->role == R_FILE && !n->self) || n->role == R_RESDIR) {
 		if (t) {
 			rc = -EPERM;
-			mut_set_err(err, errn, "the target exists: remove it first (qlikfs never replaces a "
-					   "resource by renaming another onto it)");
+			errmsg_set(err, errn, "the target exists: remove it first (qlikfs never replaces a "
+					  "resource by renaming another onto it)");
 		} else {
 			rc = rename_resource(ns, n, nd, newname, err, errn);
 		}
 	} else {
 		rc = -EPERM;
-		mut_set_err(err, errn, "this entry cannot be renamed or moved");
+		errmsg_set(err, errn, "this entry cannot be renamed or moved");
 	}
 out:
 	pthread_mutex_unlock(&ns->lock);

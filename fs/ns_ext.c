@@ -162,7 +162,7 @@ int ext_create(struct ns *ns, struct node *d, const char *name, struct node **ou
 {
 	if (d->xk == X_REPORTS)
 		return rep_create(ns, d, name, out, err, errn);
-	mut_set_err(err, errn, "files are created in reports/ only (a report request NAME.json)");
+	errmsg_set(err, errn, "files are created in reports/ only (a report request NAME.json)");
 	return -EPERM;
 }
 
@@ -181,7 +181,7 @@ int ext_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t 
 		ns_inval_entry(ns, d, n->name);
 		return 0;
 	default:
-		mut_set_err(err, errn, "the raw-request control file cannot be removed");
+		errmsg_set(err, errn, "the raw-request control file cannot be removed");
 		return -EPERM;
 	}
 }
@@ -195,8 +195,8 @@ int ext_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t e
 		ns_inval_entry(ns, d, n->name); /* goes with its report, as above */
 		return 0;
 	default:
-		mut_set_err(err, errn, "reports/ cannot be removed (rmdir a report's directory "
-				       "to forget that report)");
+		errmsg_set(err, errn, "reports/ cannot be removed (rmdir a report's directory "
+				      "to forget that report)");
 		return -EPERM;
 	}
 }
@@ -206,7 +206,7 @@ int ext_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 {
 	if (d == nd && d->role == R_EXT && d->xk == X_REPORTS)
 		return rep_rename(ns, n, t, d, nd, newname, err, errn);
-	mut_set_err(err, errn, "reports and the api control file cannot be renamed or moved");
+	errmsg_set(err, errn, "reports and the api control file cannot be renamed or moved");
 	return -EPERM;
 }
 

@@ -77,7 +77,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	}
 	if (wr && !node_writable(n)) {
 		rc = -EACCES;
-		mut_set_err(err, errn, "this file is read-only");
+		errmsg_set(err, errn, "this file is read-only");
 		goto out;
 	}
 	if (!(f = calloc(1, sizeof(*f)))) {
@@ -97,8 +97,8 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		f->mem = true;
 		if (n->sent && !wr) {
 			rc = -EACCES;
-			mut_set_err(err, errn, "the content of a data file (or an imported app) cannot "
-					       "be read back through the API; its metadata is NAME.json");
+			errmsg_set(err, errn, "the content of a data file (or an imported app) cannot "
+					      "be read back through the API; its metadata is NAME.json");
 			goto out;
 		}
 		if (wr && (flags & O_TRUNC || n->sent)) {

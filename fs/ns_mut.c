@@ -38,12 +38,6 @@
 #include "ns_ext.h"
 #include "reswrite.h"
 
-void mut_set_err(char *err, size_t errn, const char *msg)
-{
-	if (err && errn && msg)
-		snprintf(err, errn, "%s", msg);
-}
-
 void mut_node_set_errmsg(struct node *n, const char *msg)
 {
 	free(n->errmsg);
@@ -252,10 +246,35 @@ static void keep_rejected(struct ns *ns, struct node *n, const char *data, size_
 
 /* ---- parsing what the user wrote ---- */
 
+int mut_parse_json(const char *data, size_t len, cJSON **out, char *err, size_t errn)
+{
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(data, len, &end, false);
+	const char *p = j && end ? end : NULL;
+	while (p && p < data + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (j && p && p < data + len) { /* something after the document */
+		cJSON_Delete(j);
+		j = NULL;
+		end = p;
+	}
+	if (!j) {
+		size_t off = end ? (size_t)(end - data) : 0, line = 1;
+		if (!end && cJSON_GetErrorPtr())
+			off = (size_t)(cJSON_GetErrorPtr() - data);
+		for (size_t k = 0; k < off && k < len; k++)
+			line += data[k] == '\n';
+		errmsg_set(err, errn, "invalid JSON at byte %zu (line %zu): nothing was sent", off,
+			   line);
+		return -EINVAL;
+	}
+	*out = j;
+	return 0;
+}
+
 static int parse_doc(const char *data, size_t len, bool empty_ok, cJSON **out, char *err,
 		     size_t errn)
 {
-	const char *end = NULL;
 	size_t i = 0;
 	while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
 		i++;
@@ -264,34 +283,16 @@ static int parse_doc(const char *data, size_t len, bool empty_ok, cJSON **out, c
 			*out = cJSON_CreateObject();
 			return *out ? 0 : -ENOMEM;
 		}
-		mut_set_err(err, errn, "the file is empty: nothing was sent (write the resource's JSON)");
+		errmsg_set(err, errn, "the file is empty: nothing was sent (write the resource's JSON)");
 		return -EINVAL;
 	}
-	cJSON *j = cJSON_ParseWithLengthOpts(data, len, &end, false);
-	if (j && end) {
-		const char *p = end;
-		while (p < data + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-			p++;
-		if (p < data + len && *p) {
-			end = p;
-			cJSON_Delete(j);
-			j = NULL;
-		}
-	}
-	if (!j) {
-		size_t off = end ? (size_t)(end - data) : 0, line = 1;
-		if (!end && cJSON_GetErrorPtr())
-			off = (size_t)(cJSON_GetErrorPtr() - data);
-		for (size_t k = 0; k < off && k < len; k++)
-			line += data[k] == '\n';
-		if (err && errn)
-			snprintf(err, errn, "invalid JSON at byte %zu (line %zu): nothing was sent",
-				 off, line);
-		return -EINVAL;
-	}
+	cJSON *j = NULL;
+	int rc = mut_parse_json(data, len, &j, err, errn);
+	if (rc)
+		return rc;
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		mut_set_err(err, errn, "the file must hold one JSON object: nothing was sent");
+		errmsg_set(err, errn, "the file must hold one JSON object: nothing was sent");
 		return -EINVAL;
 	}
 	*out = j;
@@ -320,7 +321,7 @@ int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t le
 		goto fail;
 	if (!rn->rt || !rn->id) {
 		rc = -EPERM;
-		mut_set_err(err, errn, "this file cannot be changed");
+		errmsg_set(err, errn, "this file cannot be changed");
 		goto fail;
 	}
 	const struct rtype *rt = rn->rt;
@@ -407,7 +408,7 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	struct res_scope sc;
 	int rc;
 	if (!c) {
-		mut_set_err(err, errn, "no collection to create in");
+		errmsg_set(err, errn, "no collection to create in");
 		return -EPERM;
 	}
 	if ((rc = parse_doc(n->mem, n->memlen, true, &doc, err, errn))) {
@@ -417,7 +418,7 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	char *name = mut_server_name(c, n->name, NULL, true);
 	if (!name && !json_str(doc, "name")) {
 		cJSON_Delete(doc);
-		mut_set_err(err, errn, "cannot tell the new resource's name from the file name");
+		errmsg_set(err, errn, "cannot tell the new resource's name from the file name");
 		mut_node_set_errmsg(n, err);
 		return -EINVAL;
 	}
@@ -454,16 +455,19 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	return 0;
 }
 
-/* The data-file path a folder directory stands for ("" at the collection). */
-int mut_folder_path(struct node *d, char *out, size_t n)
+/* The full path of data file `sname` in folder directory d ("sales.csv" at
+ * the collection, "q1/sales.csv" in its folder q1). */
+int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n)
 {
-	char tmp[1024];
-	out[0] = '\0';
+	char tmp[2048];
+	int r = snprintf(out, n, "%s", sname);
+	if (r < 0 || (size_t)r >= n)
+		return -ENAMETOOLONG;
 	for (; d && d->role == R_FOLDER; d = d->parent) {
 		char seg[512];
 		if (names_decode(d->name, seg, sizeof(seg)) <= 0)
 			return -EINVAL;
-		int r = snprintf(tmp, sizeof(tmp), "%s%s%s", seg, out[0] ? "/" : "", out);
+		r = snprintf(tmp, sizeof(tmp), "%s/%s", seg, out);
 		if (r < 0 || (size_t)r >= sizeof(tmp) || (size_t)r >= n)
 			return -ENAMETOOLONG;
 		memcpy(out, tmp, (size_t)r + 1);

@@ -13,7 +13,6 @@
 #define MEM_MAX (256u << 20) /* all scratch and new files together */
 #define REJECTED ".rejected" /* suffix of a rejected update's content */
 
-void mut_set_err(char *err, size_t errn, const char *msg);
 void mut_node_set_errmsg(struct node *n, const char *msg);
 int mut_buf_reserve(struct ns *ns, char **buf, size_t *cap, size_t len, bool acct);
 int mut_mem_set(struct ns *ns, struct node *n, const char *data, size_t len);
@@ -34,8 +33,13 @@ struct node *mut_res_node(struct node *n);
 int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t len,
 		      const cJSON *base, cJSON **newbase, char *err, size_t errn);
 char *mut_server_name(struct node *c, const char *name, const char *own_id, bool file);
-/* The data-file path a folder directory stands for ("" at the collection). */
-int mut_folder_path(struct node *d, char *out, size_t n);
+/* The full path of data file `sname` in folder directory d. */
+int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n);
 int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn);
+
+/* Parses one JSON document (anything but white space after it is an
+ * error).  Returns 0 with *out (caller frees) or -EINVAL with err saying at
+ * which byte and line. */
+int mut_parse_json(const char *data, size_t len, cJSON **out, char *err, size_t errn);
 
 #endif

@@ -501,7 +501,7 @@ static int out_fetch(struct ns *ns, struct xrep *r, struct xout *o, char *err, s
 	if (r->forgetting || r->forgotten)
 		return -ENOENT;
 	if (!o->location) {
-		mut_set_err(err, errn, "this output is no longer on the tenant");
+		errmsg_set(err, errn, "this output is no longer on the tenant");
 		return -ENOENT;
 	}
 	snprintf(sub, sizeof(sub), "%s/%s", r->id, OUTPUTS_DIR);
@@ -664,7 +664,7 @@ static int open_output(struct ns *ns, struct xrep *r, struct node *n, struct ns_
 		if (h->fd >= 0)
 			close(h->fd);
 		free(h);
-		mut_set_err(err, errn, "the local copy of this output cannot be read");
+		errmsg_set(err, errn, "the local copy of this output cannot be read");
 		return rc;
 	}
 	out_set_size(ns, o, (uint64_t)st.st_size);

@@ -81,30 +81,14 @@ int rep_truncate(struct ns *ns, struct node *n, uint64_t size)
 /* Parses what was written: one JSON object, else -EINVAL saying where. */
 static int parse_request(const char *data, size_t len, cJSON **out, char *err, size_t errn)
 {
-	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts(data, len, &end, false);
-	const char *p = j && end ? end : NULL;
-	while (p && p < data + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	if (j && p && p < data + len) { /* something after the document */
-		cJSON_Delete(j);
-		j = NULL;
-		end = p;
-	}
-	if (!j) {
-		size_t off = end ? (size_t)(end - data) : 0, line = 1;
-		if (!end && cJSON_GetErrorPtr())
-			off = (size_t)(cJSON_GetErrorPtr() - data);
-		for (size_t k = 0; k < off && k < len; k++)
-			line += data[k] == '\n';
-		errmsg_set(err, errn, "invalid JSON at byte %zu (line %zu): nothing was sent", off,
-			   line);
-		return -EINVAL;
-	}
+	cJSON *j = NULL;
+	int rc = mut_parse_json(data, len, &j, err, errn);
+	if (rc)
+		return rc;
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		mut_set_err(err, errn, "a report request is one JSON object (the body of "
-				       "POST /api/v1/reports): nothing was sent");
+		errmsg_set(err, errn, "a report request is one JSON object (the body of "
+				      "POST /api/v1/reports): nothing was sent");
 		return -EINVAL;
 	}
 	*out = j;
@@ -182,7 +166,7 @@ static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 			reg_rc = -ENOMEM;
 		if (reg_rc)
 			errmsg_set(err, errn, "report %s was created, but it will not be listed after a "
-				   "remount: %s", n->id, regerr[0] ? regerr : strerror(-reg_rc));
+				  "remount: %s", n->id, regerr[0] ? regerr : strerror(-reg_rc));
 		rc = reg_rc;
 	}
 	mut_node_set_errmsg(n, rc ? err : NULL);
@@ -201,7 +185,7 @@ int rep_flush(struct ns *ns, struct node *n, char *err, size_t errn)
 	if (n->id) {
 		n->mem_dirty = false;
 		errmsg_set(err, errn, "this file already created report %s, which cannot be changed: "
-			   "write a new file for another report", n->id);
+			  "write a new file for another report", n->id);
 		return -EPERM;
 	}
 	/* An empty file creates nothing (yet): a shell's `> f` closes a
@@ -218,7 +202,7 @@ int rep_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 	bool t_mem = t && (t->role == R_SCRATCH || (t->role == R_EXT && t->xk == X_NEW && !t->id));
 	(void)d;
 	if (!mem || (t && !t_mem)) {
-		mut_set_err(err, errn, "a report cannot be renamed, nor replaced by renaming onto it");
+		errmsg_set(err, errn, "a report cannot be renamed, nor replaced by renaming onto it");
 		return -EPERM;
 	}
 	if (t && t != n)
