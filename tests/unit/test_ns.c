@@ -13,6 +13,7 @@
 #include "check.h"
 #include "jsonfmt.h"
 #include "ns.h"
+#include "nswalk.h"
 #include "qclient.h"
 #include "sim.h"
 
@@ -57,26 +58,11 @@ static void env_fini(struct env *e)
 	sim_free(e->sim);
 }
 
-/* Resolves a relative path; returns the inode or a negative errno. */
-static long long walk(struct env *e, const char *path, struct ns_attr *a)
-{
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", path);
-	uint64_t ino = NS_ROOT_INO;
-	for (char *save, *seg = strtok_r(buf, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
-		int rc = ns_lookup(e->ns, ino, seg, a, NULL, 0);
-		if (rc)
-			return rc;
-		ino = a->ino;
-	}
-	return (long long)ino;
-}
-
 static struct ns_dir *list(struct env *e, const char *path)
 {
 	struct ns_attr a;
 	struct ns_dir *d = NULL;
-	long long ino = path[0] ? walk(e, path, &a) : NS_ROOT_INO;
+	long long ino = path[0] ? ns_walk(e->ns, path, &a) : NS_ROOT_INO;
 	if (ino < 0 || ns_opendir(e->ns, (uint64_t)ino, &d, NULL, 0))
 		return NULL;
 	return d;
@@ -170,18 +156,18 @@ static void test_bare_id(struct env *e)
 	ssize_t n = ns_getxattr(e->ns, d->ents[2].attr.ino, "user.qlik.id", id, sizeof(id));
 	id[n > 0 ? n : 0] = '\0';
 	snprintf(path, sizeof(path), "users/%s.json", id);
-	CHECK(walk(e, path, &a) > 0);
+	CHECK(ns_walk(e->ns, path, &a) > 0);
 	CHECK_INT(a.size, d->ents[2].attr.size);
 	CHECK_INT(sim_count_total(e->sim), 0); /* served from the listing */
-	CHECK(walk(e, path, &b) > 0);
+	CHECK(ns_walk(e->ns, path, &b) > 0);
 	CHECK_INT(a.ino, b.ino); /* stable */
 	/* unknown id: one GET, then a negative entry */
-	CHECK_INT(walk(e, "users/0123456789abcdef01234567.json", &a), -ENOENT);
+	CHECK_INT(ns_walk(e->ns, "users/0123456789abcdef01234567.json", &a), -ENOENT);
 	CHECK_INT(sim_count(e->sim, "GET", "/api/v1/users/"), 1);
-	CHECK_INT(walk(e, "users/0123456789abcdef01234567.json", &a), -ENOENT);
+	CHECK_INT(ns_walk(e->ns, "users/0123456789abcdef01234567.json", &a), -ENOENT);
 	CHECK_INT(sim_count_total(e->sim), 1);
 	/* a name that is not an id costs nothing */
-	CHECK_INT(walk(e, "users/no such user.json", &a), -ENOENT);
+	CHECK_INT(ns_walk(e->ns, "users/no such user.json", &a), -ENOENT);
 	CHECK_INT(sim_count_total(e->sim), 1);
 	ns_closedir(d);
 }
@@ -233,7 +219,7 @@ static void test_me(struct env *e)
 {
 	struct ns_attr a;
 	sim_reset_counts(e->sim);
-	long long ino = walk(e, "me.json", &a);
+	long long ino = ns_walk(e->ns, "me.json", &a);
 	CHECK(ino > 0);
 	CHECK(a.size > 10);
 	/* GET /users/me (301) + GET /users/{id} */
@@ -254,7 +240,7 @@ static void test_eviction_costs_one_get(void)
 	char path[512];
 	snprintf(path, sizeof(path), "data-stores/%s/data-store.json", d->ents[2].name);
 	struct ns_attr a;
-	long long ino = walk(&e, path, &a);
+	long long ino = ns_walk(e.ns, path, &a);
 	CHECK(ino > 0);
 	sim_reset_counts(e.sim);
 	size_t len;

@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "check.h"
 #include "ns.h"
+#include "nswalk.h"
 #include "simenv.h"
 
 static int64_t fake_now = 1000000;
@@ -34,27 +35,13 @@ static struct ns *ns_make(struct env *e)
 	return ns_new(&no);
 }
 
-static long long walk(struct env *e, const char *path, struct ns_attr *a)
-{
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", path);
-	uint64_t ino = NS_ROOT_INO;
-	for (char *save, *seg = strtok_r(buf, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
-		int rc = ns_lookup(e->ns, ino, seg, a, NULL, 0);
-		if (rc)
-			return rc;
-		ino = a->ino;
-	}
-	return (long long)ino;
-}
-
 /* The names in a directory (after . and ..), joined by '|'. */
 static char *names(struct env *e, const char *path)
 {
 	struct ns_attr a;
 	struct ns_dir *d = NULL;
 	static char out[4096];
-	long long ino = path[0] ? walk(e, path, &a) : NS_ROOT_INO;
+	long long ino = path[0] ? ns_walk(e->ns, path, &a) : NS_ROOT_INO;
 	out[0] = '\0';
 	if (ino < 0 || ns_opendir(e->ns, (uint64_t)ino, &d, NULL, 0))
 		return strcpy(out, "(error)");
@@ -71,7 +58,7 @@ static char *slurp(struct env *e, const char *path, uint64_t *size)
 	struct ns_attr a;
 	struct ns_file *f;
 	bool changed;
-	long long ino = walk(e, path, &a);
+	long long ino = ns_walk(e->ns, path, &a);
 	if (ino < 0 || ns_open(e->ns, (uint64_t)ino, O_RDONLY, &f, &changed, NULL, 0))
 		return NULL;
 	if (size)
@@ -91,7 +78,7 @@ static int write_new(struct env *e, const char *dir, const char *name, const cha
 {
 	struct ns_attr a;
 	struct ns_file *f;
-	long long d = walk(e, dir, &a);
+	long long d = ns_walk(e->ns, dir, &a);
 	int rc = d < 0 ? (int)d
 		       : ns_create(e->ns, (uint64_t)d, name, O_WRONLY | O_CREAT | O_TRUNC, &a, &f,
 				   err, errn);
@@ -141,12 +128,12 @@ static void test_refused_before_sending(struct env *e)
 	CHECK_INT(sim_count_total(e->s.sim), 0);
 	struct ns_attr a;
 	char x[256];
-	long long ino = walk(e, "reports/bad.json", &a);
+	long long ino = ns_walk(e->ns, "reports/bad.json", &a);
 	CHECK(ino > 0);
 	ssize_t n = ns_getxattr(e->ns, (uint64_t)ino, "user.qlik.error", x, sizeof(x) - 1);
 	CHECK(n > 0 && !strncmp(x, "invalid JSON", 12));
 	CHECK_INT(a.size, 9); /* the content is kept */
-	long long rep = walk(e, "reports", &a);
+	long long rep = ns_walk(e->ns, "reports", &a);
 	CHECK_INT(ns_unlink(e->ns, (uint64_t)rep, "bad.json", NULL, 0), 0);
 	CHECK_INT(ns_unlink(e->ns, (uint64_t)rep, "half.json", NULL, 0), 0);
 	CHECK_STR(names(e, "reports"), "");
@@ -225,7 +212,7 @@ static void test_remount_and_forget(struct env *e, const char *dir)
 	CHECK_INT(sim_count(e->s.sim, "GET", "/api/v1/temp-contents/"), 0); /* local copy */
 
 	struct ns_attr a;
-	long long rep = walk(e, "reports", &a);
+	long long rep = ns_walk(e->ns, "reports", &a);
 	sim_reset_counts(e->s.sim);
 	CHECK_INT(ns_rmdir(e->ns, (uint64_t)rep, dir, NULL, 0), 0);
 	CHECK_STR(names(e, "reports"), "");
@@ -252,7 +239,7 @@ static ssize_t ask(struct env *e, const char *doc, char *out, size_t n, char *er
 	struct ns_attr a;
 	struct ns_file *f;
 	bool changed;
-	long long ino = walk(e, "api", &a);
+	long long ino = ns_walk(e->ns, "api", &a);
 	if (ino < 0 || ns_open(e->ns, (uint64_t)ino, O_RDWR, &f, &changed, NULL, 0))
 		return -EBADF;
 	CHECK(ns_file_opened(f, geteuid()));

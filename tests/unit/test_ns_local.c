@@ -16,6 +16,7 @@
 #include "cache.h"
 #include "check.h"
 #include "ns.h"
+#include "nswalk.h"
 #include "qclient.h"
 #include "sim.h"
 #include "statedir.h"
@@ -107,20 +108,6 @@ static void env_fini(struct env *e)
 	CHECK(system(cmd) == 0);
 }
 
-static long long walk(struct env *e, const char *path, struct ns_attr *a)
-{
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", path);
-	uint64_t ino = NS_ROOT_INO;
-	for (char *save, *seg = strtok_r(buf, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
-		int rc = ns_lookup(e->ns, ino, seg, a, NULL, 0);
-		if (rc)
-			return rc;
-		ino = a->ino;
-	}
-	return (long long)ino;
-}
-
 static void put(struct env *e, const char *rel, const char *text)
 {
 	char dir[256], *slash;
@@ -172,17 +159,17 @@ static void test_passthrough(void)
 	CHECK_INT(ns_opendir(e.ns, NS_ROOT_INO, &d, NULL, 0), 0);
 	CHECK(has(d, "changes"));
 	ns_closedir(d);
-	long long ci = walk(&e, "changes", &a);
+	long long ci = ns_walk(e.ns, "changes", &a);
 	CHECK(ci > 0 && S_ISDIR(a.mode) && (a.mode & 0777) == 0700);
 	CHECK_INT(ns_opendir(e.ns, (uint64_t)ci, &d, NULL, 0), 0);
 	CHECK_INT(d->n, 5); /* . .. .status.json apps apps.json */
 	CHECK(has(d, "apps.json") && has(d, "apps") && has(d, ".status.json"));
 	CHECK(!has(d, ".apps.json.tmp.12.3") && !has(d, "link.json"));
 	ns_closedir(d);
-	CHECK_INT(walk(&e, "changes/link.json", &a), -ENOENT);
-	CHECK_INT(walk(&e, "changes/.apps.json.tmp.12.3", &a), -ENOENT);
+	CHECK_INT(ns_walk(e.ns, "changes/link.json", &a), -ENOENT);
+	CHECK_INT(ns_walk(e.ns, "changes/.apps.json.tmp.12.3", &a), -ENOENT);
 
-	long long fi = walk(&e, "changes/apps.json", &a);
+	long long fi = ns_walk(e.ns, "changes/apps.json", &a);
 	CHECK(fi > 0 && S_ISREG(a.mode) && a.size == 12 && (a.mode & 0777) == 0600);
 	CHECK_STR(slurp(&e, (uint64_t)fi, &changed, &rc), "{\"data\":{}}\n");
 	CHECK(!changed);
@@ -197,7 +184,7 @@ static void test_passthrough(void)
 	CHECK_STR(slurp(&e, (uint64_t)fi, &changed, &rc), "{\"data\":{\"created\":[1,2]}}\n");
 	CHECK(changed); /* the size the kernel holds is stale */
 	/* a new spool file: the kernel forgets any negative entry of that name */
-	long long si = walk(&e, "changes/apps", &a);
+	long long si = ns_walk(e.ns, "changes/apps", &a);
 	nev = 0;
 	put(&e, "apps/2026-11-28T01-02-04.000Z.json", "second\n");
 	ns_local_note_written(e.ns, "changes/apps/2026-11-28T01-02-04.000Z.json");
@@ -215,9 +202,9 @@ static void test_passthrough(void)
 	CHECK_INT(ns_unlink(e.ns, (uint64_t)ci, "apps", NULL, 0), -EACCES);
 	CHECK_INT(ns_unlink(e.ns, NS_ROOT_INO, "changes", NULL, 0), -EISDIR);
 	CHECK_INT(ns_unlink(e.ns, NS_ROOT_INO, "me.json", NULL, 0), -EPERM);
-	long long ui = walk(&e, "users", &a);
+	long long ui = ns_walk(e.ns, "users", &a);
 	CHECK_INT(ns_unlink(e.ns, (uint64_t)ui, "x.json", NULL, 0), -ENOENT);
-	long long sp = walk(&e, "changes/apps/2026-11-28T01-02-03.000Z.json", &a);
+	long long sp = ns_walk(e.ns, "changes/apps/2026-11-28T01-02-03.000Z.json", &a);
 	CHECK(sp > 0);
 	CHECK_INT(ns_unlink(e.ns, (uint64_t)si, "2026-11-28T01-02-03.000Z.json", NULL, 0), 0);
 	snprintf(path, sizeof(path), "%s/apps/2026-11-28T01-02-03.000Z.json", e.cdir);
@@ -227,7 +214,7 @@ static void test_passthrough(void)
 	CHECK_INT(ns_unlink(e.ns, (uint64_t)si, "..", NULL, 0), -ENOENT);
 	/* removed behind our back: gone from lookups and listings */
 	snprintf(path, sizeof(path), "%s/apps/2026-11-28T01-02-04.000Z.json", e.cdir);
-	long long s2 = walk(&e, "changes/apps/2026-11-28T01-02-04.000Z.json", &a);
+	long long s2 = ns_walk(e.ns, "changes/apps/2026-11-28T01-02-04.000Z.json", &a);
 	CHECK(unlink(path) == 0);
 	CHECK_INT(ns_getattr(e.ns, (uint64_t)s2, &a, NULL, 0), -ENOENT);
 	CHECK_INT(ns_opendir(e.ns, (uint64_t)si, &d, NULL, 0), 0);
@@ -239,7 +226,7 @@ static void test_passthrough(void)
 	/* a read-only mount: nothing to delete, no write bits */
 	env_init(&e, true);
 	put(&e, "apps/x.json", "x");
-	si = walk(&e, "changes/apps", &a);
+	si = ns_walk(e.ns, "changes/apps", &a);
 	CHECK((a.mode & 0222) == 0);
 	CHECK_INT(ns_unlink(e.ns, (uint64_t)si, "x.json", NULL, 0), -EROFS);
 	env_fini(&e);
@@ -259,15 +246,15 @@ static void test_note_changed(void)
 	free(js);
 	const char *uid = cJSON_GetStringValue(
 		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(state, "users"), 3), "id"));
-	long long ui = walk(&e, "users", &a);
+	long long ui = ns_walk(e.ns, "users", &a);
 	CHECK_INT(ns_opendir(e.ns, (uint64_t)ui, &d, NULL, 0), 0);
 	ns_closedir(d);
-	long long ai = walk(&e, "apps", &a);
+	long long ai = ns_walk(e.ns, "apps", &a);
 	CHECK_INT(ns_opendir(e.ns, (uint64_t)ai, &d, NULL, 0), 0);
 	ns_closedir(d);
 	char byid[128];
 	snprintf(byid, sizeof(byid), "users/%s.json", uid);
-	long long hid = walk(&e, byid, &a); /* a bare-id entry too */
+	long long hid = ns_walk(e.ns, byid, &a); /* a bare-id entry too */
 	CHECK(hid > 0);
 	sim_reset_counts(e.sim);
 	CHECK_INT(ns_opendir(e.ns, (uint64_t)ui, &d, NULL, 0), 0); /* fresh: free */
