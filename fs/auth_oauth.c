@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "url.h"
 
 #define RENEW_MAX_MS 60000 /* renew at most this long before expiry ... */
@@ -268,9 +269,14 @@ static int obtain(struct oauth *o, const char *stale)
 		if (valid && (now < o->renew_ms || o->busy || now < o->pause_until))
 			return 0;
 		if (o->busy) {
+			/* another caller's grant: its outcome is ours, within the
+			 * same bound as a grant of our own */
 			unsigned g = o->gen;
+			const int64_t deadline =
+				clock_mono_ms() + (o->cl.timeout_ms > 0 ? o->cl.timeout_ms : 30000);
 			while (o->busy && o->gen == g)
-				pthread_cond_wait(&o->cv, &o->mu);
+				if (clock_cond_wait_until(&o->cv, &o->mu, deadline))
+					return -EIO; /* timed out: a network failure */
 			waited_rc = o->last_rc;
 			continue;
 		}
@@ -382,7 +388,7 @@ int auth_oauth_new(const struct oauth_opts *opts, struct qauth **out, char *err,
 		return -ENOMEM;
 	o->base.ops = &oauth_ops;
 	pthread_mutex_init(&o->mu, NULL);
-	pthread_cond_init(&o->cv, NULL);
+	clock_cond_init(&o->cv);
 	o->now_ms = opts->now_ms ? opts->now_ms : real_mono_ms;
 	o->wall_s = opts->wall_s ? opts->wall_s : real_wall_s;
 	o->cl.transport = c->transport;

@@ -28,6 +28,8 @@
  */
 #include "qclient.h"
 
+#include "clock.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -680,8 +682,19 @@ int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 	if (f) {
 		f->waiters++;
 		c->stats.shared++;
-		while (!f->done)
-			pthread_cond_wait(&f->cv, &c->lock);
+		/* the same deadline as a call of our own: another caller's fetch
+		 * may have started long ago, or wait out a rate limit */
+		const int64_t deadline = clock_mono_ms() + c->timeout_ms;
+		while (!f->done && !clock_cond_wait_until(&f->cv, &c->lock, deadline))
+			;
+		if (!f->done) {
+			flight_put(f);
+			pthread_mutex_unlock(&c->lock);
+			snprintf(out->errmsg, sizeof(out->errmsg),
+				 "GET %s: timed out waiting for the same request of another caller",
+				 call->url);
+			return -EIO; /* as a timeout of our own (errmap.h) */
+		}
 		int rc = f->rc;
 		if (copy_resp(out, &f->resp) < 0 && !rc)
 			rc = -ENOMEM;
@@ -697,7 +710,7 @@ int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 		pthread_mutex_unlock(&c->lock);
 		return -ENOMEM;
 	}
-	pthread_cond_init(&f->cv, NULL);
+	clock_cond_init(&f->cv);
 	f->waiters = 1;
 	f->next = c->flights;
 	c->flights = f;
@@ -868,4 +881,9 @@ long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
 	free(cur);
 	info->pages = pages;
 	return rc < 0 ? rc : seen;
+}
+
+long qclient_timeout_ms(const struct qclient *c)
+{
+	return c->timeout_ms;
 }

@@ -157,6 +157,10 @@ void qclient_get_stats(struct qclient *c, struct qclient_stats *st);
  * Returns milliseconds, at least 1000 and at most 600000. */
 long qclient_retry_after_ms(const char *value);
 
+/* The budget of one call (the mount's `timeout`): also the bound of every
+ * wait on another caller's work done on the client's behalf. */
+long qclient_timeout_ms(const struct qclient *c);
+
 /* Copies the first Qlik error's "code", "title" and "detail" of an error body
  * into the buffers (empty strings when absent).  Pure; for unit tests too. */
 void qclient_error_text(const char *body, char *code, size_t code_n, char *text, size_t text_n);

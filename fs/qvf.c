@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "url.h"
 
 #define DEFAULT_TIMEOUT_MS (10L * 60 * 1000)
@@ -86,9 +87,7 @@ struct qvf_file {
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 static bool valid_id(const char *id)
@@ -526,8 +525,19 @@ int qvf_open(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nod
 			if (f) {
 				f->refs++;
 				f->waiters++;
-				while (!f->done)
-					pthread_cond_wait(&f->cv, &c->lock);
+				/* bounded like an export of our own */
+				const int64_t deadline = now_ms() + c->timeout_ms;
+				while (!f->done &&
+				       !clock_cond_wait_until(&f->cv, &c->lock, deadline))
+					;
+				if (!f->done) {
+					f->waiters--;
+					flight_put(f);
+					pthread_mutex_unlock(&c->lock);
+					errmsg_set(err, n, "timed out waiting for the export of app %s "
+						   "(started by another reader)", app_id);
+					return -EIO;
+				}
 				rc = f->rc;
 				e = f->e;
 				if (rc)
@@ -546,7 +556,7 @@ int qvf_open(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nod
 				f->mtime = mtime_ms;
 				f->nodata = nodata;
 				f->refs = 1;
-				pthread_cond_init(&f->cv, NULL);
+				clock_cond_init(&f->cv);
 				f->next = c->flights;
 				c->flights = f;
 				pthread_mutex_unlock(&c->lock);
