@@ -176,8 +176,9 @@ int creds_resolve(const struct options *o, bool login, struct creds *c, char *er
 	if (!rc)
 		rc = tenant(o, &ctx, c, err, n);
 	if (!rc && (rc = statedir_resolve(o->state_dir, c->base, &c->state_dir)))
-		snprintf(err, n, "cannot create the state directory%s%s: %s",
-			 o->state_dir ? " " : "", o->state_dir ? o->state_dir : "", strerror(-rc));
+		snprintf(err, n, "cannot use the state directory%s%s: %s",
+			 o->state_dir ? " " : "", o->state_dir ? o->state_dir : "",
+			 rc == -EPERM ? STATEDIR_PRIVATE_HINT : strerror(-rc));
 	if (!rc) {
 		bool oauth = login || (o->auth ? !strcmp(o->auth, "oauth")
 					       : (o->client_id || ctx.client_id));

@@ -105,6 +105,7 @@ int main(int argc, char *argv[])
 	char *cdir = NULL, *qdir = NULL, *tdir = NULL;
 	struct fuse_session *se = NULL;
 	struct ns *ns = NULL;
+	cJSON *me = NULL;
 	char err[768] = "";
 	int ret = 1, rc;
 
@@ -126,6 +127,11 @@ int main(int argc, char *argv[])
 		free(o.tenant);
 		o.tenant = NULL;
 	}
+	/* The kernel checks every caller against the modes we report: with
+	 * allow_other, another local user gets what the modes (umask, uid,
+	 * gid) give, never the owner's tenant access by default. */
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
+		goto out_args;
 	if (fuse_parse_cmdline(&args, &fo) != 0)
 		goto out_args;
 	if ((!o.tenant && !o.context) || !fo.mountpoint) {
@@ -158,14 +164,13 @@ int main(int argc, char *argv[])
 	if (!(qc = qclient_new(&qo)))
 		goto out_creds;
 
-	/* Fail fast instead of mounting a broken filesystem. */
-	cJSON *me = NULL;
+	/* Fail fast instead of mounting a broken filesystem; the answer is
+	 * me.json's first content. */
 	rc = qclient_get_json(qc, "/api/v1/users/me", &me, err, sizeof(err));
 	if (rc) {
 		explain_check_failure(&cr, rc, err);
 		goto out_creds;
 	}
-	cJSON_Delete(me);
 
 	struct changes_opts cho = nums.changes;
 	cho.client = qc;
@@ -191,7 +196,8 @@ int main(int argc, char *argv[])
 	    (rc = statedir_mkdir(cdir, "tmp")) || asprintf(&tdir, "%s/tmp", cdir) < 0 ||
 	    asprintf(&qdir, "%s/qvf", cdir) < 0) {
 		fprintf(stderr, "qlikfs: cannot use the cache directory %s: %s\n",
-			cdir ? cdir : (o.cache_dir ? o.cache_dir : ""), strerror(rc ? -rc : ENOMEM));
+			cdir ? cdir : (o.cache_dir ? o.cache_dir : ""),
+			rc == -EPERM ? STATEDIR_PRIVATE_HINT : strerror(rc ? -rc : ENOMEM));
 		goto out_cache;
 	}
 	if (!o.noqvf) {
@@ -235,8 +241,12 @@ int main(int argc, char *argv[])
 		/* reports/ and api (ns_ext.h) */
 		.state_dir = cr.state_dir,
 		.transfer_timeout_ms = (long)(nums.transfer_timeout * 1000),
+		.me = me,
 	};
-	if (!(ns = ns_new(&no)))
+	ns = ns_new(&no);
+	cJSON_Delete(me);
+	me = NULL;
+	if (!ns)
 		goto out_inval;
 	q.ns = ns;
 	inval_set_ns(g_inval, ns);
@@ -304,6 +314,7 @@ out_cache:
 	free(tdir);
 	cache_free(cache);
 out_creds:
+	cJSON_Delete(me);
 	signal(SIGUSR1, SIG_IGN);
 	changes_free(g_changes);
 	g_changes = NULL;

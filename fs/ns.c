@@ -26,27 +26,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "jsonfmt.h"
 #include "names.h"
 #include "ns_ext.h"
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t ns_wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_wall_ms();
 }
 
 int64_t ns_now(struct ns *ns)
 {
-	return ns->o.now_ms ? ns->o.now_ms() : mono_ms();
+	return ns->o.now_ms ? ns->o.now_ms() : clock_mono_ms();
+}
+
+int64_t ns_deadline(struct ns *ns)
+{
+	long budget = ns->o.client ? qclient_timeout_ms(ns->o.client) : 30000;
+	return clock_mono_ms() + budget;
+}
+
+int ns_wait(struct ns *ns, int64_t deadline, const char *what, char *err, size_t errn)
+{
+	if (!clock_cond_wait_until(&ns->cv, &ns->lock, deadline))
+		return 0;
+	errmsg_set(err, errn, "timed out waiting for %s (another caller's request)", what);
+	return -EIO; /* as a timeout of our own request: a network failure */
 }
 
 bool ns_fresh(struct ns *ns, int64_t t)
@@ -449,8 +455,12 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 			a->mtime_ms = n->twin->mtime_ms;
 			a->ctime_ms = n->twin->ctime_ms;
 		}
-		else if (n->dirty_handles)
+		else if (n->dirty_handles) {
+			/* a size that lasts only while a writer holds the file:
+			 * the kernel must not keep it past the close */
 			a->size = n->wsize;
+			a->attr_ttl_ms = 1;
+		}
 		n->reported_size = a->size;
 	}
 	if (n->role == R_INDEX) {
@@ -480,7 +490,7 @@ struct ns *ns_new(const struct ns_opts *o)
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);
-	pthread_cond_init(&ns->cv, NULL);
+	clock_cond_init(&ns->cv);
 	ns->mount_ms = ns_wall_ms();
 	ns->ntab = 1; /* inode 0 is invalid */
 	ns->captab = 1024;
@@ -496,6 +506,10 @@ struct ns *ns_new(const struct ns_opts *o)
 	}
 	root->pinned = true;
 	node_add_fixed_kids(ns, root);
+	struct node *me = strmap_get(root->kids, "me.json");
+	if (ns->o.me && me && node_set_obj(ns, me, ns->o.me, NULL) == 0)
+		me->fetched_at = ns_now(ns) ? ns_now(ns) : 1;
+	ns->o.me = NULL; /* borrowed for this call only */
 	return ns;
 }
 
@@ -702,6 +716,18 @@ int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out)
 	return rc;
 }
 
+/* Would k's attributes take a request of their own (a GET, an export)?  Such
+ * an entry goes to readdirplus without attributes, so that the kernel looks it
+ * up and the size it is given is the size a read returns (me.json before its
+ * first read showed 0 bytes, and rsync copied it empty). */
+static bool attrs_need_fetch(struct ns *ns, struct node *k)
+{
+	if (k->role == R_QVF)
+		return (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
+		       qvf_node_size(ns, k, true, NULL, 0);
+	return fresh_src(k) == k && !ns_fresh(ns, k->fetched_at);
+}
+
 int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size_t errn)
 {
 	if (ns_local_owns(ns, ino))
@@ -731,9 +757,8 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		if (k->hidden || k->gone)
 			continue;
 		d->ents[d->n].name = strdup(k->name);
-		if (k->role == R_QVF && (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
-		    qvf_node_size(ns, k, true, NULL, 0))
-			d->ents[d->n].noattr = true; /* unknown until exported: looked up */
+		if (attrs_need_fetch(ns, k))
+			d->ents[d->n].noattr = true; /* unknown without a request: looked up */
 		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 #include "cache.h"
 #include "qclient.h"
 #include "restab.h"
@@ -56,6 +58,10 @@ struct ns_opts {
 	 * transfer_timeout_ms too (0: the client's timeout); raw requests'
 	 * answers go to tmp_dir. */
 	const char *state_dir;    /* not owned; NULL: neither reports/ nor api */
+	/* The user object of the mount-time credential check (GET /users/me):
+	 * me.json's first content, so that it needs no request of its own
+	 * (read by ns_new only; may be NULL). */
+	const cJSON *me;
 };
 
 struct ns_attr {

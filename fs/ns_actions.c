@@ -244,7 +244,13 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	}
 	int fd = n->tmpfd;
 	uint64_t size = n->tmplen;
-	mut_node_lock_change(ns, n);
+	if ((rc = mut_node_lock_change(ns, n, err, errn))) {
+		free(space);
+		free(conn);
+		free(replace);
+		mut_node_set_errmsg(n, err);
+		return rc;
+	}
 	n->mem_dirty = false;
 	pthread_mutex_unlock(&ns->lock);
 	if (app) {

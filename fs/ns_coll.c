@@ -363,10 +363,30 @@ static void plan_clear(struct plan *p)
 	free(p->conn);
 }
 
+/* Waits for the refresh of coll that another caller is doing, within this
+ * caller's own deadline, and shares its outcome: its error too, so that
+ * waiters neither wait past their deadline nor start fetches of their own
+ * after it failed (each with a fresh deadline: 30, 60, 90 s...). */
+static int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
+{
+	const unsigned gen = coll->refresh_gen;
+	const int64_t deadline = ns_deadline(ns);
+	while (coll->refreshing && coll->refresh_gen == gen) {
+		int rc = ns_wait(ns, deadline, "a listing", err, errn);
+		if (rc)
+			return rc;
+	}
+	if (coll->refresh_gen != gen && coll->refresh_rc) {
+		errmsg_set(err, errn, "%s", coll->refresh_err ? coll->refresh_err : "");
+		return coll->refresh_rc;
+	}
+	return 0;
+}
+
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
-	while (coll->refreshing)
-		pthread_cond_wait(&ns->cv, &ns->lock);
+	if (coll->refreshing)
+		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
 	struct plan p = {
@@ -379,16 +399,21 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 	int64_t started = ns_now(ns);
 	cJSON *arr = NULL;
 	coll->refreshing = true;
+	coll->refresh_outdated = false;
 	pthread_mutex_unlock(&ns->lock);
 	int rc = fetch_listing(ns->o.client, &p, &arr, err, errn);
 	pthread_mutex_lock(&ns->lock);
 	coll->refreshing = false;
+	coll->refresh_gen++;
+	coll->refresh_rc = rc;
+	free(coll->refresh_err);
+	coll->refresh_err = rc && err ? strndup(err, errn) : NULL;
 	pthread_cond_broadcast(&ns->cv);
 	if (!rc) {
 		if (p.conn && !coll->conn)
 			coll->conn = strdup(p.conn);
 		apply_listing(ns, coll, arr);
-		coll->listed_at = started ? started : 1;
+		coll->listed_at = coll->refresh_outdated ? 0 : (started ? started : 1);
 		ns->stats.listings++;
 	}
 	cJSON_Delete(arr);

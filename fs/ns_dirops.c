@@ -178,9 +178,13 @@ static int delete_resource(struct ns *ns, struct node *n, char *err, size_t errn
 	char *id = n->id ? strdup(n->id) : NULL;
 	if (!id)
 		return -ENOMEM;
-	mut_node_lock_change(ns, n);
+	int rc = mut_node_lock_change(ns, n, err, errn);
+	if (rc) {
+		free(id);
+		return rc;
+	}
 	pthread_mutex_unlock(&ns->lock);
-	int rc = res_delete(ns->o.client, rt, id, err, errn);
+	rc = res_delete(ns->o.client, rt, id, err, errn);
 	pthread_mutex_lock(&ns->lock);
 	mut_node_unlock_change(ns, n);
 	if (!rc || rc == -ENOENT)
@@ -538,8 +542,7 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 	}
 	cJSON *now = NULL;
 	char *id = strdup(n->id);
-	if (!rc && id) {
-		mut_node_lock_change(ns, n);
+	if (!rc && id && !(rc = mut_node_lock_change(ns, n, err, errn))) {
 		pthread_mutex_unlock(&ns->lock);
 		rc = res_update(ns->o.client, rt, id, base, edited, &now, err, errn);
 		pthread_mutex_lock(&ns->lock);

@@ -334,8 +334,14 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 				n->created = nb;
 			}
 		}
-	} else if (f->dirty && f->written) {
-		/* (a handle truncated by O_TRUNC but never written sends nothing) */
+	} else if (f->dirty && !f->written) {
+		/* Opened with O_TRUNC and never written: nothing is sent, and the
+		 * resource keeps its size.  The kernel, which set the size to 0 at
+		 * the open, must ask again (a later write through a duplicate of
+		 * the descriptor marks the handle dirty again). */
+		handle_clean(n, f);
+		ns_inval_inode(ns, n);
+	} else if (f->dirty) {
 		cJSON *nb = NULL;
 		handle_clean(n, f);
 		rc = mut_commit_update(ns, n, f->buf, f->len, f->base, &nb, err, errn);

@@ -90,6 +90,11 @@ struct node {
 	struct strmap *by_id;
 	int64_t listed_at;
 	bool refreshing;
+	unsigned refresh_gen;   /* refreshes ended: a waiter knows its refresh is done */
+	int refresh_rc;         /* how the last one ended (waiters share it) */
+	char *refresh_err;      /* and why, when it failed */
+	bool refresh_outdated;  /* a change was noted during the refresh: its listing
+				 * is applied but not counted fresh */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
 
 	/* writes (ns_mut.c) */
@@ -153,6 +158,11 @@ struct ns {
 
 /* ns.c */
 int64_t ns_now(struct ns *ns);
+/* The deadline of an operation starting now (the client's timeout), and a
+ * wait on ns->cv bounded by it: 0 when woken, or -EIO (a timeout, like a request's own) with why in err
+ * (`what` names what was waited for). */
+int64_t ns_deadline(struct ns *ns);
+int ns_wait(struct ns *ns, int64_t deadline, const char *what, char *err, size_t errn);
 int64_t ns_wall_ms(void);
 struct node *ns_node(struct ns *ns, uint64_t ino);
 /* Make n's attributes / d's entries fresh (may drop and retake the lock). */

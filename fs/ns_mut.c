@@ -143,12 +143,18 @@ cJSON *mut_parse_blob(struct cache_blob *b)
 	return cJSON_ParseWithLength(cache_blob_data(b), cache_blob_len(b));
 }
 
-/* Waits until no change to n is in flight, then marks one. */
-void mut_node_lock_change(struct ns *ns, struct node *n)
+/* Waits until no change to n is in flight (within this operation's
+ * deadline), then marks one. */
+int mut_node_lock_change(struct ns *ns, struct node *n, char *err, size_t errn)
 {
-	while (n->busy)
-		pthread_cond_wait(&ns->cv, &ns->lock);
+	const int64_t deadline = ns_deadline(ns);
+	while (n->busy) {
+		int rc = ns_wait(ns, deadline, "a change to the same file", err, errn);
+		if (rc)
+			return rc;
+	}
 	n->busy = true;
+	return 0;
 }
 
 void mut_node_unlock_change(struct ns *ns, struct node *n)
@@ -330,7 +336,10 @@ int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t le
 		rc = -ENOMEM;
 		goto fail;
 	}
-	mut_node_lock_change(ns, n);
+	if ((rc = mut_node_lock_change(ns, n, err, errn))) {
+		free(id);
+		goto fail;
+	}
 	pthread_mutex_unlock(&ns->lock);
 	rc = res_update(ns->o.client, rt, id, base, edited, &now, err, errn);
 	pthread_mutex_lock(&ns->lock);
@@ -428,12 +437,13 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	tmp.id = s1;
 	tmp.id2 = s2;
 	scope_of(&tmp, &sc);
-	mut_node_lock_change(ns, n);
-	n->mem_dirty = false;
-	pthread_mutex_unlock(&ns->lock);
-	rc = res_create(ns->o.client, rt, &sc, doc, name, &now, err, errn);
-	pthread_mutex_lock(&ns->lock);
-	mut_node_unlock_change(ns, n);
+	if (!(rc = mut_node_lock_change(ns, n, err, errn))) {
+		n->mem_dirty = false;
+		pthread_mutex_unlock(&ns->lock);
+		rc = res_create(ns->o.client, rt, &sc, doc, name, &now, err, errn);
+		pthread_mutex_lock(&ns->lock);
+		mut_node_unlock_change(ns, n);
+	}
 	free(s1);
 	free(s2);
 	free(name);

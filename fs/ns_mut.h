@@ -22,7 +22,9 @@ bool mut_name_is_scratch(struct node *d, const char *name);
 int mut_current_content(struct ns *ns, struct node *n, struct cache_blob **out, char *err,
 			   size_t errn);
 cJSON *mut_parse_blob(struct cache_blob *b);
-void mut_node_lock_change(struct ns *ns, struct node *n);
+/* 0, or -EIO (why in err) when another change to n outlasts this
+ * operation's deadline. */
+int mut_node_lock_change(struct ns *ns, struct node *n, char *err, size_t errn);
 void mut_node_unlock_change(struct ns *ns, struct node *n);
 void mut_colls_stale(struct ns *ns, enum rkind k);
 void mut_apply_change(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *now);

@@ -18,16 +18,6 @@
 
 #include <stdio.h>
 
-static bool refreshing_kind(const struct ns *ns, enum rkind kind)
-{
-	for (size_t i = 1; i < ns->ntab; i++) {
-		const struct node *n = ns->tab[i];
-		if (n->role == R_COLL && n->rt && n->rt->kind == kind && n->refreshing)
-			return true;
-	}
-	return false;
-}
-
 void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t nids)
 {
 	const struct rtype *rt = restab_get(kind);
@@ -43,13 +33,15 @@ void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, siz
 		cache_invalidate(ns->o.cache, key);
 	}
 	pthread_mutex_lock(&ns->lock);
-	while (refreshing_kind(ns, kind))
-		pthread_cond_wait(&ns->cv, &ns->lock);
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *n = ns->tab[i];
 		if (n->role == R_COLL) {
-			if (n->rt && n->rt->kind == kind)
+			if (n->rt && n->rt->kind == kind) {
 				n->listed_at = 0;
+				/* a listing in flight may predate the change: used,
+				 * but not counted fresh (no wait on it here) */
+				n->refresh_outdated = n->refreshing;
+			}
 			continue;
 		}
 		if (n->role == R_ME) {

@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "errmap.h"
 #include "jsonfmt.h"
 #include "names.h"
@@ -317,12 +318,23 @@ static void status_apply(struct ns *ns, struct xrep *r, char *txt, size_t len, c
 	}
 }
 
+/* The deadline of a wait on a download (an output's): the transfer bound. */
+static int64_t transfer_deadline(struct ns *ns)
+{
+	return ns->o.transfer_timeout_ms > 0 ? clock_mono_ms() + ns->o.transfer_timeout_ms
+					     : ns_deadline(ns);
+}
+
 /* Makes r's status fresh: one GET when stale (the lock dropped meanwhile). */
 static int rep_status(struct ns *ns, struct xrep *r, char *err, size_t errn)
 {
 	char id[sizeof(r->id)], state[sizeof(r->state)] = "";
-	while (r->st_busy)
-		pthread_cond_wait(&ns->cv, &ns->lock);
+	const int64_t deadline = ns_deadline(ns);
+	while (r->st_busy) {
+		int rc = ns_wait(ns, deadline, "a report's status", err, errn);
+		if (rc)
+			return rc;
+	}
 	if (status_fresh(ns, r))
 		return 0;
 	memcpy(id, r->id, sizeof(id));
@@ -463,8 +475,12 @@ static int rep_outputs(struct ns *ns, struct xrep *r, char *err, size_t errn)
 	out_scan_local(ns, r);
 	if (strcmp(r->state, "done"))
 		return 0;
-	while (r->out_busy)
-		pthread_cond_wait(&ns->cv, &ns->lock);
+	const int64_t deadline = ns_deadline(ns);
+	while (r->out_busy) {
+		int rc = ns_wait(ns, deadline, "a report's outputs", err, errn);
+		if (rc)
+			return rc;
+	}
 	if (r->out_at && ns_now(ns) - r->out_at < ns->o.ttl_ms)
 		return 0;
 	memcpy(id, r->id, sizeof(id));
@@ -494,8 +510,12 @@ static int rep_outputs(struct ns *ns, struct xrep *r, char *err, size_t errn)
 static int out_fetch(struct ns *ns, struct xrep *r, struct xout *o, char *err, size_t errn)
 {
 	char dir[4096], sub[REPORTS_ID_MAX + 16], part[4200], dst[4200];
-	while (o->busy)
-		pthread_cond_wait(&ns->cv, &ns->lock);
+	const int64_t deadline = transfer_deadline(ns);
+	while (o->busy) {
+		int rc = ns_wait(ns, deadline, "the download of the same output", err, errn);
+		if (rc)
+			return rc;
+	}
 	if (o->local)
 		return 0;
 	if (r->forgetting || r->forgotten)
@@ -756,15 +776,19 @@ int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn)
 	char path[4096], id[REPORTS_ID_MAX + 1];
 	if (!r)
 		return -ENOENT;
+	const int64_t deadline = transfer_deadline(ns);
+	int rc;
 	while (rep_busy(r) || dir->busy)
-		pthread_cond_wait(&ns->cv, &ns->lock);
+		if ((rc = ns_wait(ns, deadline, "the report's requests and downloads", err, errn)))
+			return rc;
 	if (r->forgotten || dir->gone)
 		return -ENOENT;
 	snprintf(id, sizeof(id), "%s", r->id);
-	mut_node_lock_change(ns, dir);
+	if ((rc = mut_node_lock_change(ns, dir, err, errn)))
+		return rc;
 	r->forgetting = true; /* no download starts meanwhile */
 	pthread_mutex_unlock(&ns->lock);
-	int rc = rep_reg_change(ns->o.state_dir, id, NULL, NULL, 0, err, errn);
+	rc = rep_reg_change(ns->o.state_dir, id, NULL, NULL, 0, err, errn);
 	if (!rc && rep_path(ns, id, NULL, path, sizeof(path)))
 		nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	pthread_mutex_lock(&ns->lock);

@@ -144,7 +144,13 @@ static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 		return -ENOMEM;
 	}
 	memcpy(body, n->mem, len);
-	mut_node_lock_change(ns, n);
+	if ((rc = mut_node_lock_change(ns, n, err, errn))) {
+		free(name);
+		free(body);
+		cJSON_Delete(doc);
+		mut_node_set_errmsg(n, err);
+		return rc;
+	}
 	n->mem_dirty = false;
 	pthread_mutex_unlock(&ns->lock);
 	int64_t now = ns_wall_ms();

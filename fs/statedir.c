@@ -32,10 +32,22 @@ static int mkdir_p(const char *path)
 	}
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	return statedir_private(buf);
+}
+
+int statedir_private(const char *dir)
+{
 	struct stat st;
-	if (stat(buf, &st) < 0)
+	if (stat(dir, &st) < 0)
 		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	/* tokens, the reports registry and upload buffers live here: a
+	 * directory another user can write (or owns) could be made to hold
+	 * anything, so it is refused rather than used */
+	if ((st.st_mode & 022) || st.st_uid != geteuid())
+		return -EPERM;
+	return 0;
 }
 
 static int tenant_key(const char *base, char *out, size_t n)

@@ -17,6 +17,13 @@
  * or -errno (*out untouched). */
 int statedir_resolve(const char *opt_dir, const char *base_url, char **out);
 
+/* 0 when dir is a directory of this user's that no one else may write;
+ * -EPERM when it is writable by group or others, or owned by another user;
+ * -ENOTDIR or -errno otherwise.  The resolvers apply it to what they return. */
+int statedir_private(const char *dir);
+#define STATEDIR_PRIVATE_HINT "it must belong to you and be writable by no one else (chmod go-w)"
+
+
 /* The same for the per-tenant cache directory (disposable data such as
  * exported apps): opt_dir, else $XDG_CACHE_HOME/qlikfs/<tenant-key>, else
  * $HOME/.cache/qlikfs/<tenant-key>, else /var/cache/qlikfs/<tenant-key>;
