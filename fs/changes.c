@@ -48,8 +48,8 @@ struct ctype {
 	bool by_update;    /* sort is by update time, newest first: early stop */
 };
 
-/* Spaces and users cannot be sorted by update time (qlik-api.md sections 7,
- * 14): they are scanned whole, in creation order, which keeps the cursors
+/* Spaces and users cannot be sorted by update time (docs/QLIK-API.md
+ * sections 7.1, 7.5): they are scanned whole, in creation order, which keeps the cursors
  * stable while records are renamed.  Items sort by -updatedAt, data files by
  * -modifiedDate; data stores by -lastModifiedTime (unconfirmed: a 400 or a
  * listing out of order falls back to a scan). */

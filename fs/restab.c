@@ -1,5 +1,5 @@
 /*
- * restab.c - the rows of the resource table (see qlik-api.md sections 6-14).
+ * restab.c - the rows of the resource table (see docs/QLIK-API.md sections 6 and 7).
  *
  * Apps are listed through the items catalogue (there is no app list); the
  * file of an app is its catalogue item, whose resourceId is the app id and

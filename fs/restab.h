@@ -22,7 +22,7 @@ enum rkind {
 	RK_COUNT
 };
 
-/* How an edited file becomes an update (qlik-api.md section 18). */
+/* How an edited file becomes an update (docs/QLIK-API.md section 8). */
 enum rupd {
 	UPD_NONE,          /* read-only kind */
 	UPD_PATCH_REPLACE, /* PATCH [{op:"replace",path:"/f",value}] on get_path/id (spaces, users) */

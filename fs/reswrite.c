@@ -1,5 +1,5 @@
 /*
- * reswrite.c - see reswrite.h.  The verbs follow qlik-api.md section 18:
+ * reswrite.c - see reswrite.h.  The verbs follow docs/QLIK-API.md section 8:
  *   spaces      PATCH [{op:replace,path,value}]          -> 200 Space
  *   users       PATCH [{op:replace,path,value}]          -> 204, then GET
  *   apps        PUT /apps/id {attributes:{name,description}}, PUT|DELETE
@@ -498,7 +498,7 @@ static cJSON *app_body(const cJSON *doc, const char *name, const struct res_scop
 }
 
 /* The app's catalogue item, which the items service may publish a moment
- * after the app exists (qlik-api.md section 8): a few short retries. */
+ * after the app exists (docs/QLIK-API.md section 7.2): a few short retries. */
 static int app_item(struct qclient *qc, const struct rtype *rt, const char *id, cJSON **now,
 		    char *err, size_t errn)
 {
