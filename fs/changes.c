@@ -4,7 +4,7 @@
  * files in the state directory, and the polling thread.  The decisions are
  * made by the pure functions of changes_core.c.
  *
- * Per type and poll (README "Changes"):
+ * Per type and poll (docs/SEMANTICS.md "Changes"):
  *   1. list the type (sorted newest first where supported; a complete scan
  *      on bootstrap, for unsorted types, and every full_scan_every-th poll);
  *   2. complete scans: GET each known id the listing did not show; 404 = deleted;

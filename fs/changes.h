@@ -1,5 +1,5 @@
 /*
- * changes.h - the change poller behind changes/ (README "Changes"): the
+ * changes.h - the change poller behind changes/ (docs/SEMANTICS.md "Changes"): the
  * file form of the "New and Updated Records" trigger.
  *
  * For each watched resource type, a poll lists the type's records and

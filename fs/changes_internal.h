@@ -4,7 +4,7 @@
  * one listing, classification, the poller's state and its (de)serialisation,
  * result rendering and spool file names.  Nothing here does I/O or locks.
  *
- * The algorithm (README "Changes"), per type:
+ * The algorithm (docs/SEMANTICS.md "Changes"), per type:
  *   prev   = boundary of the previous poll = its tenant time - overlap
  *   a scan lists the records; those with update time > prev are candidates;
  *     a listing sorted by update time, newest first, stops after the first

@@ -1,6 +1,6 @@
 /*
  * errmap.h - the one table from HTTP status and Qlik error codes to errno.
- * The README's errno table is this table; keep them in step.
+ * docs/SEMANTICS.md's errno table ("Errors") is this table; keep them in step.
  */
 #ifndef QLIKFS_ERRMAP_H
 #define QLIKFS_ERRMAP_H

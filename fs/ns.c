@@ -2,7 +2,7 @@
  * ns.c - the namespace: node table, lookups, attributes, directory snapshots,
  * file handles and extended attributes.  Collections are filled by ns_coll.c.
  *
- * The tree (README "Namespace"):
+ * The tree (docs/SEMANTICS.md "The tree"):
  *   me.json  spaces/  apps/  data-files/  data-stores/  data-assets/
  *   data-sets/  users/
  *

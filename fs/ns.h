@@ -122,7 +122,7 @@ void ns_release(struct ns_file *f);
 bool ns_file_opened(struct ns_file *f, uid_t caller);
 ssize_t ns_read_err(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn);
 
-/* Changes (README "Writing"; all return -EROFS on a read-only mount).
+/* Changes (docs/SEMANTICS.md "Writing"; all return -EROFS on a read-only mount).
  * ns_write buffers; ns_flush (every close, and fsync) sends what was
  * written: it is where a change succeeds or fails.  ns_create opens the new
  * (or existing) file like ns_open and fills *attr; the entry counts as a

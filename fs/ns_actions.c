@@ -1,6 +1,6 @@
 /*
  * ns_actions.c - apps as .qvf files, and files copied in to be uploaded or
- * imported (README "Apps as .qvf files", "Data files").
+ * imported (docs/SEMANTICS.md "Apps as .qvf files", "Data-file uploads").
  *
  *  - Every listed app file "Name (id).json" has a twin ".qvf/Name (id).qvf"
  *    (R_QVF) in the collection's .qvf directory (listed, but hidden from a

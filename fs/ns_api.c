@@ -1,6 +1,6 @@
 /*
- * ns_api.c - the raw-request control file, `api` at the root (README "Raw
- * requests"): any endpoint of the tenant with the mount's base URL and
+ * ns_api.c - the raw-request control file, `api` at the root (docs/SEMANTICS.md "Raw
+ * requests: api"): any endpoint of the tenant with the mount's base URL and
  * credentials, Plan 9 style.  Each open is a session of its own:
  *
  *   - writes append to the session's request document (offsets are ignored:

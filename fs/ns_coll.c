@@ -2,7 +2,7 @@
  * ns_coll.c - collections: which list endpoint fills which directory, how a
  * listing becomes entries, and single-resource fetches.
  *
- * Names (README "Names"): kinds whose names the API keeps unique per
+ * Names (docs/SEMANTICS.md "Entry names"): kinds whose names the API keeps unique per
  * directory (spaces; data files per folder) get plain names; the others get
  * "Name (id)".  A plain name already held by another resource falls back to
  * "Name (id)"; new entries are named oldest first (creation time, then id), so

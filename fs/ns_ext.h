@@ -6,7 +6,7 @@
  * through the ext_* hooks below, each called where the core would otherwise
  * handle a role of its own; ns_ext.c dispatches on xk.
  *
- * The tree (README "Reports", "Raw requests"):
+ * The tree (docs/SEMANTICS.md "Reports", "Raw requests"):
  *
  *   api                          X_API     the raw-request control file
  *   reports/                     X_REPORTS one directory per remembered report

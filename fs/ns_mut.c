@@ -3,7 +3,7 @@
  * write buffers and file handles (ns_file.c), create, mkdir, unlink, rmdir,
  * rename (ns_dirops.c), and the helpers they share (here: memory-only files,
  * sending updates and creates, applying a change to every node it touches).
- * README "Writing" is the contract; in short:
+ * docs/SEMANTICS.md "Writing" is the contract; in short:
  *
  *  - A resource file opened for writing gets a private copy of its content
  *    and the object it was made from.  close/fsync (ns_flush) parses the

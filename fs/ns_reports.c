@@ -1,6 +1,6 @@
 /*
  * ns_reports.c - reports/: one directory per report this tenant's state
- * directory remembers, its status.json, request.json and outputs/ (README
+ * directory remembers, its status.json, request.json and outputs/ (docs/SEMANTICS.md
  * "Reports").  Creating and forgetting reports: ns_reports_mut.c.
  *
  * Where things come from:

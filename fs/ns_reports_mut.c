@@ -1,5 +1,5 @@
 /*
- * ns_reports_mut.c - creating reports through reports/ (README "Reports"):
+ * ns_reports_mut.c - creating reports through reports/ (docs/SEMANTICS.md "Reports"):
  * a new NAME.json there (X_NEW) holds a report request in memory until its
  * close, which POSTs it (reports_create); the report's id then goes into the
  * registry and the file's name gives way to the report's directory

@@ -5,7 +5,7 @@
  * no locks, no logging: failures return -errno with a one-line explanation
  * (the server's error text included) in err.
  *
- * Errno (README "Errors"): EINVAL bad document or a value the API rejects,
+ * Errno (docs/SEMANTICS.md "Errors"): EINVAL bad document or a value the API rejects,
  * EEXIST name taken, ESTALE changed on the server since the file was opened,
  * EACCES not permitted, ENOENT gone, ENOTEMPTY space/store not empty, EPERM
  * the kind cannot do that, EIO network or server failure after the retries.

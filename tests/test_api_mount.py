@@ -1,5 +1,5 @@
-"""Raw requests through the api control file of the real mount (README "Raw
-requests"): a shell writes a request and reads the answer on the same
+"""Raw requests through the api control file of the real mount (docs/SEMANTICS.md "Raw
+requests: api"): a shell writes a request and reads the answer on the same
 descriptor (exec 3<>), every method, query, headers, JSON / text / file /
 multipart bodies, json / text / binary answers, retries with backoff against
 injected 5xx and 429, and the refusals (another origin, credentials

@@ -1,4 +1,4 @@
-"""Reports through the real mount (README "Reports"): writing a report request
+"""Reports through the real mount (docs/SEMANTICS.md "Reports"): writing a report request
 into reports/ creates the report (one POST), its directory shows the status
 (queued -> processing -> done / failed) and, once done, the outputs as files;
 the registry in the state directory brings them back after a remount; rmdir
