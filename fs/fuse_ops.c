@@ -57,6 +57,8 @@ static void reply_error(fuse_req_t req, const char *op, int rc, const char *err)
 static double attr_ttl(const struct qfs *q, const struct ns_attr *a)
 {
 	double t = a->attr_ttl_ms / 1000.0;
+	if (a->transient)
+		return 0;
 	return a->attr_ttl_ms && t < q->ttl_s ? t : q->ttl_s;
 }
 

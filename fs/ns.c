@@ -197,6 +197,8 @@ static void node_destroy(struct node *n)
 		close(n->tmpfd);
 	free(n->ixbuf);
 	free(n->errmsg);
+	free(n->refresh_err);
+	free(n->space_filter);
 	cJSON_Delete(n->created);
 	free(n->name);
 	free(n->id);
@@ -276,11 +278,24 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 		return;
 	const char *self = NULL;
 	switch (n->rt->kind) {
-	case RK_SPACE:
+	case RK_SPACE: {
 		self = "space.json";
 		add_coll(ns, n, "apps", C_APPS, RK_APP, n->id, NULL);
 		add_coll(ns, n, "data-files", C_DATAFILES, RK_DATAFILE, n->id, NULL);
+		/* the data stores that live in the space (the API counts them as
+		 * its content: a space holding one cannot be deleted), from the
+		 * tenant-wide listing: no request per space */
+		struct node *root = ns_node(ns, NS_ROOT_INO);
+		struct node *wide = root ? strmap_get(root->kids, "data-stores") : NULL;
+		struct node *ds = wide && n->id ? add_coll(ns, n, "data-stores", C_DATASTORES,
+							   RK_DATASTORE, NULL, NULL)
+						: NULL;
+		if (ds) {
+			ds->space_filter = strdup(n->id);
+			ds->wide = wide;
+		}
 		break;
+	}
 	case RK_DATASTORE:
 		self = "data-store.json";
 		add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, n->id, NULL);
@@ -459,7 +474,7 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 			/* a size that lasts only while a writer holds the file:
 			 * the kernel must not keep it past the close */
 			a->size = n->wsize;
-			a->attr_ttl_ms = 1;
+			a->transient = true;
 		}
 		n->reported_size = a->size;
 	}
@@ -616,7 +631,8 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 	if ((rc = ensure_node_listed(ns, p, err, errn)))
 		goto out;
 	struct node *n = strmap_get(p->kids, name);
-	if (!n && p->role == R_COLL && p->coll != C_NONE) {
+	if (!n && p->role == R_COLL && p->coll != C_NONE && !p->space_filter) {
+		/* (a space's view shows what its listing holds, nothing by id) */
 		char id[128];
 		bool dirs = coll_kids_are_dirs(p);
 		const char *ext = dirs ? "" : ".json";

@@ -75,6 +75,7 @@ struct ns_attr {
 	gid_t gid;
 	uint32_t attr_ttl_ms; /* > 0: the kernel may keep these attributes at most this
 				 long (content that changes by itself); 0: the mount's TTL */
+	bool transient;       /* not to be kept at all (a writer's unsent size) */
 };
 
 struct ns_dirent {

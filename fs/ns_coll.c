@@ -53,8 +53,22 @@ int coll_entry_name(const struct node *coll, const struct rtype *rt, const char 
 struct plan {
 	enum coll coll;
 	char *scope, *scope2, *conn;
+	char *space; /* keep only the objects of this space (a space's view) */
 	const struct rtype *rt;
 };
+
+/* Drops from arr the objects whose spaceId is not space. */
+static void keep_space(cJSON *arr, const char *space)
+{
+	cJSON *it = arr ? arr->child : NULL;
+	while (it) {
+		cJSON *next = it->next;
+		const char *s = json_str(it, "spaceId");
+		if (!s || strcmp(s, space))
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
+		it = next;
+	}
+}
 
 static int append_item(void *arg, const cJSON *item)
 {
@@ -160,6 +174,8 @@ static int fetch_listing(struct qclient *qc, struct plan *p, cJSON **out, char *
 		return -ENOMEM;
 	long n = qclient_list(qc, url, append_item, *out, NULL, err, errn);
 	free(url);
+	if (n >= 0 && p->space)
+		keep_space(*out, p->space);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -358,6 +374,7 @@ static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 
 static void plan_clear(struct plan *p)
 {
+	free(p->space);
 	free(p->scope);
 	free(p->scope2);
 	free(p->conn);
@@ -383,18 +400,70 @@ static int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t
 	return 0;
 }
 
+/* A space's view of a tenant-wide collection, from that collection's listing
+ * (made fresh first): 0 with the space's objects in *out, 1 when a content
+ * the listing brought was evicted since (the caller lists for itself), or
+ * -errno.  May drop the lock. */
+static int space_view(struct ns *ns, struct node *coll, cJSON **out, int64_t *at, char *err,
+		      size_t errn)
+{
+	struct node *w = coll->wide;
+	int rc;
+	if (!ns_fresh(ns, w->listed_at) && (rc = coll_refresh(ns, w, err, errn)))
+		return rc;
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->nkids; i++) {
+		struct node *k = w->kidv[i];
+		char key[256];
+		struct cache_blob *b = NULL;
+		if (k->gone || k->hidden || !k->id)
+			continue;
+		content_key(k, key, sizeof(key));
+		if (cache_lookup(ns->o.cache, key, &b) != 1) {
+			cJSON_Delete(arr);
+			return 1;
+		}
+		cJSON *o = cJSON_ParseWithLength(cache_blob_data(b), cache_blob_len(b));
+		cache_blob_unref(b);
+		const char *s = json_str(o, "spaceId");
+		if (o && s && !strcmp(s, coll->space_filter))
+			cJSON_AddItemToArray(arr, o);
+		else
+			cJSON_Delete(o);
+	}
+	*out = arr;
+	*at = w->listed_at;
+	return 0;
+}
+
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
 	if (coll->refreshing)
 		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
+	if (coll->wide) {
+		cJSON *arr = NULL;
+		int64_t at = 0;
+		int rc = space_view(ns, coll, &arr, &at, err, errn);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			apply_listing(ns, coll, arr);
+			coll->listed_at = at ? at : 1;
+			cJSON_Delete(arr);
+			return 0;
+		}
+	}
 	struct plan p = {
 		.coll = coll->coll,
 		.rt = coll->rt,
 		.scope = coll->id ? strdup(coll->id) : NULL,
 		.scope2 = coll->id2 ? strdup(coll->id2) : NULL,
 		.conn = coll->conn ? strdup(coll->conn) : NULL,
+		.space = coll->space_filter ? strdup(coll->space_filter) : NULL,
 	};
 	int64_t started = ns_now(ns);
 	cJSON *arr = NULL;

@@ -187,6 +187,7 @@ static int delete_resource(struct ns *ns, struct node *n, char *err, size_t errn
 	rc = res_delete(ns->o.client, rt, id, err, errn);
 	pthread_mutex_lock(&ns->lock);
 	mut_node_unlock_change(ns, n);
+	mut_node_set_errmsg(n, rc && rc != -ENOENT ? err : NULL); /* user.qlik.error */
 	if (!rc || rc == -ENOENT)
 		mut_apply_delete(ns, rt, id);
 	free(id);

@@ -96,6 +96,10 @@ struct node {
 	bool refresh_outdated;  /* a change was noted during the refresh: its listing
 				 * is applied but not counted fresh */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
+	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
+	 * collection `wide` whose spaceId is space_filter, taken from its listing */
+	char *space_filter;
+	struct node *wide;
 
 	/* writes (ns_mut.c) */
 	char *mem;              /* R_SCRATCH, R_NEW: the content */

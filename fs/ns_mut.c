@@ -379,6 +379,9 @@ static void scope_of(struct node *c, struct res_scope *sc)
 	case C_ASSETS:
 		sc->store_id = c->id;
 		break;
+	case C_DATASTORES:
+		sc->space_id = c->space_filter; /* a space's data-stores/ */
+		break;
 	case C_SETS:
 		sc->asset_id = c->id;
 		sc->store_id = c->id2;

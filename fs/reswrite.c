@@ -540,6 +540,8 @@ int res_create(struct qclient *qc, const struct rtype *rt, const struct res_scop
 		set_default_str(body, "name", name);
 		if (rt->kind == RK_DATASTORE)
 			set_default_str(body, "technicalName", json_str(body, "name"));
+		if (rt->kind == RK_DATASTORE && scope->space_id)
+			set_default_str(body, "spaceId", scope->space_id);
 		if (rt->kind == RK_DATAASSET && scope->store_id &&
 		    !cJSON_GetObjectItemCaseSensitive(body, "dataStoreInfo")) {
 			cJSON *si = cJSON_AddObjectToObject(body, "dataStoreInfo");

@@ -196,3 +196,42 @@ def test_state_dir_others_can_write_is_refused(fresh_sim, mount_factory, tmp_pat
     log = m.log()
     assert "state directory" in log and "chmod go-w" in log, log
     assert not os.path.ismount(m.mnt)
+
+
+def test_a_space_shows_its_data_stores_and_rm_r_removes_it(fresh_sim, mount_factory):
+    m = mount_factory(fresh_sim.url, "cache_ttl=300", "noqvf")
+    st = fresh_sim.state()
+    fin = [s for s in st["spaces"] if s["name"] == "Finance"][0]
+    stores = [d for d in st["data_stores"] if d.get("spaceId") == fin["id"]]
+    assert stores, "the seed has a data store in Finance"
+    fresh_sim.reset()
+    shown = os.listdir(m.path("spaces", "Finance", "data-stores"))
+    assert sorted(shown) == sorted("%s (%s)" % (d["name"].replace("/", "\uff0f"), d["id"])
+                                   for d in stores), shown
+    # every space's view comes from the one tenant-wide listing
+    for sp in os.listdir(m.path("spaces")):
+        if sp != "@personal":
+            os.listdir(m.path("spaces", sp, "data-stores"))
+    assert fresh_sim.routes().get("GET /api/v1/data-stores") == 1, fresh_sim.routes()
+    check_tree(m.mnt)
+    # what keeps the space from being deleted is visible, so rm -r removes it
+    subprocess.run(["rm", "-r", m.path("spaces", "Finance")], check=True)
+    st = fresh_sim.state()
+    assert fin["id"] not in [s["id"] for s in st["spaces"]]
+    assert not [d for d in st["data_stores"] if d.get("spaceId") == fin["id"]]
+    assert "Finance" not in os.listdir(m.path("spaces"))
+
+
+def test_a_refused_space_delete_says_why(fresh_sim, mount_factory):
+    m = mount_factory(fresh_sim.url, "cache_ttl=300", "noqvf")
+    fin = m.path("spaces", "Finance")
+    # its apps and data files go; its data store stays: the tenant refuses (412)
+    subprocess.run(["rm", "-r", os.path.join(fin, "apps"), os.path.join(fin, "data-files")],
+                   check=True)
+    assert os.listdir(os.path.join(fin, "data-stores"))
+    with pytest.raises(OSError) as e:
+        os.rmdir(fin)
+    assert e.value.errno == errno.ENOTEMPTY
+    why = os.getxattr(fin, "user.qlik.error").decode()
+    assert "not empty" in why, why
+    assert "not empty" in m.log()
