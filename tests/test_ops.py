@@ -336,6 +336,18 @@ def installed_qlikfs(destdir):
     return found[0]
 
 
+def syslog_reachable():
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.connect("/dev/log")
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 @pytest.fixture(scope="module")
 def install_dir():
     if not shutil.which("meson"):
@@ -390,6 +402,12 @@ def test_mount_t_fuse_qlikfs_from_the_installed_prefix(sim, install_dir, tmp_pat
         line = [l.split() for l in open("/proc/mounts") if l.split()[1] == str(mnt)]
         assert line[0][0] == sim.url.split("//")[1] and line[0][2] == "fuse.qlikfs"
         pid = json.load(open(mnt / ".status.json"))["pid"]
+        # in the background without syslog, the log goes to the state directory
+        if not syslog_reachable():
+            assert "syslog (/dev/log) is not reachable: logging to %s/qlikfs.log" % state \
+                in r.stderr
+            wait_for(lambda: "info: mounted " in (state / "qlikfs.log").read_text(),
+                     what="the fallback log")
         # a second mount on the same point is refused
         r2 = subprocess.run([helper, sim.url, str(mnt), "-t", "qlikfs", "-o",
                              "state_dir=%s" % state], env=env, capture_output=True, text=True,
