@@ -31,6 +31,7 @@
 
 #include "changes_internal.h"
 #include "jsonfmt.h"
+#include "opstats.h"
 #include "qtime.h"
 #include "reswrite.h"
 #include "statedir.h"
@@ -531,6 +532,7 @@ int changes_poll_now(struct changes *ch)
 {
 	int first = 0;
 	pthread_mutex_lock(&ch->poll_lock);
+	struct opstats_op *op = opstats_op_begin("poll", "changes/", 0); /* the status file */
 	for (int t = 0; t < CHG_NTYPES && !stopping(ch); t++) {
 		if (!watched(ch, t))
 			continue;
@@ -542,6 +544,7 @@ int changes_poll_now(struct changes *ch)
 	}
 	ch->polls++;
 	write_status(ch);
+	opstats_op_end(op);
 	pthread_mutex_unlock(&ch->poll_lock);
 	return first;
 }

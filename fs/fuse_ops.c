@@ -21,6 +21,8 @@
 #include "log.h"
 
 #define ERRN 512
+#define STATFS_ROOM (64ull << 20)     /* bytes reported free: 64 MiB */
+#define STATFS_FREE_INODES (1u << 20) /* inodes reported free */
 
 static struct qfs *Q(fuse_req_t req)
 {
@@ -45,10 +47,13 @@ static void to_stat(const struct ns_attr *a, struct stat *st)
 	st->st_ctim.tv_nsec = (a->ctime_ms % 1000) * 1000000;
 }
 
-static void reply_error(fuse_req_t req, const char *op, int rc, const char *err)
+/* Replies with an error, after the namespace logged it with the file's path
+ * (and recorded a failed change in .errors).  ino is the file, or the
+ * directory holding the entry `name`. */
+static void reply_error(fuse_req_t req, const char *op, fuse_ino_t ino, const char *name, int rc,
+			const char *err)
 {
-	if (rc != -ENOENT && rc != -ENODATA && rc != -ERANGE)
-		log_warn("%s: %s (%s)", op, err && err[0] ? err : "failed", strerror(-rc));
+	ns_report_failure(Q(req)->ns, op, ino, name, rc, err);
 	fuse_reply_err(req, -rc);
 }
 
@@ -98,7 +103,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (rc) {
-		reply_error(req, "lookup", rc, err);
+		reply_error(req, "lookup", parent, name, rc, err);
 		return;
 	}
 	fill_entry(q, &a, &e);
@@ -127,7 +132,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char err[ERRN] = "";
 	int rc = ns_getattr(q->ns, ino, &a, err, sizeof(err));
 	if (rc) {
-		reply_error(req, "getattr", rc, err);
+		reply_error(req, "getattr", ino, NULL, rc, err);
 		return;
 	}
 	to_stat(&a, &st);
@@ -141,7 +146,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char err[ERRN] = "";
 	int rc = ns_opendir(q->ns, ino, &d, err, sizeof(err));
 	if (rc) {
-		reply_error(req, "opendir", rc, err);
+		reply_error(req, "opendir", ino, NULL, rc, err);
 		return;
 	}
 	fi->fh = (uintptr_t)d;
@@ -215,7 +220,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	char err[ERRN] = "";
 	int rc = ns_open(q->ns, ino, fi->flags, &f, &changed, err, sizeof(err));
 	if (rc) {
-		reply_error(req, "open", rc, err);
+		reply_error(req, "open", ino, NULL, rc, err);
 		return;
 	}
 	fi->fh = (uintptr_t)f;
@@ -232,7 +237,6 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	(void)ino;
 	char *buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -241,8 +245,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char err[ERRN] = "";
 	ssize_t n = ns_read_err((struct ns_file *)(uintptr_t)fi->fh, buf, size, off, err,
 				sizeof(err));
-	if (n < 0 && err[0])
-		log_warn("read: %s (%s)", err, strerror((int)-n)); /* a raw request's failure */
+	if (n < 0 && err[0]) /* a raw request's failure */
+		ns_report_failure(Q(req)->ns, "read", ino, NULL, (int)n, err);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -289,22 +293,26 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs st;
 	ns_get_stats(Q(req)->ns, &s);
 	memset(&st, 0, sizeof(st));
+	/* (docs/OPTIONS.md "df and statfs"): the tenant has no size to tell.
+	 * Blocks: STATFS_ROOM bytes, all free, in f_frsize units: room for tools
+	 * that check free space before writing (cp, rsync), and 0 bytes used,
+	 * because nothing is stored locally.  Inodes: the nodes known so far are
+	 * used, STATFS_FREE_INODES more are free. */
 	st.f_bsize = 4096;
 	st.f_frsize = 4096;
-	st.f_files = s.nodes;
-	/* room for tools that check free space before writing (cp, rsync) */
-	st.f_blocks = st.f_bfree = st.f_bavail = (64ull << 20) / 4; /* 64 MiB: one file's bound */
-	st.f_ffree = st.f_favail = 1u << 20;
+	st.f_blocks = st.f_bfree = st.f_bavail = STATFS_ROOM / 4096;
+	st.f_ffree = st.f_favail = STATFS_FREE_INODES;
+	st.f_files = s.nodes + STATFS_FREE_INODES;
 	st.f_namemax = 255;
 	fuse_reply_statfs(req, &st);
 }
 
-static void reply_entry_or_err(fuse_req_t req, const char *op, int rc, const char *err,
-			       const struct ns_attr *a)
+static void reply_entry_or_err(fuse_req_t req, const char *op, fuse_ino_t parent,
+			       const char *name, int rc, const char *err, const struct ns_attr *a)
 {
 	struct fuse_entry_param e;
 	if (rc) {
-		reply_error(req, op, rc, err);
+		reply_error(req, op, parent, name, rc, err);
 		return;
 	}
 	fill_entry(Q(req), a, &e);
@@ -330,7 +338,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (!rc)
 		rc = ns_getattr(q->ns, ino, &a, err, sizeof(err));
 	if (rc) {
-		reply_error(req, "setattr", rc, err);
+		reply_error(req, (to_set & FUSE_SET_ATTR_SIZE) ? "truncate" : "setattr", ino, NULL, rc,
+			    err);
 		return;
 	}
 	to_stat(&a, &st);
@@ -349,7 +358,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 	struct ns_attr a;
 	char err[ERRN] = "";
 	int rc = ns_mkdir(Q(req)->ns, p, n, &a, err, sizeof(err));
-	reply_entry_or_err(req, "mkdir", rc, err, &a);
+	reply_entry_or_err(req, "mkdir", p, n, rc, err, &a);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
@@ -357,7 +366,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 	char err[ERRN] = "";
 	int rc = ns_unlink(Q(req)->ns, p, n, err, sizeof(err));
 	if (rc && rc != -ENOENT)
-		reply_error(req, "unlink", rc, err);
+		reply_error(req, "unlink", p, n, rc, err);
 	else
 		fuse_reply_err(req, -rc);
 }
@@ -367,7 +376,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
 	char err[ERRN] = "";
 	int rc = ns_rmdir(Q(req)->ns, p, n, err, sizeof(err));
 	if (rc && rc != -ENOENT)
-		reply_error(req, "rmdir", rc, err);
+		reply_error(req, "rmdir", p, n, rc, err);
 	else
 		fuse_reply_err(req, -rc);
 }
@@ -378,7 +387,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np
 	char err[ERRN] = "";
 	int rc = ns_rename(Q(req)->ns, p, n, np, nn, flags, err, sizeof(err));
 	if (rc && rc != -ENOENT)
-		reply_error(req, "rename", rc, err);
+		reply_error(req, "rename", p, n, rc, err);
 	else
 		fuse_reply_err(req, -rc);
 }
@@ -394,7 +403,7 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 	char err[ERRN] = "";
 	int rc = ns_create(q->ns, p, n, fi->flags, &a, &f, err, sizeof(err));
 	if (rc) {
-		reply_error(req, "create", rc, err);
+		reply_error(req, "create", p, n, rc, err);
 		return;
 	}
 	fill_entry(q, &a, &e);
@@ -410,32 +419,30 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	(void)ino;
 	ssize_t n = ns_write((struct ns_file *)(uintptr_t)fi->fh, buf, size, off);
 	if (n < 0)
-		reply_error(req, "write", (int)n, NULL);
+		reply_error(req, "write", ino, NULL, (int)n, NULL);
 	else
 		fuse_reply_write(req, (size_t)n);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
 	char err[ERRN] = "";
 	int rc = ns_flush((struct ns_file *)(uintptr_t)fi->fh, err, sizeof(err));
 	if (rc)
-		reply_error(req, "close", rc, err);
+		reply_error(req, "close", ino, NULL, rc, err);
 	else
 		fuse_reply_err(req, 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)ino, (void)datasync;
+	(void)datasync;
 	char err[ERRN] = "";
 	int rc = ns_flush((struct ns_file *)(uintptr_t)fi->fh, err, sizeof(err));
 	if (rc)
-		reply_error(req, "fsync", rc, err);
+		reply_error(req, "fsync", ino, NULL, rc, err);
 	else
 		fuse_reply_err(req, 0);
 }

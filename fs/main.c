@@ -25,6 +25,7 @@
 #include "creds.h"
 #include "fuse_ops.h"
 #include "http_curl.h"
+#include "http_obs.h"
 #include "inval.h"
 #include "log.h"
 #include "login.h"
@@ -42,6 +43,7 @@ static struct changes *g_changes; /* for the SIGUSR1 handler */
 static void on_sighup(int sig)
 {
 	(void)sig;
+	log_reopen(); /* -o log_file after rotation */
 	inval_sighup(g_inval);
 }
 
@@ -70,6 +72,52 @@ static void chg_error(void *arg, const char *type, int rc, const char *msg)
 	(void)arg;
 	log_warn("changes/%s: poll failed: %s (%s)", type, msg && msg[0] ? msg : "error",
 		 strerror(-rc));
+}
+
+/* Is path already a mount point (/proc/self/mountinfo's fifth field, with
+ * its octal escapes)?  Fills what with the mounted source and type. */
+static bool mount_busy(const char *path, char *what, size_t n)
+{
+	char real[4096], line[8192];
+	bool busy = false;
+	if (!realpath(path, real))
+		return false; /* fuse_session_mount will say why */
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	while (f && !busy && fgets(line, sizeof(line), f)) {
+		char mp[4096], type[256] = "", src[1024] = "";
+		size_t o = 0;
+		char *p = line;
+		for (int field = 0; field < 4 && p; field++)
+			p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+		for (; p && *p && *p != ' ' && o + 1 < sizeof(mp); p++) {
+			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
+				mp[o++] = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+				p += 3;
+			} else {
+				mp[o++] = *p;
+			}
+		}
+		mp[o] = '\0';
+		if (!p || strcmp(mp, real))
+			continue;
+		busy = true;
+		char *dash = strstr(p, " - ");
+		if (dash)
+			sscanf(dash + 3, "%255s %1023s", type, src);
+		snprintf(what, n, "%s on %s type %s", src, real, type);
+	}
+	if (f)
+		fclose(f);
+	return busy;
+}
+
+/* The tenant's host (and port) from its base URL: the default fsname. */
+static void tenant_host(const char *base, char *out, size_t n)
+{
+	const char *h = strstr(base, "://");
+	h = h ? h + 3 : base;
+	size_t l = strcspn(h, "/?#,");
+	snprintf(out, n, "%.*s", (int)l, h);
 }
 
 /* The failed credential check, with what to do about it. */
@@ -140,15 +188,42 @@ int main(int argc, char *argv[])
 	}
 	if (options_numbers(&o, &nums))
 		goto out_cmdline;
+	enum log_level lvl = o.log_level ? (enum log_level)log_parse_level(o.log_level)
+					 : LOG_LVL_INFO;
+	if (fo.debug && lvl < LOG_LVL_DEBUG)
+		lvl = LOG_LVL_DEBUG;
+	log_init(false, lvl);
+	if (o.log_file && (rc = log_open_file(o.log_file))) {
+		fprintf(stderr, "qlikfs: cannot open -o log_file=%s: %s\n", o.log_file,
+			strerror(-rc));
+		goto out_cmdline;
+	}
+	char busy[8192];
+	if (mount_busy(fo.mountpoint, busy, sizeof(busy))) {
+		fprintf(stderr, "qlikfs: %s is already a mount point (%s); unmount it first "
+				"(fusermount3 -u %s) or choose another directory\n",
+			fo.mountpoint, busy, fo.mountpoint);
+		goto out_cmdline;
+	}
 	if (creds_resolve(&o, false, &cr, err, sizeof(err))) {
 		fprintf(stderr, "qlikfs: %s\n", err);
 		goto out_cmdline;
 	}
-	log_init(false, fo.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* df and mount name the tenant */
+	char fsopt[600];
+	if (!o.fsname_given) {
+		char host[512];
+		tenant_host(cr.base, host, sizeof(host));
+		snprintf(fsopt, sizeof(fsopt), "-ofsname=%s", host);
+		fuse_opt_add_arg(&args, fsopt);
+	}
+	if (!o.subtype_given)
+		fuse_opt_add_arg(&args, "-osubtype=qlikfs");
 
 	struct http_curl_opts co = { .connect_timeout_ms = 10000,
 				     .default_timeout_ms = (long)(nums.timeout * 1000) };
-	if (!(tr = http_curl_new(&co))) {
+	/* every request is counted for .status.json (and traced at -o log_level=trace) */
+	if (!(tr = http_curl_new(&co)) || !(tr = http_obs_new(tr))) {
 		fprintf(stderr, "qlikfs: out of memory\n");
 		goto out_creds;
 	}
@@ -225,9 +300,20 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, fo.mountpoint) != 0)
 		goto out_signals;
+	/* in the background: syslog, or a file when syslog cannot be reached
+	 * (the log is never dropped); -o log_file is kept as it is */
+	char fallback[4200] = "";
+	bool to_syslog = !fo.foreground && !o.log_file && log_syslog_reachable();
+	if (!fo.foreground && !o.log_file && !to_syslog) {
+		snprintf(fallback, sizeof(fallback), "%s/qlikfs.log", cr.state_dir);
+		fprintf(stderr, "qlikfs: syslog (/dev/log) is not reachable: logging to %s\n",
+			fallback);
+	}
 	fuse_daemonize(fo.foreground);
-	if (!fo.foreground)
-		log_init(true, fo.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (to_syslog)
+		log_init(true, lvl);
+	else if (fallback[0] && (rc = log_open_file(fallback)))
+		log_init(true, lvl); /* last resort: syslog(3) writes to the console */
 
 	if (!(g_inval = inval_start(se)))
 		goto out_unmount;

@@ -16,6 +16,7 @@
 
 void ext_add_root_kids(struct ns *ns, struct node *root)
 {
+	ops_add_root_kids(ns, root); /* .status.json, .errors: with or without a state dir */
 	if (!ns->o.state_dir || ns->ext)
 		return;
 	struct ns_ext *x = calloc(1, sizeof(*x));
@@ -41,6 +42,7 @@ void ext_add_root_kids(struct ns *ns, struct node *root)
 
 void ext_free(struct ns *ns)
 {
+	ops_free(ns);
 	struct ns_ext *x = ns->ext;
 	if (!x)
 		return;
@@ -68,13 +70,13 @@ static int still_there(const struct node *n)
 
 int ext_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	int rc = d->xk == X_API ? 0 : rep_listed(ns, d, err, errn);
+	int rc = d->xk == X_API || ops_owns(d) ? 0 : rep_listed(ns, d, err, errn);
 	return rc ? rc : still_there(d);
 }
 
 int ext_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
-	int rc = n->xk == X_API ? 0 : rep_fresh(ns, n, err, errn);
+	int rc = n->xk == X_API || ops_owns(n) ? 0 : rep_fresh(ns, n, err, errn);
 	return rc ? rc : still_there(n);
 }
 
@@ -82,6 +84,10 @@ void ext_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	if (n->xk == X_API) {
 		a->size = n->reported_size = 0;
+		return;
+	}
+	if (ops_owns(n)) {
+		ops_fill_attr(ns, n, a);
 		return;
 	}
 	rep_fill_attr(ns, n, a);
@@ -96,7 +102,7 @@ const char *ext_xattr(const struct node *n, const char *name)
 {
 	if (!strcmp(name, "user.qlik.error"))
 		return n->errmsg;
-	if (n->xk == X_API || n->xk == X_REPORTS || n->xk == X_NEW)
+	if (n->xk == X_API || n->xk == X_REPORTS || n->xk == X_NEW || ops_owns(n))
 		return NULL;
 	if (!strcmp(name, "user.qlik.id"))
 		return n->id;
@@ -112,6 +118,8 @@ int ext_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_change
 		*size_changed = true;
 		return api_open(ns, n, f);
 	}
+	if (ops_owns(n))
+		return ops_open(ns, n, f, size_changed);
 	return rep_open(ns, n, f, size_changed, err, errn);
 }
 
@@ -120,6 +128,8 @@ ssize_t ext_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err
 	const struct xhandle *h = f->ext;
 	if (h->kind == X_API)
 		return api_read(f, buf, size, err, errn); /* a stream: offsets are ignored */
+	if (h->kind == X_OPSTATUS || h->kind == X_ERRORS)
+		return ops_read(f, buf, size, off);
 	return rep_read(f, buf, size, off);
 }
 
@@ -135,6 +145,8 @@ void ext_release(struct ns_file *f)
 	const struct xhandle *h = f->ext;
 	if (h->kind == X_API)
 		api_release(f);
+	else if (h->kind == X_OPSTATUS || h->kind == X_ERRORS)
+		ops_release(f);
 	else
 		rep_release(f);
 	f->ext = NULL;
@@ -181,7 +193,8 @@ int ext_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t 
 		ns_inval_entry(ns, d, n->name);
 		return 0;
 	default:
-		errmsg_set(err, errn, "the raw-request control file cannot be removed");
+		errmsg_set(err, errn, ops_owns(n) ? "the operations files cannot be removed"
+						  : "the raw-request control file cannot be removed");
 		return -EPERM;
 	}
 }
@@ -206,7 +219,8 @@ int ext_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 {
 	if (d == nd && d->role == R_EXT && d->xk == X_REPORTS)
 		return rep_rename(ns, n, t, d, nd, newname, err, errn);
-	errmsg_set(err, errn, "reports and the api control file cannot be renamed or moved");
+	errmsg_set(err, errn, "reports, the api control file and the operations files cannot "
+			      "be renamed or moved");
 	return -EPERM;
 }
 

@@ -37,6 +37,9 @@ enum xkind {
 	X_REQUEST,
 	X_OUTDIR,
 	X_OUTPUT,
+	/* the operations files (ns_ops.c): hidden at the root, reachable by name */
+	X_OPSTATUS, /* .status.json: counters, a snapshot made at stat and kept 1 s */
+	X_ERRORS,   /* .errors: the changes that failed, read live (errlog.h) */
 };
 
 #define API_NAME "api"
@@ -120,6 +123,17 @@ int rep_flush(struct ns *ns, struct node *n, char *err, size_t errn);
 int rep_truncate(struct ns *ns, struct node *n, uint64_t size);
 int rep_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
 	       const char *newname, char *err, size_t errn);
+
+/* ns_ops.c: .status.json and .errors */
+#define STATUS_NAME ".status.json"
+#define ERRORS_NAME ".errors"
+void ops_add_root_kids(struct ns *ns, struct node *root);
+void ops_free(struct ns *ns);
+bool ops_owns(const struct node *n);
+void ops_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed);
+ssize_t ops_read(struct ns_file *f, char *buf, size_t size, off_t off);
+void ops_release(struct ns_file *f);
 
 /* ns_api.c */
 int api_open(struct ns *ns, struct node *n, struct ns_file *f);

@@ -158,6 +158,7 @@ struct ns {
 	struct ns_stats stats;
 	size_t mem_bytes; /* held by scratch and new files */
 	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
+	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
 };
 
 /* ns.c */

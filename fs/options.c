@@ -6,6 +6,8 @@
  */
 #include "options.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -50,6 +52,8 @@ static const struct fuse_opt qopts[] = {
 	OPT("redirect_uri=%s", redirect_uri),
 	OPT("url_file=%s", url_file),
 	OPT("login_timeout=%s", login_timeout),
+	OPT("log_file=%s", log_file),
+	OPT("log_level=%s", log_level),
 	FUSE_OPT_KEY("ro", 'r'),
 	FUSE_OPT_KEY("-h", 'h'),
 	FUSE_OPT_KEY("--help", 'h'),
@@ -69,6 +73,87 @@ static const struct fuse_opt qopts[] = {
 	DISCARD("comment=%s"),
 	FUSE_OPT_END
 };
+
+/* Options libfuse 3 itself accepts (fuse_parse_cmdline, fuse_session_new and
+ * its mount options, kernel mount flags): everything else that reaches
+ * FUSE_OPT_KEY_OPT is a typo, reported with the nearest name. */
+static const char *const fuse_known[] = {
+	"debug", "allow_root", "allow_other", "blkdev", "auto_unmount", "fsname=", "max_read=",
+	"subtype=", "blksize=", "default_permissions", "context=", "fscontext=", "defcontext=",
+	"rootcontext=", "user=", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec",
+	"async", "sync", "dirsync", "noatime", "nodiratime", "nostrictatime", "symfollow",
+	"nosymfollow", "clone_fd", "max_idle_threads=", "max_threads=", NULL
+};
+
+static bool fuse_knows(const char *arg)
+{
+	for (size_t i = 0; fuse_known[i]; i++) {
+		size_t l = strlen(fuse_known[i]);
+		if (fuse_known[i][l - 1] == '=' ? !strncmp(arg, fuse_known[i], l)
+						: !strcmp(arg, fuse_known[i]))
+			return true;
+	}
+	return arg[0] == '-'; /* -d, -f, -s: fuse_parse_cmdline's own */
+}
+
+/* Edit distance of a and b (each at most 63 characters are compared). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strnlen(a, 63), lb = strnlen(b, 63), row[64];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* Copies the name part of an option template ("cache_ttl=%s" -> "cache_ttl"). */
+static void opt_name(const char *templ, char *out, size_t n)
+{
+	size_t l = strcspn(templ, "=");
+	snprintf(out, n, "%.*s", (int)(l < n ? l : n - 1), templ);
+}
+
+const char *options_suggest(const char *name)
+{
+	static char best[64];
+	char want[64], cand[64];
+	size_t bestd = (size_t)-1;
+	opt_name(name, want, sizeof(want));
+	for (size_t i = 0; qopts[i].templ; i++) {
+		const char *t = qopts[i].templ;
+		if (t[0] == '-' || qopts[i].value == FUSE_OPT_KEY_DISCARD)
+			continue;
+		opt_name(t, cand, sizeof(cand));
+		size_t d = edit_distance(want, cand);
+		if (d < bestd) {
+			bestd = d;
+			snprintf(best, sizeof(best), "%s", cand);
+		}
+	}
+	for (size_t i = 0; fuse_known[i]; i++) {
+		opt_name(fuse_known[i], cand, sizeof(cand));
+		size_t d = edit_distance(want, cand);
+		if (d < bestd) {
+			bestd = d;
+			snprintf(best, sizeof(best), "%s", cand);
+		}
+	}
+	size_t limit = strlen(want) / 3 > 2 ? strlen(want) / 3 : 2;
+	return bestd <= limit ? best : NULL;
+}
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -91,6 +176,12 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 				o->unknown = strdup(arg);
 			return 0;
 		}
+		if (!strncmp(arg, "fsname=", 7))
+			o->fsname_given = 1;
+		if (!strncmp(arg, "subtype=", 8))
+			o->subtype_given = 1;
+		if (!fuse_knows(arg) && !o->bad_option)
+			o->bad_option = strdup(arg);
 		return 1; /* a FUSE option */
 	case 'r':
 		o->ro = 1;
@@ -112,8 +203,24 @@ int options_parse(struct fuse_args *args, struct options *o, bool login)
 	if (fuse_opt_parse(args, o, qopts, opt_proc) == -1)
 		return -1;
 	if (o->unknown) {
-		fprintf(stderr, "qlikfs login: unexpected argument '%s' (see qlikfs login --help)\n",
-			o->unknown);
+		const char *near = o->unknown[0] != '-' ? options_suggest(o->unknown) : NULL;
+		fprintf(stderr, "qlikfs login: unexpected argument '%s'%s%s%s (see qlikfs login --help)\n",
+			o->unknown, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+		return -1;
+	}
+	if (o->bad_option && !o->help && !o->version) {
+		const char *near = options_suggest(o->bad_option);
+		char name[64];
+		opt_name(o->bad_option, name, sizeof(name));
+		if (near)
+			fprintf(stderr, "qlikfs: unknown option -o %s (did you mean -o %s?)\n", name, near);
+		else
+			fprintf(stderr, "qlikfs: unknown option -o %s (see qlikfs --help)\n", name);
+		return -1;
+	}
+	if (o->log_level && log_parse_level(o->log_level) < 0) {
+		fprintf(stderr, "qlikfs: invalid -o log_level=%s: expected error, warn, info, debug "
+				"or trace\n", o->log_level);
 		return -1;
 	}
 	if (!login && (o->redirect_port || o->redirect_uri || o->url_file || o->login_timeout)) {
@@ -122,7 +229,7 @@ int options_parse(struct fuse_args *args, struct options *o, bool login)
 		return -1;
 	}
 	if (o->auth && strcmp(o->auth, "apikey") && strcmp(o->auth, "oauth")) {
-		fprintf(stderr, "qlikfs: invalid auth '%s' (apikey or oauth)\n", o->auth);
+		fprintf(stderr, "qlikfs: invalid -o auth=%s: expected apikey or oauth\n", o->auth);
 		return -1;
 	}
 	return 0;
@@ -175,49 +282,89 @@ static int parse_switch(const char *s, bool *out)
 	return 0;
 }
 
+/* The forms the numeric options expect, for their error messages. */
+#define F_SECONDS "SECONDS, a number >= 0 such as 60 or 0.5"
+#define F_BYTES "BYTES, a number >= 0 with an optional K, M or G suffix such as 256M"
+#define F_ID "a whole number from 0 to 4294967294"
+
+/* Reports a bad value of -o name and returns -EINVAL. */
+static int bad_opt(const char *name, const char *val, const char *form)
+{
+	fprintf(stderr, "qlikfs: invalid -o %s=%s: expected %s\n", name, val, form);
+	return -EINVAL;
+}
+
+/* -o name=val as a number (K/M/G suffixes allowed) of at least min.
+ * Returns 0 (*out unchanged when val is NULL) or -EINVAL after saying why. */
+static int num_opt(const char *name, const char *val, double min, const char *form, double *out)
+{
+	double v;
+	if (!val)
+		return 0;
+	if (parse_num(val, &v) || v < min)
+		return bad_opt(name, val, form);
+	*out = v;
+	return 0;
+}
+
+/* -o name=val as a whole number in [min, max]. */
+static int uint_opt(const char *name, const char *val, unsigned long min, unsigned long max,
+		    const char *form, double *out)
+{
+	double v;
+	if (!val)
+		return 0;
+	if (parse_uint(val, max, &v) || v < (double)min)
+		return bad_opt(name, val, form);
+	*out = v;
+	return 0;
+}
+
+/* -o name=0|1. */
+static int switch_opt(const char *name, const char *val, bool *out)
+{
+	return parse_switch(val, out) ? bad_opt(name, val, "0 or 1") : 0;
+}
+
 int options_numbers(const struct options *o, struct mount_numbers *n)
 {
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
 				     .size = 256.0 * 1024 * 1024, .retries = 5,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
 				     .uid = getuid(), .gid = getgid(), .umask = 077 };
-	if ((o->cache_ttl && parse_num(o->cache_ttl, &n->ttl)) ||
-	    (o->neg_ttl && parse_num(o->neg_ttl, &n->neg_ttl)) ||
-	    (o->timeout && (parse_num(o->timeout, &n->timeout) || n->timeout < 0.1)) ||
-	    (o->cache_size && parse_num(o->cache_size, &n->size)) ||
-	    (o->qvf_cache_size && parse_num(o->qvf_cache_size, &n->qvf_size)) ||
-	    (o->transfer_timeout &&
-	     (parse_num(o->transfer_timeout, &n->transfer_timeout) || n->transfer_timeout < 1)) ||
-	    (o->retries && (parse_uint(o->retries, 100, &n->retries) || n->retries < 1)) ||
-	    (o->uid && parse_uint(o->uid, 0xfffffffe, &n->uid)) ||
-	    (o->gid && parse_uint(o->gid, 0xfffffffe, &n->gid))) {
-		fprintf(stderr, "qlikfs: invalid number in -o options (see --help)\n");
+	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
+	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
+	    num_opt("timeout", o->timeout, 0.1, "SECONDS, a number >= 0.1 such as 30",
+		    &n->timeout) ||
+	    num_opt("cache_size", o->cache_size, 0, F_BYTES, &n->size) ||
+	    num_opt("qvf_cache_size", o->qvf_cache_size, 0, F_BYTES, &n->qvf_size) ||
+	    num_opt("transfer_timeout", o->transfer_timeout, 1,
+		    "SECONDS, a number >= 1 such as 600", &n->transfer_timeout) ||
+	    uint_opt("retries", o->retries, 1, 100, "a whole number from 1 to 100", &n->retries) ||
+	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &n->uid) ||
+	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &n->gid))
 		return -EINVAL;
-	}
 	double poll_s = 60, full_scan = 10;
 	n->changes = (struct changes_opts){ .created = true, .updated = true, .deleted = true };
-	if ((o->poll_interval && parse_num(o->poll_interval, &poll_s)) ||
-	    (o->changes_full_scan && parse_uint(o->changes_full_scan, 1000000, &full_scan))) {
-		fprintf(stderr, "qlikfs: invalid number in -o options (see --help)\n");
+	if (num_opt("poll_interval", o->poll_interval, 0, F_SECONDS " (0: only on SIGUSR1)",
+		    &poll_s) ||
+	    uint_opt("changes_full_scan", o->changes_full_scan, 0, 1000000,
+		     "a whole number from 0 to 1000000", &full_scan))
 		return -EINVAL;
-	}
 	n->changes.interval_ms = (int64_t)(poll_s * 1000);
 	n->changes.full_scan_every = (unsigned)full_scan;
-	if (parse_switch(o->changes_created, &n->changes.created) ||
-	    parse_switch(o->changes_updated, &n->changes.updated) ||
-	    parse_switch(o->changes_deleted, &n->changes.deleted) ||
-	    (o->changes_types && changes_parse_types(o->changes_types, &n->changes.types))) {
-		fprintf(stderr, "qlikfs: invalid changes_* option: switches are 0 or 1; types are a "
-				"':'-separated list of spaces, users, apps, data-files, data-stores\n");
+	if (switch_opt("changes_created", o->changes_created, &n->changes.created) ||
+	    switch_opt("changes_updated", o->changes_updated, &n->changes.updated) ||
+	    switch_opt("changes_deleted", o->changes_deleted, &n->changes.deleted))
 		return -EINVAL;
-	}
+	if (o->changes_types && changes_parse_types(o->changes_types, &n->changes.types))
+		return bad_opt("changes_types", o->changes_types,
+			       "a ':'-separated list of spaces, users, apps, data-files, data-stores");
 	if (o->umask) {
 		char *end;
 		n->umask = (double)strtoul(o->umask, &end, 8);
-		if (*end || !*o->umask || n->umask > 0777) {
-			fprintf(stderr, "qlikfs: invalid umask '%s' (octal, e.g. 077)\n", o->umask);
-			return -EINVAL;
-		}
+		if (*end || !*o->umask || n->umask > 0777 || *o->umask == '-')
+			return bad_opt("umask", o->umask, "an octal mask such as 077 or 022");
 	}
 	return 0;
 }
@@ -239,7 +386,8 @@ void options_free(struct options *o)
 			  &o->redirect_port, &o->redirect_uri, &o->url_file, &o->login_timeout,
 			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
-			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types };
+			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types,
+			  &o->log_file, &o->log_level, &o->bad_option };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -300,6 +448,12 @@ void options_usage(const char *prog)
 	       "                         every Nth poll (default 10; 0 never; 1 every poll)\n"
 	       "  -o changes_types=LIST  types polled, ':'-separated (default\n"
 	       "                         spaces:users:apps:data-files:data-stores)\n"
+	       "  -o log_file=PATH       append the log to PATH (reopened on SIGHUP); default:\n"
+	       "                         standard error with -f (journald priorities under\n"
+	       "                         systemd), else syslog, else STATE_DIR/qlikfs.log\n"
+	       "  -o log_level=LEVEL     error, warn, info (default), debug, or trace: one line per\n"
+	       "                         HTTP request (method, path, status, bytes, ms, retry)\n"
+	       "  -o fsname=NAME         the source that df and mount show (default: the tenant host)\n"
 	       "  -f / -d / -s           foreground / debug (implies -f) / single-threaded\n"
 	       "  -o allow_other ...     the usual FUSE mount options\n"
 	       "  -h, --help / -V, --version\n\n"

@@ -36,6 +36,11 @@ struct options {
 	char *changes_full_scan, *changes_types;
 	/* login */
 	char *redirect_port, *redirect_uri, *url_file, *login_timeout;
+	/* operations (log.h) */
+	char *log_file, *log_level;
+	int fsname_given;  /* -o fsname= was given (else the tenant host is used) */
+	int subtype_given; /* -o subtype= was given (else "qlikfs") */
+	char *bad_option;  /* the first -o option neither qlikfs nor FUSE knows */
 	int help, version;
 	int nonopt;
 	bool login;   /* parsing for `qlikfs login` */
@@ -61,6 +66,10 @@ int options_numbers(const struct options *o, struct mount_numbers *out);
 long options_login_timeout(const struct options *o);
 
 void options_free(struct options *o);
+
+/* The known option name nearest to `name` (a typo's correction), or NULL
+ * when none is close.  For messages. */
+const char *options_suggest(const char *name);
 
 void options_usage(const char *prog);
 void options_login_usage(const char *prog);

@@ -39,6 +39,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "opstats.h"
 #include "qtime.h"
 #include "url.h"
 
@@ -303,6 +304,7 @@ static bool wait_tier(struct qclient *c, int tier, int64_t deadline)
 	if (until > deadline)
 		return false;
 	sleep_ms(until - now);
+	opstats_ratelimit_wait(until - now); /* the status file's time waited */
 	return true;
 }
 
@@ -509,6 +511,7 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		if (attempt)
 			stat_add(c, &c->stats.retries);
 		io.sunk = false;
+		opstats_set_retry(attempt - redirects); /* the trace line's retry number */
 		rc = http_perform(c->transport, &req, &resp);
 		attempt++;
 		out->status = resp.status;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "opstats.h"
 #include "url.h"
 
 #define DEFAULT_TIMEOUT_MS (10L * 60 * 1000)
@@ -402,8 +403,8 @@ static int download(struct qvf_cache *c, const char *id, int64_t mtime, bool nod
 	return 0;
 }
 
-static int export_app(struct qvf_cache *c, const char *id, int64_t mtime, bool nodata,
-		      uint64_t *size, char *err, size_t n)
+static int export_app_run(struct qvf_cache *c, const char *id, int64_t mtime, bool nodata,
+			  uint64_t *size, char *err, size_t n)
 {
 	int64_t deadline = now_ms() + c->timeout_ms;
 	char *loc = NULL;
@@ -415,6 +416,16 @@ static int export_app(struct qvf_cache *c, const char *id, int64_t mtime, bool n
 	int64_t left = deadline - now_ms();
 	rc = download(c, id, mtime, nodata, loc, left > 1 ? (long)left : 1, size, err, n);
 	free(loc);
+	return rc;
+}
+
+/* export_app_run(), shown in the status file while it runs. */
+static int export_app(struct qvf_cache *c, const char *id, int64_t mtime, bool nodata,
+		      uint64_t *size, char *err, size_t n)
+{
+	struct opstats_op *op = opstats_op_begin("export", id, 0);
+	int rc = export_app_run(c, id, mtime, nodata, size, err, n);
+	opstats_op_end(op);
 	return rc;
 }
 
@@ -670,8 +681,8 @@ static int upload_temp(struct qclient *qc, int fd, uint64_t size, long timeout_m
 	return rc;
 }
 
-int qvf_import(struct qclient *qc, int fd, uint64_t size, const char *name,
-	       const char *space_id, long timeout_ms, cJSON **app_out, char *err, size_t n)
+static int import_run(struct qclient *qc, int fd, uint64_t size, const char *name,
+		      const char *space_id, long timeout_ms, cJSON **app_out, char *err, size_t n)
 {
 	if (!name || !*name || strlen(name) > IMPORT_NAME_MAX) {
 		errmsg_set(err, n, "import: an app needs a name of 1 to %d bytes", IMPORT_NAME_MAX);
@@ -718,5 +729,14 @@ int qvf_import(struct qclient *qc, int fd, uint64_t size, const char *name,
 	}
 	qresp_clear(&r);
 	free(url);
+	return rc;
+}
+
+int qvf_import(struct qclient *qc, int fd, uint64_t size, const char *name,
+	       const char *space_id, long timeout_ms, cJSON **app_out, char *err, size_t n)
+{
+	struct opstats_op *op = opstats_op_begin("import", name, size); /* the status file */
+	int rc = import_run(qc, fd, size, name, space_id, timeout_ms, app_out, err, n);
+	opstats_op_end(op);
 	return rc;
 }

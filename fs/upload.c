@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "multipart.h"
+#include "opstats.h"
 #include "url.h"
 
 #define DEFAULT_TIMEOUT_MS (10L * 60 * 1000)
@@ -244,9 +245,9 @@ static int build_body(struct multipart **out, int fd, uint64_t size, const char 
 	return 0;
 }
 
-int upload_datafile(struct upload *u, int fd, uint64_t size, const char *name,
-		    const char *connection_id, const char *replace_id, cJSON **out, char *err,
-		    size_t n)
+static int upload_run(struct upload *u, int fd, uint64_t size, const char *name,
+		      const char *connection_id, const char *replace_id, cJSON **out, char *err,
+		      size_t n)
 {
 	bool create = !replace_id;
 	int rc;
@@ -295,6 +296,17 @@ int upload_datafile(struct upload *u, int fd, uint64_t size, const char *name,
 	qresp_clear(&r);
 	multipart_free(m);
 	free(url);
+	return rc;
+}
+
+int upload_datafile(struct upload *u, int fd, uint64_t size, const char *name,
+		    const char *connection_id, const char *replace_id, cJSON **out, char *err,
+		    size_t n)
+{
+	/* shown in the status file while it runs */
+	struct opstats_op *op = opstats_op_begin("upload", name ? name : replace_id, size);
+	int rc = upload_run(u, fd, size, name, connection_id, replace_id, out, err, n);
+	opstats_op_end(op);
 	return rc;
 }
 

@@ -10,6 +10,7 @@ mkdir -p "$STATE"
 
 if [ "${1:-}" = stop ]; then
 	fusermount3 -u "$MNT" 2>/dev/null || true
+	rm -f "$STATE/qlikfs.pid"
 	[ -f "$STATE/sim.pid" ] && kill "$(cat "$STATE/sim.pid")" 2>/dev/null || true
 	rm -f "$STATE/sim.pid" "$STATE/port"
 	echo "unmounted $MNT and stopped the simulator"
@@ -26,7 +27,13 @@ echo $! >"$STATE/sim.pid"
 for _ in $(seq 100); do [ -s "$STATE/port" ] && break; sleep 0.1; done
 PORT=$(cat "$STATE/port")
 mkdir -p "$MNT"
-QLIK_API_KEY=sim-demo-key "$BUILD/fs/qlikfs" "http://127.0.0.1:$PORT" "$MNT"
+# in the foreground of a background job, so that $! is qlikfs itself: the
+# demo signals that process only, never another mount's
+QLIK_API_KEY=sim-demo-key setsid "$BUILD/fs/qlikfs" -f -o log_file="$STATE/qlikfs.log" \
+	"http://127.0.0.1:$PORT" "$MNT" </dev/null >/dev/null 2>"$STATE/qlikfs.err" &
+echo $! >"$STATE/qlikfs.pid"
+for _ in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.1; done
+mountpoint -q "$MNT" || { cat "$STATE/qlikfs.err"; exit 1; }
 
 cat <<MSG
 The simulated tenant at http://127.0.0.1:$PORT is mounted on $MNT.  Try:
@@ -44,7 +51,10 @@ The simulated tenant at http://127.0.0.1:$PORT is mounted on $MNT.  Try:
   printf 'region,amount\nnorth,1\n' > /tmp/q.csv && cp /tmp/q.csv $MNT/data-files/ && cat $MNT/data-files/q.csv.json
   ls -l "$MNT/apps/.qvf" | head -3; jq -r '.[] | .name' $MNT/users/.index.json | head -3
   exec 3<>$MNT/api; printf '{"method":"GET","path":"/api/v1/spaces","query":{"limit":1}}' >&3; cat <&3; exec 3<&-
-  kill -USR1 \$(pgrep -x qlikfs); sleep 1; cat $MNT/changes/spaces.json
+  kill -USR1 $(cat "$STATE/qlikfs.pid"); sleep 1; cat $MNT/changes/spaces.json
+  watch -n1 cat $MNT/.status.json      # requests, cache, operations in flight
+  tail -f $MNT/.errors                 # every change the tenant refused
+  less $STATE/qlikfs.log
 
 Stop with: tests/demo.sh stop
 MSG

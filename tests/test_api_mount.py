@@ -133,7 +133,7 @@ def test_failure_in_text_mode_fails_the_read_and_is_logged_once(am):
     assert r.returncode != 0 and r.stdout == b""
     assert b"No such file or directory" in r.stderr
     assert len(log(sim)) == 1
-    lines = [l for l in m.log().splitlines() if "read: api:" in l]
+    lines = [l for l in m.log().splitlines() if "read api: api:" in l]
     assert len(lines) == 1 and "HTTP 404" in lines[0], m.log()
     # in json mode the same answer is a document
     ans = ask_json(m, {"path": "/api/v1/spaces/000000000000000000000000"})
