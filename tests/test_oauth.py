@@ -475,12 +475,12 @@ def test_systemd_ready_and_stopping_notifications(sim, tmp_path):
 
 def test_the_man_page_and_the_unit_are_in_the_tree():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    man = open(os.path.join(root, "fs", "qlikfs.1")).read()
+    man = open(os.path.join(root, "fs", "app", "qlikfs.1")).read()
     for word in ("client_secret_file", "context", "login", "fuse.qlikfs", "Type=notify"):
         assert word in man, word
-    unit = open(os.path.join(root, "fs", "qlikfs@.service.in")).read()
+    unit = open(os.path.join(root, "fs", "app", "qlikfs@.service.in")).read()
     assert "Type=notify" in unit and " -f " in unit
     if subprocess.run(["sh", "-c", "command -v man"], capture_output=True).returncode == 0:
-        r = subprocess.run(["man", "-l", os.path.join(root, "fs", "qlikfs.1")],
+        r = subprocess.run(["man", "-l", os.path.join(root, "fs", "app", "qlikfs.1")],
                            capture_output=True, text=True, env=dict(os.environ, MANWIDTH="80"))
         assert r.returncode == 0 and "qlikfs login" in r.stdout

@@ -309,12 +309,12 @@ def test_man_page_and_options_doc_list_every_option_of_help():
     assert {"cache_ttl", "log_file", "log_level", "fsname", "uid", "gid", "umask",
             "changes_deleted", "redirect_port", "allow_other"} <= opts
     # every option of the parser's table is in --help
-    src = open(os.path.join(ROOT, "fs", "options.c")).read()
+    src = open(os.path.join(ROOT, "fs", "app", "options.c")).read()
     table = src[src.index("qopts[] = {"):src.index("FUSE_OPT_END")]
     parsed = set(re.findall(r'OPT\("([a-z_]+)=%s"', table))
     parsed |= set(re.findall(r'\{ "([a-z_]+)", offsetof', table))
     assert parsed and parsed <= opts, parsed - opts
-    man = open(os.path.join(ROOT, "fs", "qlikfs.1")).read()
+    man = open(os.path.join(ROOT, "fs", "app", "qlikfs.1")).read()
     doc = open(os.path.join(ROOT, "docs", "OPTIONS.md")).read()
     for o in sorted(opts):
         assert re.search(r"(\\-o |,)%s\b" % o, man), "qlikfs.1 lacks -o " + o

@@ -10,7 +10,7 @@
 #ifndef QLIKFS_SIM_H
 #define QLIKFS_SIM_H
 
-#include "http.h" /* fs/http.h */
+#include "http/http.h" /* fs/http.h */
 
 struct sim_config {
 	unsigned seed; /* deterministic seeding */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ns.h"
+#include "ns/ns.h"
 
 /* Returns the inode of path (relative to the root; "" is the root) with its
  * attributes in *a, or the negative errno of the first failing lookup. */

@@ -16,8 +16,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "auth.h"
-#include "qclient.h"
+#include "client/auth.h"
+#include "client/qclient.h"
 #include "sim.h"
 
 struct simenv {

@@ -9,12 +9,12 @@
 #include <stdio.h>
 
 #include "check.h"
-#include "http_curl.h"
-#include "qvf.h"
-#include "rawreq.h"
-#include "reports.h"
+#include "http/http_curl.h"
+#include "actions/qvf.h"
+#include "actions/rawreq.h"
+#include "actions/reports.h"
 #include "simenv.h"
-#include "upload.h"
+#include "actions/upload.h"
 
 int main(void)
 {

@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "changes.h"
-#include "changes_internal.h"
+#include "client/auth.h"
+#include "changes/changes.h"
+#include "changes/changes_internal.h"
 #include "check.h"
-#include "qclient.h"
+#include "client/qclient.h"
 #include "sim.h"
-#include "qtime.h"
-#include "statedir.h"
+#include "util/qtime.h"
+#include "util/statedir.h"
 
 #define BASE "http://127.0.0.1:9"
 

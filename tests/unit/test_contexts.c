@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "contexts.h"
+#include "app/contexts.h"
 
 static const char YML[] =
 	"contexts:\n"

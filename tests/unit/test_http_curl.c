@@ -3,7 +3,7 @@
  * HTTP/1.1 server run in threads of this process (plain sockets, one thread
  * per connection, keep-alive, canned responses chosen by path).
  */
-#include "http_curl.h"
+#include "http/http_curl.h"
 #include "check.h"
 
 #include <arpa/inet.h>

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "multipart.h"
+#include "actions/multipart.h"
 
 /* Reads the whole source in chunks of `chunk` bytes; malloc'd, NUL-terminated. */
 static char *drain(const struct http_body_source *s, size_t chunk, size_t *len)

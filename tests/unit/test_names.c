@@ -3,7 +3,7 @@
  * decoding, the " (<id>)" form with truncation, scratch names.
  */
 #include "check.h"
-#include "names.h"
+#include "util/names.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "client/auth.h"
 #include "cache.h"
 #include "check.h"
-#include "jsonfmt.h"
-#include "ns.h"
+#include "util/jsonfmt.h"
+#include "ns/ns.h"
 #include "nswalk.h"
-#include "qclient.h"
+#include "client/qclient.h"
 #include "sim.h"
 
 static int64_t fake_now = 1000000;

@@ -10,7 +10,7 @@
 
 #include "cache.h"
 #include "check.h"
-#include "ns.h"
+#include "ns/ns.h"
 #include "nswalk.h"
 #include "simenv.h"
 

@@ -12,14 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "client/auth.h"
 #include "cache.h"
 #include "check.h"
-#include "ns.h"
+#include "ns/ns.h"
 #include "nswalk.h"
-#include "qclient.h"
+#include "client/qclient.h"
 #include "sim.h"
-#include "statedir.h"
+#include "util/statedir.h"
 
 struct ev {
 	char what; /* 'e' entry, 'i' inode */

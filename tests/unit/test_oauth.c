@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "oauth.h"
-#include "oauth_login.h"
-#include "qclient.h"
+#include "client/oauth.h"
+#include "app/oauth_login.h"
+#include "client/qclient.h"
 #include "sim.h"
-#include "statedir.h"
-#include "url.h"
+#include "util/statedir.h"
+#include "util/url.h"
 
 #define BASE "http://127.0.0.1:9"
 #define TOKEN_URL BASE "/oauth/token"

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "errlog.h"
-#include "http_obs.h"
-#include "opstats.h"
+#include "util/errlog.h"
+#include "http/http_obs.h"
+#include "util/opstats.h"
 
 static void test_redact(void)
 {

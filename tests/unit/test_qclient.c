@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "client/auth.h"
 #include "check.h"
-#include "qclient.h"
+#include "client/qclient.h"
 
 #define MAXR 64
 

@@ -3,7 +3,7 @@
  * invalid strings, formatting, and a cross-check against timegm().
  */
 #include "check.h"
-#include "qtime.h"
+#include "util/qtime.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -12,7 +12,7 @@
 #include "check.h"
 #include "simenv.h"
 #include "sim_internal.h" /* to compare with the bytes the tenant holds */
-#include "qvf.h"
+#include "actions/qvf.h"
 
 static char dir[256];
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "check.h"
-#include "rawreq.h"
+#include "actions/rawreq.h"
 #include "simenv.h"
 
 struct spy {

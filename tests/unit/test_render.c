@@ -6,10 +6,10 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "errmap.h"
-#include "reswrite.h"
-#include "jsonfmt.h"
-#include "url.h"
+#include "client/errmap.h"
+#include "res/reswrite.h"
+#include "util/jsonfmt.h"
+#include "util/url.h"
 
 static void render(const char *in, const char *want)
 {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "reports.h"
+#include "actions/reports.h"
 #include "simenv.h"
 
 static char *request_doc(const char *app, const char *type, const char *out_type)

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "secret.h"
+#include "app/secret.h"
 
 int main(void)
 {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "statedir.h"
+#include "util/statedir.h"
 
 int main(void)
 {

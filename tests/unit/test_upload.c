@@ -7,7 +7,7 @@
 #include "check.h"
 #include "simenv.h"
 #include "sim_internal.h" /* to compare the bytes the tenant stored */
-#include "upload.h"
+#include "actions/upload.h"
 
 /* A copy of what the simulated tenant stored for data file id. */
 static unsigned char *stored(struct simenv *e, const char *id, size_t *len)

@@ -3,7 +3,7 @@
  * 16 KiB bound, tenant parsing, Location resolution, origins, hosts.
  */
 #include "check.h"
-#include "url.h"
+#include "util/url.h"
 
 #include <errno.h>
 #include <stdlib.h>

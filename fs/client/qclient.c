@@ -1,0 +1,892 @@
+/*
+ * qclient.c - the Qlik REST client over an http_transport.
+ *
+ * Retry policy (one place):
+ *  - every call has a deadline: now + timeout_ms; each attempt gets the time
+ *    that is left, so a dead or stalled network yields -EIO within the budget;
+ *  - 429: wait Retry-After (and block the whole tier, reads or writes, for
+ *    every thread until then, as Qlik does), for every method: a 429 means the
+ *    request was not processed;
+ *  - 5xx and transport failures: exponential backoff with full jitter, only
+ *    for idempotent calls (GET, PUT, DELETE, or call->idempotent); a POST that
+ *    may have reached the server is never repeated;
+ *  - a call may bring its own policy (budget, attempts, fixed or doubling
+ *    delay, retry on every error whatever the method: raw requests do);
+ *  - a streaming body is re-read from offset 0 on a retry; a download sink is
+ *    only retried after it received bytes when the call can reset it; the
+ *    sink's and the source's own failures end the call with their errno;
+ *  - 401: ask the auth provider once for a fresh credential, then retry once;
+ *    when it has none, the provider's explanation (auth_why) ends the message;
+ *  - 3xx with Location: followed (at most 5 hops); the Authorization header is
+ *    sent only when the target has the tenant's origin.
+ *
+ * Single flight: identical concurrent GETs (same URL, no sink) are sent once;
+ * the others wait on the flight and receive a copy of its result.
+ *
+ * Locks: c->lock guards the flight list, the tier deadlines and the stats.  It
+ * is never held across a transport call or a sleep.
+ */
+#include "client/qclient.h"
+
+#include "util/clock.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "util/opstats.h"
+#include "util/qtime.h"
+#include "util/url.h"
+
+#define BACKOFF_BASE_MS 200
+#define BACKOFF_CAP_MS 5000
+#define MAX_REDIRECTS 5
+#define MAX_PAGES 1000000
+#define AUTH_HDR_MAX 8192
+#define RETRY_DELAY_CAP_MS 60000 /* bound of a caller's doubling retry delay */
+#define MAX_CALL_HEADERS 64
+
+struct flight {
+	struct flight *next;
+	char *url;
+	int waiters;
+	bool done;
+	int rc;
+	struct qresp resp; /* json not filled: each receiver parses its copy */
+	pthread_cond_t cv;
+};
+
+struct qclient {
+	char *base;
+	struct http_transport *transport;
+	struct qauth *auth;
+	long timeout_ms;
+	int max_attempts;
+	char *api_version;
+	char *user_agent;
+
+	pthread_mutex_t lock;
+	struct flight *flights;      /* GUARDED_BY(lock) */
+	int64_t tier_until[2];       /* GUARDED_BY(lock): 0 = reads (GET), 1 = writes */
+	struct qclient_stats stats;  /* GUARDED_BY(lock) */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static unsigned jitter_rand(void)
+{
+	static __thread unsigned state;
+	if (!state)
+		state = (unsigned)now_ms() ^ (unsigned)(uintptr_t)&state;
+	state ^= state << 13;
+	state ^= state >> 17;
+	state ^= state << 5;
+	return state;
+}
+
+/* Full jitter between half and all of min(cap, base * 2^attempt). */
+static int64_t backoff_ms(int attempt)
+{
+	int64_t d = BACKOFF_BASE_MS;
+	for (int i = 0; i < attempt && d < BACKOFF_CAP_MS; i++)
+		d *= 2;
+	if (d > BACKOFF_CAP_MS)
+		d = BACKOFF_CAP_MS;
+	return d / 2 + (int64_t)(jitter_rand() % (unsigned)(d / 2 + 1));
+}
+
+struct qclient *qclient_new(const struct qclient_opts *o)
+{
+	struct qclient *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->base = strdup(o->base);
+	c->api_version = o->api_version ? strdup(o->api_version) : NULL;
+	c->user_agent = strdup(o->user_agent ? o->user_agent : "qlikfs/" QLIKFS_VERSION);
+	c->transport = o->transport;
+	c->auth = o->auth;
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
+	pthread_mutex_init(&c->lock, NULL);
+	if (!c->base || !c->user_agent || (o->api_version && !c->api_version)) {
+		qclient_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void qclient_free(struct qclient *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->base);
+	free(c->api_version);
+	free(c->user_agent);
+	free(c);
+}
+
+const char *qclient_base(const struct qclient *c)
+{
+	return c->base;
+}
+
+void qresp_clear(struct qresp *r)
+{
+	free(r->body);
+	free(r->location);
+	cJSON_Delete(r->json);
+	for (size_t i = 0; i < r->n_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	memset(r, 0, sizeof(*r));
+}
+
+void qclient_get_stats(struct qclient *c, struct qclient_stats *st)
+{
+	pthread_mutex_lock(&c->lock);
+	*st = c->stats;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void stat_add(struct qclient *c, uint64_t *field)
+{
+	pthread_mutex_lock(&c->lock);
+	(*field)++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+long qclient_retry_after_ms(const char *v)
+{
+	if (!v)
+		return 1000;
+	while (isspace((unsigned char)*v))
+		v++;
+	if (!isdigit((unsigned char)*v))
+		return 1000; /* HTTP-date or garbage: wait the documented default */
+	char *end;
+	long s = strtol(v, &end, 10);
+	if (s < 1)
+		s = 1;
+	if (s > 600)
+		s = 600;
+	return s * 1000;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	if (!n)
+		return;
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+void qclient_error_text(const char *body, char *code, size_t code_n, char *text, size_t text_n)
+{
+	copy_str(code, code_n, "");
+	copy_str(text, text_n, "");
+	cJSON *j = body ? cJSON_Parse(body) : NULL;
+	if (!j)
+		return;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "errors");
+	if (cJSON_IsArray(e))
+		e = cJSON_GetArrayItem(e, 0);
+	else
+		e = j; /* deprecated top-level code/title/detail */
+	if (cJSON_IsObject(e)) {
+		const cJSON *cd = cJSON_GetObjectItemCaseSensitive(e, "code");
+		const cJSON *ti = cJSON_GetObjectItemCaseSensitive(e, "title");
+		const cJSON *de = cJSON_GetObjectItemCaseSensitive(e, "detail");
+		if (cJSON_IsString(cd))
+			copy_str(code, code_n, cd->valuestring);
+		if (cJSON_IsString(ti) && cJSON_IsString(de) && de->valuestring[0])
+			snprintf(text, text_n, "%s: %s", ti->valuestring, de->valuestring);
+		else if (cJSON_IsString(ti))
+			copy_str(text, text_n, ti->valuestring);
+		else if (cJSON_IsString(de))
+			copy_str(text, text_n, de->valuestring);
+	}
+	cJSON_Delete(j);
+}
+
+/* The part of url after the origin, for messages. */
+static const char *url_tail(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return url;
+	p = strchr(p + 3, '/');
+	return p ? p : "/";
+}
+
+static bool is_idempotent(const struct qcall *call)
+{
+	if (call->idempotent)
+		return true;
+	return !strcmp(call->method, "GET") || !strcmp(call->method, "PUT") ||
+	       !strcmp(call->method, "DELETE") || !strcmp(call->method, "HEAD");
+}
+
+/* Does a body start like a JSON object or array? */
+static bool starts_json(const char *b)
+{
+	if (!b)
+		return false;
+	while (isspace((unsigned char)*b))
+		b++;
+	return *b == '{' || *b == '[';
+}
+
+static bool looks_json(const struct http_response *r)
+{
+	const char *ct = http_response_header(r, "content-type");
+	return (ct && strstr(ct, "json")) || starts_json(r->body);
+}
+
+/* The absolute URL of a call: paths are taken relative to the tenant. */
+static char *absolute_url(const struct qclient *c, const char *url)
+{
+	return url[0] == '/' ? url_resolve(c->base, url) : strdup(url);
+}
+
+static const char *transport_text(int err)
+{
+	switch (err) {
+	case -ETIMEDOUT:
+		return "timed out";
+	case -ECONNREFUSED:
+		return "connection refused";
+	case -ECONNRESET:
+		return "connection dropped";
+	case -EHOSTUNREACH:
+		return "host not found or unreachable";
+	case -EPROTO:
+		return "TLS verification failed";
+	case -EFBIG:
+		return "response too large";
+	case -ENOMEM:
+		return "out of memory";
+	default:
+		return "network error";
+	}
+}
+
+/* Waits until the tier is no longer rate limited.  Returns false when that is
+ * past the deadline. */
+static bool wait_tier(struct qclient *c, int tier, int64_t deadline)
+{
+	pthread_mutex_lock(&c->lock);
+	int64_t until = c->tier_until[tier];
+	pthread_mutex_unlock(&c->lock);
+	int64_t now = now_ms();
+	if (until <= now)
+		return true;
+	if (until > deadline)
+		return false;
+	sleep_ms(until - now);
+	opstats_ratelimit_wait(until - now); /* the status file's time waited */
+	return true;
+}
+
+static void block_tier(struct qclient *c, int tier, int64_t until)
+{
+	pthread_mutex_lock(&c->lock);
+	if (until > c->tier_until[tier])
+		c->tier_until[tier] = until;
+	c->stats.rate_limited++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+bool qclient_header_allowed(const char *name)
+{
+	static const char *const deny[] = { "authorization", "cookie",	    "proxy-authorization",
+					    "host",	     "content-length", "transfer-encoding",
+					    "connection",    "expect",	    "te",
+					    "trailer",	     "upgrade",	    "keep-alive" };
+	if (!name || !*name)
+		return false;
+	for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
+		if (!strcasecmp(name, deny[i]))
+			return false;
+	return true;
+}
+
+/* The call's own sink and source, wrapped so that their failures are told
+ * apart from the network's (they are returned as is and never retried). */
+struct call_io {
+	const struct qcall *call;
+	struct http_body_source src;
+	int sink_err, src_err;
+	bool sunk; /* the sink received bytes during this attempt */
+};
+
+static int io_sink(void *arg, const char *data, size_t len)
+{
+	struct call_io *io = arg;
+	io->sunk = true;
+	int rc = io->call->sink(io->call->sink_arg, data, len);
+	if (rc < 0)
+		io->sink_err = rc;
+	return rc;
+}
+
+static ssize_t io_read(void *arg, uint64_t off, char *buf, size_t n)
+{
+	struct call_io *io = arg;
+	const struct http_body_source *s = io->call->source;
+	ssize_t r = s->read(s->arg, off, buf, n);
+	if (r < 0)
+		io->src_err = (int)r;
+	else if (r == 0 && off < s->len)
+		io->src_err = -EIO; /* the body ended before its announced length */
+	return r;
+}
+
+static bool net_retryable(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -ECONNRESET ||
+	       rc == -EHOSTUNREACH || rc == -EIO;
+}
+
+/* The wait before retry number `attempt` (1 = the first retry). */
+static int64_t retry_wait(const struct qcall *call, int attempt)
+{
+	if (call->retry_delay_ms <= 0)
+		return backoff_ms(attempt - 1);
+	int64_t d = call->retry_delay_ms;
+	for (int i = 1; !call->retry_fixed && i < attempt && d < RETRY_DELAY_CAP_MS; i++)
+		d *= 2;
+	return d > RETRY_DELAY_CAP_MS ? RETRY_DELAY_CAP_MS : d;
+}
+
+static const char *call_header(const struct qcall *call, const char *name)
+{
+	for (size_t i = 0; i < call->n_headers; i++)
+		if (!strcasecmp(call->headers[i].name, name))
+			return call->headers[i].value;
+	return NULL;
+}
+
+/* Checks the call's own headers.  Returns 0 or -EINVAL with out->errmsg set. */
+static int check_call_headers(const struct qcall *call, struct qresp *out)
+{
+	if (call->n_headers > MAX_CALL_HEADERS) {
+		snprintf(out->errmsg, sizeof(out->errmsg), "%s: more than %d request headers",
+			 call->method, MAX_CALL_HEADERS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < call->n_headers; i++) {
+		const char *n = call->headers[i].name;
+		if (!qclient_header_allowed(n) || !call->headers[i].value) {
+			snprintf(out->errmsg, sizeof(out->errmsg),
+				 "%s: the request header \"%.64s\" may not be set", call->method,
+				 n ? n : "");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Fills hdrs (room for 5 + call->n_headers) and returns how many. */
+static size_t build_headers(const struct qclient *c, const struct qcall *call, char *auth,
+			    struct http_header *hdrs)
+{
+	size_t nh = 0;
+	if (auth)
+		hdrs[nh++] = (struct http_header){ "Authorization", auth };
+	if (!call_header(call, "Accept"))
+		hdrs[nh++] = (struct http_header){ "Accept", "application/json" };
+	if (!call_header(call, "User-Agent"))
+		hdrs[nh++] = (struct http_header){ "User-Agent", c->user_agent };
+	if (c->api_version && !call_header(call, "qlik-api-version"))
+		hdrs[nh++] = (struct http_header){ "qlik-api-version", c->api_version };
+	if ((call->body || call->source) && !call_header(call, "Content-Type")) {
+		const char *ct = call->content_type ? call->content_type
+			       : call->source	    ? "application/octet-stream"
+						    : "application/json";
+		hdrs[nh++] = (struct http_header){ "Content-Type", (char *)ct };
+	}
+	for (size_t i = 0; i < call->n_headers; i++)
+		hdrs[nh++] = call->headers[i];
+	return nh;
+}
+
+/* One logical call: retries, redirects, auth refresh.  Fills out. */
+static int do_call(struct qclient *c, const struct qcall *call, struct qresp *out)
+{
+	int rc = check_call_headers(call, out);
+	if (rc)
+		return rc;
+	char *url = absolute_url(c, call->url);
+	if (!url)
+		return -ENOMEM;
+
+	const long budget = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+	const int max_attempts = call->max_attempts > 0 ? call->max_attempts : c->max_attempts;
+	const int64_t deadline = now_ms() + budget;
+	const int tier = strcmp(call->method, "GET") ? 1 : 0;
+	const char *method = call->method;
+	char *auth = malloc(AUTH_HDR_MAX);
+	struct http_header *hdrs = malloc((6 + call->n_headers) * sizeof(*hdrs));
+	struct http_response resp = { 0 };
+	struct call_io io = { .call = call };
+	int attempt = 0, redirects = 0;
+	bool refreshed = false;
+
+	if (!auth || !hdrs) {
+		free(auth);
+		free(hdrs);
+		free(url);
+		return -ENOMEM;
+	}
+	if (call->source)
+		io.src = (struct http_body_source){ io_read, &io, call->source->len };
+	for (;;) {
+		bool same_origin = url_same_origin(url, c->base);
+		if (same_origin) {
+			rc = c->auth->ops->header(c->auth, auth, AUTH_HDR_MAX);
+			if (rc) {
+				char why[384];
+				auth_why(c->auth, why, sizeof(why));
+				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s", method,
+					 url_tail(url), why[0] ? why : "no valid credentials");
+				if (rc != -EIO && rc != -ENOMEM)
+					rc = -EACCES;
+				break;
+			}
+		}
+		size_t nh = build_headers(c, call, same_origin ? auth : NULL, hdrs);
+
+		if (!wait_tier(c, tier, deadline)) {
+			snprintf(out->errmsg, sizeof(out->errmsg),
+				 "%s %s: rate limited by the tenant beyond the %ld ms budget",
+				 method, url_tail(url), budget);
+			rc = -EIO;
+			break;
+		}
+		if (attempt && call->sink && call->sink_reset &&
+		    (rc = call->sink_reset(call->sink_arg)) < 0) {
+			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: response body: %s", method,
+				 url_tail(url), strerrordesc_np(-rc));
+			break;
+		}
+		int64_t left = deadline - now_ms();
+		if (left < 1)
+			left = 1;
+		struct http_request req = {
+			.method = method,
+			.url = url,
+			.headers = hdrs,
+			.n_headers = nh,
+			.body = call->body,
+			.body_len = call->body_len,
+			.source = call->source ? &io.src : NULL,
+			.timeout_ms = left,
+			.max_body = call->max_body,
+			.sink = call->sink ? io_sink : NULL,
+			.sink_arg = &io,
+		};
+		http_response_clear(&resp);
+		stat_add(c, &c->stats.requests);
+		if (attempt)
+			stat_add(c, &c->stats.retries);
+		io.sunk = false;
+		opstats_set_retry(attempt - redirects); /* the trace line's retry number */
+		rc = http_perform(c->transport, &req, &resp);
+		attempt++;
+		out->status = resp.status;
+
+		if (rc < 0) {
+			int own = io.sink_err ? io.sink_err : io.src_err;
+			if (own) {
+				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s body: %s",
+					 method, url_tail(url),
+					 io.sink_err ? "response" : "request",
+					 strerrordesc_np(-own));
+				rc = own;
+				break;
+			}
+			bool retry = (is_idempotent(call) || call->retry_all) && net_retryable(rc) &&
+				     (!io.sunk || call->sink_reset);
+			int64_t wait = retry_wait(call, attempt);
+			if (retry && attempt < max_attempts && now_ms() + wait < deadline) {
+				sleep_ms(wait);
+				continue;
+			}
+			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s (after %d attempt%s)",
+				 method, url_tail(url), transport_text(rc), attempt,
+				 attempt == 1 ? "" : "s");
+			rc = errmap_transport(rc);
+			break;
+		}
+
+		long st = resp.status;
+		char why[384] = "";
+		if (st == 401 && !refreshed && same_origin) {
+			refreshed = true;
+			if (c->auth->ops->refresh(c->auth, auth) == 0)
+				continue;
+			auth_why(c->auth, why, sizeof(why));
+		}
+		if (st == 429) {
+			int64_t wait = qclient_retry_after_ms(http_response_header(&resp, "retry-after"));
+			block_tier(c, tier, now_ms() + wait);
+			if (attempt < max_attempts && now_ms() + wait < deadline)
+				continue; /* wait_tier() sleeps */
+		}
+		bool st_retry = call->retry_all ? st >= 400
+						: st >= 500 && st != 501 && is_idempotent(call);
+		if (st != 429 && st_retry) {
+			int64_t wait = retry_wait(call, attempt);
+			if (attempt < max_attempts && now_ms() + wait < deadline) {
+				sleep_ms(wait);
+				continue;
+			}
+		}
+		const char *loc = http_response_header(&resp, "location");
+		if (loc && !call->no_redirect && (st == 301 || st == 302 || st == 303 ||
+						  st == 307 || st == 308)) {
+			char *next = url_resolve(url, loc);
+			if (!next || ++redirects > MAX_REDIRECTS) {
+				free(next);
+				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: too many redirects",
+					 method, url_tail(url));
+				rc = -EIO;
+				break;
+			}
+			free(url);
+			url = next;
+			if (st == 303)
+				method = "GET";
+			continue;
+		}
+		if (loc)
+			out->location = url_resolve(url, loc);
+		if (qtime_parse_http_date(http_response_header(&resp, "date"),
+					  &out->server_date_ms))
+			out->server_date_ms = 0;
+		if (st >= 200 && st < 300) {
+			rc = 0;
+			break;
+		}
+		char code[64], text[384];
+		qclient_error_text(resp.body, code, sizeof(code), text, sizeof(text));
+		rc = errmap_http(st, code[0] ? code : NULL, call->op);
+		if (st == 429)
+			snprintf(out->errmsg, sizeof(out->errmsg),
+				 "%s %s: 429 rate limited by the tenant (gave up after %d attempts): %s",
+				 method, url_tail(url), attempt, text);
+		else
+			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: HTTP %ld%s%s%s%s%s%s",
+				 method, url_tail(url), st, code[0] ? " " : "", code,
+				 text[0] ? ": " : "", text, why[0] ? "; " : "", why);
+		break;
+	}
+	explicit_bzero(auth, AUTH_HDR_MAX);
+	free(auth);
+	free(hdrs);
+	free(url);
+	out->attempts = attempt;
+	if (rc == 0 || resp.body) {
+		out->body = resp.body;
+		out->body_len = resp.body_len;
+		if (rc == 0 && resp.body && looks_json(&resp))
+			out->json = cJSON_ParseWithLength(resp.body, resp.body_len);
+		resp.body = NULL;
+	}
+	if (call->want_headers) {
+		out->headers = resp.headers;
+		out->n_headers = resp.n_headers;
+		resp.headers = NULL;
+		resp.n_headers = 0;
+	}
+	http_response_clear(&resp);
+	if (rc)
+		stat_add(c, &c->stats.errors);
+	return rc;
+}
+
+static int copy_resp(struct qresp *dst, const struct qresp *src)
+{
+	*dst = *src;
+	dst->json = NULL;
+	dst->body = NULL;
+	dst->location = NULL;
+	dst->headers = NULL; /* shared GETs never ask for headers */
+	dst->n_headers = 0;
+	if (src->body) {
+		dst->body = malloc(src->body_len + 1);
+		if (!dst->body)
+			return -ENOMEM;
+		memcpy(dst->body, src->body, src->body_len + 1);
+	}
+	if (src->location && !(dst->location = strdup(src->location)))
+		return -ENOMEM;
+	return 0;
+}
+
+static void parse_json(struct qresp *r)
+{
+	if (!r->json && starts_json(r->body))
+		r->json = cJSON_ParseWithLength(r->body, r->body_len);
+}
+
+/* Drops one reference to a flight; the last one frees it.  Called with c->lock held. */
+static void flight_put(struct flight *f)
+{
+	if (--f->waiters > 0)
+		return;
+	qresp_clear(&f->resp);
+	pthread_cond_destroy(&f->cv);
+	free(f->url);
+	free(f);
+}
+
+/* Only plain GETs share a flight: no sink, headers or retry policy of their own. */
+static bool shareable(const struct qcall *call)
+{
+	return !strcmp(call->method, "GET") && !call->sink && !call->n_headers &&
+	       !call->want_headers && !call->timeout_ms && !call->max_attempts &&
+	       !call->retry_delay_ms && !call->retry_all && !call->source && !call->body;
+}
+
+int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!shareable(call))
+		return do_call(c, call, out);
+
+	/* Single flight for GETs. */
+	pthread_mutex_lock(&c->lock);
+	struct flight *f;
+	for (f = c->flights; f; f = f->next)
+		if (!strcmp(f->url, call->url))
+			break;
+	if (f) {
+		f->waiters++;
+		c->stats.shared++;
+		/* the same deadline as a call of our own: another caller's fetch
+		 * may have started long ago, or wait out a rate limit */
+		const int64_t deadline = clock_mono_ms() + c->timeout_ms;
+		while (!f->done && !clock_cond_wait_until(&f->cv, &c->lock, deadline))
+			;
+		if (!f->done) {
+			flight_put(f);
+			pthread_mutex_unlock(&c->lock);
+			snprintf(out->errmsg, sizeof(out->errmsg),
+				 "GET %s: timed out waiting for the same request of another caller",
+				 call->url);
+			return -EIO; /* as a timeout of our own (errmap.h) */
+		}
+		int rc = f->rc;
+		if (copy_resp(out, &f->resp) < 0 && !rc)
+			rc = -ENOMEM;
+		flight_put(f);
+		pthread_mutex_unlock(&c->lock);
+		if (rc == 0)
+			parse_json(out);
+		return rc;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->url = strdup(call->url))) {
+		free(f);
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	clock_cond_init(&f->cv);
+	f->waiters = 1;
+	f->next = c->flights;
+	c->flights = f;
+	pthread_mutex_unlock(&c->lock);
+
+	int rc = do_call(c, call, out);
+
+	pthread_mutex_lock(&c->lock);
+	for (struct flight **pp = &c->flights; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	f->done = true;
+	f->rc = rc;
+	if (f->waiters > 1 && copy_resp(&f->resp, out) < 0 && !rc)
+		f->rc = -ENOMEM;
+	pthread_cond_broadcast(&f->cv);
+	flight_put(f);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int qclient_get_json(struct qclient *c, const char *url, cJSON **out, char *errmsg, size_t n)
+{
+	int64_t date;
+	return qclient_get_json_date(c, url, out, &date, errmsg, n);
+}
+
+int qclient_get_json_date(struct qclient *c, const char *url, cJSON **out, int64_t *date_ms,
+			  char *errmsg, size_t n)
+{
+	struct qcall call = { .method = "GET", .url = url, .op = QOP_READ };
+	struct qresp r;
+	int rc = qclient_call(c, &call, &r);
+	*date_ms = r.server_date_ms;
+	if (rc == 0 && !r.json) {
+		snprintf(r.errmsg, sizeof(r.errmsg), "GET %s: HTTP %ld with a body that is not JSON",
+			 url_tail(url), r.status);
+		rc = -EIO;
+	}
+	if (rc == 0) {
+		*out = r.json;
+		r.json = NULL;
+	} else if (errmsg && n) {
+		snprintf(errmsg, n, "%s", r.errmsg);
+	}
+	qresp_clear(&r);
+	return rc;
+}
+
+/* The URL of the next page, or NULL at the end (or on OOM: *err set). */
+static char *next_page_url(struct qclient *c, const char *cur, const cJSON *page, int *err)
+{
+	const cJSON *links = cJSON_GetObjectItemCaseSensitive(page, "links");
+	const cJSON *next = cJSON_GetObjectItemCaseSensitive(links, "next");
+	const cJSON *href = cJSON_GetObjectItemCaseSensitive(next, "href");
+	if (cJSON_IsString(href) && href->valuestring[0]) {
+		char *abs = url_resolve(cur, href->valuestring);
+		if (abs && !url_same_origin(abs, c->base)) {
+			/* Never send the credentials elsewhere: keep the path on our tenant. */
+			char *fixed = url_resolve(c->base, url_tail(abs));
+			free(abs);
+			abs = fixed;
+		}
+		if (!abs)
+			*err = -ENOMEM;
+		return abs;
+	}
+	/* 0-based offset pages without a next link. */
+	const cJSON *pg = cJSON_GetObjectItemCaseSensitive(page, "page");
+	const cJSON *pages = cJSON_GetObjectItemCaseSensitive(page, "pages");
+	if (cJSON_IsNumber(pg) && cJSON_IsNumber(pages) && pg->valuedouble + 1 < pages->valuedouble) {
+		char *u = url_set_query_int(cur, "page", (long long)pg->valuedouble + 1);
+		if (!u)
+			*err = -ENOMEM;
+		return u;
+	}
+	return NULL;
+}
+
+long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, int *pages_out,
+		  char *errmsg, size_t n)
+{
+	struct qlist_info info;
+	long r = qclient_list_ex(c, url, fn, arg, &info, errmsg, n);
+	if (pages_out)
+		*pages_out = info.pages;
+	return r;
+}
+
+long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
+		     struct qlist_info *info, char *errmsg, size_t n)
+{
+	char *cur = absolute_url(c, url);
+	long seen = 0;
+	int pages = 0, rc = 0;
+	bool stop = false;
+	struct qlist_info dummy;
+
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	info->first_total = info->last_total = -1;
+
+	if (!cur)
+		return -ENOMEM;
+	while (cur) {
+		cJSON *page = NULL;
+		if (++pages > MAX_PAGES) {
+			if (errmsg)
+				snprintf(errmsg, n, "GET %s: more than %d pages", url_tail(url), MAX_PAGES);
+			rc = -EIO;
+			break;
+		}
+		int64_t date = 0;
+		rc = qclient_get_json_date(c, cur, &page, &date, errmsg, n);
+		if (rc)
+			break;
+		const cJSON *total = cJSON_GetObjectItemCaseSensitive(page, "total");
+		if (cJSON_IsNumber(total)) {
+			info->last_total = (long)total->valuedouble;
+			if (pages == 1)
+				info->first_total = info->last_total;
+		}
+		if (pages == 1)
+			info->first_date_ms = date;
+		const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");
+		if (!cJSON_IsArray(data)) {
+			if (errmsg)
+				snprintf(errmsg, n, "GET %s: list response without a data array",
+					 url_tail(cur));
+			rc = -EIO;
+			cJSON_Delete(page);
+			break;
+		}
+		const cJSON *it;
+		stop = false;
+		cJSON_ArrayForEach(it, data)
+		{
+			rc = fn(arg, it);
+			if (rc < 0)
+				break;
+			seen++;
+			stop = rc == QLIST_STOP;
+		}
+		rc = rc < 0 ? rc : 0;
+		char *next = rc < 0 ? NULL : next_page_url(c, cur, page, &rc);
+		if (next && stop) {
+			info->stopped = true;
+			free(next);
+			next = NULL;
+		}
+		cJSON_Delete(page);
+		if (next && !strcmp(next, cur)) {
+			if (errmsg)
+				snprintf(errmsg, n, "GET %s: the next page link points to itself",
+					 url_tail(cur));
+			free(next);
+			next = NULL;
+			rc = -EIO;
+		}
+		free(cur);
+		cur = next;
+		if (rc < 0)
+			break;
+	}
+	free(cur);
+	info->pages = pages;
+	return rc < 0 ? rc : seen;
+}
+
+long qclient_timeout_ms(const struct qclient *c)
+{
+	return c->timeout_ms;
+}

@@ -1,0 +1,302 @@
+/*
+ * ns_actions.c - apps as .qvf files, and files copied in to be uploaded or
+ * imported (docs/SEMANTICS.md "Apps as .qvf files", "Data-file uploads").
+ *
+ *  - Every listed app file "Name (id).json" has a twin ".qvf/Name (id).qvf"
+ *    (R_QVF) in the collection's .qvf directory (listed, but hidden from a
+ *    plain ls: `ls -l apps/` costs its list pages and nothing more).  Its size is the size of the app's export, which cannot be
+ *    known without making the export: a listing gives the size only when the
+ *    export is in the on-disk cache (qvf.c, keyed by app id and modification
+ *    time) and otherwise leaves the entry without attributes, so that the
+ *    kernel asks (LOOKUP/GETATTR) when a program stats it; that stat exports
+ *    the app once.  Reads come from the cached file.
+ *  - A file created in a data-files directory (any name but NAME.json), or a
+ *    NAME.qvf created in an apps directory, is R_UPLOAD: its content goes to
+ *    an unlinked temporary file (memory stays bounded) and is uploaded
+ *    (multipart POST, or PUT when a data file of that name exists) or
+ *    imported (temp-contents + POST /apps/import) when the file is closed.
+ *    After that it stays reachable by name (so cp -p and rsync can set its
+ *    times) but is not listed, and its content cannot be read back: the
+ *    resource shows under its own entry.  A failed send keeps the file and
+ *    its content and says why (user.qlik.error).
+ *
+ * Locks: ns->lock held on entry; qvf_node_size, qvf_node_open and
+ * upload_commit drop it around requests.
+ */
+#include "ns/ns_mut.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/names.h"
+#include "actions/qvf.h"
+#include "actions/upload.h"
+
+/* ---- .qvf twins ---- */
+
+void twin_name(const char *json_name, char *out, size_t n)
+{
+	size_t l = strlen(json_name);
+	if (l > 5 && !strcmp(json_name + l - 5, ".json"))
+		l -= 5;
+	snprintf(out, n, "%.*s.qvf", (int)l, json_name);
+}
+
+void qvf_twin_make(struct ns *ns, struct node *app)
+{
+	char name[512];
+	if (!ns->o.qvf || app->twin || app->hidden || app->role != R_FILE || !app->parent)
+		return;
+	struct node *qd = strmap_get(app->parent->kids, QVF_DIR);
+	if (!qd || qd->role != R_QVFDIR)
+		return;
+	twin_name(app->name, name, sizeof(name));
+	if (strmap_get(qd->kids, name))
+		return; /* a file of the user's holds that name */
+	struct node *t = node_new(ns, qd, name, R_QVF, false);
+	if (!t)
+		return;
+	t->rt = app->rt;
+	t->id = app->id ? strdup(app->id) : NULL;
+	t->twin = app;
+	t->mark = app->mark;
+	t->mtime_ms = app->mtime_ms;
+	t->ctime_ms = app->ctime_ms;
+	app->twin = t;
+}
+
+int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn)
+{
+	struct node *app = n->twin;
+	uint64_t size = 0;
+	if (!app || !n->id)
+		return -ENOENT;
+	int64_t mt = app->mtime_ms;
+	n->mtime_ms = app->mtime_ms;
+	n->ctime_ms = app->ctime_ms;
+	if (qvf_peek(ns->o.qvf, n->id, mt, ns->o.qvf_nodata, &size) == 0) {
+		n->size = size;
+		n->fetched_at = mt ? mt : 1; /* the size is of this version */
+		return 0;
+	}
+	if (peek_only)
+		return -ENODATA;
+	char *id = strdup(n->id);
+	if (!id)
+		return -ENOMEM;
+	pthread_mutex_unlock(&ns->lock);
+	int rc = qvf_size(ns->o.qvf, id, mt, ns->o.qvf_nodata, &size, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	free(id);
+	if (!rc) {
+		n->size = size;
+		n->fetched_at = mt ? mt : 1;
+	}
+	return rc;
+}
+
+int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+{
+	struct qvf_file *qf = NULL;
+	if (!n->twin || !n->id)
+		return -ENOENT;
+	char *id = strdup(n->id);
+	int64_t mt = n->twin->mtime_ms;
+	if (!id)
+		return -ENOMEM;
+	pthread_mutex_unlock(&ns->lock);
+	int rc = qvf_open(ns->o.qvf, id, mt, ns->o.qvf_nodata, &qf, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	free(id);
+	if (rc)
+		return rc;
+	f->qf = qf;
+	n->size = qvf_file_size(qf);
+	return 0;
+}
+
+/* ---- uploads and imports ---- */
+
+static bool ends_in(const char *s, const char *sfx)
+{
+	size_t a = strlen(s), b = strlen(sfx);
+	return a > b && !strcmp(s + a - b, sfx);
+}
+
+bool upload_wanted(struct ns *ns, struct node *dir, const char *name)
+{
+	struct node *c = mut_dir_coll(dir);
+	if (!c || names_is_scratch(name))
+		return false;
+	if (c->coll == C_DATAFILES)
+		return ns->o.upload && !ends_in(name, ".json");
+	if (c->coll == C_APPS)
+		return ns->o.qvf && ends_in(name, ".qvf");
+	return false;
+}
+
+int upload_tmpfile(struct ns *ns)
+{
+	const char *dir = ns->o.tmp_dir ? ns->o.tmp_dir : "/var/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/qlikfs-upload-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err)
+{
+	int fd = upload_tmpfile(ns);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	struct node *n = node_new(ns, dir, name, R_UPLOAD, false);
+	if (!n) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	n->tmpfd = fd;
+	n->mem_dirty = true;
+	n->mtime_ms = n->ctime_ms = ns_wall_ms();
+	return n;
+}
+
+void upload_node_drop(struct ns *ns, struct node *n)
+{
+	(void)ns;
+	if (n->tmpfd >= 0)
+		close(n->tmpfd);
+	n->tmpfd = -1;
+	n->tmplen = 0;
+}
+
+int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn)
+{
+	struct node *c = mut_dir_coll(dir);
+	char sname[1024], full[2048];
+	if (!c || c->coll != C_DATAFILES)
+		return 0;
+	if (names_decode(name, sname, sizeof(sname)) <= 0) {
+		errmsg_set(err, errn, "not a valid name");
+		return -EINVAL;
+	}
+	int rc = mut_datafile_path(dir, sname, full, sizeof(full));
+	if (rc)
+		return rc;
+	pthread_mutex_unlock(&ns->lock);
+	rc = upload_check(ns->o.upload, full, 0, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	return rc;
+}
+
+/* The data file a name in a data-files directory already stands for. */
+static struct node *datafile_named(struct node *dir, const char *name)
+{
+	char meta[600];
+	snprintf(meta, sizeof(meta), "%s.json", name);
+	struct node *m = strmap_get(dir->kids, meta);
+	return m && !m->gone && m->role == R_FILE && m->id ? m : NULL;
+}
+
+/* Sends an upload node's content.  Lock held; dropped during the requests. */
+int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	struct node *d = n->parent, *c = d ? mut_dir_coll(d) : NULL;
+	char sname[1024], full[2048];
+	cJSON *out = NULL;
+	int rc;
+	if (!c || n->tmpfd < 0)
+		return -EPERM;
+	bool app = c->coll == C_APPS;
+	char base[600];
+	snprintf(base, sizeof(base), "%s", n->name);
+	if (app)
+		base[strlen(base) - 4] = '\0'; /* .qvf */
+	if (names_decode(base, sname, sizeof(sname)) <= 0) {
+		errmsg_set(err, errn, "not a valid name");
+		return -EINVAL;
+	}
+	bool personal = !c->id || !strcmp(c->id, "personal");
+	char *space = personal ? NULL : strdup(c->id);
+	char *conn = c->conn ? strdup(c->conn) : NULL;
+	char *replace = NULL;
+	if (!app) {
+		if ((rc = mut_datafile_path(d, sname, full, sizeof(full)))) {
+			free(space);
+			free(conn);
+			return rc;
+		}
+		struct node *old = datafile_named(d, n->name);
+		replace = old ? strdup(old->id) : NULL;
+	}
+	int fd = n->tmpfd;
+	uint64_t size = n->tmplen;
+	if ((rc = mut_node_lock_change(ns, n, err, errn))) {
+		free(space);
+		free(conn);
+		free(replace);
+		mut_node_set_errmsg(n, err);
+		return rc;
+	}
+	n->mem_dirty = false;
+	pthread_mutex_unlock(&ns->lock);
+	if (app) {
+		rc = qvf_import(ns->o.client, fd, size, sname, space, ns->o.transfer_timeout_ms, &out,
+				err, errn);
+	} else {
+		if (space && !conn)
+			rc = upload_connection_id(ns->o.upload, space, &conn, err, errn);
+		else
+			rc = 0;
+		if (!rc && space && !conn) {
+			rc = -EPERM;
+			errmsg_set(err, errn, "this space has no data-files connection");
+		}
+		if (!rc)
+			rc = upload_datafile(ns->o.upload, fd, size, full, conn, replace, &out, err,
+					     errn);
+	}
+	pthread_mutex_lock(&ns->lock);
+	mut_node_unlock_change(ns, n);
+	free(space);
+	free(conn);
+	if (rc) {
+		free(replace);
+		cJSON_Delete(out);
+		mut_node_set_errmsg(n, err);
+		return rc;
+	}
+	mut_node_set_errmsg(n, NULL);
+	if (replace && out)
+		mut_apply_change(ns, restab_get(RK_DATAFILE), replace, out);
+	mut_colls_stale(ns, app ? RK_APP : RK_DATAFILE);
+	free(replace);
+	cJSON_Delete(out);
+	/* sent: the content cannot be read back; the name stays reachable (not
+	 * listed) for the tool's chmod/utimes, and shows the size it had */
+	n->sent = true;
+	close(n->tmpfd);
+	n->tmpfd = -1;
+	if (!n->hidden && !n->gone) {
+		char *name = strdup(n->name);
+		node_detach(ns, n);
+		n->hidden = true;
+		if (name && node_attach(ns, d, n, name) < 0)
+			n->gone = true;
+		free(name);
+	}
+	return 0;
+}

@@ -1,0 +1,145 @@
+/*
+ * ns_ext.h - the parts of the namespace that are not resources of a
+ * collection: reports/ (ns_reports.c, ns_reports_mut.c) and the api control
+ * file for raw requests (ns_api.c).  They are R_EXT nodes; node->xk says
+ * which.  The core (ns.c, ns_file.c, ns_dirops.c, ns_mut.c) reaches them only
+ * through the ext_* hooks below, each called where the core would otherwise
+ * handle a role of its own; ns_ext.c dispatches on xk.
+ *
+ * The tree (docs/SEMANTICS.md "Reports", "Raw requests"):
+ *
+ *   api                          X_API     the raw-request control file
+ *   reports/                     X_REPORTS one directory per remembered report
+ *     NAME.json                  X_NEW     a request being written: POSTed at close
+ *     <name> (<id>)/             X_REPORT
+ *       status.json              X_STATUS  GET /reports/{id}/status (cached 2 s)
+ *       request.json             X_REQUEST the request as sent (a local copy)
+ *       outputs/                 X_OUTDIR
+ *         <outputId>.<ext>       X_OUTPUT  an output, downloaded to a local copy
+ *
+ * Every ext node but X_API, X_REPORTS and X_NEW has node->id = the report id.
+ *
+ * Locks: as the rest of the namespace.  Every hook runs with ns->lock held
+ * (except ext_read, ext_write and ext_release, which take what they need); a
+ * hook that sends a request drops the lock meanwhile and says so.
+ */
+#ifndef QLIKFS_NS_EXT_H
+#define QLIKFS_NS_EXT_H
+
+#include "ns/ns_internal.h"
+
+enum xkind {
+	X_API = 1,
+	X_REPORTS,
+	X_NEW,
+	X_REPORT,
+	X_STATUS,
+	X_REQUEST,
+	X_OUTDIR,
+	X_OUTPUT,
+	/* the operations files (ns_ops.c): hidden at the root, reachable by name */
+	X_OPSTATUS, /* .status.json: counters, a snapshot made at stat and kept 1 s */
+	X_ERRORS,   /* .errors: the changes that failed, read live (errlog.h) */
+};
+
+#define API_NAME "api"
+#define REPORTS_DIR "reports"
+
+/* ---- hooks called by the core ---- */
+
+/* node_add_fixed_kids(root): api and reports/, when there is a state dir. */
+void ext_add_root_kids(struct ns *ns, struct node *root);
+/* ns_free: everything ns->ext holds. */
+void ext_free(struct ns *ns);
+/* ns_drop_caches (SIGHUP): statuses and output listings are fetched again. */
+void ext_drop_caches(struct ns *ns);
+/* ensure_node_listed / ensure_node_fresh of an R_EXT node (may drop the lock). */
+int ext_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+int ext_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+/* ns_fill_attr: adjusts what the core filled in (size, attribute lifetime). */
+void ext_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+bool ext_writable(const struct node *n);
+const char *ext_xattr(const struct node *n, const char *name);
+/* ns_open: f is allocated and its flags set; fills the rest (f->mem, f->blob
+ * or f->ext).  May drop the lock.  On failure f->ext is NULL. */
+int ext_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	     size_t errn);
+/* ns_read / ns_write / ns_release of a handle with f->ext (no lock held). */
+ssize_t ext_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn);
+ssize_t ext_write(struct ns_file *f, const char *data, size_t size, off_t off);
+void ext_release(struct ns_file *f);
+/* ns_flush and ns_truncate of an R_EXT node. */
+int ext_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+int ext_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size);
+/* ns_create in an R_EXT directory: *out is the new node (opened by the core). */
+int ext_create(struct ns *ns, struct node *d, const char *name, struct node **out, char *err,
+	       size_t errn);
+/* ns_unlink / ns_rmdir of an R_EXT node n (in d). */
+int ext_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+int ext_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+/* ns_rename when n, t (the target, may be NULL), d or nd is an R_EXT node. */
+int ext_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
+	       const char *newname, char *err, size_t errn);
+
+/* ---- shared by ns_ext.c, ns_reports*.c, ns_api.c ---- */
+
+struct xrep;
+
+struct ns_ext {
+	char *rdir;               /* <state dir>/reports: request copies and output copies */
+	struct strmap *reps;      /* report id -> struct xrep (remembered reports) */
+	struct xrep **all;        /* every xrep made, forgotten ones too: freed with ns */
+	size_t nall, capall;
+	bool listed;              /* reports/ was filled from the registry */
+};
+
+/* Handles with state of their own (f->ext) start with this. */
+struct xhandle {
+	enum xkind kind;
+};
+
+/* ns_reports.c */
+int rep_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+int rep_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+void rep_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int rep_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	     size_t errn);
+ssize_t rep_read(struct ns_file *f, char *buf, size_t size, off_t off);
+void rep_release(struct ns_file *f);
+struct xrep *rep_of(struct ns *ns, const struct node *n);
+struct node *rep_dir_add(struct ns *ns, const char *id, const char *name, const char *otype,
+			 int64_t created_ms);
+int rep_registry(struct ns *ns, char *err, size_t errn);
+int rep_reg_change(const char *state_dir, const char *id, const char *name, const char *otype,
+		   int64_t created_ms, char *err, size_t errn);
+void rep_free_all(struct ns_ext *x);
+void rep_drop_caches(struct ns_ext *x);
+int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn);
+
+/* ns_reports_mut.c */
+int rep_create(struct ns *ns, struct node *d, const char *name, struct node **out, char *err,
+	       size_t errn);
+int rep_flush(struct ns *ns, struct node *n, char *err, size_t errn);
+int rep_truncate(struct ns *ns, struct node *n, uint64_t size);
+int rep_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
+	       const char *newname, char *err, size_t errn);
+
+/* ns_ops.c: .status.json and .errors */
+#define STATUS_NAME ".status.json"
+#define ERRORS_NAME ".errors"
+void ops_add_root_kids(struct ns *ns, struct node *root);
+void ops_free(struct ns *ns);
+bool ops_owns(const struct node *n);
+void ops_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed);
+ssize_t ops_read(struct ns_file *f, char *buf, size_t size, off_t off);
+void ops_release(struct ns_file *f);
+
+/* ns_api.c */
+int api_open(struct ns *ns, struct node *n, struct ns_file *f);
+ssize_t api_read(struct ns_file *f, char *buf, size_t size, char *err, size_t errn);
+ssize_t api_write(struct ns_file *f, const char *data, size_t size);
+void api_release(struct ns_file *f);
+void api_set_caller(struct ns_file *f, uid_t caller);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * ns_index.c - .index.json in every collection directory: the id, name and
+ * entry of each resource the collection holds, one JSON object per line, in
+ * entry order.  For scripts and pickers:
+ *   jq -r '.[] | "\(.id)\t\(.name)"' apps/.index.json
+ * It is made from the collection's listing (no request of its own) and made
+ * again whenever the listing is.  Data-file collections list every file
+ * below them, with its folder path in "entry".
+ *
+ * Locks: ns->lock held by every caller.
+ */
+#include "ns/ns_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ixent {
+	const struct node *n;
+	char *entry;
+};
+
+struct ixvec {
+	struct ixent *v;
+	size_t n, cap;
+};
+
+static int ix_push(struct ixvec *x, const struct node *n, const char *prefix)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		struct ixent *v = realloc(x->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		x->v = v;
+		x->cap = cap;
+	}
+	size_t pl = strlen(prefix), nl = strlen(n->name);
+	char *e = malloc(pl + nl + 1);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e, prefix, pl);
+	memcpy(e + pl, n->name, nl + 1);
+	x->v[x->n++] = (struct ixent){ n, e };
+	return 0;
+}
+
+static int ix_walk(struct ixvec *x, const struct node *d, const char *prefix)
+{
+	for (size_t i = 0; i < d->nkids; i++) {
+		const struct node *k = d->kidv[i];
+		int rc = 0;
+		if (k->gone || k->hidden)
+			continue;
+		if (k->role == R_FOLDER) {
+			size_t pl = strlen(prefix), nl = strlen(k->name);
+			char *p = malloc(pl + nl + 2);
+			if (!p)
+				return -ENOMEM;
+			memcpy(p, prefix, pl);
+			memcpy(p + pl, k->name, nl);
+			p[pl + nl] = '/';
+			p[pl + nl + 1] = '\0';
+			rc = ix_walk(x, k, p);
+			free(p);
+		} else if ((k->role == R_FILE || k->role == R_RESDIR) && k->id) {
+			rc = ix_push(x, k, prefix);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int ix_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ixent *)a)->entry, ((const struct ixent *)b)->entry);
+}
+
+/* Appends s to the buffer (growing it). */
+static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < *len + n + 1)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static int build(struct node *coll, char **out, size_t *outlen)
+{
+	struct ixvec x = { 0 };
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = ix_walk(&x, coll, "");
+	if (!rc)
+		qsort(x.v, x.n, sizeof(*x.v), ix_cmp);
+	rc = rc ? rc : put(&buf, &len, &cap, "[", 1);
+	for (size_t i = 0; !rc && i < x.n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		char *line;
+		if (!o) {
+			rc = -ENOMEM;
+			break;
+		}
+		cJSON_AddStringToObject(o, "id", x.v[i].n->id);
+		cJSON_AddStringToObject(o, "name", x.v[i].n->sname ? x.v[i].n->sname : "");
+		cJSON_AddStringToObject(o, "entry", x.v[i].entry);
+		line = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		if (!line) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = put(&buf, &len, &cap, i ? ",\n" : "\n", i ? 2 : 1);
+		if (!rc)
+			rc = put(&buf, &len, &cap, line, strlen(line));
+		free(line);
+	}
+	if (!rc)
+		rc = put(&buf, &len, &cap, x.n ? "\n]\n" : "]\n", x.n ? 3 : 2);
+	for (size_t i = 0; i < x.n; i++)
+		free(x.v[i].entry);
+	free(x.v);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+void index_update(struct ns *ns, struct node *n)
+{
+	struct node *coll = n->parent;
+	char *buf;
+	size_t len;
+	if (!coll || (n->ixbuf && n->idx_at == coll->listed_at && n->idx_gen == ns->gen))
+		return;
+	if (build(coll, &buf, &len))
+		return; /* keeps the previous one */
+	bool same = n->ixbuf && n->ixlen == len && !memcmp(n->ixbuf, buf, len);
+	free(n->ixbuf);
+	n->ixbuf = buf;
+	n->ixlen = len;
+	n->idx_at = coll->listed_at;
+	n->idx_gen = ns->gen;
+	if (!same) {
+		n->mtime_ms = ns_wall_ms();
+		n->size = len;
+		if (n->reported)
+			ns_inval_inode(ns, n);
+	}
+}

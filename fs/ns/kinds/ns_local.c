@@ -1,0 +1,355 @@
+/*
+ * ns_local.c - local directories shown read-only in the mount (R_LOCAL
+ * nodes): changes/ is the change poller's directory in the state directory,
+ * passed through as it is on disk.
+ *
+ * What is shown: regular files and directories, by their on-disk names,
+ * except the temporary files of atomic writes (".NAME.tmp.*").  Entries are
+ * re-read from the disk at every lookup, getattr and opendir, so the kernel's
+ * view is only as old as its own attribute cache, which the poller
+ * invalidates after each write (ns_local_note_written).  Contents are read
+ * at open (a snapshot per handle, like every file of the mount).
+ * Writes: only unlink, and only of a file inside a subdirectory of the local
+ * root (a spool file: deleting it acknowledges it); everything else is
+ * refused (EACCES; EROFS on a read-only mount).
+ *
+ * Node fields: id2 of the local root holds the absolute directory; other
+ * nodes are named after their file; the path is the root's id2 followed by
+ * the names on the way down.
+ *
+ * Locks: every function takes ns->lock itself (they are called at the top of
+ * the ns.c functions, before those take it).  lstat/readdir/unlink run under
+ * the lock (local, small directories); file contents are read without it.
+ */
+#include "ns/ns_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/statedir.h"
+
+#define LOCAL_FILE_MAX (256u << 20)
+#define LOCAL_DIR_MAX 100000
+
+static struct node *get(struct ns *ns, uint64_t ino)
+{
+	return ino < ns->ntab ? ns->tab[ino] : NULL;
+}
+
+static bool is_local(const struct node *n)
+{
+	return n && n->role == R_LOCAL;
+}
+
+static bool is_root(const struct node *n)
+{
+	return !is_local(n->parent);
+}
+
+static bool hidden_name(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..") ||
+	       (name[0] == '.' && strstr(name, ".tmp.")) || strchr(name, '/');
+}
+
+/* The absolute path of a local node.  Returns 0 or -ENAMETOOLONG. */
+static int local_path(const struct node *n, char *buf, size_t len)
+{
+	if (is_root(n))
+		return snprintf(buf, len, "%s", n->id2 ? n->id2 : "") < (int)len ? 0 : -ENAMETOOLONG;
+	int rc = local_path(n->parent, buf, len);
+	size_t l = strlen(buf);
+	if (!rc && snprintf(buf + l, len - l, "/%s", n->name) >= (int)(len - l))
+		rc = -ENAMETOOLONG;
+	return rc;
+}
+
+/* The absolute path of p's child `name`.  Returns 0, -ENOENT (a name that
+ * is never shown) or -ENAMETOOLONG. */
+static int child_path(const struct node *p, const char *name, char *buf, size_t len)
+{
+	int rc = hidden_name(name) ? -ENOENT : local_path(p, buf, len);
+	size_t l = rc ? 0 : strlen(buf);
+	if (!rc && snprintf(buf + l, len - l, "/%s", name) >= (int)(len - l))
+		rc = -ENAMETOOLONG;
+	return rc;
+}
+
+static int64_t ts_ms(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
+
+static void apply_stat(struct node *n, const struct stat *st)
+{
+	n->mtime_ms = ts_ms(&st->st_mtim);
+	n->ctime_ms = ts_ms(&st->st_ctim);
+	if (!n->dir)
+		n->size = (uint64_t)st->st_size;
+}
+
+/* Brings p's child `name` in line with the disk: created, updated, or
+ * detached when gone.  Returns 0 with *out, -ENOENT, or another -errno. */
+static int sync_child(struct ns *ns, struct node *p, const char *name, struct node **out)
+{
+	char path[4096];
+	struct stat st;
+	struct node *k = strmap_get(p->kids, name);
+	int rc = child_path(p, name, path, sizeof(path)) ? -ENOENT : 0;
+	if (!rc && lstat(path, &st) < 0)
+		rc = -errno;
+	else if (!rc && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		rc = -ENOENT; /* links, devices, sockets: not shown */
+	if (rc) {
+		if (k && !k->pinned)
+			node_detach(ns, k);
+		return rc == -ENOTDIR ? -ENOENT : rc;
+	}
+	if (k && k->dir != S_ISDIR(st.st_mode)) {
+		node_detach(ns, k);
+		k = NULL;
+	}
+	if (!k && !(k = node_new(ns, p, name, R_LOCAL, S_ISDIR(st.st_mode))))
+		return -ENOMEM;
+	apply_stat(k, &st);
+	*out = k;
+	return 0;
+}
+
+/* Re-reads n itself.  Returns 0 or -ENOENT (n is detached then). */
+static int sync_self(struct ns *ns, struct node *n)
+{
+	char path[4096];
+	struct stat st;
+	if (n->gone)
+		return -ENOENT;
+	if (local_path(n, path, sizeof(path)) || lstat(path, &st) < 0 ||
+	    (S_ISDIR(st.st_mode) != n->dir) || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
+		if (is_root(n))
+			return 0; /* the directory is missing: shown empty */
+		node_detach(ns, n);
+		return -ENOENT;
+	}
+	apply_stat(n, &st);
+	return 0;
+}
+
+bool ns_local_owns(struct ns *ns, uint64_t ino)
+{
+	pthread_mutex_lock(&ns->lock);
+	bool r = is_local(get(ns, ino));
+	pthread_mutex_unlock(&ns->lock);
+	return r;
+}
+
+int ns_local_add(struct ns *ns, const char *name, const char *dir)
+{
+	int rc = 0;
+	pthread_mutex_lock(&ns->lock);
+	struct node *root = get(ns, NS_ROOT_INO);
+	struct node *n = root && !strmap_get(root->kids, name)
+				 ? node_new(ns, root, name, R_LOCAL, true)
+				 : NULL;
+	if (!n || !(n->id2 = strdup(dir)))
+		rc = n ? -ENOMEM : (root && strmap_get(root->kids, name) ? -EEXIST : -ENOMEM);
+	if (n)
+		n->pinned = true;
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out)
+{
+	struct node *k = NULL;
+	int rc;
+	pthread_mutex_lock(&ns->lock);
+	struct node *p = get(ns, parent);
+	if (!p->dir)
+		rc = -ENOTDIR;
+	else if (!(rc = sync_self(ns, p)) && !(rc = sync_child(ns, p, name, &k))) {
+		ns_fill_attr(ns, k, out);
+		k->nlookup++;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out)
+{
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = get(ns, ino);
+	int rc = sync_self(ns, n);
+	if (!rc)
+		ns_fill_attr(ns, n, out);
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+/* Re-reads a directory's entries from the disk: new ones added, vanished
+ * ones detached. */
+static int sync_dir(struct ns *ns, struct node *n)
+{
+	char path[4096];
+	int rc = sync_self(ns, n);
+	if (rc || (rc = local_path(n, path, sizeof(path))))
+		return rc;
+	DIR *d = opendir(path);
+	unsigned g = ++ns->gen;
+	size_t count = 0;
+	struct dirent *de;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)) && count < LOCAL_DIR_MAX) {
+		struct node *k;
+		if (hidden_name(de->d_name))
+			continue;
+		if (sync_child(ns, n, de->d_name, &k) == 0) {
+			k->mark = g;
+			count++;
+		}
+	}
+	closedir(d);
+	for (size_t i = 0; i < n->nkids;) {
+		struct node *k = n->kidv[i];
+		if (!k->pinned && !k->hidden && k->mark != g) {
+			node_detach(ns, k); /* swaps the last kid into i */
+			continue;
+		}
+		i++;
+	}
+	return 0;
+}
+
+int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
+{
+	struct ns_dir *d = NULL;
+	int rc;
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = get(ns, ino);
+	if (!n->dir) {
+		rc = -ENOTDIR;
+		goto out;
+	}
+	if ((rc = sync_dir(ns, n)))
+		goto out;
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->ents = calloc(n->nkids + 2, sizeof(*d->ents)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	d->ents[0].name = strdup(".");
+	ns_fill_attr(ns, n, &d->ents[0].attr);
+	d->ents[1].name = strdup("..");
+	/* the parent's attributes as the kernel last had them */
+	d->ents[1].attr = d->ents[0].attr;
+	d->ents[1].attr.ino = n->parent ? n->parent->ino : n->ino;
+	d->n = 2;
+	for (size_t i = 0; i < n->nkids; i++) {
+		struct node *k = n->kidv[i];
+		if (k->hidden || k->gone)
+			continue;
+		d->ents[d->n].name = strdup(k->name);
+		ns_fill_attr(ns, k, &d->ents[d->n].attr);
+		d->n++;
+	}
+	rc = ns_dir_sort(d);
+out:
+	return ns_dir_done(ns, d, rc, out);
+}
+
+int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
+		  bool *size_changed)
+{
+	char path[4096];
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return ns->o.read_only ? -EROFS : -EACCES;
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = get(ns, ino);
+	uint64_t reported = n->reported_size;
+	rc = n->dir ? -EISDIR : n->gone ? -ENOENT : local_path(n, path, sizeof(path));
+	pthread_mutex_unlock(&ns->lock);
+	if (rc)
+		return rc;
+	rc = statedir_read_path(path, LOCAL_FILE_MAX, &buf, &len);
+	if (rc == -ELOOP)
+		rc = -ENOENT; /* links are not shown */
+	pthread_mutex_lock(&ns->lock);
+	if (rc == -ENOENT && !n->gone)
+		node_detach(ns, n);
+	else if (!rc)
+		n->size = len;
+	pthread_mutex_unlock(&ns->lock);
+	if (rc)
+		return rc;
+	struct cache_blob *b = cache_blob_take(buf, len);
+	if (!b)
+		return -ENOMEM;
+	if (!(*out = ns_file_new(ns, ino, b)))
+		return -ENOMEM;
+	*size_changed = len != reported;
+	return 0;
+}
+
+int ns_local_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
+{
+	char path[4096];
+	struct stat st;
+	int rc = 0;
+	if (ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *p = get(ns, parent), *k;
+	if (!is_local(p) || is_root(p) || !is_root(p->parent)) {
+		/* only the files of a spool directory (a subdirectory of the root) */
+		rc = -EACCES;
+		if (err && errn)
+			snprintf(err, errn, "only spool files (changes/<type>/*.json) can be deleted");
+		goto out;
+	}
+	if (child_path(p, name, path, sizeof(path))) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (lstat(path, &st) < 0)
+		rc = -errno;
+	else if (S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		rc = -ENOENT;
+	else if (unlink(path) < 0)
+		rc = -errno;
+	if ((!rc || rc == -ENOENT) && (k = strmap_get(p->kids, name)))
+		node_detach(ns, k);
+	if (rc && rc != -ENOENT && err && errn)
+		snprintf(err, errn, "unlink %s: %s", path, strerror(-rc));
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+void ns_local_note_written(struct ns *ns, const char *relpath)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", relpath);
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = get(ns, NS_ROOT_INO);
+	for (char *save, *seg = strtok_r(buf, "/", &save); d && seg;
+	     seg = strtok_r(NULL, "/", &save)) {
+		struct node *k = d->kids ? strmap_get(d->kids, seg) : NULL;
+		if (k && k->reported)
+			ns_inval_inode(ns, k); /* new size, new times */
+		else if (!k && is_local(d))
+			ns_inval_entry(ns, d, seg); /* a name the kernel may hold as missing */
+		d = k && k->dir ? k : NULL;
+	}
+	pthread_mutex_unlock(&ns->lock);
+}

@@ -1,0 +1,524 @@
+/*
+ * ns_coll.c - collections: which list endpoint fills which directory, how a
+ * listing becomes entries, and single-resource fetches.
+ *
+ * Names (docs/SEMANTICS.md "Entry names"): kinds whose names the API keeps unique per
+ * directory (spaces; data files per folder) get plain names; the others get
+ * "Name (id)".  A plain name already held by another resource falls back to
+ * "Name (id)"; new entries are named oldest first (creation time, then id), so
+ * the same tenant gives the same names on every mount, and an entry keeps its
+ * name until the server renames it (sticky), so the arrival of a duplicate
+ * never renames an existing entry.
+ *
+ * Locks: coll_refresh() and fetch_one() are called with ns->lock held and
+ * drop it around the HTTP requests.
+ */
+#include "ns/ns_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/names.h"
+#include "res/reswrite.h"
+#include "util/url.h"
+
+/* Data assets are directories only under their store (they hold data-sets/);
+ * the flat data-assets/ collection shows files. */
+bool coll_kids_are_dirs(const struct node *coll)
+{
+	if (coll->coll == C_ASSETS)
+		return coll->id != NULL;
+	return coll->coll == C_SPACES || coll->coll == C_DATASTORES;
+}
+
+static const char *last_segment(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int coll_entry_name(const struct node *coll, const struct rtype *rt, const char *sname,
+		    const char *id, bool plain, char *out, size_t n)
+{
+	const char *ext = coll_kids_are_dirs(coll) ? "" : ".json";
+	const char *base = rt->kind == RK_DATAFILE ? last_segment(sname) : sname;
+	ssize_t r = plain ? names_plain(base, id, ext, out, n) : names_with_id(base, id, ext, out, n);
+	return r < 0 ? (int)r : 0;
+}
+
+/* ---- fetching (no lock held) ---- */
+
+struct plan {
+	enum coll coll;
+	char *scope, *scope2, *conn;
+	char *space; /* keep only the objects of this space (a space's view) */
+	const struct rtype *rt;
+};
+
+/* Drops from arr the objects whose spaceId is not space. */
+static void keep_space(cJSON *arr, const char *space)
+{
+	cJSON *it = arr ? arr->child : NULL;
+	while (it) {
+		cJSON *next = it->next;
+		const char *s = json_str(it, "spaceId");
+		if (!s || strcmp(s, space))
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
+		it = next;
+	}
+}
+
+static int append_item(void *arg, const cJSON *item)
+{
+	cJSON *dup = cJSON_Duplicate(item, 1);
+	if (!dup)
+		return -ENOMEM;
+	cJSON_AddItemToArray((cJSON *)arg, dup);
+	return 0;
+}
+
+/* The DataFiles connection of a space, or NULL in *out when it has none. */
+static int space_connection(struct qclient *qc, const char *space, char **out, char *err,
+			    size_t errn)
+{
+	struct url_buf *u = url_new(qclient_base(qc));
+	url_path(u, "/api/v1/data-files/connections");
+	url_query(u, "spaceId", space);
+	char *url = url_finish(u);
+	cJSON *j = NULL;
+	if (!url)
+		return -ENOMEM;
+	int rc = qclient_get_json(qc, url, &j, err, errn);
+	free(url);
+	if (rc)
+		return rc;
+	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "data"), 0);
+	const char *id = json_str(first, "id");
+	*out = id ? strdup(id) : NULL;
+	cJSON_Delete(j);
+	return id && !*out ? -ENOMEM : 0;
+}
+
+static char *list_url(struct qclient *qc, const struct plan *p)
+{
+	struct url_buf *u = url_new(qclient_base(qc));
+	switch (p->coll) {
+	case C_SPACES:
+		url_path(u, "/api/v1/spaces");
+		break;
+	case C_APPS:
+		url_path(u, "/api/v1/items");
+		url_query(u, "resourceType", "app");
+		url_query(u, "spaceId", p->scope);
+		break;
+	case C_DATAFILES:
+		url_path(u, "/api/v1/data-files");
+		if (!p->scope)
+			url_query(u, "includeAllSpaces", "true");
+		else if (strcmp(p->scope, "personal"))
+			url_query(u, "connectionId", p->conn);
+		url_query(u, "includeFolders", "true");
+		break;
+	case C_DATASTORES:
+		url_path(u, "/api/v1/data-stores");
+		break;
+	case C_ASSETS:
+		url_path(u, "/api/v1/data-stores");
+		if (p->scope)
+			url_seg(u, p->scope);
+		else
+			url_path(u, "/*");
+		url_path(u, "/data-assets");
+		break;
+	case C_SETS:
+		url_path(u, "/api/v1/data-stores");
+		if (p->scope2)
+			url_seg(u, p->scope2);
+		else
+			url_path(u, "/*");
+		url_path(u, "/data-assets");
+		if (p->scope)
+			url_seg(u, p->scope);
+		else
+			url_path(u, "/*");
+		url_path(u, "/data-sets");
+		break;
+	case C_USERS:
+		url_path(u, "/api/v1/users");
+		break;
+	default:
+		url_free(u);
+		return NULL;
+	}
+	url_query_int(u, "limit", p->rt->page_limit);
+	return url_finish(u);
+}
+
+static int fetch_listing(struct qclient *qc, struct plan *p, cJSON **out, char *err, size_t errn)
+{
+	int rc;
+	*out = cJSON_CreateArray();
+	if (!*out)
+		return -ENOMEM;
+	if (p->coll == C_DATAFILES && p->scope && strcmp(p->scope, "personal") && !p->conn) {
+		rc = space_connection(qc, p->scope, &p->conn, err, errn);
+		if (rc)
+			return rc;
+		if (!p->conn)
+			return 0; /* a space without data files connection holds none */
+	}
+	char *url = list_url(qc, p);
+	if (!url)
+		return -ENOMEM;
+	long n = qclient_list(qc, url, append_item, *out, NULL, err, errn);
+	free(url);
+	if (n >= 0 && p->space)
+		keep_space(*out, p->space);
+	return n < 0 ? (int)n : 0;
+}
+
+/* ---- applying a listing (lock held) ---- */
+
+struct pending {
+	const cJSON *obj;
+	const char *id;
+	int64_t ctime;
+	struct node *existing; /* renamed on the server */
+};
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	if (x->ctime != y->ctime)
+		return x->ctime < y->ctime ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* The folder a data file's path puts it in, created as needed; every folder
+ * on the way is marked as seen. NULL on OOM. */
+static struct node *folder_for(struct ns *ns, struct node *coll, const char *path, bool whole)
+{
+	struct node *d = coll;
+	const char *seg = path;
+	for (;;) {
+		const char *slash = strchr(seg, '/');
+		if (!slash && !whole)
+			return d;
+		size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+		if (len > 0) {
+			char raw[1024], enc[1024];
+			if (len >= sizeof(raw))
+				len = sizeof(raw) - 1;
+			memcpy(raw, seg, len);
+			raw[len] = '\0';
+			if (names_encode(raw, enc, sizeof(enc)) < 0)
+				return NULL;
+			struct node *f = strmap_get(d->kids, enc);
+			if (f && (f->role != R_FOLDER || f->hidden))
+				return NULL; /* a file holds that name: left out */
+			if (!f) {
+				f = node_new(ns, d, enc, R_FOLDER, true);
+				if (!f)
+					return NULL;
+				f->coll_root = coll;
+				f->rt = coll->rt;
+			}
+			f->mark = ns->gen;
+			d = f;
+		}
+		if (!slash)
+			return d;
+		seg = slash + 1;
+	}
+}
+
+static void remove_unmarked(struct ns *ns, struct node *dir, struct node *coll)
+{
+	for (size_t i = 0; i < dir->nkids;) {
+		struct node *k = dir->kidv[i];
+		if (!k->pinned && k->mark != ns->gen) {
+			if (k->id && strmap_get(coll->by_id, k->id) == k)
+				strmap_del(coll->by_id, k->id);
+			node_detach(ns, k); /* swaps the last kid into i */
+			continue;
+		}
+		if (k->role == R_FOLDER || k->role == R_QVFDIR)
+			remove_unmarked(ns, k, coll);
+		i++;
+	}
+}
+
+static void set_child_ids(struct node *coll, struct node *k, const char *id, const cJSON *obj)
+{
+	free(k->id);
+	k->id = strdup(id);
+	if (coll->rt->kind == RK_APP) {
+		free(k->id2);
+		k->id2 = json_str(obj, "id") ? strdup(json_str(obj, "id")) : NULL; /* item id */
+	} else if (coll->coll == C_ASSETS) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "dataStoreInfo");
+		free(k->id2);
+		k->id2 = json_str(st, "id") ? strdup(json_str(st, "id")) : NULL;
+	}
+}
+
+static void place_child(struct ns *ns, struct node *coll, struct pending *p)
+{
+	const struct rtype *rt = coll->rt;
+	const char *sname = restab_name(rt, p->obj);
+	bool dirs = coll_kids_are_dirs(coll);
+	struct node *dir = coll;
+	char name[512];
+
+	if (!sname)
+		sname = "";
+	if (rt->kind == RK_DATAFILE && !(dir = folder_for(ns, coll, sname, false)))
+		return;
+	if (coll_entry_name(coll, rt, sname, p->id, rt->unique_names, name, sizeof(name)) < 0)
+		return;
+	struct node *holder = strmap_get(dir->kids, name);
+	if (holder && holder != p->existing && !holder->hidden &&
+	    coll_entry_name(coll, rt, sname, p->id, false, name, sizeof(name)) < 0)
+		return;
+	holder = strmap_get(dir->kids, name);
+	if (holder && holder != p->existing && !holder->hidden)
+		return; /* cannot happen with ids in names; left out rather than shadowed */
+
+	struct node *k = p->existing;
+	if (k) {
+		if (k->parent != dir || strcmp(k->name, name)) {
+			node_detach(ns, k);
+			if (node_attach(ns, dir, k, name) < 0)
+				return;
+		}
+	} else {
+		k = node_new(ns, dir, name, dirs ? R_RESDIR : R_FILE, dirs);
+		if (!k)
+			return;
+		k->rt = rt;
+		set_child_ids(coll, k, p->id, p->obj);
+		if (dirs)
+			node_add_fixed_kids(ns, k);
+		strmap_put(coll->by_id, p->id, k);
+	}
+	free(k->sname);
+	k->sname = strdup(sname);
+	k->mark = ns->gen;
+	node_set_obj(ns, k, p->obj, NULL);
+	if (rt->kind == RK_APP)
+		qvf_twin_make(ns, k);
+	if (k->twin)
+		k->twin->mark = ns->gen;
+}
+
+static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
+{
+	const struct rtype *rt = coll->rt;
+	size_t n = (size_t)cJSON_GetArraySize(arr), np = 0;
+	struct pending *pend = calloc(n ? n : 1, sizeof(*pend));
+	const cJSON *obj;
+
+	if (!pend)
+		return;
+	ns->gen++;
+	cJSON_ArrayForEach(obj, arr)
+	{
+		if (rt->kind == RK_DATAFILE && json_bool(obj, "folder")) {
+			const char *path = json_str(obj, "name");
+			struct node *f = path ? folder_for(ns, coll, path, true) : NULL;
+			if (f && f != coll) {
+				const char *fid = json_str(obj, "id");
+				if (fid && (!f->id || strcmp(f->id, fid))) {
+					free(f->id);
+					f->id = strdup(fid);
+				}
+				int64_t mt = restab_mtime_ms(rt, obj), ct = restab_ctime_ms(rt, obj);
+				if (mt)
+					f->mtime_ms = mt;
+				if (ct)
+					f->ctime_ms = ct;
+			}
+			continue;
+		}
+		const char *id = restab_id(rt, obj);
+		if (!id)
+			continue;
+		struct node *k = strmap_get(coll->by_id, id);
+		const char *sname = restab_name(rt, obj);
+		if (k && !k->gone && k->sname && sname && !strcmp(k->sname, sname)) {
+			if (rt->kind == RK_DATAFILE)
+				folder_for(ns, coll, sname, false); /* keep its folders marked */
+			k->mark = ns->gen;
+			set_child_ids(coll, k, id, obj);
+			node_set_obj(ns, k, obj, NULL);
+			if (rt->kind == RK_APP)
+				qvf_twin_make(ns, k);
+			if (k->twin)
+				k->twin->mark = ns->gen;
+			continue;
+		}
+		pend[np++] = (struct pending){ obj, id, restab_ctime_ms(rt, obj), k };
+	}
+	qsort(pend, np, sizeof(*pend), cmp_pending);
+	/* renamed entries first give up their old names */
+	for (size_t i = 0; i < np; i++)
+		if (pend[i].existing && !pend[i].existing->gone)
+			node_detach(ns, pend[i].existing);
+	for (size_t i = 0; i < np; i++)
+		place_child(ns, coll, &pend[i]);
+	remove_unmarked(ns, coll, coll);
+	free(pend);
+}
+
+static void plan_clear(struct plan *p)
+{
+	free(p->space);
+	free(p->scope);
+	free(p->scope2);
+	free(p->conn);
+}
+
+/* Waits for the refresh of coll that another caller is doing, within this
+ * caller's own deadline, and shares its outcome: its error too, so that
+ * waiters neither wait past their deadline nor start fetches of their own
+ * after it failed (each with a fresh deadline: 30, 60, 90 s...). */
+static int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
+{
+	const unsigned gen = coll->refresh_gen;
+	const int64_t deadline = ns_deadline(ns);
+	while (coll->refreshing && coll->refresh_gen == gen) {
+		int rc = ns_wait(ns, deadline, "a listing", err, errn);
+		if (rc)
+			return rc;
+	}
+	if (coll->refresh_gen != gen && coll->refresh_rc) {
+		errmsg_set(err, errn, "%s", coll->refresh_err ? coll->refresh_err : "");
+		return coll->refresh_rc;
+	}
+	return 0;
+}
+
+/* A space's view of a tenant-wide collection, from that collection's listing
+ * (made fresh first): 0 with the space's objects in *out, 1 when a content
+ * the listing brought was evicted since (the caller lists for itself), or
+ * -errno.  May drop the lock. */
+static int space_view(struct ns *ns, struct node *coll, cJSON **out, int64_t *at, char *err,
+		      size_t errn)
+{
+	struct node *w = coll->wide;
+	int rc;
+	if (!ns_fresh(ns, w->listed_at) && (rc = coll_refresh(ns, w, err, errn)))
+		return rc;
+	cJSON *arr = cJSON_CreateArray();
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->nkids; i++) {
+		struct node *k = w->kidv[i];
+		char key[256];
+		struct cache_blob *b = NULL;
+		if (k->gone || k->hidden || !k->id)
+			continue;
+		content_key(k, key, sizeof(key));
+		if (cache_lookup(ns->o.cache, key, &b) != 1) {
+			cJSON_Delete(arr);
+			return 1;
+		}
+		cJSON *o = cJSON_ParseWithLength(cache_blob_data(b), cache_blob_len(b));
+		cache_blob_unref(b);
+		const char *s = json_str(o, "spaceId");
+		if (o && s && !strcmp(s, coll->space_filter))
+			cJSON_AddItemToArray(arr, o);
+		else
+			cJSON_Delete(o);
+	}
+	*out = arr;
+	*at = w->listed_at;
+	return 0;
+}
+
+int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
+{
+	if (coll->refreshing)
+		return coll_join_refresh(ns, coll, err, errn);
+	if (ns_fresh(ns, coll->listed_at))
+		return 0;
+	if (coll->wide) {
+		cJSON *arr = NULL;
+		int64_t at = 0;
+		int rc = space_view(ns, coll, &arr, &at, err, errn);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			apply_listing(ns, coll, arr);
+			coll->listed_at = at ? at : 1;
+			cJSON_Delete(arr);
+			return 0;
+		}
+	}
+	struct plan p = {
+		.coll = coll->coll,
+		.rt = coll->rt,
+		.scope = coll->id ? strdup(coll->id) : NULL,
+		.scope2 = coll->id2 ? strdup(coll->id2) : NULL,
+		.conn = coll->conn ? strdup(coll->conn) : NULL,
+		.space = coll->space_filter ? strdup(coll->space_filter) : NULL,
+	};
+	int64_t started = ns_now(ns);
+	cJSON *arr = NULL;
+	coll->refreshing = true;
+	coll->refresh_outdated = false;
+	pthread_mutex_unlock(&ns->lock);
+	int rc = fetch_listing(ns->o.client, &p, &arr, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	coll->refreshing = false;
+	coll->refresh_gen++;
+	coll->refresh_rc = rc;
+	free(coll->refresh_err);
+	coll->refresh_err = rc && err ? strndup(err, errn) : NULL;
+	pthread_cond_broadcast(&ns->cv);
+	if (!rc) {
+		if (p.conn && !coll->conn)
+			coll->conn = strdup(p.conn);
+		apply_listing(ns, coll, arr);
+		coll->listed_at = coll->refresh_outdated ? 0 : (started ? started : 1);
+		ns->stats.listings++;
+	}
+	cJSON_Delete(arr);
+	plan_clear(&p);
+	return rc;
+}
+
+/* ---- single resources ---- */
+
+int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **root,
+	      const cJSON **obj, char *err, size_t errn)
+{
+	char *idc = id ? strdup(id) : NULL;
+	int rc;
+
+	*root = NULL;
+	*obj = NULL;
+	pthread_mutex_unlock(&ns->lock);
+	rc = (id && !idc) ? -ENOMEM : res_get(ns->o.client, rt, idc, root, obj, err, errn);
+	free(idc);
+	pthread_mutex_lock(&ns->lock);
+	if (!rc)
+		ns->stats.gets++;
+	return rc;
+}
+
+int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn)
+{
+	int64_t started = ns_now(ns);
+	cJSON *root;
+	const cJSON *obj;
+	int rc = fetch_obj(ns, n->role == R_ME ? NULL : n->rt, n->id, &root, &obj, err, errn);
+	if (!rc) {
+		rc = node_set_obj(ns, n, obj, out);
+		n->fetched_at = started ? started : 1;
+	}
+	cJSON_Delete(root);
+	return rc;
+}

@@ -1,0 +1,693 @@
+/*
+ * ns_dirops.c - create, mkdir, unlink, rmdir, rename.  Contract and locks:
+ * ns_mut.c.
+ */
+#include "ns/ns_mut.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/names.h"
+#include "ns/kinds/ns_ext.h"
+#include "res/reswrite.h"
+
+/* ---- create, mkdir ---- */
+
+int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
+	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn)
+{
+	bool changed;
+	int rc;
+	*out = NULL;
+	if (ns->o.read_only)
+		return -EROFS;
+	if (ns_local_owns(ns, parent))
+		return -EACCES; /* changes/ is read-only */
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent), *n = NULL;
+	if (!d || !d->dir) {
+		rc = d ? -ENOTDIR : -ENOENT;
+		goto unlock;
+	}
+	if ((rc = ensure_node_listed(ns, d, err, errn)))
+		goto unlock;
+	n = strmap_get(d->kids, name);
+	if (n && !n->gone) {
+		if (flags & O_EXCL) {
+			rc = -EEXIST;
+			goto unlock;
+		}
+		pthread_mutex_unlock(&ns->lock);
+		goto open; /* an existing file: opened (and truncated if asked) */
+	}
+	struct node *c = mut_dir_coll(d);
+	int uerr = -ENOMEM;
+	if (d->role == R_EXT) { /* reports/: ns_ext.c */
+		if ((rc = ext_create(ns, d, name, &n, err, errn)))
+			goto unlock;
+	} else if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
+		if ((rc = upload_name_check(ns, d, name, err, errn)))
+			goto unlock; /* refused before anything is written */
+		if (!(n = upload_node_new(ns, d, name, &uerr))) {
+			rc = uerr;
+			goto unlock;
+		}
+	} else if (mut_name_is_scratch(d, name)) {
+		n = mut_scratch_new(ns, d, name);
+	} else if (c && c->rt->creatable && c->coll != C_DATAFILES &&
+		   mut_ends_with(name, ".json")) {
+		n = node_new(ns, d, name, R_NEW, false);
+		if (n) {
+			n->mtime_ms = n->ctime_ms = ns_wall_ms();
+			n->mem_dirty = true;
+			n->rt = c->rt;
+		}
+	} else {
+		rc = -EPERM;
+		if (c && c->coll == C_DATAFILES)
+			errmsg_set(err, errn, "NAME.json in data-files/ is a data file's metadata; "
+					      "data files are made by copying them in");
+		else if (c && c->rt->creatable)
+			errmsg_set(err, errn, "a new resource file must be named NAME.json");
+		else if (c)
+			errmsg_set(err, errn, "this kind of resource cannot be created by a file");
+		else
+			errmsg_set(err, errn, "only temporary files can be created here");
+		goto unlock;
+	}
+	if (!n) {
+		rc = -ENOMEM;
+		goto unlock;
+	}
+	ns_inval_entry(ns, d, name); /* a cached negative entry */
+	pthread_mutex_unlock(&ns->lock);
+	flags &= ~O_TRUNC;
+open:
+	rc = ns_open(ns, n->ino, flags, out, &changed, err, errn);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&ns->lock);
+	ns_fill_attr(ns, n, attr);
+	n->nlookup++;
+	pthread_mutex_unlock(&ns->lock);
+	return 0;
+unlock:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *attr, char *err,
+	     size_t errn)
+{
+	cJSON *now = NULL;
+	char sname[1024];
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	if (ns_local_owns(ns, parent))
+		return -EACCES;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent);
+	if (!d || !d->dir) {
+		rc = d ? -ENOTDIR : -ENOENT;
+		goto out;
+	}
+	if ((rc = ensure_node_listed(ns, d, err, errn)))
+		goto out;
+	if (strmap_get(d->kids, name)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (d->role != R_COLL || d->coll != C_SPACES) {
+		rc = -EPERM;
+		errmsg_set(err, errn, "directories can only be made in spaces/ (a new shared space)");
+		goto out;
+	}
+	if (names_decode(name, sname, sizeof(sname)) <= 0 || names_is_scratch(name)) {
+		rc = -EINVAL;
+		errmsg_set(err, errn, "not a valid space name");
+		goto out;
+	}
+	cJSON *doc = cJSON_CreateObject();
+	struct res_scope sc = { 0 };
+	const struct rtype *rt = d->rt;
+	pthread_mutex_unlock(&ns->lock);
+	rc = doc ? res_create(ns->o.client, rt, &sc, doc, sname, &now, err, errn) : -ENOMEM;
+	pthread_mutex_lock(&ns->lock);
+	cJSON_Delete(doc);
+	if (rc)
+		goto out;
+	const char *id = restab_id(rt, now);
+	struct node *n = strmap_get(d->kids, name);
+	if (!n && id) {
+		n = node_new(ns, d, name, R_RESDIR, true);
+		if (n) {
+			n->rt = rt;
+			n->id = strdup(id);
+			n->sname = strdup(sname);
+			n->mark = ns->gen;
+			node_add_fixed_kids(ns, n);
+			strmap_put(d->by_id, n->id, n);
+			node_set_obj(ns, n, now, NULL);
+		}
+	}
+	mut_colls_stale(ns, rt->kind);
+	ns_inval_entry(ns, d, name);
+	if (!n) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ns_fill_attr(ns, n, attr);
+	n->nlookup++;
+out:
+	cJSON_Delete(now);
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+/* ---- unlink, rmdir ---- */
+
+/* Deletes the resource a node shows.  Lock held; dropped during the request. */
+static int delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	const struct rtype *rt = n->rt;
+	char *id = n->id ? strdup(n->id) : NULL;
+	if (!id)
+		return -ENOMEM;
+	int rc = mut_node_lock_change(ns, n, err, errn);
+	if (rc) {
+		free(id);
+		return rc;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	rc = res_delete(ns->o.client, rt, id, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	mut_node_unlock_change(ns, n);
+	mut_node_set_errmsg(n, rc && rc != -ENOENT ? err : NULL); /* user.qlik.error */
+	if (!rc || rc == -ENOENT)
+		mut_apply_delete(ns, rt, id);
+	free(id);
+	return rc;
+}
+
+int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
+{
+	int rc;
+	if (ns_local_owns(ns, parent))
+		return ns_local_unlink(ns, parent, name, err, errn);
+	if (ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent);
+	struct node *n = d && d->dir ? strmap_get(d->kids, name) : NULL;
+	if (!n || n->gone) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (n->dir) {
+		rc = -EISDIR;
+		goto out;
+	}
+	if (n->role == R_EXT) { /* ns_ext.c */
+		rc = ext_unlink(ns, d, n, err, errn);
+		goto out;
+	}
+	switch (n->role) {
+	case R_SCRATCH:
+	case R_NEW:
+		mut_mem_node_remove(ns, n);
+		rc = 0;
+		break;
+	case R_UPLOAD:
+		upload_node_drop(ns, n);
+		node_detach(ns, n);
+		rc = 0;
+		break;
+	case R_QVF:
+		/* the export goes with its app (rm of the .json deletes the app);
+		 * removing it alone is accepted and changes nothing, so that rm -r
+		 * of a directory of apps works */
+		if (n->twin && n->twin->twin == n && n->twin->gone)
+			node_detach(ns, n); /* its app was deleted: gone now */
+		ns_inval_entry(ns, d, name);
+		rc = 0;
+		break;
+	case R_FILE:
+		if (n->self) {
+			/* A resource dir's own file goes with its dir (rmdir); removing
+			 * it alone is accepted and changes nothing, so that rm -r of
+			 * the dir works. */
+			ns_inval_entry(ns, d, name);
+			rc = 0;
+			break;
+		}
+		rc = delete_resource(ns, n, err, errn);
+		break;
+	default:
+		rc = -EPERM;
+		errmsg_set(err, errn, "this file cannot be deleted");
+	}
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+static bool dir_empty(const struct node *d)
+{
+	for (size_t i = 0; i < d->nkids; i++)
+		if (!d->kidv[i]->gone && !d->kidv[i]->hidden && d->kidv[i]->role != R_QVFDIR)
+			return false;
+	return true;
+}
+
+int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
+{
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	if (ns_local_owns(ns, parent))
+		return -EACCES;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent);
+	struct node *n = d && d->dir ? strmap_get(d->kids, name) : NULL;
+	if (!n || n->gone) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (!n->dir) {
+		rc = -ENOTDIR;
+		goto out;
+	}
+	if (n->role == R_EXT) { /* ns_ext.c */
+		rc = ext_rmdir(ns, d, n, err, errn);
+		goto out;
+	}
+	if (n->role == R_QVFDIR) {
+		/* the exports go with their apps: accepted, changes nothing (rm -r) */
+		ns_inval_entry(ns, d, name);
+		rc = 0;
+	} else if (n->role == R_RESDIR) {
+		rc = delete_resource(ns, n, err, errn);
+		if (rc == -EBUSY)
+			rc = -ENOTEMPTY;
+	} else if (n->role == R_COLL && d->role == R_RESDIR) {
+		/* apps/ and data-files/ of a space (and the like) go with their
+		 * resource: removing one is accepted when it is empty, so that
+		 * rm -r of the resource dir works. */
+		if (!(rc = ensure_node_listed(ns, n, err, errn)))
+			rc = dir_empty(n) ? 0 : -ENOTEMPTY;
+		if (!rc)
+			ns_inval_entry(ns, d, name);
+	} else if (n->role == R_FOLDER) {
+		if (!(rc = ensure_node_listed(ns, n, err, errn)) && !dir_empty(n))
+			rc = -ENOTEMPTY;
+		if (!rc && !n->id)
+			rc = -EPERM;
+		if (!rc) {
+			struct node tmp = *n;
+			tmp.rt = restab_get(RK_DATAFILE);
+			char *id = strdup(n->id);
+			pthread_mutex_unlock(&ns->lock);
+			rc = id ? res_delete(ns->o.client, tmp.rt, id, err, errn) : -ENOMEM;
+			pthread_mutex_lock(&ns->lock);
+			free(id);
+			if (!rc || rc == -ENOENT) {
+				node_detach(ns, n);
+				mut_colls_stale(ns, RK_DATAFILE);
+			}
+		}
+	} else {
+		rc = -EPERM;
+		errmsg_set(err, errn, "this directory cannot be removed");
+	}
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+/* ---- rename ---- */
+
+/* dst takes over src's place as the file of a resource: identity, times,
+ * listing mark and .qvf twin (an app's export stays with the app). */
+static void take_identity(struct node *dst, struct node *src)
+{
+	dst->role = R_FILE;
+	dst->rt = src->rt;
+	dst->self = src->self;
+	dst->pinned = src->pinned;
+	dst->hidden = src->hidden;
+	free(dst->id);
+	dst->id = src->id ? strdup(src->id) : NULL;
+	free(dst->id2);
+	dst->id2 = src->id2 ? strdup(src->id2) : NULL;
+	free(dst->sname);
+	dst->sname = src->sname ? strdup(src->sname) : NULL;
+	dst->mark = src->mark;
+	dst->fetched_at = src->fetched_at;
+	dst->mtime_ms = src->mtime_ms;
+	dst->ctime_ms = src->ctime_ms;
+	dst->size = src->size;
+	dst->twin = src->twin;
+	if (dst->twin)
+		dst->twin->twin = dst;
+	src->twin = NULL;
+}
+
+/* n (a scratch or new file) takes over resource file t's place and identity. */
+static void adopt(struct ns *ns, struct node *n, struct node *t)
+{
+	struct node *d = t->parent, *c = mut_dir_coll(d);
+	char *name = strdup(t->name);
+	node_detach(ns, t);
+	t->gone = true;
+	node_detach(ns, n);
+	node_drop_mem(ns, n);
+	take_identity(n, t);
+	if (name)
+		node_attach(ns, d, n, name);
+	if (c && n->id && strmap_get(c->by_id, n->id) == t)
+		strmap_put(c->by_id, n->id, n);
+	free(name);
+}
+
+/* Renames scratch/new file n onto resource file t: an update of t. */
+static int rename_onto_resource(struct ns *ns, struct node *n, struct node *t, char *err,
+				size_t errn)
+{
+	struct cache_blob *b = NULL;
+	cJSON *base = NULL;
+	int rc = mut_current_content(ns, t, &b, err, errn);
+	if (rc)
+		return rc;
+	base = mut_parse_blob(b);
+	cache_blob_unref(b);
+	if (!base)
+		return -EIO;
+	char *data = malloc(n->memlen ? n->memlen : 1);
+	size_t len = n->memlen;
+	if (!data) {
+		cJSON_Delete(base);
+		return -ENOMEM;
+	}
+	memcpy(data, n->mem, len);
+	rc = mut_commit_update(ns, t, data, len, base, NULL, err, errn);
+	free(data);
+	cJSON_Delete(base);
+	if (rc) {
+		mut_node_set_errmsg(n, err);
+		/* nothing to keep twice: the rejected content stays under n's name */
+		struct node *d = t->parent;
+		char rej[512];
+		snprintf(rej, sizeof(rej), "%s%s", t->name, REJECTED);
+		struct node *r = d ? strmap_get(d->kids, rej) : NULL;
+		if (r && r->role == R_SCRATCH && r != n)
+			mut_mem_node_remove(ns, r);
+		return rc;
+	}
+	if (!n->gone && !t->gone)
+		adopt(ns, n, t);
+	return 0;
+}
+
+/* Renames resource file n to a scratch name: n becomes the scratch copy and
+ * a new node shows the resource under its old name, unchanged. */
+static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			     char *err, size_t errn)
+{
+	struct cache_blob *b = NULL;
+	int rc = mut_current_content(ns, n, &b, err, errn);
+	if (rc)
+		return rc;
+	struct node *d = n->parent, *c = mut_dir_coll(d);
+	struct node *r = node_new(ns, NULL, n->name, R_FILE, false);
+	if (!r) {
+		cache_blob_unref(b);
+		return -ENOMEM;
+	}
+	take_identity(r, n);
+	char *oldname = strdup(n->name);
+	node_detach(ns, n);
+	n->role = R_SCRATCH;
+	n->self = n->pinned = n->hidden = false;
+	rc = mut_mem_set(ns, n, cache_blob_data(b), cache_blob_len(b));
+	cache_blob_unref(b);
+	struct node *t = strmap_get(nd->kids, newname);
+	if (t && t != n)
+		mut_mem_node_remove(ns, t);
+	if (node_attach(ns, nd, n, newname) < 0)
+		rc = -ENOMEM;
+	if (oldname && node_attach(ns, d, r, oldname) == 0 && c && r->id &&
+	    strmap_get(c->by_id, r->id) == n)
+		strmap_put(c->by_id, r->id, r);
+	free(oldname);
+	return rc;
+}
+
+/* Renames memory-only file n to a name that uploads (rsync's temporary file
+ * renamed into data-files/, or onto NAME.qvf in apps/): its content moves to
+ * a temporary file and is sent now. */
+static int rename_to_upload(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			    struct node *t, char *err, size_t errn)
+{
+	struct node *u = t && t->role == R_UPLOAD ? t : NULL;
+	int fd;
+	if (u && u->tmpfd >= 0) {
+		fd = u->tmpfd;
+		u->tmpfd = -1;
+	} else if ((fd = upload_tmpfile(ns)) < 0) {
+		return fd;
+	}
+	if (ftruncate(fd, 0) < 0 ||
+	    (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen)) {
+		int e = -errno;
+		close(fd);
+		return e ? e : -EIO;
+	}
+	if (t) {
+		if (t->role == R_SCRATCH)
+			mut_mem_node_remove(ns, t);
+		else
+			node_detach(ns, t);
+	}
+	node_detach(ns, n);
+	n->tmplen = n->memlen;
+	node_drop_mem(ns, n);
+	n->role = R_UPLOAD;
+	n->tmpfd = fd;
+	n->sent = false;
+	n->mem_dirty = true;
+	int rc = node_attach(ns, nd, n, newname);
+	return rc ? rc : upload_commit(ns, n, err, errn);
+}
+
+/* Renames or moves resource entry n (file or dir) to nd/newname through the
+ * API.  Lock held; dropped during the requests. */
+static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			   char *err, size_t errn)
+{
+	struct node *c = mut_dir_coll(n->parent), *nc = mut_dir_coll(nd);
+	const struct rtype *rt = n->rt;
+	bool move = nd != n->parent;
+	int rc;
+	if (!c || !nc || !rt || nc->rt != rt || (move && rt->kind != RK_APP &&
+						   !(rt->kind == RK_DATAFILE && nc == c))) {
+		errmsg_set(err, errn, "only apps move between spaces and data files between folders; "
+				  "other moves are not possible");
+		return -EPERM;
+	}
+	if (move && rt->kind == RK_APP && !nc->id) {
+		errmsg_set(err, errn, "move an app into a space's apps/ (or spaces/@personal/apps/)");
+		return -EPERM;
+	}
+	char *sname = mut_server_name(nc, newname, n->id, !n->dir);
+	if (!sname) {
+		errmsg_set(err, errn, "%s", coll_kids_are_dirs(nc) ? "not a valid name"
+							  : "the new name must end in .json");
+		return -EINVAL;
+	}
+	struct cache_blob *b = NULL;
+	if ((rc = mut_current_content(ns, n, &b, err, errn))) {
+		free(sname);
+		return rc;
+	}
+	cJSON *base = mut_parse_blob(b);
+	cache_blob_unref(b);
+	cJSON *edited = base ? cJSON_Duplicate(base, 1) : NULL;
+	if (!edited) {
+		cJSON_Delete(base);
+		free(sname);
+		return -EIO;
+	}
+	const char *nf = rt->name_fields[0];
+	if (rt->kind == RK_DATAFILE) {
+		char full[2048];
+		if ((rc = mut_datafile_path(nd, sname, full, sizeof(full))) == 0) {
+			cJSON_DeleteItemFromObjectCaseSensitive(edited, "name");
+			cJSON_AddStringToObject(edited, "name", full);
+		}
+	} else {
+		const char *cur = restab_name(rt, base);
+		if (!cur || strcmp(cur, sname)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(edited, nf);
+			cJSON_AddStringToObject(edited, nf, sname);
+		}
+	}
+	if (!rc && move && rt->kind == RK_APP) {
+		cJSON_DeleteItemFromObjectCaseSensitive(edited, "spaceId");
+		cJSON_AddStringToObject(edited, "spaceId",
+					strcmp(nc->id, "personal") ? nc->id : "");
+	}
+	cJSON *now = NULL;
+	char *id = strdup(n->id);
+	if (!rc && id && !(rc = mut_node_lock_change(ns, n, err, errn))) {
+		pthread_mutex_unlock(&ns->lock);
+		rc = res_update(ns->o.client, rt, id, base, edited, &now, err, errn);
+		pthread_mutex_lock(&ns->lock);
+		mut_node_unlock_change(ns, n);
+	} else if (!id) {
+		rc = -ENOMEM;
+	}
+	if (rc == 1) { /* moved where we cannot see it (another user's personal space) */
+		mut_apply_delete(ns, rt, id);
+		rc = 0;
+	}
+	if (!rc && !n->gone) {
+		node_detach(ns, n);
+		if (strmap_get(c->by_id, id) == n)
+			strmap_del(c->by_id, id);
+		struct node *t = strmap_get(nd->kids, newname);
+		if (t && t != n && t->role == R_SCRATCH)
+			mut_mem_node_remove(ns, t);
+		if (node_attach(ns, nd, n, newname) == 0) {
+			free(n->sname);
+			/* the name the server now has (data files: their full path) */
+			const char *nn = now ? restab_name(rt, now) : NULL;
+			n->sname = strdup(nn ? nn : sname);
+			if (nc->by_id)
+				strmap_put(nc->by_id, n->id, n);
+			n->mark = ns->gen;
+		}
+		if (now)
+			mut_apply_change(ns, rt, id, now);
+		mut_colls_stale(ns, rt->kind);
+	}
+	free(id);
+	free(sname);
+	cJSON_Delete(now);
+	cJSON_Delete(base);
+	cJSON_Delete(edited);
+	return rc;
+}
+
+int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags, char *err, size_t errn)
+{
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	if (flags & ~1u) /* RENAME_NOREPLACE only */
+		return -EINVAL;
+	if (ns_local_owns(ns, parent) || ns_local_owns(ns, newparent))
+		return -EACCES;
+	pthread_mutex_lock(&ns->lock);
+	struct node *d = ns_node(ns, parent), *nd = ns_node(ns, newparent);
+	if (!d || !nd || !d->dir || !nd->dir) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if ((rc = ensure_node_listed(ns, nd, err, errn)))
+		goto out;
+	struct node *n = strmap_get(d->kids, name), *t = strmap_get(nd->kids, newname);
+	if (!n || n->gone) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (t && t->hidden && t != n) {
+		/* an alias the kernel's lookup of the new name made (bare id) */
+		node_detach(ns, t);
+		t = NULL;
+	}
+	if (t && t->gone)
+		t = NULL;
+	if (t == n) {
+		rc = 0;
+		goto out;
+	}
+	if (t && (flags & 1u)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (n->role == R_EXT || d->role == R_EXT || nd->role == R_EXT || (t && t->role == R_EXT)) {
+		rc = ext_rename(ns, n, t, d, nd, newname, err, errn); /* ns_ext.c */
+		goto out;
+	}
+	bool to_scratch = mut_name_is_scratch(nd, newname);
+	if (n->role == R_SCRATCH || (n->role == R_NEW && !n->created)) {
+		if (t && t->dir) {
+			rc = -EISDIR;
+		} else if (t && t->role == R_FILE) {
+			rc = rename_onto_resource(ns, n, t, err, errn);
+		} else if (upload_wanted(ns, nd, newname) &&
+			   (!t || t->role == R_UPLOAD || t->role == R_SCRATCH)) {
+			rc = rename_to_upload(ns, n, nd, newname, t, err, errn);
+		} else if (to_scratch || n->role == R_NEW) {
+			if (t)
+				mut_mem_node_remove(ns, t);
+			node_detach(ns, n);
+			rc = node_attach(ns, nd, n, newname);
+			if (!rc && to_scratch) {
+				n->role = R_SCRATCH;
+			} else if (!rc) {
+				n->mem_dirty = true;
+				rc = mut_commit_create(ns, n, err, errn);
+			}
+		} else if (t) {
+			rc = -EPERM;
+			errmsg_set(err, errn, "cannot replace this file");
+		} else {
+			struct node *c = mut_dir_coll(nd);
+			if (!c || !c->rt->creatable || c->coll == C_DATAFILES ||
+			    !mut_ends_with(newname, ".json")) {
+				rc = -EPERM;
+				errmsg_set(err, errn, "a file renamed here would have to create a resource, "
+						  "and this kind cannot be created by a file");
+			} else {
+				node_detach(ns, n);
+				if (!(rc = node_attach(ns, nd, n, newname))) {
+					n->role = R_NEW;
+					n->rt = c->rt;
+					n->mem_dirty = true;
+					rc = mut_commit_create(ns, n, err, errn);
+				}
+			}
+		}
+	} else if (n->role == R_FILE && !n->self && to_scratch) {
+		if (t && t->role != R_SCRATCH) {
+			rc = -EPERM;
+			errmsg_set(err, errn, "cannot replace this file");
+		} else {
+			rc = rename_to_scratch(ns, n, nd, newname, err, errn);
+		}
+	} else if (n->role == R_FILE && n->self && to_scratch && nd == d) {
+		rc = rename_to_scratch(ns, n, nd, newname, err, errn);
+	} else if ((n->role == R_FILE && !n->self) || n->role == R_RESDIR) {
+		if (t) {
+			rc = -EPERM;
+			errmsg_set(err, errn, "the target exists: remove it first (qlikfs never replaces a "
+					  "resource by renaming another onto it)");
+		} else {
+			rc = rename_resource(ns, n, nd, newname, err, errn);
+		}
+	} else {
+		rc = -EPERM;
+		errmsg_set(err, errn, "this entry cannot be renamed or moved");
+	}
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+

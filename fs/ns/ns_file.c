@@ -1,0 +1,459 @@
+/*
+ * ns_file.c - open files: read snapshots, write buffers, flush (where a
+ * change is sent), truncate.  Contract and locks: ns_mut.c.
+ */
+#include "ns/ns_mut.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actions/qvf.h"
+
+#include "ns/kinds/ns_ext.h"
+
+/* ---- handles ---- */
+
+/* A resource file opened for writing starts from the resource's state now
+ * (one GET): the edit's base, against which a change on the server before
+ * the close is detected. */
+static int open_resource(struct ns *ns, struct node *n, struct ns_file *f, char *err,
+			 size_t errn)
+{
+	struct cache_blob *b = NULL;
+	int rc = fetch_one(ns, mut_res_node(n), &b, err, errn);
+	if (rc)
+		return rc;
+	if (n->gone) {
+		cache_blob_unref(b);
+		return -ENOENT;
+	}
+	f->base = mut_parse_blob(b);
+	if (!f->base) {
+		cache_blob_unref(b);
+		return -EIO;
+	}
+	if (!(f->flags & O_TRUNC)) {
+		size_t len = cache_blob_len(b);
+		rc = mut_buf_reserve(ns, &f->buf, &f->cap, len ? len : 1, false);
+		if (!rc) {
+			memcpy(f->buf, cache_blob_data(b), len);
+			f->len = len;
+		}
+	} else {
+		f->dirty = true;
+		n->dirty_handles++;
+		n->wsize = 0;
+	}
+	cache_blob_unref(b);
+	return rc;
+}
+
+int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *size_changed,
+	    char *err, size_t errn)
+{
+	char key[256];
+	struct cache_blob *b = NULL;
+	bool wr = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+	int rc;
+
+	*size_changed = false;
+	if (ns_local_owns(ns, ino))
+		return ns_local_open(ns, ino, flags, out, size_changed);
+	if (wr && ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = ns_node(ns, ino);
+	struct ns_file *f = NULL;
+	if (!n) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (n->dir) {
+		rc = -EISDIR;
+		goto out;
+	}
+	if (wr && !node_writable(n)) {
+		rc = -EACCES;
+		errmsg_set(err, errn, "this file is read-only");
+		goto out;
+	}
+	if (!(f = calloc(1, sizeof(*f)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	f->ns = ns;
+	f->ino = ino;
+	f->flags = flags;
+	f->writable = wr;
+	f->append = flags & O_APPEND;
+	if (n->role == R_EXT) { /* reports/, api: ns_ext.c */
+		rc = ext_open(ns, n, f, size_changed, err, errn);
+		goto out;
+	}
+	if (n->role == R_UPLOAD) {
+		f->mem = true;
+		if (n->sent && !wr) {
+			rc = -EACCES;
+			errmsg_set(err, errn, "the content of a data file (or an imported app) cannot "
+					      "be read back through the API; its metadata is NAME.json");
+			goto out;
+		}
+		if (wr && (flags & O_TRUNC || n->sent)) {
+			if (n->tmpfd < 0) {
+				int fd = upload_tmpfile(ns);
+				if (fd < 0) {
+					rc = fd;
+					goto out;
+				}
+				n->tmpfd = fd;
+			}
+			if (ftruncate(n->tmpfd, 0) < 0) {
+				rc = -errno;
+				goto out;
+			}
+			n->tmplen = 0;
+			n->sent = false;
+			n->mem_dirty = true;
+			n->mtime_ms = ns_wall_ms();
+		}
+		*size_changed = true;
+		rc = 0;
+		goto out;
+	}
+	if (n->role == R_QVF) {
+		if ((rc = ensure_node_fresh(ns, n, err, errn)))
+			goto out;
+		uint64_t was = n->reported_size;
+		if ((rc = qvf_node_open(ns, n, f, err, errn)))
+			goto out;
+		*size_changed = n->size != was;
+		goto out;
+	}
+	if (n->role == R_SCRATCH || n->role == R_NEW) {
+		f->mem = true;
+		if (flags & O_TRUNC) {
+			n->memlen = 0;
+			n->mem_dirty = true;
+			n->mtime_ms = ns_wall_ms();
+		}
+		*size_changed = true;
+		rc = 0;
+		goto out;
+	}
+	if ((rc = ensure_node_fresh(ns, n, err, errn)))
+		goto out;
+	uint64_t reported = n->reported_size;
+	if (wr) {
+		rc = open_resource(ns, n, f, err, errn);
+		*size_changed = true;
+		goto out;
+	}
+	if (n->role == R_INDEX) {
+		index_update(ns, n);
+		char *copy = malloc(n->ixlen ? n->ixlen : 1);
+		if (copy)
+			memcpy(copy, n->ixbuf, n->ixlen);
+		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) { /* takes copy */
+			rc = -ENOMEM;
+			goto out;
+		}
+		f->blob = b;
+		*size_changed = n->ixlen != reported;
+		goto out;
+	}
+	content_key(n, key, sizeof(key));
+	if (cache_lookup(ns->o.cache, key, &b) != 1) {
+		/* evicted (byte bound) or expired: one GET */
+		rc = fetch_one(ns, n->self ? n->parent : n, &b, err, errn);
+		if (rc)
+			goto out;
+	}
+	f->blob = b;
+	n->size = cache_blob_len(b);
+	*size_changed = n->size != reported;
+out:
+	if (rc) {
+		if (f && f->dirty && n)
+			n->dirty_handles--;
+		if (f) {
+			cJSON_Delete(f->base);
+			free(f->buf);
+			free(f);
+		}
+		f = NULL;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	*out = f;
+	return rc;
+}
+
+ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
+{
+	const char *data;
+	size_t len;
+	ssize_t rc;
+	if (off < 0)
+		return -EINVAL;
+	if (f->ext)
+		return ext_read(f, buf, size, off, NULL, 0);
+	if (f->qf) { /* the pinned export: no lock needed */
+		ssize_t r = pread(qvf_file_fd(f->qf), buf, size, off);
+		return r < 0 ? -errno : r;
+	}
+	pthread_mutex_lock(&f->ns->lock);
+	struct node *n = ns_node(f->ns, f->ino);
+	if (n->role == R_UPLOAD) {
+		rc = n->tmpfd < 0 ? -EACCES : pread(n->tmpfd, buf, size, off);
+		if (rc < 0 && n->tmpfd >= 0)
+			rc = -errno;
+		pthread_mutex_unlock(&f->ns->lock);
+		return rc;
+	}
+	if (f->mem) {
+		data = n->mem;
+		len = n->memlen;
+	} else if (f->writable) {
+		data = f->buf;
+		len = f->len;
+	} else {
+		data = cache_blob_data(f->blob);
+		len = cache_blob_len(f->blob);
+	}
+	if ((size_t)off >= len) {
+		rc = 0;
+	} else {
+		if (size > len - (size_t)off)
+			size = len - (size_t)off;
+		memcpy(buf, data + off, size);
+		rc = (ssize_t)size;
+	}
+	pthread_mutex_unlock(&f->ns->lock);
+	return rc;
+}
+
+ssize_t ns_write(struct ns_file *f, const char *data, size_t size, off_t off)
+{
+	struct ns *ns = f->ns;
+	ssize_t rc;
+	if (!f->writable)
+		return -EBADF;
+	if (off < 0)
+		return -EINVAL;
+	if (f->ext)
+		return ext_write(f, data, size, off);
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = ns_node(ns, f->ino);
+	if (n->role == R_UPLOAD) {
+		if (n->tmpfd < 0) {
+			rc = -EBADF;
+			goto out;
+		}
+		if (f->append)
+			off = (off_t)n->tmplen;
+		rc = pwrite(n->tmpfd, data, size, off);
+		if (rc < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if ((uint64_t)off + (uint64_t)rc > n->tmplen)
+			n->tmplen = (uint64_t)off + (uint64_t)rc;
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+		f->written = true;
+		goto out;
+	}
+	char **buf = f->mem ? &n->mem : &f->buf;
+	size_t *len = f->mem ? &n->memlen : &f->len, *cap = f->mem ? &n->memcap : &f->cap;
+	if (f->append)
+		off = (off_t)*len;
+	size_t end = (size_t)off + size;
+	if (end > FILE_MAX) {
+		rc = -EFBIG;
+		goto out;
+	}
+	if ((rc = mut_buf_reserve(ns, buf, cap, end, f->mem)))
+		goto out;
+	if ((size_t)off > *len)
+		memset(*buf + *len, 0, (size_t)off - *len);
+	memcpy(*buf + off, data, size);
+	if (end > *len)
+		*len = end;
+	if (f->mem) {
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+		f->written = true;
+	} else {
+		f->written = true;
+		if (!f->dirty)
+			n->dirty_handles++;
+		f->dirty = true;
+		n->wsize = *len;
+	}
+	rc = (ssize_t)size;
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+static void handle_clean(struct node *n, struct ns_file *f)
+{
+	if (f->dirty && n->dirty_handles)
+		n->dirty_handles--;
+	f->dirty = false;
+}
+
+int ns_flush(struct ns_file *f, char *err, size_t errn)
+{
+	struct ns *ns = f->ns;
+	int rc = 0;
+	if (!f->writable)
+		return 0;
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = ns_node(ns, f->ino);
+	if (n->role == R_EXT) {
+		rc = ext_flush(ns, n, f, err, errn);
+		pthread_mutex_unlock(&ns->lock);
+		return rc;
+	}
+	if (f->mem) {
+		/* An empty new file creates nothing (yet): a shell's `> f` closes a
+		 * duplicate of the descriptor before anything is written. */
+		if (n->role == R_NEW && n->mem_dirty && !n->created && !n->gone && n->memlen)
+			rc = mut_commit_create(ns, n, err, errn);
+		else if (n->role == R_UPLOAD && n->mem_dirty && n->tmplen && !n->gone)
+			rc = upload_commit(ns, n, err, errn);
+		else if (n->role == R_NEW && n->mem_dirty && n->created) {
+			cJSON *nb = NULL;
+			n->mem_dirty = false;
+			rc = mut_commit_update(ns, n, n->mem, n->memlen, n->created, &nb, err, errn);
+			if (!rc) {
+				cJSON_Delete(n->created);
+				n->created = nb;
+			}
+		}
+	} else if (f->dirty && !f->written) {
+		/* Opened with O_TRUNC and never written: nothing is sent, and the
+		 * resource keeps its size.  The kernel, which set the size to 0 at
+		 * the open, must ask again (a later write through a duplicate of
+		 * the descriptor marks the handle dirty again). */
+		handle_clean(n, f);
+		ns_inval_inode(ns, n);
+	} else if (f->dirty) {
+		cJSON *nb = NULL;
+		handle_clean(n, f);
+		rc = mut_commit_update(ns, n, f->buf, f->len, f->base, &nb, err, errn);
+		if (!rc) {
+			cJSON_Delete(f->base);
+			f->base = nb;
+		}
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+
+void ns_release(struct ns_file *f)
+{
+	if (!f)
+		return;
+	struct ns *ns = f->ns;
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = ns_node(ns, f->ino);
+	if (n)
+		handle_clean(n, f);
+	pthread_mutex_unlock(&ns->lock);
+	if (f->ext)
+		ext_release(f);
+	cache_blob_unref(f->blob);
+	if (f->qf)
+		qvf_release(f->qf);
+	cJSON_Delete(f->base);
+	free(f->buf);
+	free(f);
+}
+
+/* ---- setattr ---- */
+
+int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, char *err,
+		size_t errn)
+{
+	int rc = 0;
+	if (ns->o.read_only)
+		return -EROFS;
+	if (size > FILE_MAX)
+		return -EFBIG;
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = ns_node(ns, ino);
+	if (!n) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (n->dir) {
+		rc = -EISDIR;
+		goto out;
+	}
+	if (n->role == R_EXT) {
+		rc = ext_truncate(ns, n, f, size);
+		goto out;
+	}
+	if (n->role == R_UPLOAD) {
+		if (n->tmpfd < 0 || ftruncate(n->tmpfd, (off_t)size) < 0) {
+			rc = n->tmpfd < 0 ? -EACCES : -errno;
+			goto out;
+		}
+		n->tmplen = size;
+		n->mem_dirty = true;
+		goto out;
+	}
+	if (n->role == R_SCRATCH || n->role == R_NEW) {
+		if (!(rc = mut_buf_reserve(ns, &n->mem, &n->memcap, (size_t)size, true))) {
+			if (size > n->memlen)
+				memset(n->mem + n->memlen, 0, (size_t)size - n->memlen);
+			n->memlen = (size_t)size;
+			n->mem_dirty = true;
+			n->mtime_ms = ns_wall_ms();
+		}
+		goto out;
+	}
+	if (!node_writable(n)) {
+		rc = -EACCES;
+		goto out;
+	}
+	if (f && f->writable && !f->mem) {
+		if (!(rc = mut_buf_reserve(ns, &f->buf, &f->cap, (size_t)size ? (size_t)size : 1, false))) {
+			if (size > f->len)
+				memset(f->buf + f->len, 0, (size_t)size - f->len);
+			f->len = (size_t)size;
+			if (!f->dirty)
+				n->dirty_handles++;
+			f->dirty = true;
+			f->written = true;
+			n->wsize = f->len;
+		}
+		goto out;
+	}
+	/* truncate(2) of a resource file without an open handle: applied now */
+	struct cache_blob *b = NULL;
+	if ((rc = mut_current_content(ns, n, &b, err, errn)))
+		goto out;
+	size_t len = cache_blob_len(b);
+	if (size == len) {
+		cache_blob_unref(b);
+		goto out;
+	}
+	cJSON *base = mut_parse_blob(b);
+	char *data = calloc(1, (size_t)size ? (size_t)size : 1);
+	if (data)
+		memcpy(data, cache_blob_data(b), size < len ? (size_t)size : len);
+	cache_blob_unref(b);
+	rc = base && data ? mut_commit_update(ns, n, data, (size_t)size, base, NULL, err, errn)
+			  : -ENOMEM;
+	free(data);
+	cJSON_Delete(base);
+out:
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
+}
+

@@ -1,0 +1,242 @@
+/*
+ * ns_internal.h - the node table shared by ns.c (lookups, attributes, files)
+ * and ns_coll.c (collections: fetching and applying listings).
+ *
+ * Invariants:
+ *  - Nodes are never freed while the namespace lives: a pointer to a node
+ *    stays valid after ns->lock is dropped, and an inode number names the
+ *    same resource (at the same path) for the life of the mount.
+ *  - Every field of every node is GUARDED_BY(ns->lock).  The lock is never
+ *    held across an HTTP request: refreshes mark the collection `refreshing`,
+ *    drop the lock, fetch, retake it and apply (single flight per collection;
+ *    waiters sleep on ns->cv).
+ *  - A non-hidden child is in its parent's `kids` map and `kidv` vector under
+ *    its entry name; a hidden child (reached by bare id) only in `kids`.
+ *  - Collection children are also in the collection's `by_id` map.
+ */
+#ifndef QLIKFS_NS_INTERNAL_H
+#define QLIKFS_NS_INTERNAL_H
+
+#include <pthread.h>
+
+#include <cjson/cJSON.h>
+
+#include "ns/ns.h"
+#include "res/restab.h"
+#include "util/strmap.h"
+
+enum nrole {
+	R_STATIC,  /* fixed directory: root, spaces/@personal, ... */
+	R_COLL,    /* directory listed from a list endpoint */
+	R_FOLDER,  /* data-file folder inside a data-files collection */
+	R_RESDIR,  /* a resource shown as a directory (space, data store, data asset) */
+	R_FILE,    /* a resource's JSON file */
+	R_ME,      /* me.json */
+	R_SCRATCH, /* a tool's temporary file: in memory only, never sent */
+	R_NEW,     /* a file being created: POSTed when closed */
+	R_INDEX,   /* .index.json of a collection (ns_index.c) */
+	R_QVF,     /* an app's export, ".qvf/Name (id).qvf" (ns_actions.c) */
+	R_QVFDIR,  /* the .qvf directory of an apps collection */
+	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
+	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
+	R_EXT,     /* reports/ and the api control file: node->xk says which (ns_ext.h) */
+};
+
+enum coll {
+	C_NONE,
+	C_SPACES,
+	C_APPS,
+	C_DATAFILES,
+	C_DATASTORES,
+	C_ASSETS,
+	C_SETS,
+	C_USERS,
+};
+
+struct node {
+	uint64_t ino;
+	struct node *parent;
+	char *name;
+	enum nrole role;
+	bool dir;
+	bool hidden;  /* reached by bare id; not listed */
+	bool pinned;  /* a fixed child: never removed by a refresh */
+	bool gone;    /* no longer in its parent */
+	bool self;    /* the resource's own file inside its R_RESDIR */
+	uint64_t nlookup;
+
+	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
+	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
+	char *id2;              /* R_COLL C_SETS: the store id of the asset; R_FILE apps: the item id;
+				 * R_LOCAL root: its absolute directory */
+	char *sname;            /* server name the entry name was made from */
+	enum coll coll;         /* R_COLL */
+	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
+
+	int64_t mtime_ms, ctime_ms;
+	uint64_t size;
+	uint64_t reported_size; /* the size last handed to the kernel */
+	bool reported;          /* the kernel has been given attributes of n */
+	int64_t fetched_at;     /* hidden nodes and R_ME: when fetched alone */
+	unsigned mark;          /* refresh generation that last saw it */
+
+	/* directories */
+	struct strmap *kids;
+	struct node **kidv;
+	size_t nkids, capkids;
+	size_t idx; /* position in parent->kidv */
+
+	/* R_COLL */
+	struct strmap *by_id;
+	int64_t listed_at;
+	bool refreshing;
+	unsigned refresh_gen;   /* refreshes ended: a waiter knows its refresh is done */
+	int refresh_rc;         /* how the last one ended (waiters share it) */
+	char *refresh_err;      /* and why, when it failed */
+	bool refresh_outdated;  /* a change was noted during the refresh: its listing
+				 * is applied but not counted fresh */
+	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
+	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
+	 * collection `wide` whose spaceId is space_filter, taken from its listing */
+	char *space_filter;
+	struct node *wide;
+
+	/* writes (ns_mut.c) */
+	char *mem;              /* R_SCRATCH, R_NEW: the content */
+	size_t memlen, memcap;
+	bool mem_dirty;         /* R_NEW: written since the last attempt to create it */
+	cJSON *created;         /* R_NEW: the resource it created (later closes update it) */
+	char *errmsg;           /* why the last change through this file failed */
+	unsigned dirty_handles; /* open handles holding unsent writes */
+	uint64_t wsize;         /* size of the latest such write buffer */
+	bool busy;              /* a change is in flight (ns->cv waits) */
+
+	/* apps: the app file <-> its .qvf twin (follows its renames; a listing
+	 * that no longer holds the app removes it) */
+	struct node *twin;
+	/* R_UPLOAD: the content, in an unlinked temporary file */
+	int tmpfd;
+	uint64_t tmplen;
+	bool sent; /* uploaded or imported: its content cannot be read back */
+
+	/* R_INDEX */
+	char *ixbuf;
+	size_t ixlen;
+	int64_t idx_at;   /* listed_at of the listing it was made from */
+	unsigned idx_gen; /* ns->gen then (changes through the mount move it) */
+
+	/* R_EXT */
+	unsigned char xk; /* enum xkind (ns_ext.h) */
+};
+
+/* An open file.  Resource files opened for writing get a private copy of the
+ * content (buf) and the object it was made from (base): a close sends the
+ * difference, and refuses it if the resource moved since base.  Scratch and
+ * new files are read and written in the node's own memory. */
+struct ns_file {
+	struct ns *ns;
+	uint64_t ino;
+	int flags;
+	bool writable, append, dirty, mem;
+	bool written; /* a write or truncate came through this handle */
+	struct cache_blob *blob; /* read-only handles: the snapshot */
+	char *buf;
+	size_t len, cap;
+	cJSON *base;
+	struct qvf_file *qf; /* R_QVF: the pinned export */
+	void *ext; /* R_EXT handles with state of their own (ns_ext.h), else NULL */
+};
+
+struct ns {
+	struct ns_opts o;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct node **tab; /* by inode number; tab[0] unused */
+	size_t ntab, captab;
+	unsigned gen;
+	int64_t mount_ms;
+	struct ns_stats stats;
+	size_t mem_bytes; /* held by scratch and new files */
+	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
+	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
+};
+
+/* ns.c */
+int64_t ns_now(struct ns *ns);
+/* The deadline of an operation starting now (the client's timeout), and a
+ * wait on ns->cv bounded by it: 0 when woken, or -EIO (a timeout, like a request's own) with why in err
+ * (`what` names what was waited for). */
+int64_t ns_deadline(struct ns *ns);
+int ns_wait(struct ns *ns, int64_t deadline, const char *what, char *err, size_t errn);
+int64_t ns_wall_ms(void);
+struct node *ns_node(struct ns *ns, uint64_t ino);
+/* Make n's attributes / d's entries fresh (may drop and retake the lock). */
+int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+/* A directory snapshot's end: checks the names and sorts the entries after
+ * "." and ".." (0 or -ENOMEM); then unlocks ns->lock and hands d out (or
+ * frees it when rc is not 0) and returns rc. */
+int ns_dir_sort(struct ns_dir *d);
+int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out);
+bool ns_fresh(struct ns *ns, int64_t t);
+struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
+		      bool dir);
+void node_add_fixed_kids(struct ns *ns, struct node *n);
+void node_detach(struct ns *ns, struct node *n);
+int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name);
+int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_blob **out);
+void content_key(const struct node *n, char *buf, size_t len);
+struct node *node_self(const struct node *dir);
+void ns_inval_entry(struct ns *ns, struct node *parent, const char *name);
+void ns_inval_inode(struct ns *ns, struct node *n);
+
+/* ns_mut.c */
+void node_drop_mem(struct ns *ns, struct node *n);
+bool node_writable(const struct node *n);
+
+/* ns_actions.c: .qvf files, uploads and imports. */
+struct qvf_file;
+void qvf_twin_make(struct ns *ns, struct node *app);
+void twin_name(const char *json_name, char *out, size_t n);
+/* Makes a .qvf node's size known (exports the app when not cached; may drop
+ * the lock).  peek_only: answer from the cache or leave it unknown. */
+int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn);
+int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+bool upload_wanted(struct ns *ns, struct node *dir, const char *name);
+int upload_tmpfile(struct ns *ns); /* an unlinked 0600 file in tmp_dir, or -errno */
+/* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
+int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn);
+struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err);
+int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn);
+void upload_node_drop(struct ns *ns, struct node *n);
+
+/* ns_index.c: makes n's content from its collection when stale. */
+void index_update(struct ns *ns, struct node *n);
+/* A read-only file handle of node ino over a content snapshot (takes the
+ * reference); NULL on OOM. */
+struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b);
+
+/* ns_local.c: the R_LOCAL nodes.  The ns.c functions hand an inode to these
+ * when ns_local_owns() says it is a local one (for lookup: the parent). */
+bool ns_local_owns(struct ns *ns, uint64_t ino);
+int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out);
+int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out);
+int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out);
+int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
+		  bool *size_changed);
+int ns_local_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
+
+/* ns_coll.c */
+int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
+int coll_entry_name(const struct node *coll, const struct rtype *rt, const char *sname,
+		    const char *id, bool plain, char *out, size_t n);
+/* GETs one resource (me.json when rt is NULL), dropping ns->lock meanwhile.
+ * Returns 0 with the parsed body in *root (the caller frees it) and the
+ * resource object inside it in *obj, or -errno with *root NULL. */
+int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **root,
+	      const cJSON **obj, char *err, size_t errn);
+int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
+bool coll_kids_are_dirs(const struct node *coll);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * ns_mut.h - helpers shared by the files that change things (ns_mut.c,
+ * ns_file.c, ns_dirops.c).  All run with ns->lock held; the ones that send
+ * requests (mut_commit_*, mut_current_content) drop it meanwhile.
+ */
+#ifndef QLIKFS_NS_MUT_H
+#define QLIKFS_NS_MUT_H
+
+#include "ns/ns_internal.h"
+#include "res/reswrite.h"
+
+#define FILE_MAX (64u << 20) /* one write buffer */
+#define MEM_MAX (256u << 20) /* all scratch and new files together */
+#define REJECTED ".rejected" /* suffix of a rejected update's content */
+
+void mut_node_set_errmsg(struct node *n, const char *msg);
+int mut_buf_reserve(struct ns *ns, char **buf, size_t *cap, size_t len, bool acct);
+int mut_mem_set(struct ns *ns, struct node *n, const char *data, size_t len);
+struct node *mut_dir_coll(struct node *d);
+bool mut_ends_with(const char *s, const char *suffix);
+bool mut_name_is_scratch(struct node *d, const char *name);
+int mut_current_content(struct ns *ns, struct node *n, struct cache_blob **out, char *err,
+			   size_t errn);
+cJSON *mut_parse_blob(struct cache_blob *b);
+/* 0, or -EIO (why in err) when another change to n outlasts this
+ * operation's deadline. */
+int mut_node_lock_change(struct ns *ns, struct node *n, char *err, size_t errn);
+void mut_node_unlock_change(struct ns *ns, struct node *n);
+void mut_colls_stale(struct ns *ns, enum rkind k);
+void mut_apply_change(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *now);
+void mut_apply_delete(struct ns *ns, const struct rtype *rt, const char *id);
+struct node *mut_scratch_new(struct ns *ns, struct node *d, const char *name);
+void mut_mem_node_remove(struct ns *ns, struct node *n);
+struct node *mut_res_node(struct node *n);
+int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t len,
+		      const cJSON *base, cJSON **newbase, char *err, size_t errn);
+char *mut_server_name(struct node *c, const char *name, const char *own_id, bool file);
+/* The full path of data file `sname` in folder directory d. */
+int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n);
+int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn);
+
+/* Parses one JSON document (anything but white space after it is an
+ * error).  Returns 0 with *out (caller frees) or -EINVAL with err saying at
+ * which byte and line. */
+int mut_parse_json(const char *data, size_t len, cJSON **out, char *err, size_t errn);
+
+#endif

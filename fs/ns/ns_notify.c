@@ -1,0 +1,62 @@
+/*
+ * ns_notify.c - changes learnt from outside the namespace (the change
+ * poller): the resources named become stale in our caches and the kernel's,
+ * so that the next ls, stat or cat asks the tenant again, whatever the TTL.
+ *
+ * For a kind and a set of ids: every collection of that kind is marked
+ * unlisted (listed_at = 0: its next use re-lists it, which also picks up
+ * creations and drops deletions); every node of those resources (listed or
+ * reached by bare id, a resource directory and its own file) is marked
+ * unfetched, and the kernel is told to forget its entry and attributes; the
+ * content and negative cache entries of the ids are dropped.
+ *
+ * Locks: takes ns->lock.  A listing of that kind in flight may predate the
+ * change: the function waits for it (on ns->cv) before marking, so its
+ * result cannot be taken as fresh afterwards.
+ */
+#include "ns/ns_internal.h"
+
+#include <stdio.h>
+
+void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t nids)
+{
+	const struct rtype *rt = restab_get(kind);
+	struct strmap *set = strmap_new();
+	char key[512];
+
+	for (size_t i = 0; i < nids; i++) {
+		if (set)
+			strmap_put(set, ids[i], (void *)1);
+		snprintf(key, sizeof(key), "%s:%s", rt->type, ids[i]);
+		cache_invalidate(ns->o.cache, key);
+		snprintf(key, sizeof(key), "neg:%s:%s", rt->type, ids[i]);
+		cache_invalidate(ns->o.cache, key);
+	}
+	pthread_mutex_lock(&ns->lock);
+	for (size_t i = 1; i < ns->ntab; i++) {
+		struct node *n = ns->tab[i];
+		if (n->role == R_COLL) {
+			if (n->rt && n->rt->kind == kind) {
+				n->listed_at = 0;
+				/* a listing in flight may predate the change: used,
+				 * but not counted fresh (no wait on it here) */
+				n->refresh_outdated = n->refreshing;
+			}
+			continue;
+		}
+		if (n->role == R_ME) {
+			if (kind == RK_USER)
+				n->fetched_at = 0; /* it may be the caller */
+			continue;
+		}
+		if (!n->rt || n->rt->kind != kind || !n->id || (set && !strmap_get(set, n->id)))
+			continue;
+		n->fetched_at = 0;
+		if (!n->gone && n->parent)
+			ns_inval_entry(ns, n->parent, n->name);
+		if (n->reported)
+			ns_inval_inode(ns, n);
+	}
+	pthread_mutex_unlock(&ns->lock);
+	strmap_free(set);
+}

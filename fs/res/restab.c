@@ -1,0 +1,177 @@
+/*
+ * restab.c - the rows of the resource table (see docs/QLIK-API.md sections 6 and 7).
+ *
+ * Apps are listed through the items catalogue (there is no app list); the
+ * file of an app is its catalogue item, whose resourceId is the app id and
+ * whose resourceAttributes are the app's attributes.  The item's own
+ * updatedAt moves whenever the app changes, so it is the file's mtime.
+ */
+#include "res/restab.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "util/qtime.h"
+
+static const struct rtype rows[RK_COUNT] = {
+	[RK_SPACE] = {
+		.kind = RK_SPACE, .type = "space", .id_field = "id",
+		.name_fields = { "name" },
+		.created_fields = { "createdAt" },
+		.updated_fields = { "updatedAt" },
+		.unique_names = true,
+		.get_path = "/api/v1/spaces",
+		.page_limit = 100,
+		.write_path = "/api/v1/spaces", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
+		.creatable = true, .writable = { "name", "description", "ownerId" },
+		.stale_field = "updatedAt",
+	},
+	[RK_APP] = {
+		.kind = RK_APP, .type = "app", .id_field = "resourceId",
+		.name_fields = { "name" },
+		.created_fields = { "createdAt", "resourceCreatedAt" },
+		.updated_fields = { "updatedAt", "resourceUpdatedAt" },
+		.unique_names = false,
+		.get_path = "/api/v1/items",
+		.get_query_id = "resourceId",
+		.get_query_fixed = { "resourceType", "app" },
+		.page_limit = 100,
+		.write_path = "/api/v1/apps", .upd = UPD_APP, .del = DEL_ONE, .creatable = true,
+		.writable = { "name", "description", "spaceId", "ownerId" },
+		.stale_field = "updatedAt",
+	},
+	[RK_DATAFILE] = {
+		.kind = RK_DATAFILE, .type = "data-file", .id_field = "id",
+		.name_fields = { "name" },
+		.created_fields = { "createdDate" },
+		.updated_fields = { "modifiedDate", "contentUpdatedDate" },
+		.unique_names = true,
+		.get_path = "/api/v1/data-files",
+		.page_limit = 1000,
+		.write_path = "/api/v1/data-files", .upd = UPD_DATAFILE, .del = DEL_ONE,
+		.writable = { "name" },
+		.stale_field = "modifiedDate",
+	},
+	[RK_DATASTORE] = {
+		.kind = RK_DATASTORE, .type = "data-store", .id_field = "id",
+		.name_fields = { "name", "technicalName" },
+		.created_fields = { "createdTime" },
+		.updated_fields = { "lastModifiedTime" },
+		.unique_names = false,
+		.get_path = "/api/v1/data-stores",
+		.page_limit = 100,
+		.write_path = "/api/v1/data-stores", .upd = UPD_PATCH_VERSION, .del = DEL_BATCH,
+		.creatable = true, .all_writable = true,
+		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
+			      "lastModifiedTime", "version", "ownerId" },
+	},
+	[RK_DATAASSET] = {
+		.kind = RK_DATAASSET, .type = "data-asset", .id_field = "id",
+		.name_fields = { "name", "technicalName" },
+		.created_fields = { "createdTime" },
+		.updated_fields = { "lastModifiedTime" },
+		.unique_names = false,
+		.get_path = "/api/v1/data-assets",
+		.page_limit = 100,
+		.write_path = "/api/v1/data-assets", .upd = UPD_PATCH_VERSION, .del = DEL_BATCH,
+		.creatable = true, .all_writable = true,
+		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
+			      "lastModifiedTime", "version", "ownerId" },
+	},
+	[RK_DATASET] = {
+		.kind = RK_DATASET, .type = "data-set", .id_field = "id",
+		.name_fields = { "name", "technicalName" },
+		.created_fields = { "createdTime" },
+		.updated_fields = { "lastModifiedTime" },
+		.unique_names = false,
+		.get_path = "/api/v1/data-sets",
+		.page_limit = 100,
+		.write_path = "/api/v1/data-sets", .upd = UPD_PATCH_VERSION, .del = DEL_BATCH,
+		.creatable = true, .all_writable = true,
+		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
+			      "lastModifiedTime", "version", "ownerId" },
+	},
+	[RK_USER] = {
+		.kind = RK_USER, .type = "user", .id_field = "id",
+		.name_fields = { "name", "email", "subject" },
+		.created_fields = { "createdAt", "created" },
+		.updated_fields = { "lastUpdatedAt", "lastUpdated" },
+		.unique_names = false,
+		.get_path = "/api/v1/users",
+		.page_limit = 100,
+		.write_path = "/api/v1/users", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
+		.creatable = true,
+		.writable = { "name", "status", "assignedRoles", "assignedGroups", "preferredLocale",
+			      "preferredZoneinfo" },
+		.readonly = { "id", "tenantId", "createdAt", "lastUpdatedAt", "assignedScopes",
+			      "inviteExpiry", "links", "created", "lastUpdated" },
+		.stale_field = "lastUpdatedAt",
+	},
+};
+
+const struct rtype *restab_get(enum rkind kind)
+{
+	return &rows[kind];
+}
+
+bool restab_writable(const struct rtype *rt, const char *field)
+{
+	if (rt->all_writable) {
+		for (size_t i = 0; i < sizeof(rt->readonly) / sizeof(rt->readonly[0]) && rt->readonly[i]; i++)
+			if (!strcmp(rt->readonly[i], field))
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(rt->writable) / sizeof(rt->writable[0]) && rt->writable[i]; i++)
+		if (!strcmp(rt->writable[i], field))
+			return true;
+	return false;
+}
+
+const char *json_str(const cJSON *obj, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+bool json_bool(const cJSON *obj, const char *field)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, field));
+}
+
+const char *restab_id(const struct rtype *rt, const cJSON *obj)
+{
+	return json_str(obj, rt->id_field);
+}
+
+const char *restab_name(const struct rtype *rt, const cJSON *obj)
+{
+	for (size_t i = 0; i < 3 && rt->name_fields[i]; i++) {
+		const char *s = json_str(obj, rt->name_fields[i]);
+		if (s)
+			return s;
+	}
+	return NULL;
+}
+
+static int64_t first_time(const char *const *fields, size_t n, const cJSON *obj)
+{
+	for (size_t i = 0; i < n && fields[i]; i++) {
+		int64_t ms;
+		const char *s = json_str(obj, fields[i]);
+		if (s && qtime_parse_ms(s, &ms) == 0)
+			return ms;
+	}
+	return 0;
+}
+
+int64_t restab_ctime_ms(const struct rtype *rt, const cJSON *obj)
+{
+	return first_time(rt->created_fields, 2, obj);
+}
+
+int64_t restab_mtime_ms(const struct rtype *rt, const cJSON *obj)
+{
+	int64_t t = first_time(rt->updated_fields, 3, obj);
+	return t ? t : restab_ctime_ms(rt, obj);
+}
