@@ -25,6 +25,7 @@
 #include "creds.h"
 #include "fuse_ops.h"
 #include "http_curl.h"
+#include "http_fault.h"
 #include "inval.h"
 #include "log.h"
 #include "login.h"
@@ -146,6 +147,11 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "qlikfs: out of memory\n");
 		goto out_creds;
 	}
+	/* tests only: faults injected into the transport ($QLIKFS_FAULT, http_fault.h) */
+	if ((rc = http_fault_from_env(&tr, err, sizeof(err)))) {
+		fprintf(stderr, "qlikfs: $QLIKFS_FAULT: %s\n", err);
+		goto out_creds;
+	}
 	if ((rc = creds_auth(&cr, tr, (long)(nums.timeout * 1000), &auth, err, sizeof(err)))) {
 		fprintf(stderr, "qlikfs: %s\n", rc == -ENOMEM ? "out of memory" : err);
 		goto out_creds;
@@ -153,6 +159,7 @@ int main(int argc, char *argv[])
 	struct qclient_opts qo = {
 		.base = cr.base, .transport = tr, .auth = auth,
 		.timeout_ms = (long)(nums.timeout * 1000), .max_attempts = (int)nums.retries,
+		.ratelimit_wait_ms = (long)(nums.ratelimit_wait * 1000),
 		.api_version = o.api_version,
 	};
 	if (!(qc = qclient_new(&qo)))
