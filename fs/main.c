@@ -140,6 +140,10 @@ int main(int argc, char *argv[])
 		goto out_cmdline;
 	}
 	log_init(false, fo.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* temporary files a killed qlikfs left between write and rename */
+	if ((rc = statedir_sweep_tmp(cr.state_dir)) > 0)
+		log_info("removed %d temporary file%s left in %s by a killed qlikfs", rc,
+			 rc == 1 ? "" : "s", cr.state_dir);
 
 	struct http_curl_opts co = { .connect_timeout_ms = 10000,
 				     .default_timeout_ms = (long)(nums.timeout * 1000) };

@@ -90,6 +90,7 @@ class Trials:
         self.violations = []
         self.state_files_checked = 0
         self.temp_leftovers = 0
+        self.temp_unswept = 0
         self.qvf = None
         self.hangs = []
 
@@ -200,12 +201,18 @@ class Trials:
             return (m.path("spaces", "Finance", "apps", name + ".qvf"), src), check
         raise ValueError(op)
 
-    def check_state_dir(self):
+    def check_state_dir(self, pid):
+        """pid: the qlikfs just killed.  Its temporary files may remain (a kill
+        before the rename); those of earlier trials must have been swept by
+        the mount of this one."""
         for root, _, files in os.walk(self.state_dir):
             for f in files:
                 p = os.path.join(root, f)
                 if ".tmp." in f:
-                    self.temp_leftovers += 1  # a kill before the rename: never read
+                    if f.rsplit(".tmp.", 1)[1].split(".")[0] == str(pid):
+                        self.temp_leftovers += 1
+                    else:
+                        self.temp_unswept += 1
                     continue
                 data = open(p, "rb").read()
                 self.state_files_checked += 1
@@ -283,7 +290,7 @@ class Trials:
         if result.startswith("violation"):
             self.violations.append("trial %d (%s, latency %d ms, kill after %.3f s): %s" %
                                    (n, op, latency, delay, result))
-        self.check_state_dir()
+        self.check_state_dir(m.proc.pid)
 
     def run(self, trials):
         for n in range(trials):
@@ -294,8 +301,9 @@ class Trials:
         lines = ["crash trials: seed %d, %d trials" % (self.seed, sum(self.outcomes.values()))]
         for k in sorted(self.outcomes):
             lines.append("  %4d  %s" % (self.outcomes[k], k))
-        lines.append("state files checked: %d, temporary files left by kills: %d" %
-                     (self.state_files_checked, self.temp_leftovers))
+        lines.append("state files checked: %d, temporary files left by kills: %d, "
+                     "left by an earlier kill and not swept: %d" %
+                     (self.state_files_checked, self.temp_leftovers, self.temp_unswept))
         lines.append("daemon still alive 10 s after SIGKILL (connection aborted): %d"
                      % len(self.hangs))
         lines += ["  " + h for h in self.hangs]

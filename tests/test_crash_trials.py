@@ -18,6 +18,7 @@ def test_crash_trials(tmp_path):
     assert not t.violations, report
     assert sum(t.outcomes.values()) == 15, report
     assert t.state_files_checked > 0, report
+    assert t.temp_unswept == 0, report  # each mount sweeps what a killed one left
     # every kind of operation ran
     assert {k.split(":")[0] for k in t.outcomes} == {"edit", "create_file", "mkdir", "rename",
                                                        "upload", "import"}, report
