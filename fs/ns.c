@@ -734,6 +734,8 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		if (k->role == R_QVF && (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
 		    qvf_node_size(ns, k, true, NULL, 0))
 			d->ents[d->n].noattr = true; /* unknown until exported: looked up */
+		if (k->role == R_ME && !ns_fresh(ns, k->fetched_at))
+			d->ents[d->n].noattr = true; /* size unknown until fetched: looked up */
 		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
