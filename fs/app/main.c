@@ -25,6 +25,7 @@
 #include "app/creds.h"
 #include "fuse/fuse_ops.h"
 #include "http/http_curl.h"
+#include "http/http_fault.h"
 #include "http/http_obs.h"
 #include "fuse/inval.h"
 #include "util/log.h"
@@ -219,12 +220,21 @@ int main(int argc, char *argv[])
 	}
 	if (!o.subtype_given)
 		fuse_opt_add_arg(&args, "-osubtype=qlikfs");
+	/* temporary files a killed qlikfs left between write and rename */
+	if ((rc = statedir_sweep_tmp(cr.state_dir)) > 0)
+		log_info("removed %d temporary file%s left in %s by a killed qlikfs", rc,
+			 rc == 1 ? "" : "s", cr.state_dir);
 
 	struct http_curl_opts co = { .connect_timeout_ms = 10000,
 				     .default_timeout_ms = (long)(nums.timeout * 1000) };
 	/* every request is counted for .status.json (and traced at -o log_level=trace) */
 	if (!(tr = http_curl_new(&co)) || !(tr = http_obs_new(tr))) {
 		fprintf(stderr, "qlikfs: out of memory\n");
+		goto out_creds;
+	}
+	/* tests only: faults injected into the transport ($QLIKFS_FAULT, http_fault.h) */
+	if ((rc = http_fault_from_env(&tr, err, sizeof(err)))) {
+		fprintf(stderr, "qlikfs: $QLIKFS_FAULT: %s\n", err);
 		goto out_creds;
 	}
 	if ((rc = creds_auth(&cr, tr, (long)(nums.timeout * 1000), &auth, err, sizeof(err)))) {
@@ -234,6 +244,7 @@ int main(int argc, char *argv[])
 	struct qclient_opts qo = {
 		.base = cr.base, .transport = tr, .auth = auth,
 		.timeout_ms = (long)(nums.timeout * 1000), .max_attempts = (int)nums.retries,
+		.ratelimit_wait_ms = (long)(nums.ratelimit_wait * 1000),
 		.api_version = o.api_version,
 	};
 	if (!(qc = qclient_new(&qo)))

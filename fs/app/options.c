@@ -44,6 +44,7 @@ static const struct fuse_opt qopts[] = {
 	OPT("neg_ttl=%s", neg_ttl),
 	OPT("timeout=%s", timeout),
 	OPT("retries=%s", retries),
+	OPT("ratelimit_wait=%s", ratelimit_wait),
 	OPT("uid=%s", uid),
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
@@ -331,6 +332,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
 				     .size = 256.0 * 1024 * 1024, .retries = 5,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
+				     .ratelimit_wait = 600,
 				     .uid = getuid(), .gid = getgid(), .umask = 077 };
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
 	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
@@ -342,7 +344,9 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 		    "SECONDS, a number >= 1 such as 600", &n->transfer_timeout) ||
 	    uint_opt("retries", o->retries, 1, 100, "a whole number from 1 to 100", &n->retries) ||
 	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &n->uid) ||
-	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &n->gid))
+	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &n->gid) ||
+	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, "SECONDS from 0 to 86400 such as 600",
+		    &n->ratelimit_wait))
 		return -EINVAL;
 	double poll_s = 60, full_scan = 10;
 	n->changes = (struct changes_opts){ .created = true, .updated = true, .deleted = true };
@@ -382,7 +386,7 @@ void options_free(struct options *o)
 	char **strs[] = { &o->tenant, &o->auth, &o->api_key_file, &o->client_id,
 			  &o->client_secret_file, &o->scopes, &o->authorize_url, &o->token_url,
 			  &o->context, &o->state_dir, &o->cache_ttl, &o->cache_size, &o->neg_ttl,
-			  &o->timeout, &o->retries, &o->uid, &o->gid, &o->umask, &o->api_version,
+			  &o->timeout, &o->retries, &o->ratelimit_wait, &o->uid, &o->gid, &o->umask, &o->api_version,
 			  &o->redirect_port, &o->redirect_uri, &o->url_file, &o->login_timeout,
 			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
@@ -429,7 +433,9 @@ void options_usage(const char *prog)
 	       "  -o cache_size=BYTES    memory bound of the content cache, suffix K/M/G (default 256M)\n"
 	       "  -o neg_ttl=SECONDS     lifetime of \"no such file\" answers (default 5)\n"
 	       "  -o timeout=SECONDS     bound on one operation against the tenant, retries included (default 30)\n"
-	       "  -o retries=N           attempts for 429/5xx/network failures (default 5)\n"
+	       "  -o retries=N           attempts for 5xx/network failures (default 5)\n"
+	       "  -o ratelimit_wait=SECONDS  bound on the time one operation waits out 429 rate\n"
+	       "                         limits, on top of timeout (default 600; 0: within timeout)\n"
 	       "  -o uid=N,gid=N,umask=M owner and permission mask of every file (default: the\n"
 	       "                         mounting user, umask 077: files 0600, directories 0700)\n"
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"

@@ -24,7 +24,7 @@ struct options {
 	char *context;            /* "" = the current context */
 	char *state_dir;
 	/* mount */
-	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries;
+	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait;
 	char *uid, *gid, *umask;
 	char *api_version;
 	int ro;
@@ -51,6 +51,7 @@ struct options {
 struct mount_numbers {
 	double ttl, neg_ttl, timeout, size, retries, uid, gid, umask;
 	double qvf_size, transfer_timeout;
+	double ratelimit_wait; /* seconds; 0: 429 waits come out of timeout */
 	struct changes_opts changes; /* interval, switches, full scan, types */
 };
 

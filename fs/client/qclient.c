@@ -6,7 +6,10 @@
  *    that is left, so a dead or stalled network yields -EIO within the budget;
  *  - 429: wait Retry-After (and block the whole tier, reads or writes, for
  *    every thread until then, as Qlik does), for every method: a 429 means the
- *    request was not processed;
+ *    request was not processed.  With a rate-limit bound (ratelimit_wait_ms)
+ *    those waits move the deadline instead of eating the budget, and a 429 is
+ *    not an attempt: the call gives up only when the next wait would pass the
+ *    bound;
  *  - 5xx and transport failures: exponential backoff with full jitter, only
  *    for idempotent calls (GET, PUT, DELETE, or call->idempotent); a POST that
  *    may have reached the server is never repeated;
@@ -50,6 +53,7 @@
 #define AUTH_HDR_MAX 8192
 #define RETRY_DELAY_CAP_MS 60000 /* bound of a caller's doubling retry delay */
 #define MAX_CALL_HEADERS 64
+#define RL_MAX_HITS 10000 /* 429 answers one call rides out, whatever the bound */
 
 struct flight {
 	struct flight *next;
@@ -67,6 +71,7 @@ struct qclient {
 	struct qauth *auth;
 	long timeout_ms;
 	int max_attempts;
+	long ratelimit_wait_ms; /* 0: 429 waits come out of the call's budget */
 	char *api_version;
 	char *user_agent;
 
@@ -126,6 +131,7 @@ struct qclient *qclient_new(const struct qclient_opts *o)
 	c->auth = o->auth;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
 	c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
+	c->ratelimit_wait_ms = o->ratelimit_wait_ms > 0 ? o->ratelimit_wait_ms : 0;
 	pthread_mutex_init(&c->lock, NULL);
 	if (!c->base || !c->user_agent || (o->api_version && !c->api_version)) {
 		qclient_free(c);
@@ -263,6 +269,14 @@ static bool looks_json(const struct http_response *r)
 	return (ct && strstr(ct, "json")) || starts_json(r->body);
 }
 
+/* A body the server announced as JSON (Content-Type) that is not whole JSON
+ * (the caller found that it does not parse). */
+static bool json_cut(const struct http_response *r)
+{
+	const char *ct = http_response_header(r, "content-type");
+	return r->body && r->body_len && ct && strstr(ct, "json");
+}
+
 /* The absolute URL of a call: paths are taken relative to the tenant. */
 static char *absolute_url(const struct qclient *c, const char *url)
 {
@@ -291,9 +305,31 @@ static const char *transport_text(int err)
 	}
 }
 
-/* Waits until the tier is no longer rate limited.  Returns false when that is
- * past the deadline. */
-static bool wait_tier(struct qclient *c, int tier, int64_t deadline)
+/* The time a call may still spend waiting out 429s.  With a bound (left_ms
+ * >= 0), a wait is taken from it and moves the deadline, so that each attempt
+ * keeps its own budget; without one (left_ms < 0) a wait must end before the
+ * deadline. */
+struct rl_budget {
+	int64_t left_ms;
+	int64_t *deadline;
+};
+
+/* May the call wait ms more for a rate limit?  Takes the wait from the budget
+ * when it may. */
+static bool rl_take(struct rl_budget *b, int64_t ms)
+{
+	if (b->left_ms < 0)
+		return now_ms() + ms < *b->deadline;
+	if (ms > b->left_ms)
+		return false;
+	b->left_ms -= ms;
+	*b->deadline += ms;
+	return true;
+}
+
+/* Waits until the tier is no longer rate limited.  Returns false when the
+ * wait is beyond what the call may wait. */
+static bool wait_tier(struct qclient *c, int tier, struct rl_budget *b)
 {
 	pthread_mutex_lock(&c->lock);
 	int64_t until = c->tier_until[tier];
@@ -301,7 +337,7 @@ static bool wait_tier(struct qclient *c, int tier, int64_t deadline)
 	int64_t now = now_ms();
 	if (until <= now)
 		return true;
-	if (until > deadline)
+	if (!rl_take(b, until - now))
 		return false;
 	sleep_ms(until - now);
 	opstats_ratelimit_wait(until - now); /* the status file's time waited */
@@ -443,13 +479,16 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 
 	const long budget = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
 	const int max_attempts = call->max_attempts > 0 ? call->max_attempts : c->max_attempts;
-	const int64_t deadline = now_ms() + budget;
+	int64_t deadline = now_ms() + budget;
+	struct rl_budget rl = { c->ratelimit_wait_ms > 0 ? c->ratelimit_wait_ms : -1, &deadline };
+	int rl_hits = 0; /* 429 answers that were not attempts (with a bound) */
 	const int tier = strcmp(call->method, "GET") ? 1 : 0;
 	const char *method = call->method;
 	char *auth = malloc(AUTH_HDR_MAX);
 	struct http_header *hdrs = malloc((6 + call->n_headers) * sizeof(*hdrs));
 	struct http_response resp = { 0 };
 	struct call_io io = { .call = call };
+	cJSON *json = NULL; /* the parsed body of a 2xx JSON answer */
 	int attempt = 0, redirects = 0;
 	bool refreshed = false;
 
@@ -477,10 +516,16 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		}
 		size_t nh = build_headers(c, call, same_origin ? auth : NULL, hdrs);
 
-		if (!wait_tier(c, tier, deadline)) {
-			snprintf(out->errmsg, sizeof(out->errmsg),
-				 "%s %s: rate limited by the tenant beyond the %ld ms budget",
-				 method, url_tail(url), budget);
+		if (!wait_tier(c, tier, &rl)) {
+			if (rl.left_ms >= 0)
+				snprintf(out->errmsg, sizeof(out->errmsg),
+					 "%s %s: rate limited by the tenant beyond the %ld ms bound "
+					 "on rate-limit waits", method, url_tail(url),
+					 c->ratelimit_wait_ms);
+			else
+				snprintf(out->errmsg, sizeof(out->errmsg),
+					 "%s %s: rate limited by the tenant beyond the %ld ms budget",
+					 method, url_tail(url), budget);
 			rc = -EIO;
 			break;
 		}
@@ -529,7 +574,7 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 			bool retry = (is_idempotent(call) || call->retry_all) && net_retryable(rc) &&
 				     (!io.sunk || call->sink_reset);
 			int64_t wait = retry_wait(call, attempt);
-			if (retry && attempt < max_attempts && now_ms() + wait < deadline) {
+			if (retry && attempt - rl_hits < max_attempts && now_ms() + wait < deadline) {
 				sleep_ms(wait);
 				continue;
 			}
@@ -551,14 +596,17 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		if (st == 429) {
 			int64_t wait = qclient_retry_after_ms(http_response_header(&resp, "retry-after"));
 			block_tier(c, tier, now_ms() + wait);
-			if (attempt < max_attempts && now_ms() + wait < deadline)
+			if (rl.left_ms >= 0 ? wait <= rl.left_ms && rl_hits < RL_MAX_HITS
+					    : attempt < max_attempts && now_ms() + wait < deadline) {
+				rl_hits += rl.left_ms >= 0;
 				continue; /* wait_tier() sleeps */
+			}
 		}
 		bool st_retry = call->retry_all ? st >= 400
 						: st >= 500 && st != 501 && is_idempotent(call);
 		if (st != 429 && st_retry) {
 			int64_t wait = retry_wait(call, attempt);
-			if (attempt < max_attempts && now_ms() + wait < deadline) {
+			if (attempt - rl_hits < max_attempts && now_ms() + wait < deadline) {
 				sleep_ms(wait);
 				continue;
 			}
@@ -586,7 +634,31 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 					  &out->server_date_ms))
 			out->server_date_ms = 0;
 		if (st >= 200 && st < 300) {
-			rc = 0;
+			cJSON_Delete(json);
+			json = resp.body && looks_json(&resp)
+				       ? cJSON_ParseWithLength(resp.body, resp.body_len)
+				       : NULL;
+			if (json || !json_cut(&resp)) {
+				rc = 0;
+				break;
+			}
+			/* a body announced as JSON that does not parse was cut short
+			 * on the way (a proxy, a reset after the headers): like a
+			 * dropped connection */
+			int64_t wait = retry_wait(call, attempt);
+			if ((is_idempotent(call) || call->retry_all) &&
+			    attempt - rl_hits < max_attempts && now_ms() + wait < deadline) {
+				sleep_ms(wait);
+				continue;
+			}
+			if (!is_idempotent(call) && !call->retry_all) {
+				rc = 0; /* applied: the caller sees the body it got */
+				break;
+			}
+			snprintf(out->errmsg, sizeof(out->errmsg),
+				 "%s %s: the JSON body was cut short (after %d attempt%s)", method,
+				 url_tail(url), attempt, attempt == 1 ? "" : "s");
+			rc = -EIO;
 			break;
 		}
 		char code[64], text[384];
@@ -594,8 +666,9 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		rc = errmap_http(st, code[0] ? code : NULL, call->op);
 		if (st == 429)
 			snprintf(out->errmsg, sizeof(out->errmsg),
-				 "%s %s: 429 rate limited by the tenant (gave up after %d attempts): %s",
-				 method, url_tail(url), attempt, text);
+				 "%s %s: 429 rate limited by the tenant (gave up after %d attempts%s): %s",
+				 method, url_tail(url), attempt,
+				 rl.left_ms >= 0 ? ", beyond the bound on rate-limit waits" : "", text);
 		else
 			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: HTTP %ld%s%s%s%s%s%s",
 				 method, url_tail(url), st, code[0] ? " " : "", code,
@@ -610,8 +683,10 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 	if (rc == 0 || resp.body) {
 		out->body = resp.body;
 		out->body_len = resp.body_len;
-		if (rc == 0 && resp.body && looks_json(&resp))
-			out->json = cJSON_ParseWithLength(resp.body, resp.body_len);
+		if (rc == 0) {
+			out->json = json;
+			json = NULL;
+		}
 		resp.body = NULL;
 	}
 	if (call->want_headers) {
@@ -621,6 +696,7 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		resp.n_headers = 0;
 	}
 	http_response_clear(&resp);
+	cJSON_Delete(json);
 	if (rc)
 		stat_add(c, &c->stats.errors);
 	return rc;

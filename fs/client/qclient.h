@@ -4,7 +4,9 @@
  * pagination, and single-flight of identical concurrent GETs.
  *
  * Thread-safe.  Every call is bounded by the operation budget (timeout_ms):
- * no call blocks longer than that plus one backoff step, whatever the network does.
+ * no call blocks longer than that plus one backoff step, whatever the network
+ * does, plus the time it spent waiting out 429 answers, which has its own
+ * bound (ratelimit_wait_ms) when one is set.
  */
 #ifndef QLIKFS_QCLIENT_H
 #define QLIKFS_QCLIENT_H
@@ -27,6 +29,13 @@ struct qclient_opts {
 	struct qauth *auth;               /* not owned */
 	long timeout_ms;                  /* budget for one call, retries included (default 30 s) */
 	int max_attempts;                 /* attempts for retryable failures (default 5) */
+	/* Bound on the time one call spends waiting out 429 answers (Retry-After,
+	 * or a tier blocked by another call's 429).  > 0: those waits do not
+	 * count against timeout_ms, and 429 answers do not count against
+	 * max_attempts (a rate limit slows a call, it does not fail it, until
+	 * this bound is reached).  0: the waits come out of timeout_ms and each
+	 * 429 is an attempt. */
+	long ratelimit_wait_ms;
 	const char *api_version;          /* value of qlik-api-version, or NULL to omit */
 	const char *user_agent;
 };

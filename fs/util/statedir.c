@@ -5,8 +5,10 @@
  */
 #include "util/statedir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +179,66 @@ int statedir_write_atomic(const char *dir, const char *name, const void *data, s
 		close(dfd);
 	}
 	return 0;
+}
+
+/* The pid of a temporary file name ".NAME.tmp.PID.N", or 0 when name is not one. */
+static pid_t tmp_pid(const char *name)
+{
+	const char *t = NULL;
+	if (name[0] != '.')
+		return 0;
+	for (const char *p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp."))
+		t = p; /* the last one: NAME may contain ".tmp." itself */
+	if (!t || t == name)
+		return 0;
+	char *end;
+	long pid = strtol(t + 5, &end, 10);
+	if (pid <= 0 || *end != '.' || end == t + 5)
+		return 0;
+	const char *seq = end + 1;
+	if (!*seq || strspn(seq, "0123456789") != strlen(seq))
+		return 0;
+	return (pid_t)pid;
+}
+
+static int sweep(int dfd, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	int removed = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < 4) {
+			int sub = openat(dirfd(d), e->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int n = sub < 0 ? 0 : sweep(sub, depth + 1);
+			removed += n > 0 ? n : 0;
+			continue;
+		}
+		pid_t pid = S_ISREG(st.st_mode) ? tmp_pid(e->d_name) : 0;
+		if (!pid || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+int statedir_sweep_tmp(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	return sweep(dfd, 0);
 }
 
 int statedir_read_path(const char *path, size_t max, char **out, size_t *len)

@@ -38,6 +38,13 @@ int statedir_mkdir(const char *dir, const char *sub);
  * never a mix.  Returns 0 or -errno (the temporary file is removed). */
 int statedir_write_atomic(const char *dir, const char *name, const void *data, size_t len);
 
+/* Removes the temporary files of statedir_write_atomic() that a process
+ * killed between their creation and the rename left in dir and in its
+ * subdirectories (at most 4 levels; symbolic links are not followed):
+ * ".NAME.tmp.PID.N" of a PID that no longer runs.  Files of a live process
+ * are kept.  Returns how many were removed, or -errno when dir cannot be read. */
+int statedir_sweep_tmp(const char *dir);
+
 /* Reads dir/name whole (at most max bytes) into a malloc'd NUL-terminated
  * buffer.  Returns 0 with *out and *len set, -ENOENT, -EFBIG, or another -errno. */
 int statedir_read(const char *dir, const char *name, size_t max, char **out, size_t *len);

@@ -223,6 +223,74 @@ static void test_429_beyond_budget(struct qauth *a)
 	http_transport_free(&f->base);
 }
 
+/* With a bound on rate-limit waits, a Retry-After longer than the call's
+ * timeout slows the call instead of failing it, and 429s are not attempts. */
+static void test_429_ratelimit_bound(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 429, 0, "{}", { "retry-after", "2" }, 0 });
+	add(f, (struct canned){ 429, 0, "{}", { "retry-after", "1" }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"ok\":1}", { 0 }, 0 });
+	struct qclient_opts o = { .base = "https://t.example.com", .transport = &f->base,
+				  .auth = a, .timeout_ms = 1000, .max_attempts = 2,
+				  .ratelimit_wait_ms = 5000 };
+	struct qclient *c = qclient_new(&o);
+	cJSON *j = NULL;
+	char err[512] = "";
+	int64_t t0 = ms_now();
+	CHECK_INT(qclient_get_json(c, "/api/v1/items", &j, err, sizeof(err)), 0);
+	int64_t el = ms_now() - t0;
+	CHECK(el >= 2950 && el < 4500);
+	CHECK_INT(f->sent, 3);
+	cJSON_Delete(j);
+	qclient_free(c);
+	http_transport_free(&f->base);
+
+	/* a wait beyond the bound fails at once */
+	f = fake_new();
+	add(f, (struct canned){ 429, 0, "{}", { "retry-after", "30" }, 0 });
+	o.transport = &f->base;
+	o.timeout_ms = 60000;
+	o.ratelimit_wait_ms = 2000;
+	c = qclient_new(&o);
+	t0 = ms_now();
+	CHECK_INT(qclient_get_json(c, "/api/v1/items", &j, err, sizeof(err)), -EIO);
+	CHECK(ms_now() - t0 < 1000);
+	CHECK(strstr(err, "bound on rate-limit waits") != NULL);
+	CHECK_INT(f->sent, 1);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
+/* A 2xx body announced as JSON that does not parse was cut on the way: a GET
+ * is sent again, a POST (applied) is not. */
+static void test_cut_json_retried(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 200, 0, "{\"data\":[{\"id\":", { "content-type", "application/json" }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"data\":[]}", { "content-type", "application/json" }, 0 });
+	struct qclient *c = client(f, a, 5000);
+	cJSON *j = NULL;
+	char err[512] = "";
+	CHECK_INT(qclient_get_json(c, "/api/v1/items", &j, err, sizeof(err)), 0);
+	CHECK(cJSON_IsArray(cJSON_GetObjectItem(j, "data")));
+	CHECK_INT(f->sent, 2);
+	cJSON_Delete(j);
+
+	f->next = f->n = 0;
+	add(f, (struct canned){ 201, 0, "{\"id\":", { "content-type", "application/json" }, 0 });
+	add(f, (struct canned){ 201, 0, "{}", { "content-type", "application/json" }, 0 });
+	struct qcall call = { .method = "POST", .url = "/api/v1/spaces", .body = "{}",
+			      .body_len = 2, .op = QOP_CREATE };
+	struct qresp r;
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	CHECK(r.json == NULL);
+	CHECK_INT(r.attempts, 1);
+	qresp_clear(&r);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
 static void test_dead_network_bounded(struct qauth *a)
 {
 	struct fake *f = fake_new();
@@ -669,6 +737,8 @@ int main(void)
 	test_post_not_retried(a);
 	test_429_retry_after(a);
 	test_429_beyond_budget(a);
+	test_429_ratelimit_bound(a);
+	test_cut_json_retried(a);
 	test_dead_network_bounded(a);
 	test_redirect_auth(a);
 	test_list_early_stop(a);

@@ -68,6 +68,40 @@ int main(void)
 	CHECK_INT(statedir_cache_resolve(NULL, "http://127.0.0.1:8080", &dir), 0);
 	CHECK(dir && strstr(dir, "/home/.cache/qlikfs/127.0.0.1_8080"));
 	free(dir);
+	/* temporary files of dead writers are swept, others are kept */
+	char sw[512], f[700];
+	snprintf(sw, sizeof(sw), "%s/sweep", root);
+	CHECK_INT(statedir_mkdir(sw, "changes/apps"), 0);
+	static const char *const names[] = {
+		".tokens.json.tmp.999999999.1",		 /* dead pid: swept */
+		"changes/apps/.x.tmp.999999998.12",	 /* dead, deeper: swept */
+		"changes/.a.tmp.b.tmp.999999997.3",	 /* dead, ".tmp." in NAME: swept */
+		".mine.tmp.%d.1",			 /* this process: kept */
+		".init.tmp.1.1",			 /* pid 1 runs: kept */
+		"tokens.json.tmp.999999999.1",		 /* no leading dot: kept */
+		".y.tmp.999999999.1x",			 /* not a sequence: kept */
+		".z.tmp.999999999",			 /* no sequence: kept */
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char nm[128];
+		snprintf(nm, sizeof(nm), names[i], (int)getpid());
+		snprintf(f, sizeof(f), "%s/%s", sw, nm);
+		FILE *fp = fopen(f, "w");
+		CHECK(fp != NULL);
+		if (fp)
+			fclose(fp);
+	}
+	CHECK_INT(statedir_sweep_tmp(sw), 3);
+	snprintf(f, sizeof(f), "%s/.tokens.json.tmp.999999999.1", sw);
+	CHECK(access(f, F_OK) != 0);
+	snprintf(f, sizeof(f), "%s/.mine.tmp.%d.1", sw, (int)getpid());
+	CHECK(access(f, F_OK) == 0);
+	snprintf(f, sizeof(f), "%s/.init.tmp.1.1", sw);
+	CHECK(access(f, F_OK) == 0);
+	CHECK_INT(statedir_sweep_tmp(sw), 0);
+	snprintf(f, sizeof(f), "%s/nosuch", sw);
+	CHECK_INT(statedir_sweep_tmp(f), -ENOENT);
+
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	CHECK_INT(system(cmd), 0);
