@@ -284,6 +284,7 @@ static int parse_switch(const char *s, bool *out)
 }
 
 /* The forms the numeric options expect, for their error messages. */
+#define F_RATEWAIT "SECONDS from 0 to 86400 such as 600"
 #define F_SECONDS "SECONDS, a number >= 0 such as 60 or 0.5"
 #define F_BYTES "BYTES, a number >= 0 with an optional K, M or G suffix such as 256M"
 #define F_ID "a whole number from 0 to 4294967294"
@@ -345,9 +346,13 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    uint_opt("retries", o->retries, 1, 100, "a whole number from 1 to 100", &n->retries) ||
 	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &n->uid) ||
 	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &n->gid) ||
-	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, "SECONDS from 0 to 86400 such as 600",
-		    &n->ratelimit_wait))
+	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, F_RATEWAIT, &n->ratelimit_wait))
 		return -EINVAL;
+	if (n->ratelimit_wait > 86400) {
+		fprintf(stderr, "qlikfs: invalid -o ratelimit_wait=%s: expected %s\n", o->ratelimit_wait,
+			F_RATEWAIT);
+		return -EINVAL;
+	}
 	double poll_s = 60, full_scan = 10;
 	n->changes = (struct changes_opts){ .created = true, .updated = true, .deleted = true };
 	if (num_opt("poll_interval", o->poll_interval, 0, F_SECONDS " (0: only on SIGUSR1)",
