@@ -311,14 +311,14 @@ static int num_opt(const char *name, const char *val, double min, const char *fo
 
 /* -o name=val as a whole number in [min, max]. */
 static int uint_opt(const char *name, const char *val, unsigned long min, unsigned long max,
-		    const char *form, double *out)
+		    const char *form, unsigned long *out)
 {
 	double v;
 	if (!val)
 		return 0;
 	if (parse_uint(val, max, &v) || v < (double)min)
 		return bad_opt(name, val, form);
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 
@@ -331,10 +331,10 @@ static int switch_opt(const char *name, const char *val, bool *out)
 int options_numbers(const struct options *o, struct mount_numbers *n)
 {
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
-				     .size = 256.0 * 1024 * 1024, .retries = 5,
+				     .size = 256.0 * 1024 * 1024,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
-				     .ratelimit_wait = 600,
-				     .uid = getuid(), .gid = getgid(), .umask = 077 };
+				     .ratelimit_wait = 600, .umask = 077 };
+	unsigned long retries = 5, uid = getuid(), gid = getgid();
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
 	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
 	    num_opt("timeout", o->timeout, 0.1, "SECONDS, a number >= 0.1 such as 30",
@@ -343,9 +343,9 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    num_opt("qvf_cache_size", o->qvf_cache_size, 0, F_BYTES, &n->qvf_size) ||
 	    num_opt("transfer_timeout", o->transfer_timeout, 1,
 		    "SECONDS, a number >= 1 such as 600", &n->transfer_timeout) ||
-	    uint_opt("retries", o->retries, 1, 100, "a whole number from 1 to 100", &n->retries) ||
-	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &n->uid) ||
-	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &n->gid) ||
+	    uint_opt("retries", o->retries, 1, 100, "a whole number from 1 to 100", &retries) ||
+	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &uid) ||
+	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &gid) ||
 	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, F_RATEWAIT, &n->ratelimit_wait))
 		return -EINVAL;
 	if (n->ratelimit_wait > 86400) {
@@ -353,7 +353,11 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 			F_RATEWAIT);
 		return -EINVAL;
 	}
-	double poll_s = 60, full_scan = 10;
+	n->retries = (unsigned)retries;
+	n->uid = (uid_t)uid;
+	n->gid = (gid_t)gid;
+	double poll_s = 60;
+	unsigned long full_scan = 10;
 	n->changes = (struct changes_opts){ .created = true, .updated = true, .deleted = true };
 	if (num_opt("poll_interval", o->poll_interval, 0, F_SECONDS " (0: only on SIGUSR1)",
 		    &poll_s) ||
@@ -371,8 +375,9 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 			       "a ':'-separated list of spaces, users, apps, data-files, data-stores");
 	if (o->umask) {
 		char *end;
-		n->umask = (double)strtoul(o->umask, &end, 8);
-		if (*end || !*o->umask || n->umask > 0777 || *o->umask == '-')
+		unsigned long m = strtoul(o->umask, &end, 8);
+		n->umask = (mode_t)(m & 07777);
+		if (*end || !*o->umask || m > 0777 || *o->umask == '-')
 			return bad_opt("umask", o->umask, "an octal mask such as 077 or 022");
 	}
 	return 0;

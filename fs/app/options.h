@@ -8,6 +8,7 @@
 
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "changes/changes.h"
 
@@ -49,7 +50,11 @@ struct options {
 
 /* The numbers of the mount options, with their defaults filled in. */
 struct mount_numbers {
-	double ttl, neg_ttl, timeout, size, retries, uid, gid, umask;
+	double ttl, neg_ttl, timeout, size;
+	unsigned retries;
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
 	double qvf_size, transfer_timeout;
 	double ratelimit_wait; /* seconds; 0: 429 waits come out of timeout */
 	struct changes_opts changes; /* interval, switches, full scan, types */

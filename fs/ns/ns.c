@@ -202,7 +202,9 @@ static void node_destroy(struct node *n)
 	cJSON_Delete(n->created);
 	free(n->name);
 	free(n->id);
-	free(n->id2);
+	free(n->store_id);
+	free(n->item_id);
+	free(n->local_dir);
 	free(n->sname);
 	free(n->conn);
 	free(n->kidv);
@@ -222,7 +224,7 @@ static struct node *add_coll(struct ns *ns, struct node *parent, const char *nam
 	n->rt = restab_get(kind);
 	n->by_id = strmap_new();
 	n->id = scope ? strdup(scope) : NULL;
-	n->id2 = scope2 ? strdup(scope2) : NULL;
+	n->store_id = scope2 ? strdup(scope2) : NULL;
 	if (c == C_APPS && ns->o.qvf) {
 		struct node *q = node_new(ns, n, QVF_DIR, R_QVFDIR, true);
 		if (q) {
@@ -303,7 +305,7 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 	case RK_DATAASSET:
 		self = "data-asset.json";
 		/* the asset's store id is needed to list its data sets */
-		add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, n->id, n->id2);
+		add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, n->id, n->store_id);
 		break;
 	default:
 		break;
@@ -584,9 +586,11 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 	n->hidden = true;
 	n->rt = c->rt;
 	n->id = strdup(id);
-	n->id2 = listed && listed->id2 ? strdup(listed->id2) : (c->id2 ? strdup(c->id2) : NULL);
-	if (c->coll == C_ASSETS && c->id && !n->id2)
-		n->id2 = strdup(c->id); /* asset under data-stores/S: its store */
+	n->store_id = listed && listed->store_id ? strdup(listed->store_id)
+						 : (c->store_id ? strdup(c->store_id) : NULL);
+	n->item_id = listed && listed->item_id ? strdup(listed->item_id) : NULL;
+	if (c->coll == C_ASSETS && c->id && !n->store_id)
+		n->store_id = strdup(c->id); /* asset under data-stores/S: its store */
 	if (dirs)
 		node_add_fixed_kids(ns, n);
 	int rc = 0;

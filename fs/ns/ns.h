@@ -114,8 +114,8 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	    char *err, size_t errn);
 ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off);
 void ns_release(struct ns_file *f);
-/* ns_ext.c: the glue calls ns_file_opened() after every successful open or
- * create, with the uid of the process that opened the file (it decides
+/* The glue calls ns_file_opened() after every successful open or create,
+ * with the uid of the process that opened the file (it decides
  * whether a raw request may read local files).  It returns true when the
  * handle is a stream whose reads ignore offsets (the api control file): the
  * glue opens it direct_io and nonseekable.  ns_read_err() is ns_read() with
@@ -134,6 +134,8 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn);
 int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *attr, char *err,
 	     size_t errn);
+/* unlink deletes the resource the entry shows; in changes/ it removes only
+ * spool files (acknowledging them), other local entries are -EACCES. */
 int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
 int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
 /* flags: 0 or RENAME_NOREPLACE (1); RENAME_EXCHANGE is EINVAL. */
@@ -153,12 +155,6 @@ ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size);
 /* Drops every cache (listings, contents, negative entries) and asks the
  * kernel to forget its attributes, entries and pages (SIGHUP). */
 void ns_drop_caches(struct ns *ns);
-
-/* Removes a directory entry.  This version removes only the spool files of
- * a local directory (changes/<type>/<time>.json: deleting one acknowledges
- * it); anything else is refused with -EROFS (-EACCES for the other entries of
- * a local directory). */
-int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
 
 /* Shows the local directory dir (absolute) read-only as `name` under the
  * root (ns_local.c).  Returns 0, -EEXIST or -ENOMEM. */

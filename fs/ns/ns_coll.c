@@ -255,12 +255,12 @@ static void set_child_ids(struct node *coll, struct node *k, const char *id, con
 	free(k->id);
 	k->id = strdup(id);
 	if (coll->rt->kind == RK_APP) {
-		free(k->id2);
-		k->id2 = json_str(obj, "id") ? strdup(json_str(obj, "id")) : NULL; /* item id */
+		free(k->item_id);
+		k->item_id = json_str(obj, "id") ? strdup(json_str(obj, "id")) : NULL;
 	} else if (coll->coll == C_ASSETS) {
 		const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "dataStoreInfo");
-		free(k->id2);
-		k->id2 = json_str(st, "id") ? strdup(json_str(st, "id")) : NULL;
+		free(k->store_id);
+		k->store_id = json_str(st, "id") ? strdup(json_str(st, "id")) : NULL;
 	}
 }
 
@@ -461,7 +461,7 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 		.coll = coll->coll,
 		.rt = coll->rt,
 		.scope = coll->id ? strdup(coll->id) : NULL,
-		.scope2 = coll->id2 ? strdup(coll->id2) : NULL,
+		.scope2 = coll->store_id ? strdup(coll->store_id) : NULL,
 		.conn = coll->conn ? strdup(coll->conn) : NULL,
 		.space = coll->space_filter ? strdup(coll->space_filter) : NULL,
 	};

@@ -342,8 +342,10 @@ static void take_identity(struct node *dst, struct node *src)
 	dst->hidden = src->hidden;
 	free(dst->id);
 	dst->id = src->id ? strdup(src->id) : NULL;
-	free(dst->id2);
-	dst->id2 = src->id2 ? strdup(src->id2) : NULL;
+	free(dst->store_id);
+	dst->store_id = src->store_id ? strdup(src->store_id) : NULL;
+	free(dst->item_id);
+	dst->item_id = src->item_id ? strdup(src->item_id) : NULL;
 	free(dst->sname);
 	dst->sname = src->sname ? strdup(src->sname) : NULL;
 	dst->mark = src->mark;

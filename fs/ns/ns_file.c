@@ -457,3 +457,16 @@ out:
 	return rc;
 }
 
+bool ns_file_opened(struct ns_file *f, uid_t caller)
+{
+	return f->ext && ext_opened(f, caller);
+}
+
+ssize_t ns_read_err(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn)
+{
+	if (off < 0)
+		return -EINVAL;
+	if (f->ext)
+		return ext_read(f, buf, size, off, err, errn);
+	return ns_read(f, buf, size, off);
+}

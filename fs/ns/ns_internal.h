@@ -67,8 +67,10 @@ struct node {
 
 	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
 	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
-	char *id2;              /* R_COLL C_SETS: the store id of the asset; R_FILE apps: the item id;
-				 * R_LOCAL root: its absolute directory */
+	char *store_id;         /* data assets (dirs, files, their data-sets/ collection) and
+				 * data sets: the data store they belong to */
+	char *item_id;          /* apps: the catalogue item's id */
+	char *local_dir;        /* R_LOCAL root: the absolute directory it shows */
 	char *sname;            /* server name the entry name was made from */
 	enum coll coll;         /* R_COLL */
 	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */

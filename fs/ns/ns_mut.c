@@ -384,7 +384,7 @@ static void scope_of(struct node *c, struct res_scope *sc)
 		break;
 	case C_SETS:
 		sc->asset_id = c->id;
-		sc->store_id = c->id2;
+		sc->store_id = c->store_id;
 		break;
 	default:
 		break;
@@ -435,10 +435,10 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 		return -EINVAL;
 	}
 	const struct rtype *rt = c->rt;
-	char *s1 = c->id ? strdup(c->id) : NULL, *s2 = c->id2 ? strdup(c->id2) : NULL;
+	char *s1 = c->id ? strdup(c->id) : NULL, *s2 = c->store_id ? strdup(c->store_id) : NULL;
 	struct node tmp = *c;
 	tmp.id = s1;
-	tmp.id2 = s2;
+	tmp.store_id = s2;
 	scope_of(&tmp, &sc);
 	if (!(rc = mut_node_lock_change(ns, n, err, errn))) {
 		n->mem_dirty = false;

@@ -226,20 +226,11 @@ int ext_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 
 /* ---- public (ns.h) ---- */
 
-bool ns_file_opened(struct ns_file *f, uid_t caller)
+bool ext_opened(struct ns_file *f, uid_t caller)
 {
 	const struct xhandle *h = f->ext;
 	if (!h || h->kind != X_API)
 		return false;
 	api_set_caller(f, caller);
 	return true;
-}
-
-ssize_t ns_read_err(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn)
-{
-	if (off < 0)
-		return -EINVAL;
-	if (f->ext)
-		return ext_read(f, buf, size, off, err, errn);
-	return ns_read(f, buf, size, off);
 }

@@ -68,6 +68,8 @@ int ext_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_change
 ssize_t ext_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn);
 ssize_t ext_write(struct ns_file *f, const char *data, size_t size, off_t off);
 void ext_release(struct ns_file *f);
+/* The glue opened f: with the caller's uid for the api file (ns_file_opened). */
+bool ext_opened(struct ns_file *f, uid_t caller);
 /* ns_flush and ns_truncate of an R_EXT node. */
 int ext_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
 int ext_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size);

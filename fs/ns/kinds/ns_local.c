@@ -13,8 +13,8 @@
  * root (a spool file: deleting it acknowledges it); everything else is
  * refused (EACCES; EROFS on a read-only mount).
  *
- * Node fields: id2 of the local root holds the absolute directory; other
- * nodes are named after their file; the path is the root's id2 followed by
+ * Node fields: local_dir of the local root holds the absolute directory; other
+ * nodes are named after their file; the path is the root's local_dir followed by
  * the names on the way down.
  *
  * Locks: every function takes ns->lock itself (they are called at the top of
@@ -62,7 +62,7 @@ static bool hidden_name(const char *name)
 static int local_path(const struct node *n, char *buf, size_t len)
 {
 	if (is_root(n))
-		return snprintf(buf, len, "%s", n->id2 ? n->id2 : "") < (int)len ? 0 : -ENAMETOOLONG;
+		return snprintf(buf, len, "%s", n->local_dir ? n->local_dir : "") < (int)len ? 0 : -ENAMETOOLONG;
 	int rc = local_path(n->parent, buf, len);
 	size_t l = strlen(buf);
 	if (!rc && snprintf(buf + l, len - l, "/%s", n->name) >= (int)(len - l))
@@ -156,7 +156,7 @@ int ns_local_add(struct ns *ns, const char *name, const char *dir)
 	struct node *n = root && !strmap_get(root->kids, name)
 				 ? node_new(ns, root, name, R_LOCAL, true)
 				 : NULL;
-	if (!n || !(n->id2 = strdup(dir)))
+	if (!n || !(n->local_dir = strdup(dir)))
 		rc = n ? -ENOMEM : (root && strmap_get(root->kids, name) ? -EEXIST : -ENOMEM);
 	if (n)
 		n->pinned = true;
