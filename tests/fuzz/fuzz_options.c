@@ -6,7 +6,8 @@
  * Input: lines; a line starting with '-' is an argument as is, any other
  * is the value of a "-o"; a first byte 'L' parses for `qlikfs login`.
  * Invariants: options_parse() returns 0 or -1; options_numbers() returns 0
- * or -EINVAL and, on 0, every number is finite and in its documented
+ * or -EINVAL and, on 0, every number is finite, at most 1e15 (main.c
+ * converts seconds * 1000 to integers) and in its documented
  * range (retries 1..100, timeout >= 0.1 s, umask <= 0777, uid/gid below
  * 2^32 - 1, a non-negative poll interval in whole ms); options_free()
  * leaves nothing behind.
@@ -26,7 +27,7 @@ static void check_numbers(const struct mount_numbers *n)
 	const double v[] = { n->ttl, n->neg_ttl, n->timeout, n->size, n->retries, n->uid,
 			     n->gid, n->umask, n->qvf_size, n->transfer_timeout };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		FZ_CHECK(isfinite(v[i]) && v[i] >= 0);
+		FZ_CHECK(isfinite(v[i]) && v[i] >= 0 && v[i] <= 1e15); /* main.c: * 1000 -> long */
 	FZ_CHECK(n->retries >= 1 && n->retries <= 100);
 	FZ_CHECK(n->timeout >= 0.1 && n->transfer_timeout >= 1);
 	FZ_CHECK(n->umask <= 0777);
