@@ -588,7 +588,12 @@ char *url_resolve(const char *request_url, const char *location)
 
 	if (parse_parts(request_url, &req) || !location || !*location)
 		return NULL;
+	/* Neither may hold white space, controls or bytes >= 0x7F: the part
+	 * of request_url a relative location keeps would carry them over. */
 	for (const char *c = location; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7F)
+			return NULL;
+	for (const char *c = request_url; *c; c++)
 		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7F)
 			return NULL;
 	if (strnlen(location, URL_MAX + 1) > URL_MAX)
