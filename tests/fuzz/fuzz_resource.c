@@ -33,7 +33,11 @@ static void check_file_bytes(const cJSON *obj)
 	FZ_CHECK(len == strlen(txt) && len > 0 && txt[len - 1] == '\n');
 	cJSON *back = cJSON_ParseWithLength(txt, len);
 	FZ_CHECK(back);
-	FZ_CHECK(cJSON_Compare(obj, back, true));
+	/* compared as compact text: cJSON_Compare() mismatches repeated keys */
+	char *a = cJSON_PrintUnformatted(obj), *b = cJSON_PrintUnformatted(back);
+	FZ_CHECK(a && b && !strcmp(a, b));
+	free(a);
+	free(b);
 	cJSON_Delete(back);
 	free(txt);
 }
