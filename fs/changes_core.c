@@ -315,7 +315,8 @@ int chg_result_init(struct chg_result *r)
 	r->created = cJSON_CreateArray();
 	r->updated = cJSON_CreateArray();
 	r->deleted = cJSON_CreateArray();
-	if (!r->created || !r->updated || !r->deleted) {
+	r->deleted_ids = cJSON_CreateArray();
+	if (!r->created || !r->updated || !r->deleted || !r->deleted_ids) {
 		chg_result_free(r);
 		return -ENOMEM;
 	}
@@ -327,6 +328,7 @@ void chg_result_free(struct chg_result *r)
 	cJSON_Delete(r->created);
 	cJSON_Delete(r->updated);
 	cJSON_Delete(r->deleted);
+	cJSON_Delete(r->deleted_ids);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -405,19 +407,16 @@ int chg_add_deleted(const struct chg_state *st, const char *id, struct chg_resul
 	cJSON *o = k && k->obj ? cJSON_Duplicate(k->obj, 1) : cJSON_CreateObject();
 	if (!o)
 		return -ENOMEM;
-	if (!cJSON_GetObjectItemCaseSensitive(o, "id") && !cJSON_AddStringToObject(o, "id", id)) {
+	cJSON *key = cJSON_CreateString(id);
+	if (!key ||
+	    (!cJSON_GetObjectItemCaseSensitive(o, "id") && !cJSON_AddStringToObject(o, "id", id))) {
+		cJSON_Delete(key);
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
 	cJSON_AddItemToArray(r->deleted, o);
+	cJSON_AddItemToArray(r->deleted_ids, key);
 	return 0;
-}
-
-/* The id a deleted entry stands for (apps: the app id). */
-static const char *deleted_key(const struct rtype *rt, const cJSON *o)
-{
-	const char *k = json_str(o, rt->id_field);
-	return k ? k : json_str(o, "id");
 }
 
 int chg_commit(struct chg_state *st, const struct chg_scan *sc, const struct chg_result *r,
@@ -451,13 +450,15 @@ int chg_commit(struct chg_state *st, const struct chg_scan *sc, const struct chg
 			e->h = c->h;
 		}
 	}
-	const cJSON *dl = r ? r->deleted : NULL;
+	/* by the known id each deletion was confirmed for, not by what its stub
+	 * says: a stub naming another id (a hand-edited state file) would leave
+	 * the id known and reported deleted again at every complete scan */
+	const cJSON *dl = r ? r->deleted_ids : NULL;
 	cJSON_ArrayForEach(d, dl)
 	{
-		const char *id = deleted_key(sc->rt, d);
-		if (id) {
-			chg_set_del(&st->known, id);
-			chg_set_del(&st->recent, id);
+		if (cJSON_IsString(d)) {
+			chg_set_del(&st->known, d->valuestring);
+			chg_set_del(&st->recent, d->valuestring);
 		}
 	}
 	for (size_t i = 0; i < st->recent.n;)
