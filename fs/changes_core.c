@@ -236,7 +236,11 @@ int chg_state_load(struct chg_state *st, const char *json)
 			rc = -EINVAL;
 			goto out;
 		}
-		if (!(e = chg_set_put(&n.known, it->string)) || !(e->obj = cJSON_Duplicate(it, 1)))
+		if (!(e = chg_set_put(&n.known, it->string)))
+			goto out;
+		if (e->obj)
+			continue; /* a repeated id: the first wins */
+		if (!(e->obj = cJSON_Duplicate(it, 1)))
 			goto out;
 	}
 	chg_state_free(st);
