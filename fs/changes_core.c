@@ -216,7 +216,8 @@ int chg_state_load(struct chg_state *st, const char *json)
 		struct chg_ent *e;
 		const cJSON *t = cJSON_GetArrayItem(it, 0), *h = cJSON_GetArrayItem(it, 1);
 		char *end = NULL;
-		if (!cJSON_IsArray(it) || !it->string || !cJSON_IsNumber(t) || !cJSON_IsString(h)) {
+		if (!cJSON_IsArray(it) || !it->string || !cJSON_IsNumber(t) || !cJSON_IsString(h) ||
+		    !(t->valuedouble >= -9e15 && t->valuedouble <= 9e15)) {
 			rc = -EINVAL;
 			goto out;
 		}
