@@ -508,6 +508,8 @@ out:
 int chg_spool_name(int64_t poll_ms, int64_t last_ms, char *buf, size_t n, int64_t *used)
 {
 	char t[QTIME_BUFSZ];
+	if (poll_ms <= last_ms && last_ms == INT64_MAX)
+		return -ERANGE;
 	int64_t ms = poll_ms > last_ms ? poll_ms : last_ms + 1;
 	if (qtime_format_ms(ms, t, sizeof(t)) < 0)
 		return -ERANGE;

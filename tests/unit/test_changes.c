@@ -370,6 +370,7 @@ static void test_render_and_names(void)
 	CHECK_INT(chg_spool_name(t - 5000, t, name, sizeof(name), &used), 0);
 	CHECK_STR(name, "2026-11-28T01-02-03.457Z.json");
 	CHECK_INT(chg_spool_name(t, 0, name, 10, &used), -ERANGE);
+	CHECK_INT(chg_spool_name(INT64_MAX, INT64_MAX, name, sizeof(name), &used), -ERANGE);
 
 	unsigned m;
 	CHECK_INT(changes_parse_types("apps,users", &m), 0);
