@@ -5,7 +5,8 @@
  * to pick (none: the current-context).  Invariants: results are 0,
  * -EINVAL, -ENOENT or -ENOMEM; the context is zeroed on failure; on success
  * it has a name, and asking for a context that does not exist names no
- * secret of it (API key, client secret) in the error message.
+ * secret of it (API key, client secret) in the error message (unless the
+ * secret's text also occurs elsewhere in the file, e.g. in a name).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,9 +20,16 @@ static bool zeroed(const struct qlik_context *c)
 	return !c->name && !c->server && !c->api_key && !c->client_id && !c->client_secret;
 }
 
-static void check_no_secret(const char *err, const char *secret)
+/* The secret may be named in err only when the file holds its text
+ * elsewhere too (e.g. inside a context's name, which messages list). */
+static void check_no_secret(const char *text, const char *err, const char *secret)
 {
-	if (secret && strlen(secret) >= 4)
+	if (!secret || strlen(secret) < 4)
+		return;
+	size_t seen = 0;
+	for (const char *p = text; (p = strstr(p, secret)); p++)
+		seen++;
+	if (seen == 1)
 		FZ_CHECK(!strstr(err, secret));
 }
 
@@ -48,8 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char err2[512] = "";
 		int rc2 = contexts_parse(in, tlen, "\x01no such context", &d, err2, sizeof(err2));
 		FZ_CHECK(rc2 != 0 && zeroed(&d));
-		check_no_secret(err2, c.api_key);
-		check_no_secret(err2, c.client_secret);
+		check_no_secret(in, err2, c.api_key);
+		check_no_secret(in, err2, c.client_secret);
 	}
 	qlik_context_clear(&c);
 	FZ_CHECK(zeroed(&c));
