@@ -715,7 +715,8 @@ char *url_set_query_int(const char *url, const char *key, long long v)
 	for (const char *p = q ? q + 1 : NULL; p && *p;) {
 		const char *amp = strchr(p, '&');
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
-		bool same = len >= klen + 1 && !strncmp(p, key, klen) && p[klen] == '=';
+		/* "key=..." or a bare "key": both would shadow the new value */
+		bool same = len >= klen && !strncmp(p, key, klen) && (len == klen || p[klen] == '=');
 		if (!same && len) {
 			out[o++] = sep;
 			memcpy(out + o, p, len);
