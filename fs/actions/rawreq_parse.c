@@ -59,7 +59,8 @@ static char *scalar_text(const cJSON *v, bool *bad)
 		return strdup(cJSON_IsTrue(v) ? "true" : "false");
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
-		if (d == (double)(long long)d && d > -9007199254740992.0 && d < 9007199254740992.0)
+		/* the range first: converting 1e300 to an integer is undefined */
+		if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d)
 			snprintf(buf, sizeof(buf), "%lld", (long long)d);
 		else
 			snprintf(buf, sizeof(buf), "%.17g", d);

@@ -24,6 +24,7 @@
 #include "util/jsonfmt.h"
 #include "util/qtime.h"
 #include "util/statedir.h"
+#include "util/strmap.h"
 #include "util/url.h"
 
 #define REG_FILE_MAX ((size_t)16 << 20)
@@ -301,12 +302,22 @@ static int load(struct reports_reg *r, const char *text, size_t len)
 		return -ENOMEM;
 	}
 	r->cap = cnt ? cnt : 1;
+	struct strmap *seen = strmap_new(); /* ids loaded: a repeated id keeps its first entry */
+	if (!seen) {
+		cJSON_Delete(doc);
+		return -ENOMEM;
+	}
 	cJSON_ArrayForEach(e, arr)
 	{
 		const char *id = jstr(e, "id"), *ts = jstr(e, "created");
 		int64_t ms = 0;
-		if (!valid_id(id))
+		if (!valid_id(id) || strmap_get(seen, id))
 			continue; /* hand-edited junk: skipped, dropped at the next write */
+		if (strmap_put(seen, id, (void *)1)) {
+			strmap_free(seen);
+			cJSON_Delete(doc);
+			return -ENOMEM;
+		}
 		struct report_entry *x = &r->v[r->n++];
 		copy_bounded(x->id, sizeof(x->id), id);
 		copy_bounded(x->name, sizeof(x->name), jstr(e, "name"));
@@ -314,6 +325,7 @@ static int load(struct reports_reg *r, const char *text, size_t len)
 		if (ts && qtime_parse_ms(ts, &ms) == 0)
 			x->created_ms = ms;
 	}
+	strmap_free(seen);
 	cJSON_Delete(doc);
 	return 0;
 }

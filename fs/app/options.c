@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
+#define NUM_MAX 1e15 /* bound of a number option (seconds or bytes) */
 #define DISCARD(t) FUSE_OPT_KEY(t, FUSE_OPT_KEY_DISCARD)
 
 static const struct fuse_opt qopts[] = {
@@ -236,13 +237,15 @@ int options_parse(struct fuse_args *args, struct options *o, bool login)
 	return 0;
 }
 
-/* Parses a non-negative number with an optional K/M/G suffix. */
+/* Parses a non-negative number with an optional K/M/G suffix, at most
+ * NUM_MAX (so that seconds * 1000 and byte counts convert to integers
+ * without overflow); "nan" and "inf" are refused. */
 static int parse_num(const char *s, double *out)
 {
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	if (errno || end == s || !(v >= 0)) /* !(v >= 0): also NaN */
 		return -EINVAL;
 	double mul = 1;
 	switch (*end) {
@@ -254,7 +257,7 @@ static int parse_num(const char *s, double *out)
 	default:
 		return -EINVAL;
 	}
-	if (*end)
+	if (*end || v * mul > NUM_MAX)
 		return -EINVAL;
 	*out = v * mul;
 	return 0;

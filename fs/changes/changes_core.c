@@ -216,7 +216,8 @@ int chg_state_load(struct chg_state *st, const char *json)
 		struct chg_ent *e;
 		const cJSON *t = cJSON_GetArrayItem(it, 0), *h = cJSON_GetArrayItem(it, 1);
 		char *end = NULL;
-		if (!cJSON_IsArray(it) || !it->string || !cJSON_IsNumber(t) || !cJSON_IsString(h)) {
+		if (!cJSON_IsArray(it) || !it->string || !cJSON_IsNumber(t) || !cJSON_IsString(h) ||
+		    !(t->valuedouble >= -9e15 && t->valuedouble <= 9e15)) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -236,7 +237,11 @@ int chg_state_load(struct chg_state *st, const char *json)
 			rc = -EINVAL;
 			goto out;
 		}
-		if (!(e = chg_set_put(&n.known, it->string)) || !(e->obj = cJSON_Duplicate(it, 1)))
+		if (!(e = chg_set_put(&n.known, it->string)))
+			goto out;
+		if (e->obj)
+			continue; /* a repeated id: the first wins */
+		if (!(e->obj = cJSON_Duplicate(it, 1)))
 			goto out;
 	}
 	chg_state_free(st);
@@ -315,7 +320,8 @@ int chg_result_init(struct chg_result *r)
 	r->created = cJSON_CreateArray();
 	r->updated = cJSON_CreateArray();
 	r->deleted = cJSON_CreateArray();
-	if (!r->created || !r->updated || !r->deleted) {
+	r->deleted_ids = cJSON_CreateArray();
+	if (!r->created || !r->updated || !r->deleted || !r->deleted_ids) {
 		chg_result_free(r);
 		return -ENOMEM;
 	}
@@ -327,6 +333,7 @@ void chg_result_free(struct chg_result *r)
 	cJSON_Delete(r->created);
 	cJSON_Delete(r->updated);
 	cJSON_Delete(r->deleted);
+	cJSON_Delete(r->deleted_ids);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -405,19 +412,16 @@ int chg_add_deleted(const struct chg_state *st, const char *id, struct chg_resul
 	cJSON *o = k && k->obj ? cJSON_Duplicate(k->obj, 1) : cJSON_CreateObject();
 	if (!o)
 		return -ENOMEM;
-	if (!cJSON_GetObjectItemCaseSensitive(o, "id") && !cJSON_AddStringToObject(o, "id", id)) {
+	cJSON *key = cJSON_CreateString(id);
+	if (!key ||
+	    (!cJSON_GetObjectItemCaseSensitive(o, "id") && !cJSON_AddStringToObject(o, "id", id))) {
+		cJSON_Delete(key);
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
 	cJSON_AddItemToArray(r->deleted, o);
+	cJSON_AddItemToArray(r->deleted_ids, key);
 	return 0;
-}
-
-/* The id a deleted entry stands for (apps: the app id). */
-static const char *deleted_key(const struct rtype *rt, const cJSON *o)
-{
-	const char *k = json_str(o, rt->id_field);
-	return k ? k : json_str(o, "id");
 }
 
 int chg_commit(struct chg_state *st, const struct chg_scan *sc, const struct chg_result *r,
@@ -451,13 +455,15 @@ int chg_commit(struct chg_state *st, const struct chg_scan *sc, const struct chg
 			e->h = c->h;
 		}
 	}
-	const cJSON *dl = r ? r->deleted : NULL;
+	/* by the known id each deletion was confirmed for, not by what its stub
+	 * says: a stub naming another id (a hand-edited state file) would leave
+	 * the id known and reported deleted again at every complete scan */
+	const cJSON *dl = r ? r->deleted_ids : NULL;
 	cJSON_ArrayForEach(d, dl)
 	{
-		const char *id = deleted_key(sc->rt, d);
-		if (id) {
-			chg_set_del(&st->known, id);
-			chg_set_del(&st->recent, id);
+		if (cJSON_IsString(d)) {
+			chg_set_del(&st->known, d->valuestring);
+			chg_set_del(&st->recent, d->valuestring);
 		}
 	}
 	for (size_t i = 0; i < st->recent.n;)
@@ -502,6 +508,8 @@ out:
 int chg_spool_name(int64_t poll_ms, int64_t last_ms, char *buf, size_t n, int64_t *used)
 {
 	char t[QTIME_BUFSZ];
+	if (poll_ms <= last_ms && last_ms == INT64_MAX)
+		return -ERANGE;
 	int64_t ms = poll_ms > last_ms ? poll_ms : last_ms + 1;
 	if (qtime_format_ms(ms, t, sizeof(t)) < 0)
 		return -ERANGE;

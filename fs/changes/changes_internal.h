@@ -109,6 +109,7 @@ int chg_scan_add(struct chg_scan *sc, const cJSON *obj);
 
 struct chg_result {
 	cJSON *created, *updated, *deleted; /* arrays (owned) */
+	cJSON *deleted_ids; /* the known ids of `deleted`, in order: what commit removes */
 };
 
 int chg_result_init(struct chg_result *r); /* 0 or -ENOMEM */

@@ -841,6 +841,15 @@ int qclient_get_json_date(struct qclient *c, const char *url, cJSON **out, int64
 	return rc;
 }
 
+/* A page number or count of a list page: a whole number in [0, 1e15], else -1
+ * (a server's 1e300 or -5 must not reach an integer conversion). */
+static long long page_number(const cJSON *v)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1e15))
+		return -1;
+	return (long long)v->valuedouble;
+}
+
 /* The URL of the next page, or NULL at the end (or on OOM: *err set). */
 static char *next_page_url(struct qclient *c, const char *cur, const cJSON *page, int *err)
 {
@@ -860,10 +869,10 @@ static char *next_page_url(struct qclient *c, const char *cur, const cJSON *page
 		return abs;
 	}
 	/* 0-based offset pages without a next link. */
-	const cJSON *pg = cJSON_GetObjectItemCaseSensitive(page, "page");
-	const cJSON *pages = cJSON_GetObjectItemCaseSensitive(page, "pages");
-	if (cJSON_IsNumber(pg) && cJSON_IsNumber(pages) && pg->valuedouble + 1 < pages->valuedouble) {
-		char *u = url_set_query_int(cur, "page", (long long)pg->valuedouble + 1);
+	long long pg = page_number(cJSON_GetObjectItemCaseSensitive(page, "page"));
+	long long pages = page_number(cJSON_GetObjectItemCaseSensitive(page, "pages"));
+	if (pg >= 0 && pages >= 0 && pg + 1 < pages) {
+		char *u = url_set_query_int(cur, "page", pg + 1);
 		if (!u)
 			*err = -ENOMEM;
 		return u;
@@ -909,9 +918,9 @@ long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
 		rc = qclient_get_json_date(c, cur, &page, &date, errmsg, n);
 		if (rc)
 			break;
-		const cJSON *total = cJSON_GetObjectItemCaseSensitive(page, "total");
-		if (cJSON_IsNumber(total)) {
-			info->last_total = (long)total->valuedouble;
+		long long total = page_number(cJSON_GetObjectItemCaseSensitive(page, "total"));
+		if (total >= 0) {
+			info->last_total = (long)total;
 			if (pages == 1)
 				info->first_total = info->last_total;
 		}

@@ -588,7 +588,12 @@ char *url_resolve(const char *request_url, const char *location)
 
 	if (parse_parts(request_url, &req) || !location || !*location)
 		return NULL;
+	/* Neither may hold white space, controls or bytes >= 0x7F: the part
+	 * of request_url a relative location keeps would carry them over. */
 	for (const char *c = location; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7F)
+			return NULL;
+	for (const char *c = request_url; *c; c++)
 		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7F)
 			return NULL;
 	if (strnlen(location, URL_MAX + 1) > URL_MAX)
@@ -710,7 +715,8 @@ char *url_set_query_int(const char *url, const char *key, long long v)
 	for (const char *p = q ? q + 1 : NULL; p && *p;) {
 		const char *amp = strchr(p, '&');
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
-		bool same = len >= klen + 1 && !strncmp(p, key, klen) && p[klen] == '=';
+		/* "key=..." or a bare "key": both would shadow the new value */
+		bool same = len >= klen && !strncmp(p, key, klen) && (len == klen || p[klen] == '=');
 		if (!same && len) {
 			out[o++] = sep;
 			memcpy(out + o, p, len);

@@ -106,7 +106,7 @@ int url_parse_tenant(const char *arg, char **base_out);
  * produced it (RFC 3986 section 5.2: absolute URLs, "//host/path",
  * "/absolute/path", "relative/path", "?query"; dot segments are removed).
  * The fragment is dropped.  Returns a malloc'd URL (the caller frees) or
- * NULL: request_url not an absolute http(s) URL, location empty or
+ * NULL: request_url not an absolute http(s) URL, location empty, either
  * containing bytes <= 0x20 or >= 0x7F, a scheme other than http/https,
  * result longer than URL_MAX, OOM.  The result may point to another origin;
  * check url_same_origin() before sending credentials there.

@@ -309,6 +309,35 @@ static void test_state_roundtrip(void)
 	chg_state_free(&b);
 }
 
+/* A confirmed deletion leaves known even when the state file's stub names
+ * another id than its key (hand-edited): it is reported once, not at every
+ * complete scan. */
+static void test_deletion_of_mismatched_stub(void)
+{
+	struct chg_state st;
+	struct chg_scan sc;
+	struct chg_result r;
+	const char **miss = NULL;
+	CHECK_INT(chg_state_init(&st), 0);
+	CHECK_INT(chg_state_load(&st, "{\"version\":1,\"boundary_ms\":5,\"last_spool_ms\":0,"
+				      "\"since_full\":0,\"recent\":{},\"known\":{"
+				      "\"k1\":{\"id\":\"other\",\"name\":\"A\"},\"k2\":{}}}"),
+		  0);
+	CHECK_INT(chg_scan_init(&sc, restab_get(RK_SPACE), 5, false), 0);
+	CHECK_INT(chg_result_init(&r), 0);
+	long n = chg_missing(&st, &sc, &miss);
+	CHECK_INT(n, 2);
+	for (long i = 0; i < n; i++)
+		CHECK_INT(chg_add_deleted(&st, miss[i], &r), 0);
+	free(miss);
+	CHECK_INT(cJSON_GetArraySize(r.deleted), 2);
+	CHECK_INT(chg_commit(&st, &sc, &r, true, 6), 0);
+	CHECK_INT(st.known.n, 0);
+	chg_result_free(&r);
+	chg_scan_free(&sc);
+	chg_state_free(&st);
+}
+
 static void test_render_and_names(void)
 {
 	struct chg_result r;
@@ -341,6 +370,7 @@ static void test_render_and_names(void)
 	CHECK_INT(chg_spool_name(t - 5000, t, name, sizeof(name), &used), 0);
 	CHECK_STR(name, "2026-11-28T01-02-03.457Z.json");
 	CHECK_INT(chg_spool_name(t, 0, name, 10, &used), -ERANGE);
+	CHECK_INT(chg_spool_name(INT64_MAX, INT64_MAX, name, sizeof(name), &used), -ERANGE);
 
 	unsigned m;
 	CHECK_INT(changes_parse_types("apps,users", &m), 0);
@@ -1070,6 +1100,7 @@ int main(void)
 	test_classify_dedupe();
 	test_precision();
 	test_state_roundtrip();
+	test_deletion_of_mismatched_stub();
 	test_render_and_names();
 	test_bootstrap_then_changes();
 	test_switches();

@@ -92,6 +92,9 @@ static void test_page_urls(void)
 	page_url("http://h/x?page=1&limit=100", 2, "http://h/x?limit=100&page=2");
 	page_url("http://h/x?pages=9&page=3", 4, "http://h/x?pages=9&page=4");
 	page_url("http://h/x?a=%26page%3D1", 1, "http://h/x?a=%26page%3D1&page=1");
+	/* a bare "page" (no value) would shadow the new one */
+	page_url("http://h/x?page&limit=5", 2, "http://h/x?limit=5&page=2");
+	page_url("http://h/x?pagex&page", 2, "http://h/x?pagex&page=2");
 }
 
 int main(void)

@@ -212,6 +212,25 @@ static void test_registry(void)
 	}
 	CHECK_INT(chmod(dir, 0700), 0);
 	reports_reg_free(r);
+
+	/* a hand-edited file naming one id twice: one entry (the first), so
+	 * reports/ never shows two entries for one request */
+	f = fopen(path, "w");
+	fputs("{\"version\":1,\"reports\":[{\"id\":\"a\",\"name\":\"one\"},"
+	      "{\"id\":\"b\"},{\"id\":\"a\",\"name\":\"two\"}]}", f);
+	fclose(f);
+	CHECK_INT(reports_reg_open(dir, &r), 0);
+	CHECK_INT(reports_reg_list(r, &v, &n), 0);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK_STR(v[0].id, "a");
+		CHECK_STR(v[0].name, "one");
+		CHECK_STR(v[1].id, "b");
+	}
+	free(v);
+	CHECK_INT(reports_reg_remove(r, "a"), 0);
+	CHECK_INT(reports_reg_get(r, "a", &one), -ENOENT);
+	reports_reg_free(r);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK_INT(system(cmd), 0);

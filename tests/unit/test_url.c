@@ -338,6 +338,9 @@ static void test_resolve(void)
 		{ "not a url", "/x", NULL },
 		{ "/relative", "/x", NULL },
 		{ "ftp://h/a", "/x", NULL },
+		{ "https://h/\xc3\xa9/a", "b", NULL }, /* a dirty base would leak into the result */
+		{ "https://h/a b/c", "d", NULL },
+		{ "https://h/a\tb", "?q", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
