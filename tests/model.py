@@ -306,7 +306,7 @@ class Engine:
 
     def gen(self):
         """One random step, as a JSON-able dict."""
-        rng, m = self.rng, self.model
+        rng = self.rng
         ops = []
 
         def add(w, f):
@@ -1054,7 +1054,7 @@ class Engine:
         if missing or extra:
             raise Divergence("ls %s: missing %s, unexpected %s (%s)" %
                              (os.path.relpath(d, self.mount.mnt), sorted(missing), sorted(extra),
-                              self.explain(kind, missing | extra)))
+                              self.explain("datafiles", missing | extra)))
 
     def check_file(self, kind, label, where=None):
         m = self.model
