@@ -178,6 +178,23 @@ def test_jq_then_mv_in_the_same_directory(wm):
     no_leftovers(m, "apps")
 
 
+@pytest.mark.xfail(strict=True, reason="mv across filesystems unlinks the target, then creates "
+                   "it O_EXCL: the app is deleted and a new one created (tests/model.py report)")
+def test_jq_to_a_temp_file_elsewhere_then_mv(wm, tmp_path):
+    """`jq ... f > /tmp/t && mv /tmp/t f`: mv cannot rename across
+    filesystems, so it unlinks f and creates it anew with O_EXCL."""
+    sim, m = wm
+    p = app_file(m, "Budget draft")
+    d = json.load(open(p))
+    d["description"] = "via a temp file elsewhere"
+    t = tmp_path / "t"
+    t.write_text(json.dumps(d))
+    sim.reset()
+    subprocess.run(["mv", str(t), p], check=True)
+    assert changes(sim) == [("PUT", "/api/v1/apps/" + d["resourceId"],
+                             {"attributes": {"description": "via a temp file elsewhere"}})]
+
+
 def test_vim_default_settings(wm):
     sim, m = wm
     p = m.path("spaces", "Finance", "space.json")
