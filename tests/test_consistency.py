@@ -62,3 +62,30 @@ def test_duplicate_arrival_does_not_rename_existing(fresh_sim, mount_factory):
     after = sorted(os.listdir(m.path("apps")))
     assert set(before) <= set(after)
     assert set(after) - set(before) == {"Sales Dashboard (%s).json" % app["attributes"]["id"]}
+
+
+def test_temporary_files_survive_a_listing_refresh(fresh_sim, mount_factory):
+    """Memory-only files (a tool's temporary file, a failed create) are in no
+    listing: refreshing the collection after the TTL must not drop them."""
+    m = mount_factory(fresh_sim.url, "cache_ttl=1", "neg_ttl=1")
+    hit = [f for f in os.listdir(m.path("apps")) if f.startswith("Budget draft (")][0]
+    p = m.path("apps", hit)
+    d = json.load(open(p))
+    d["description"] = "after a refresh"
+    t = m.path("apps", "t")
+    with open(t, "w") as f:
+        json.dump(d, f)
+    bad = m.path("users", "nobody.json")
+    try:
+        with open(bad, "w") as f:
+            json.dump({"name": "No Subject"}, f)  # refused: kept as a local file
+    except OSError:
+        pass
+    time.sleep(1.2)
+    assert hit in os.listdir(m.path("apps"))  # the listing is fetched again
+    os.listdir(m.path("users"))
+    assert json.load(open(t)) == d
+    assert json.load(open(bad)) == {"name": "No Subject"}
+    os.rename(t, p)
+    assert json.load(open(p))["description"] == "after a refresh"
+    os.unlink(bad)

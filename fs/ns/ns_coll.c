@@ -238,7 +238,10 @@ static void remove_unmarked(struct ns *ns, struct node *dir, struct node *coll)
 {
 	for (size_t i = 0; i < dir->nkids;) {
 		struct node *k = dir->kidv[i];
-		if (!k->pinned && k->mark != ns->gen) {
+		/* memory-only files (temporaries, failed creates, .rejected)
+		 * are not in any listing: they stay until deleted */
+		bool mem = k->role == R_SCRATCH || k->role == R_NEW;
+		if (!k->pinned && !mem && k->mark != ns->gen) {
 			if (k->id && strmap_get(coll->by_id, k->id) == k)
 				strmap_del(coll->by_id, k->id);
 			node_detach(ns, k); /* swaps the last kid into i */

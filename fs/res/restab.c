@@ -38,7 +38,8 @@ static const struct rtype rows[RK_COUNT] = {
 		.page_limit = 100,
 		.write_path = "/api/v1/apps", .upd = UPD_APP, .del = DEL_ONE, .creatable = true,
 		.writable = { "name", "description", "spaceId", "ownerId" },
-		.stale_field = "updatedAt",
+		/* the item's updatedAt has whole seconds: the app's own ms */
+		.stale_field = "resourceAttributes.modifiedDate",
 	},
 	[RK_DATAFILE] = {
 		.kind = RK_DATAFILE, .type = "data-file", .id_field = "id",

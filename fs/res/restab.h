@@ -58,7 +58,7 @@ struct rtype {
 	const char *writable[8];   /* top-level fields an update may change; NULL-ended */
 	bool all_writable;         /* every top-level field but `readonly` (data stores family) */
 	const char *readonly[10];  /* never sent, whatever the file says; NULL-ended */
-	const char *stale_field;   /* field whose change since open means "changed on the server" */
+	const char *stale_field;   /* field ("f" or "obj.f") whose change since open means "changed on the server" */
 };
 
 /* Returns the row for kind (never NULL for a valid kind). */

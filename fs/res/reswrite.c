@@ -164,18 +164,33 @@ static cJSON *changed_fields(const struct rtype *rt, const cJSON *base, const cJ
 	return ch;
 }
 
+/* The string at a "field" or "object.field" path of o, or NULL. */
+static const char *stale_value(const cJSON *o, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	if (!dot)
+		return json_str(o, path);
+	char parent[64];
+	size_t n = (size_t)(dot - path);
+	if (n >= sizeof(parent))
+		return NULL;
+	memcpy(parent, path, n);
+	parent[n] = 0;
+	return json_str(cJSON_GetObjectItemCaseSensitive(o, parent), dot + 1);
+}
+
 /* Refuses when the resource moved on the server since base. */
 static int check_stale(struct qclient *qc, const struct rtype *rt, const char *id,
 		       const cJSON *base, char *err, size_t errn)
 {
-	const char *was = json_str(base, rt->stale_field);
+	const char *was = rt->stale_field ? stale_value(base, rt->stale_field) : NULL;
 	cJSON *cur = NULL;
-	if (!rt->stale_field || !was)
+	if (!was)
 		return 0;
 	int rc = get_obj(qc, rt, id, &cur, err, errn);
 	if (rc)
 		return rc;
-	const char *is = json_str(cur, rt->stale_field);
+	const char *is = stale_value(cur, rt->stale_field);
 	if (!is || strcmp(is, was)) {
 		if (err && errn)
 			snprintf(err, errn,
