@@ -171,14 +171,14 @@ class Model:
         return [lb for lb in self.ents[kind] if self.is_sure(kind, lb)]
 
     def space_clean(self, sid):
-        """No unsure app or data file may be in (or moving through) space sid."""
-        for kind in ("apps", "datafiles"):
+        """No unsure app, data file or data store may be in (or moving through) space sid."""
+        for kind in ("apps", "datafiles", "stores"):
             for lb, r in self.ents[kind].items():
                 if not self.is_sure(kind, lb) and (r["spaceId"] == sid or
                                                    ("space", sid) in self.unsure[(kind, lb)][1]):
                     return False
         for (k, lb), (dl, names) in list(self.unsure.items()):
-            if k in ("apps", "datafiles") and lb not in self.ents[k] and ("space", sid) in names:
+            if k in ("apps", "datafiles", "stores") and lb not in self.ents[k] and ("space", sid) in names:
                 if not self.is_sure(k, lb):
                     return False
         return True
@@ -199,8 +199,8 @@ class Model:
     def dfiles_in(self, sid):
         return [r for r in self.ents["datafiles"].values() if r["spaceId"] == sid]
 
-    def hidden_in(self, sid):
-        """Content of space sid that its directory does not show (data stores)."""
+    def stores_in(self, sid):
+        """The data stores of space sid (shown in its data-stores/)."""
         return [r for r in self.ents["stores"].values() if r["spaceId"] == sid]
 
 
@@ -724,7 +724,7 @@ class Engine:
     def x_rmdir(self, st):
         m = self.model
         r = self.label_rec("spaces", st["label"])
-        if m.apps_in(r["id"]) or m.dfiles_in(r["id"]) or m.hidden_in(r["id"]):
+        if m.apps_in(r["id"]) or m.dfiles_in(r["id"]) or m.stores_in(r["id"]):
             self.expect_oserror(lambda: os.rmdir(self.space_dir(r)),
                                 (errno.ENOTEMPTY, errno.EEXIST), "rmdir of a non-empty space")
             return
@@ -734,19 +734,16 @@ class Engine:
     def x_rm_r(self, st):
         m = self.model
         r = self.label_rec("spaces", st["label"])
-        # a data store in the space is not shown in its directory: rm -r
-        # deletes what it shows, then the space's rmdir fails (ENOTEMPTY)
-        hidden = bool(m.hidden_in(r["id"]))
-        rc = subprocess.run(["rm", "-r", self.space_dir(r)], capture_output=True).returncode
-        if (rc != 0) != hidden:
-            raise Divergence("rm -r exited %d, the space %s content its directory does not show"
-                             % (rc, "has" if hidden else "has no"))
-        for kind in ("apps", "datafiles"):
+        # everything the tenant counts as the space's content is shown in its
+        # directory (apps, data files, data stores): rm -r removes it all
+        p = subprocess.run(["rm", "-r", self.space_dir(r)], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Divergence("rm -r of a space exited %d: %s" % (p.returncode, p.stderr.strip()))
+        for kind in ("apps", "datafiles", "stores"):
             for lb, x in list(m.ents[kind].items()):
                 if x["spaceId"] == r["id"]:
                     del m.ents[kind][lb]
-        if not hidden:
-            del m.ents["spaces"][st["label"]]
+        del m.ents["spaces"][st["label"]]
 
     def x_rename_app(self, st):
         r = self.label_rec("apps", st["label"])
