@@ -125,7 +125,9 @@ class Mount:
 
     Unless opts say otherwise, each mount keeps its state in its own
     temporary directory (-o state_dir=, so tests never touch the real one)
-    and the change poller only polls when asked (-o poll_interval=0, so
+    and deletes are sent at once (-o delete_delay=0, so that a test can read
+    the tenant right after rm; tests of the delay set it), and
+    the change poller only polls when asked (-o poll_interval=0, so
     request counts are not disturbed)."""
 
     def __init__(self, sim_url, opts=(), key=API_KEY, env=None, expect_fail=False,
@@ -142,6 +144,8 @@ class Mount:
                               if p.startswith("state_dir=")][-1]
         if not _has_opt(opts, "poll_interval"):
             opts.append("poll_interval=0")
+        if not _has_opt(opts, "delete_delay"):
+            opts.append("delete_delay=0")  # deletes at once: tests read the tenant after rm
         self.log_path = os.path.join(self.dir, "qlikfs.log")
         self.logf = open(self.log_path, "w+")
         e = dict(os.environ)

@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from conftest import wait_for
+
 
 @pytest.fixture
 def wm(fresh_sim, mount_factory):
@@ -178,21 +180,86 @@ def test_jq_then_mv_in_the_same_directory(wm):
     no_leftovers(m, "apps")
 
 
-@pytest.mark.xfail(strict=True, reason="mv across filesystems unlinks the target, then creates "
-                   "it O_EXCL: the app is deleted and a new one created (tests/model.py report)")
-def test_jq_to_a_temp_file_elsewhere_then_mv(wm, tmp_path):
+@pytest.fixture
+def wd(fresh_sim, mount_factory):
+    """A fresh tenant and a mount at the default delete_delay (2 s)."""
+    m = mount_factory(fresh_sim.url, "cache_ttl=300", "delete_delay=2")
+    return fresh_sim, m
+
+
+@pytest.mark.parametrize("kind", ["app", "data-file"])
+def test_jq_to_a_temp_file_elsewhere_then_mv(wd, tmp_path, kind):
     """`jq ... f > /tmp/t && mv /tmp/t f`: mv cannot rename across
-    filesystems, so it unlinks f and creates it anew with O_EXCL."""
-    sim, m = wm
-    p = app_file(m, "Budget draft")
+    filesystems, so it unlinks f and creates it anew with O_EXCL.  The
+    unlink's DELETE waits delete_delay; the create takes the resource back and
+    the content becomes an update (before, the app was deleted and an empty one
+    created; a data file was lost)."""
+    sim, m = wd
+    if kind == "app":
+        p = app_file(m, "Budget draft")
+    else:
+        p = m.path("data-files", "customers.csv.json")
     d = json.load(open(p))
-    d["description"] = "via a temp file elsewhere"
+    rid = d["resourceId"] if kind == "app" else d["id"]
+    field = "description" if kind == "app" else "name"
+    d[field] = "via a temp file elsewhere" if kind == "app" else "customers-renamed.csv"
     t = tmp_path / "t"
     t.write_text(json.dumps(d))
     sim.reset()
     subprocess.run(["mv", str(t), p], check=True)
-    assert changes(sim) == [("PUT", "/api/v1/apps/" + d["resourceId"],
-                             {"attributes": {"description": "via a temp file elsewhere"}})]
+    time.sleep(2.5)  # past the delay: nothing more is sent
+    sent = changes(sim)
+    assert not [c for c in sent if c[0] in ("DELETE", "POST")], sent
+    if kind == "app":
+        assert sent == [("PUT", "/api/v1/apps/" + rid,
+                         {"attributes": {"description": "via a temp file elsewhere"}})]
+        assert json.load(open(p))["description"] == "via a temp file elsewhere"
+    else:
+        assert [c[:2] for c in sent] == [("PUT", "/api/v1/data-files/" + rid)], sent
+        assert [f for f in sim.state()["data_files"] if f["id"] == rid][0]["name"] == \
+            "customers-renamed.csv"
+
+
+def test_rm_of_a_resource_file_is_sent_after_the_delay(wd):
+    sim, m = wd
+    p = app_file(m, "Budget draft")
+    app_id = json.load(open(p))["resourceId"]
+    sim.reset()
+    os.unlink(p)
+    # gone from every view at once ...
+    assert not os.path.exists(p)
+    assert not [f for f in os.listdir(m.path("apps")) if app_id in f]
+    for sp in os.listdir(m.path("spaces")):
+        assert not [f for f in os.listdir(m.path("spaces", sp, "apps")) if app_id in f]
+    assert changes(sim) == []
+    # ... and deleted on the tenant after the delay
+    wait_for(lambda: changes(sim), timeout=5, what="the DELETE")
+    assert changes(sim) == [("DELETE", "/api/v1/apps/" + app_id, None)]
+    assert app_id not in [a["attributes"]["id"] for a in sim.state()["apps"]]
+
+
+def test_a_failed_delayed_delete_is_reported_and_the_file_returns(wd):
+    sim, m = wd
+    p = app_file(m, "Budget draft")
+    name = os.path.basename(p)
+    sim.faults(mode="status", status=403, count=10, match="DELETE /api/v1/apps")
+    os.unlink(p)
+    assert not os.path.exists(p)
+    wait_for(lambda: "unlink apps/" + name in m.log(), timeout=8, what="the failure in the log")
+    wait_for(lambda: "unlink\tapps/" + name in open(m.path(".errors")).read(), timeout=5,
+             what="the failure in .errors")
+    sim.faults(clear=True)
+    assert os.path.exists(p)  # the next listing shows it again
+
+
+def test_unmount_sends_the_deletes_still_waiting(fresh_sim, mount_factory):
+    m = mount_factory(fresh_sim.url, "cache_ttl=300", "delete_delay=60")
+    p = app_file(m, "Budget draft")
+    app_id = json.load(open(p))["resourceId"]
+    os.unlink(p)
+    assert app_id in [a["attributes"]["id"] for a in fresh_sim.state()["apps"]]
+    assert m.unmount() == 0
+    assert app_id not in [a["attributes"]["id"] for a in fresh_sim.state()["apps"]]
 
 
 def test_vim_default_settings(wm):

@@ -339,6 +339,7 @@ int main(int argc, char *argv[])
 		.state_dir = cr.state_dir,
 		.transfer_timeout_ms = (long)(nums.transfer_timeout * 1000),
 		.me = me,
+		.delete_delay_ms = (int64_t)(nums.delete_delay * 1000),
 	};
 	ns = ns_new(&no);
 	cJSON_Delete(me);

@@ -46,6 +46,7 @@ static const struct fuse_opt qopts[] = {
 	OPT("timeout=%s", timeout),
 	OPT("retries=%s", retries),
 	OPT("ratelimit_wait=%s", ratelimit_wait),
+	OPT("delete_delay=%s", delete_delay),
 	OPT("uid=%s", uid),
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
@@ -336,7 +337,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
 				     .size = 256.0 * 1024 * 1024,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
-				     .ratelimit_wait = 600, .umask = 077 };
+				     .ratelimit_wait = 600, .delete_delay = 2, .umask = 077 };
 	unsigned long retries = 5, uid = getuid(), gid = getgid();
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
 	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
@@ -349,7 +350,8 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    uint_opt("retries", o->retries, 1, 100, "a whole number from 1 to 100", &retries) ||
 	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &uid) ||
 	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &gid) ||
-	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, F_RATEWAIT, &n->ratelimit_wait))
+	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, F_RATEWAIT, &n->ratelimit_wait) ||
+	    num_opt("delete_delay", o->delete_delay, 0, F_SECONDS, &n->delete_delay))
 		return -EINVAL;
 	if (n->ratelimit_wait > 86400) {
 		fprintf(stderr, "qlikfs: invalid -o ratelimit_wait=%s: expected %s\n", o->ratelimit_wait,
@@ -399,7 +401,7 @@ void options_free(struct options *o)
 	char **strs[] = { &o->tenant, &o->auth, &o->api_key_file, &o->client_id,
 			  &o->client_secret_file, &o->scopes, &o->authorize_url, &o->token_url,
 			  &o->context, &o->state_dir, &o->cache_ttl, &o->cache_size, &o->neg_ttl,
-			  &o->timeout, &o->retries, &o->ratelimit_wait, &o->uid, &o->gid, &o->umask, &o->api_version,
+			  &o->timeout, &o->retries, &o->ratelimit_wait, &o->delete_delay, &o->uid, &o->gid, &o->umask, &o->api_version,
 			  &o->redirect_port, &o->redirect_uri, &o->url_file, &o->login_timeout,
 			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
@@ -449,6 +451,9 @@ void options_usage(const char *prog)
 	       "  -o retries=N           attempts for 5xx/network failures (default 5)\n"
 	       "  -o ratelimit_wait=SECONDS  bound on the time one operation waits out 429 rate\n"
 	       "                         limits, on top of timeout (default 600; 0: within timeout)\n"
+	       "  -o delete_delay=SECONDS rm of a resource file sends its DELETE this much later;\n"
+	       "                         a create of the same name meanwhile (mv from another\n"
+	       "                         filesystem) updates the resource instead (default 2; 0: at once)\n"
 	       "  -o uid=N,gid=N,umask=M owner and permission mask of every file (default: the\n"
 	       "                         mounting user, umask 077: files 0600, directories 0700)\n"
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"

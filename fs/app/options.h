@@ -25,7 +25,7 @@ struct options {
 	char *context;            /* "" = the current context */
 	char *state_dir;
 	/* mount */
-	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait;
+	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait, *delete_delay;
 	char *uid, *gid, *umask;
 	char *api_version;
 	int ro;
@@ -57,6 +57,7 @@ struct mount_numbers {
 	mode_t umask;
 	double qvf_size, transfer_timeout;
 	double ratelimit_wait; /* seconds; 0: 429 waits come out of timeout */
+	double delete_delay;   /* seconds before an rm'd resource file's DELETE */
 	struct changes_opts changes; /* interval, switches, full scan, types */
 };
 

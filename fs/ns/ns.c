@@ -30,6 +30,7 @@
 #include "util/jsonfmt.h"
 #include "util/names.h"
 #include "ns/kinds/ns_ext.h"
+#include "ns/ns_mut.h"
 
 int64_t ns_wall_ms(void)
 {
@@ -527,6 +528,10 @@ struct ns *ns_new(const struct ns_opts *o)
 	if (ns->o.me && me && node_set_obj(ns, me, ns->o.me, NULL) == 0)
 		me->fetched_at = ns_now(ns) ? ns_now(ns) : 1;
 	ns->o.me = NULL; /* borrowed for this call only */
+	if (defer_start(ns)) {
+		ns_free(ns);
+		return NULL;
+	}
 	return ns;
 }
 
@@ -534,6 +539,7 @@ void ns_free(struct ns *ns)
 {
 	if (!ns)
 		return;
+	defer_stop(ns); /* the deletes still waiting are sent now */
 	ext_free(ns);
 	for (size_t i = 1; i < ns->ntab; i++)
 		node_destroy(ns->tab[i]);
@@ -649,7 +655,7 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		} else {
 			id[0] = '\0';
 		}
-		if (id[0] && id_like(id)) {
+		if (id[0] && id_like(id) && !defer_hides(ns, p->rt->kind, id)) {
 			char key[192];
 			snprintf(key, sizeof(key), "neg:%s:%s", p->rt->type, id);
 			struct cache_blob *b = NULL;

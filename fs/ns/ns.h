@@ -62,6 +62,10 @@ struct ns_opts {
 	 * me.json's first content, so that it needs no request of its own
 	 * (read by ns_new only; may be NULL). */
 	const cJSON *me;
+	/* rm of a resource file sends its DELETE this much later; a create of
+	 * the same name before then takes the resource back (ns_defer.c).
+	 * 0: at once. */
+	int64_t delete_delay_ms;
 };
 
 struct ns_attr {

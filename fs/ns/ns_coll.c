@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ns/ns_mut.h"
 #include "util/names.h"
 #include "res/reswrite.h"
 #include "util/url.h"
@@ -346,8 +347,8 @@ static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 			continue;
 		}
 		const char *id = restab_id(rt, obj);
-		if (!id)
-			continue;
+		if (!id || defer_hides(ns, rt->kind, id))
+			continue; /* (rm'd, its delete waiting: gone from every view) */
 		struct node *k = strmap_get(coll->by_id, id);
 		const char *sname = restab_name(rt, obj);
 		if (k && !k->gone && k->sname && sname && !strcmp(k->sname, sname)) {

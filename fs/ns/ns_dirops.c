@@ -44,6 +44,20 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 		pthread_mutex_unlock(&ns->lock);
 		goto open; /* an existing file: opened (and truncated if asked) */
 	}
+	if ((n = defer_take_back(ns, d, name))) {
+		/* unlinked a moment ago and its delete not sent (mv from another
+		 * filesystem): the resource is back, and what is written now
+		 * updates it */
+		if ((rc = node_attach(ns, d, n, name))) {
+			defer_delete(ns, n);
+			goto unlock;
+		}
+		ns_inval_entry(ns, d, name);
+		pthread_mutex_unlock(&ns->lock);
+		flags = (flags & ~(O_EXCL | O_ACCMODE)) | O_TRUNC |
+			((flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : (flags & O_ACCMODE));
+		goto open;
+	}
 	struct node *c = mut_dir_coll(d);
 	int uerr = -ENOMEM;
 	if (d->role == R_EXT) { /* reports/: ns_ext.c */
@@ -172,7 +186,7 @@ out:
 /* ---- unlink, rmdir ---- */
 
 /* Deletes the resource a node shows.  Lock held; dropped during the request. */
-static int delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
+int mut_delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	const struct rtype *rt = n->rt;
 	char *id = n->id ? strdup(n->id) : NULL;
@@ -245,7 +259,11 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 			rc = 0;
 			break;
 		}
-		rc = delete_resource(ns, n, err, errn);
+		if (defer_enabled(ns) && n->rt && n->id && !n->busy) {
+			rc = defer_delete(ns, n); /* sent later, unless created again */
+			break;
+		}
+		rc = mut_delete_resource(ns, n, err, errn);
 		break;
 	default:
 		rc = -EPERM;
@@ -291,7 +309,7 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		ns_inval_entry(ns, d, name);
 		rc = 0;
 	} else if (n->role == R_RESDIR) {
-		rc = delete_resource(ns, n, err, errn);
+		rc = mut_delete_resource(ns, n, err, errn);
 		if (rc == -EBUSY)
 			rc = -ENOTEMPTY;
 	} else if (n->role == R_COLL && d->role == R_RESDIR) {

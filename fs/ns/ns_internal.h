@@ -129,6 +129,10 @@ struct node {
 
 	/* R_EXT */
 	unsigned char xk; /* enum xkind (ns_ext.h) */
+
+	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
+	bool del_pending;
+	int64_t del_due; /* CLOCK_MONOTONIC ms */
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
@@ -161,6 +165,12 @@ struct ns {
 	size_t mem_bytes; /* held by scratch and new files */
 	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
 	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
+	/* deletes waiting for delete_delay_ms (ns_defer.c) */
+	struct node **dq;
+	size_t ndq, capdq;
+	pthread_t defer_thr;
+	pthread_cond_t defer_cv;
+	bool defer_on, defer_stopping;
 };
 
 /* ns.c */

@@ -29,6 +29,19 @@ void mut_node_unlock_change(struct ns *ns, struct node *n);
 void mut_colls_stale(struct ns *ns, enum rkind k);
 void mut_apply_change(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *now);
 void mut_apply_delete(struct ns *ns, const struct rtype *rt, const char *id);
+/* DELETE of the resource n shows (ns_dirops.c); lock held, dropped meanwhile. */
+int mut_delete_resource(struct ns *ns, struct node *n, char *err, size_t errn);
+
+/* ns_defer.c: deletes of resource files sent delete_delay_ms after the rm. */
+int defer_start(struct ns *ns);      /* 0, or -errno: no thread */
+void defer_stop(struct ns *ns);      /* sends what waits, then ends the thread */
+bool defer_enabled(const struct ns *ns);
+int defer_delete(struct ns *ns, struct node *n);      /* queues and detaches n */
+/* The node unlinked as `name` of dir whose delete still waits (taken off the
+ * queue), or NULL. */
+struct node *defer_take_back(struct ns *ns, struct node *dir, const char *name);
+/* Is the resource of that kind and id waiting to be deleted (listings skip it)? */
+bool defer_hides(const struct ns *ns, enum rkind kind, const char *id);
 struct node *mut_scratch_new(struct ns *ns, struct node *d, const char *name);
 void mut_mem_node_remove(struct ns *ns, struct node *n);
 struct node *mut_res_node(struct node *n);
