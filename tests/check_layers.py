@@ -33,6 +33,7 @@ LAYERS = [
     ("fuse", 8),
     ("ns", 7),
     ("ns/kinds", 6),
+    ("ns/core", 5.5),
     ("res", 5), ("actions", 5), ("changes", 5),
     ("client", 4),
     ("http", 3),

@@ -15,7 +15,8 @@
  * Locks: see ns_internal.h.  Everything here runs with ns->lock held except
  * where a comment says it drops it.
  */
-#include "ns/ns_internal.h"
+#include "ns/core/ns_internal.h"
+#include "ns/ns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,189 +31,9 @@
 #include "util/jsonfmt.h"
 #include "util/names.h"
 #include "ns/kinds/ns_ext.h"
-#include "ns/ns_mut.h"
-
-int64_t ns_wall_ms(void)
-{
-	return clock_wall_ms();
-}
-
-int64_t ns_now(struct ns *ns)
-{
-	return ns->o.now_ms ? ns->o.now_ms() : clock_mono_ms();
-}
-
-int64_t ns_deadline(struct ns *ns)
-{
-	long budget = ns->o.client ? qclient_timeout_ms(ns->o.client) : 30000;
-	return clock_mono_ms() + budget;
-}
-
-int ns_wait(struct ns *ns, int64_t deadline, const char *what, char *err, size_t errn)
-{
-	if (!clock_cond_wait_until(&ns->cv, &ns->lock, deadline))
-		return 0;
-	errmsg_set(err, errn, "timed out waiting for %s (another caller's request)", what);
-	return -EIO; /* as a timeout of our own request: a network failure */
-}
-
-bool ns_fresh(struct ns *ns, int64_t t)
-{
-	return t && ns_now(ns) - t < ns->o.ttl_ms;
-}
-
-void ns_inval_entry(struct ns *ns, struct node *parent, const char *name)
-{
-	if (ns->o.inval.inval_entry)
-		ns->o.inval.inval_entry(ns->o.inval.arg, parent->ino, name);
-}
-
-void ns_inval_inode(struct ns *ns, struct node *n)
-{
-	if (ns->o.inval.inval_inode)
-		ns->o.inval.inval_inode(ns->o.inval.arg, n->ino);
-}
+#include "ns/core/ns_mut.h"
 
 /* ---- node table ---- */
-
-static int kidv_push(struct node *p, struct node *n)
-{
-	if (p->nkids == p->capkids) {
-		size_t cap = p->capkids ? p->capkids * 2 : 8;
-		struct node **v = realloc(p->kidv, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->kidv = v;
-		p->capkids = cap;
-	}
-	n->idx = p->nkids;
-	p->kidv[p->nkids++] = n;
-	return 0;
-}
-
-static void kidv_remove(struct node *p, struct node *n)
-{
-	if (n->idx >= p->nkids || p->kidv[n->idx] != n)
-		return;
-	p->kidv[n->idx] = p->kidv[--p->nkids];
-	p->kidv[n->idx]->idx = n->idx;
-}
-
-/* Puts n under parent as `name` (replacing n's name).  A hidden node holding
- * that name is evicted: listed entries win.  Returns 0 or -ENOMEM. */
-int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name)
-{
-	struct node *old = strmap_get(parent->kids, name);
-	if (old && old != n) {
-		if (!old->hidden)
-			return -EEXIST;
-		strmap_del(parent->kids, name);
-		old->gone = true;
-		ns_inval_entry(ns, parent, name);
-	}
-	char *nm = strdup(name);
-	if (!nm)
-		return -ENOMEM;
-	if (strmap_put(parent->kids, nm, n) < 0) {
-		free(nm);
-		return -ENOMEM;
-	}
-	if (!n->hidden && kidv_push(parent, n) < 0) {
-		strmap_del(parent->kids, nm);
-		free(nm);
-		return -ENOMEM;
-	}
-	free(n->name);
-	n->name = nm;
-	n->parent = parent;
-	n->gone = false;
-	struct node *qd = n->twin && n->role == R_FILE && !n->hidden ?
-				  strmap_get(parent->kids, QVF_DIR) : NULL;
-	if (qd && qd->role == R_QVFDIR) {
-		/* an app's .qvf follows its file */
-		char tn[512];
-		struct node *t = n->twin;
-		twin_name(nm, tn, sizeof(tn));
-		if (t->parent != qd || t->gone || strcmp(t->name, tn)) {
-			node_detach(ns, t);
-			struct node *o = strmap_get(qd->kids, tn);
-			if (!o || o->hidden)
-				node_attach(ns, qd, t, tn);
-		}
-	}
-	return 0;
-}
-
-/* Takes n out of its parent (it keeps its inode; gone until re-attached). */
-void node_detach(struct ns *ns, struct node *n)
-{
-	struct node *p = n->parent;
-	if (!p || n->gone)
-		return;
-	if (strmap_get(p->kids, n->name) == n)
-		strmap_del(p->kids, n->name);
-	if (!n->hidden)
-		kidv_remove(p, n);
-	n->gone = true;
-	ns_inval_entry(ns, p, n->name);
-}
-
-struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
-		      bool dir)
-{
-	if (ns->ntab == ns->captab) {
-		size_t cap = ns->captab ? ns->captab * 2 : 1024;
-		struct node **t = realloc(ns->tab, cap * sizeof(*t));
-		if (!t)
-			return NULL;
-		ns->tab = t;
-		ns->captab = cap;
-	}
-	struct node *n = calloc(1, sizeof(*n));
-	if (!n)
-		return NULL;
-	n->role = role;
-	n->dir = dir;
-	n->tmpfd = -1;
-	n->mtime_ms = n->ctime_ms = ns->mount_ms;
-	if (dir && !(n->kids = strmap_new())) {
-		free(n);
-		return NULL;
-	}
-	n->ino = ns->ntab;
-	ns->tab[ns->ntab++] = n;
-	ns->stats.nodes++;
-	if (parent && node_attach(ns, parent, n, name) < 0) {
-		n->gone = true; /* stays in the table, unreachable */
-		return NULL;
-	}
-	if (!parent)
-		n->name = strdup(name);
-	return n;
-}
-
-static void node_destroy(struct node *n)
-{
-	free(n->mem);
-	if (n->tmpfd >= 0)
-		close(n->tmpfd);
-	free(n->ixbuf);
-	free(n->errmsg);
-	free(n->refresh_err);
-	free(n->space_filter);
-	cJSON_Delete(n->created);
-	free(n->name);
-	free(n->id);
-	free(n->store_id);
-	free(n->item_id);
-	free(n->local_dir);
-	free(n->sname);
-	free(n->conn);
-	free(n->kidv);
-	strmap_free(n->kids);
-	strmap_free(n->by_id);
-	free(n);
-}
 
 static struct node *add_coll(struct ns *ns, struct node *parent, const char *name, enum coll c,
 			     enum rkind kind, const char *scope, const char *scope2)
@@ -322,62 +143,6 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 	}
 }
 
-/* The resource's own file inside a resource directory, or NULL. */
-struct node *node_self(const struct node *dir)
-{
-	for (size_t i = 0; i < dir->nkids; i++)
-		if (dir->kidv[i]->self)
-			return dir->kidv[i];
-	return NULL;
-}
-
-void content_key(const struct node *n, char *buf, size_t len)
-{
-	if (n->role == R_ME)
-		snprintf(buf, len, "me");
-	else
-		snprintf(buf, len, "%s:%s", n->rt ? n->rt->type : "?", n->id ? n->id : "");
-}
-
-/* Applies a resource object to n (and, for a resource directory, to its own
- * file): times, size, and the rendered content into the cache.  When out is
- * not NULL it receives a reference to the content (which the byte bound may
- * have kept out of the cache). */
-int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_blob **out)
-{
-	size_t len;
-	char key[256];
-	const struct rtype *rt = n->rt ? n->rt : restab_get(RK_USER);
-	char *txt = jsonfmt_pretty(obj, &len);
-	if (!txt)
-		return -ENOMEM;
-	struct cache_blob *b = cache_blob_take(txt, len);
-	if (!b)
-		return -ENOMEM;
-	int64_t mt = restab_mtime_ms(rt, obj), ct = restab_ctime_ms(rt, obj);
-	struct node *targets[2] = { n, n->role == R_RESDIR ? node_self(n) : NULL };
-	for (int i = 0; i < 2 && targets[i]; i++) {
-		struct node *t = targets[i];
-		bool changed = t->mtime_ms != (mt ? mt : t->mtime_ms) ||
-			       (!t->dir && t->size != len);
-		if (mt)
-			t->mtime_ms = mt;
-		if (ct)
-			t->ctime_ms = ct;
-		if (!t->dir)
-			t->size = len;
-		if (changed && t->reported)
-			ns_inval_inode(ns, t); /* the kernel holds the old attributes */
-	}
-	content_key(n, key, sizeof(key));
-	int rc = cache_put(ns->o.cache, key, b, ns->o.ttl_ms);
-	if (out && rc == 0)
-		*out = b;
-	else
-		cache_blob_unref(b);
-	return rc;
-}
-
 /* ---- freshness ---- */
 
 /* The node whose listing (listed_at) or fetch (fetched_at) vouches for n. */
@@ -447,107 +212,34 @@ int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	return ensure_node_fresh(ns, d, err, errn);
 }
 
+bool node_writable(const struct node *n)
+{
+	if (n->role == R_EXT)
+		return ext_writable(n); /* ns_ext.c */
+	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
+	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
+}
+
 void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->ino = n->ino;
-	a->uid = ns->o.uid;
-	a->gid = ns->o.gid;
-	a->mtime_ms = n->mtime_ms;
-	a->ctime_ms = n->ctime_ms;
-	n->reported = true;
-	if (n->dir) {
-		a->mode = S_IFDIR | (0777 & ~ns->o.umask);
-		a->nlink = 2;
-	} else {
-		/* changes/ files show 0666: refused writes say EACCES themselves */
-		bool w = node_writable(n) || n->role == R_LOCAL;
-		a->mode = S_IFREG | ((w ? 0666 : 0444) & ~ns->o.umask);
-		a->nlink = 1;
-		a->size = n->size;
-		if (n->role == R_SCRATCH || n->role == R_NEW)
-			a->size = n->memlen;
-		else if (n->role == R_UPLOAD)
-			a->size = n->tmplen;
-		if (n->role == R_QVF && n->twin) {
-			a->mtime_ms = n->twin->mtime_ms;
-			a->ctime_ms = n->twin->ctime_ms;
-		}
-		else if (n->dirty_handles) {
-			/* a size that lasts only while a writer holds the file:
-			 * the kernel must not keep it past the close */
-			a->size = n->wsize;
-			a->transient = true;
-		}
-		n->reported_size = a->size;
-	}
+	/* changes/ files show 0666: refused writes say EACCES themselves */
+	node_fill_attr(ns, n, node_writable(n) || n->role == R_LOCAL, a);
 	if (n->role == R_INDEX) {
 		index_update(ns, n);
 		a->size = n->reported_size = n->size;
 		a->mtime_ms = n->mtime_ms;
 	}
-	if (n->role == R_EXT)
+	if (n->role == R_EXT) {
 		ext_fill_attr(ns, n, a);
-	if (ns->o.read_only)
-		a->mode &= ~(mode_t)0222;
+		if (ns->o.read_only)
+			a->mode &= ~(mode_t)0222;
+	}
 }
 
-struct node *ns_node(struct ns *ns, uint64_t ino)
-{
-	return ino < ns->ntab ? ns->tab[ino] : NULL;
-}
 
 /* ---- public API ---- */
 
-struct ns *ns_new(const struct ns_opts *o)
-{
-	struct ns *ns = calloc(1, sizeof(*ns));
-	if (!ns)
-		return NULL;
-	ns->o = *o;
-	if (ns->o.ttl_ms <= 0)
-		ns->o.ttl_ms = 1;
-	pthread_mutex_init(&ns->lock, NULL);
-	clock_cond_init(&ns->cv);
-	ns->mount_ms = ns_wall_ms();
-	ns->ntab = 1; /* inode 0 is invalid */
-	ns->captab = 1024;
-	ns->tab = calloc(ns->captab, sizeof(*ns->tab));
-	if (!ns->tab) {
-		free(ns);
-		return NULL;
-	}
-	struct node *root = node_new(ns, NULL, "/", R_STATIC, true);
-	if (!root) {
-		ns_free(ns);
-		return NULL;
-	}
-	root->pinned = true;
-	node_add_fixed_kids(ns, root);
-	struct node *me = strmap_get(root->kids, "me.json");
-	if (ns->o.me && me && node_set_obj(ns, me, ns->o.me, NULL) == 0)
-		me->fetched_at = ns_now(ns) ? ns_now(ns) : 1;
-	ns->o.me = NULL; /* borrowed for this call only */
-	if (defer_start(ns)) {
-		ns_free(ns);
-		return NULL;
-	}
-	return ns;
-}
 
-void ns_free(struct ns *ns)
-{
-	if (!ns)
-		return;
-	defer_stop(ns); /* the deletes still waiting are sent now */
-	ext_free(ns);
-	for (size_t i = 1; i < ns->ntab; i++)
-		node_destroy(ns->tab[i]);
-	free(ns->tab);
-	pthread_cond_destroy(&ns->cv);
-	pthread_mutex_destroy(&ns->lock);
-	free(ns);
-}
 
 /* Is `s` shaped like a Qlik id (so that a bare-id lookup is worth a GET)? */
 static bool id_like(const char *s)
@@ -717,31 +409,6 @@ int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size
 	return rc;
 }
 
-static int cmp_dirent(const void *a, const void *b)
-{
-	return strcmp(((const struct ns_dirent *)a)->name, ((const struct ns_dirent *)b)->name);
-}
-
-int ns_dir_sort(struct ns_dir *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->ents[i].name)
-			return -ENOMEM;
-	qsort(d->ents + 2, d->n - 2, sizeof(*d->ents), cmp_dirent);
-	return 0;
-}
-
-int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out)
-{
-	pthread_mutex_unlock(&ns->lock);
-	if (rc) {
-		ns_closedir(d);
-		d = NULL;
-	}
-	*out = d;
-	return rc;
-}
-
 /* Would k's attributes take a request of their own (a GET, an export)?  Such
  * an entry goes to readdirplus without attributes, so that the kernel looks it
  * up and the size it is given is the size a read returns (me.json before its
@@ -791,29 +458,6 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 	rc = ns_dir_sort(d);
 out:
 	return ns_dir_done(ns, d, rc, out);
-}
-
-void ns_closedir(struct ns_dir *d)
-{
-	if (!d)
-		return;
-	for (size_t i = 0; i < d->n; i++)
-		free(d->ents[i].name);
-	free(d->ents);
-	free(d);
-}
-
-struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b)
-{
-	struct ns_file *f = calloc(1, sizeof(*f));
-	if (!f) {
-		cache_blob_unref(b);
-		return NULL;
-	}
-	f->ns = ns;
-	f->ino = ino;
-	f->blob = b;
-	return f;
 }
 
 static const char *xattr_value(const struct node *n, const char *name)

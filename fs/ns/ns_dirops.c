@@ -2,7 +2,8 @@
  * ns_dirops.c - create, mkdir, unlink, rmdir, rename.  Contract and locks:
  * ns_mut.c.
  */
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
+#include "ns/ns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,29 +185,6 @@ out:
 }
 
 /* ---- unlink, rmdir ---- */
-
-/* Deletes the resource a node shows.  Lock held; dropped during the request. */
-int mut_delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
-{
-	const struct rtype *rt = n->rt;
-	char *id = n->id ? strdup(n->id) : NULL;
-	if (!id)
-		return -ENOMEM;
-	int rc = mut_node_lock_change(ns, n, err, errn);
-	if (rc) {
-		free(id);
-		return rc;
-	}
-	pthread_mutex_unlock(&ns->lock);
-	rc = res_delete(ns->o.client, rt, id, err, errn);
-	pthread_mutex_lock(&ns->lock);
-	mut_node_unlock_change(ns, n);
-	mut_node_set_errmsg(n, rc && rc != -ENOENT ? err : NULL); /* user.qlik.error */
-	if (!rc || rc == -ENOENT)
-		mut_apply_delete(ns, rt, id);
-	free(id);
-	return rc;
-}
 
 int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
 {

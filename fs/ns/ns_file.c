@@ -2,7 +2,8 @@
  * ns_file.c - open files: read snapshots, write buffers, flush (where a
  * change is sent), truncate.  Contract and locks: ns_mut.c.
  */
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
+#include "ns/ns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -186,6 +187,8 @@ out:
 		f = NULL;
 	}
 	pthread_mutex_unlock(&ns->lock);
+	if (f)
+		ns_file_track(ns, f);
 	*out = f;
 	return rc;
 }
@@ -359,6 +362,7 @@ void ns_release(struct ns_file *f)
 	if (!f)
 		return;
 	struct ns *ns = f->ns;
+	ns_file_untrack(ns, f);
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
 	if (n)

@@ -14,7 +14,8 @@
  * change: the function waits for it (on ns->cv) before marking, so its
  * result cannot be taken as fresh afterwards.
  */
-#include "ns/ns_internal.h"
+#include "ns/core/ns_internal.h"
+#include "ns/ns.h"
 
 #include <stdio.h>
 

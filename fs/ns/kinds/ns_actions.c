@@ -23,7 +23,7 @@
  * Locks: ns->lock held on entry; qvf_node_size, qvf_node_open and
  * upload_commit drop it around requests.
  */
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,14 +38,6 @@
 #include "actions/upload.h"
 
 /* ---- .qvf twins ---- */
-
-void twin_name(const char *json_name, char *out, size_t n)
-{
-	size_t l = strlen(json_name);
-	if (l > 5 && !strcmp(json_name + l - 5, ".json"))
-		l -= 5;
-	snprintf(out, n, "%.*s.qvf", (int)l, json_name);
-}
 
 void qvf_twin_make(struct ns *ns, struct node *app)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
 
 void ext_add_root_kids(struct ns *ns, struct node *root)
 {

@@ -26,7 +26,7 @@
 #ifndef QLIKFS_NS_EXT_H
 #define QLIKFS_NS_EXT_H
 
-#include "ns/ns_internal.h"
+#include "ns/core/ns_internal.h"
 
 enum xkind {
 	X_API = 1,

@@ -9,7 +9,7 @@
  *
  * Locks: ns->lock held by every caller.
  */
-#include "ns/ns_internal.h"
+#include "ns/core/ns_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -21,7 +21,7 @@
  * the ns.c functions, before those take it).  lstat/readdir/unlink run under
  * the lock (local, small directories); file contents are read without it.
  */
-#include "ns/ns_internal.h"
+#include "ns/core/ns_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -173,7 +173,7 @@ int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_
 	if (!p->dir)
 		rc = -ENOTDIR;
 	else if (!(rc = sync_self(ns, p)) && !(rc = sync_child(ns, p, name, &k))) {
-		ns_fill_attr(ns, k, out);
+		node_fill_attr(ns, k, true, out);
 		k->nlookup++;
 	}
 	pthread_mutex_unlock(&ns->lock);
@@ -186,7 +186,7 @@ int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out)
 	struct node *n = get(ns, ino);
 	int rc = sync_self(ns, n);
 	if (!rc)
-		ns_fill_attr(ns, n, out);
+		node_fill_attr(ns, n, true, out);
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -244,7 +244,7 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		goto out;
 	}
 	d->ents[0].name = strdup(".");
-	ns_fill_attr(ns, n, &d->ents[0].attr);
+	node_fill_attr(ns, n, true, &d->ents[0].attr);
 	d->ents[1].name = strdup("..");
 	/* the parent's attributes as the kernel last had them */
 	d->ents[1].attr = d->ents[0].attr;
@@ -255,7 +255,7 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		if (k->hidden || k->gone)
 			continue;
 		d->ents[d->n].name = strdup(k->name);
-		ns_fill_attr(ns, k, &d->ents[d->n].attr);
+		node_fill_attr(ns, k, true, &d->ents[d->n].attr);
 		d->n++;
 	}
 	rc = ns_dir_sort(d);

@@ -22,6 +22,7 @@
  * nothing but the errlog's lock.
  */
 #include "ns/kinds/ns_ext.h"
+#include "ns/kinds/ns_ops.h"
 
 #include <errno.h>
 #include <stdio.h>

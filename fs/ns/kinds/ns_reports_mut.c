@@ -31,7 +31,7 @@
 #include "client/errmap.h"
 #include "util/jsonfmt.h"
 #include "util/names.h"
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
 #include "actions/reports.h"
 #include "util/statedir.h"
 

@@ -13,14 +13,14 @@
  * Locks: coll_refresh() and fetch_one() are called with ns->lock held and
  * drop it around the HTTP requests.
  */
-#include "ns/ns_internal.h"
+#include "ns/core/ns_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
 #include "util/names.h"
 #include "res/reswrite.h"
 #include "util/url.h"
@@ -292,7 +292,8 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 
 	struct node *k = p->existing;
 	if (k) {
-		if (k->parent != dir || strcmp(k->name, name)) {
+		/* (gone: unlinked, and its delayed delete failed: it shows again) */
+		if (k->gone || k->parent != dir || strcmp(k->name, name)) {
 			node_detach(ns, k);
 			if (node_attach(ns, dir, k, name) < 0)
 				return;
@@ -304,15 +305,14 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 		k->rt = rt;
 		set_child_ids(coll, k, p->id, p->obj);
 		if (dirs)
-			node_add_fixed_kids(ns, k);
+			ns->hooks.fixed_kids(ns, k);
 		strmap_put(coll->by_id, p->id, k);
 	}
 	free(k->sname);
 	k->sname = strdup(sname);
 	k->mark = ns->gen;
 	node_set_obj(ns, k, p->obj, NULL);
-	if (rt->kind == RK_APP)
-		qvf_twin_make(ns, k);
+	ns->hooks.placed(ns, k);
 	if (k->twin)
 		k->twin->mark = ns->gen;
 }
@@ -357,8 +357,7 @@ static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 			k->mark = ns->gen;
 			set_child_ids(coll, k, id, obj);
 			node_set_obj(ns, k, obj, NULL);
-			if (rt->kind == RK_APP)
-				qvf_twin_make(ns, k);
+			ns->hooks.placed(ns, k);
 			if (k->twin)
 				k->twin->mark = ns->gen;
 			continue;

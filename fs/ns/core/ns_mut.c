@@ -27,7 +27,7 @@
  * Locks: as ns.c.  The HTTP requests run with ns->lock dropped; a node with
  * a change in flight is `busy` and other changes to it wait on ns->cv.
  */
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,21 +35,12 @@
 #include <string.h>
 
 #include "util/names.h"
-#include "ns/kinds/ns_ext.h"
 #include "res/reswrite.h"
 
 void mut_node_set_errmsg(struct node *n, const char *msg)
 {
 	free(n->errmsg);
 	n->errmsg = msg && msg[0] ? strdup(msg) : NULL;
-}
-
-bool node_writable(const struct node *n)
-{
-	if (n->role == R_EXT)
-		return ext_writable(n); /* ns_ext.c */
-	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
-	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
 }
 
 void node_drop_mem(struct ns *ns, struct node *n)
@@ -488,3 +479,25 @@ int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n)
 	return 0;
 }
 
+/* Deletes the resource a node shows.  Lock held; dropped during the request. */
+int mut_delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	const struct rtype *rt = n->rt;
+	char *id = n->id ? strdup(n->id) : NULL;
+	if (!id)
+		return -ENOMEM;
+	int rc = mut_node_lock_change(ns, n, err, errn);
+	if (rc) {
+		free(id);
+		return rc;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	rc = res_delete(ns->o.client, rt, id, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	mut_node_unlock_change(ns, n);
+	mut_node_set_errmsg(n, rc && rc != -ENOENT ? err : NULL); /* user.qlik.error */
+	if (!rc || rc == -ENOENT)
+		mut_apply_delete(ns, rt, id);
+	free(id);
+	return rc;
+}

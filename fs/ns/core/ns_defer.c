@@ -18,7 +18,7 @@
  * Locks: the queue and the nodes are GUARDED_BY(ns->lock); the sender thread
  * waits on defer_cv (monotonic) and drops the lock for each request.
  */
-#include "ns/ns_mut.h"
+#include "ns/core/ns_mut.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -101,16 +101,6 @@ struct node *defer_take_back(struct ns *ns, struct node *dir, const char *name)
 	return NULL;
 }
 
-bool defer_hides(const struct ns *ns, enum rkind kind, const char *id)
-{
-	for (size_t i = 0; i < ns->ndq; i++) {
-		const struct node *n = ns->dq[i];
-		if (n->rt && n->rt->kind == kind && n->id && !strcmp(n->id, id))
-			return true;
-	}
-	return false;
-}
-
 /* Sends the delete of n (taken off the queue); lock held, dropped meanwhile. */
 static void send_one(struct ns *ns, struct node *n)
 {
@@ -122,8 +112,10 @@ static void send_one(struct ns *ns, struct node *n)
 		/* it stays on the tenant: the next listing shows it again */
 		if (n->rt)
 			mut_colls_stale(ns, n->rt->kind);
+		if (n->parent)
+			ns_inval_entry(ns, n->parent, name); /* the kernel's "no such file" */
 		pthread_mutex_unlock(&ns->lock);
-		ns_report_failure(ns, "unlink", dir, name, rc, err);
+		ns->hooks.report(ns, "unlink", dir, name, rc, err);
 		pthread_mutex_lock(&ns->lock);
 	}
 }

@@ -21,7 +21,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "ns/ns.h"
+#include "ns/core/ns_types.h"
 #include "res/restab.h"
 #include "util/strmap.h"
 
@@ -151,10 +151,27 @@ struct ns_file {
 	cJSON *base;
 	struct qvf_file *qf; /* R_QVF: the pinned export */
 	void *ext; /* R_EXT handles with state of their own (ns_ext.h), else NULL */
+	struct ns_file *fprev, *fnext; /* ns->files: every handle not yet released */
+};
+
+/* The calls from the node table up to the layers above it, by pointer: the
+ * dispatcher (ns.c) sets them in ns_new, so that nothing here names a kind
+ * or the dispatcher. */
+struct ns_hooks {
+	/* the fixed children of a directory node a listing made (a space's
+	 * apps/, data-files/ ...): the tree's shape (ns.c) */
+	void (*fixed_kids)(struct ns *ns, struct node *n);
+	/* a listing placed or refreshed resource node n (apps: their .qvf twin) */
+	void (*placed)(struct ns *ns, struct node *n);
+	/* a change that failed away from any caller (a delayed delete): logged and
+	 * recorded in .errors (ns_ops.c) */
+	void (*report)(struct ns *ns, const char *op, uint64_t ino, const char *name, int rc,
+		       const char *err);
 };
 
 struct ns {
 	struct ns_opts o;
+	struct ns_hooks hooks;
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	struct node **tab; /* by inode number; tab[0] unused */
@@ -165,6 +182,10 @@ struct ns {
 	size_t mem_bytes; /* held by scratch and new files */
 	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
 	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
+	/* the open handles (a release the kernel never sent, at unmount, frees
+	 * them in ns_free); GUARDED_BY(files_lock), a leaf lock */
+	pthread_mutex_t files_lock;
+	struct ns_file *files;
 	/* deletes waiting for delete_delay_ms (ns_defer.c) */
 	struct node **dq;
 	size_t ndq, capdq;
@@ -173,7 +194,16 @@ struct ns {
 	bool defer_on, defer_stopping;
 };
 
-/* ns.c */
+/* node.c (the node table) */
+void node_destroy(struct node *n);
+/* A handle joins / leaves ns->files (ns_open, ns_file_new / ns_release). */
+void ns_file_track(struct ns *ns, struct ns_file *f);
+void ns_file_untrack(struct ns *ns, struct ns_file *f);
+/* The attributes every node has, from its own fields (writable: its write
+ * bits before the umask); ns_fill_attr (the dispatcher) adds the kinds'. */
+void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr *a);
+/* The name of an app file's .qvf twin ("X (id).json" -> "X (id).qvf"). */
+void twin_name(const char *json_name, char *out, size_t n);
 int64_t ns_now(struct ns *ns);
 /* The deadline of an operation starting now (the client's timeout), and a
  * wait on ns->cv bounded by it: 0 when woken, or -EIO (a timeout, like a request's own) with why in err
@@ -210,7 +240,6 @@ bool node_writable(const struct node *n);
 /* ns_actions.c: .qvf files, uploads and imports. */
 struct qvf_file;
 void qvf_twin_make(struct ns *ns, struct node *app);
-void twin_name(const char *json_name, char *out, size_t n);
 /* Makes a .qvf node's size known (exports the app when not cached; may drop
  * the lock).  peek_only: answer from the cache or leave it unknown. */
 int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn);

@@ -6,7 +6,7 @@
 #ifndef QLIKFS_NS_MUT_H
 #define QLIKFS_NS_MUT_H
 
-#include "ns/ns_internal.h"
+#include "ns/core/ns_internal.h"
 #include "res/reswrite.h"
 
 #define FILE_MAX (64u << 20) /* one write buffer */

@@ -1,0 +1,77 @@
+/*
+ * ns_life.c - a namespace's start and end: the node table's hooks, the
+ * root's tree, me.json's first content, the deferred-delete sender; at the
+ * end, the deletes still waiting, the handles never released, the nodes.
+ */
+#include "ns/ns.h"
+
+#include <stdlib.h>
+
+#include "ns/core/ns_internal.h"
+#include "ns/core/ns_mut.h"
+#include "ns/kinds/ns_ext.h"
+#include "util/clock.h"
+
+/* A listing placed or refreshed resource node k (the node table's hook). */
+static void placed(struct ns *ns, struct node *k)
+{
+	if (k->rt && k->rt->kind == RK_APP)
+		qvf_twin_make(ns, k); /* ns_actions.c */
+}
+
+struct ns *ns_new(const struct ns_opts *o)
+{
+	struct ns *ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return NULL;
+	ns->o = *o;
+	ns->hooks = (struct ns_hooks){ node_add_fixed_kids, placed, ns_report_failure };
+	if (ns->o.ttl_ms <= 0)
+		ns->o.ttl_ms = 1;
+	pthread_mutex_init(&ns->lock, NULL);
+	pthread_mutex_init(&ns->files_lock, NULL);
+	clock_cond_init(&ns->cv);
+	ns->mount_ms = ns_wall_ms();
+	ns->ntab = 1; /* inode 0 is invalid */
+	ns->captab = 1024;
+	ns->tab = calloc(ns->captab, sizeof(*ns->tab));
+	if (!ns->tab) {
+		free(ns);
+		return NULL;
+	}
+	struct node *root = node_new(ns, NULL, "/", R_STATIC, true);
+	if (!root) {
+		ns_free(ns);
+		return NULL;
+	}
+	root->pinned = true;
+	node_add_fixed_kids(ns, root);
+	struct node *me = strmap_get(root->kids, "me.json");
+	if (ns->o.me && me && node_set_obj(ns, me, ns->o.me, NULL) == 0)
+		me->fetched_at = ns_now(ns) ? ns_now(ns) : 1;
+	ns->o.me = NULL; /* borrowed for this call only */
+	if (defer_start(ns)) {
+		ns_free(ns);
+		return NULL;
+	}
+	return ns;
+}
+
+void ns_free(struct ns *ns)
+{
+	if (!ns)
+		return;
+	defer_stop(ns); /* the deletes still waiting are sent now */
+	/* handles whose release the kernel never sent (an unmount racing the
+	 * last close) */
+	while (ns->files)
+		ns_release(ns->files);
+	ext_free(ns);
+	for (size_t i = 1; i < ns->ntab; i++)
+		node_destroy(ns->tab[i]);
+	free(ns->tab);
+	pthread_cond_destroy(&ns->cv);
+	pthread_mutex_destroy(&ns->files_lock);
+	pthread_mutex_destroy(&ns->lock);
+	free(ns);
+}
