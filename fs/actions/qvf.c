@@ -316,13 +316,6 @@ void qvf_cache_free(struct qvf_cache *c)
 /* ------------------------------------------------------------ export */
 
 /* The part of an absolute URL after its origin. */
-static const char *url_tail(const char *url)
-{
-	const char *p = strstr(url, "://");
-	p = p ? strchr(p + 3, '/') : NULL;
-	return p ? p : "/";
-}
-
 /* POST .../export; returns 0 and the download URL (malloc'd, on the tenant). */
 static int start_export(struct qvf_cache *c, const char *id, bool nodata, char **loc,
 			char *err, size_t n)

@@ -49,13 +49,6 @@ static const char *jstr(const cJSON *o, const char *k)
 }
 
 /* The part of an absolute URL after its origin. */
-static const char *url_tail(const char *url)
-{
-	const char *p = strstr(url, "://");
-	p = p ? strchr(p + 3, '/') : NULL;
-	return p ? p : "/";
-}
-
 /* /api/v1/reports/{id}<suffix> on the tenant, or NULL. */
 static char *report_url(struct qclient *qc, const char *id, const char *suffix)
 {

@@ -26,6 +26,7 @@
 #include "actions/multipart.h"
 #include "util/opstats.h"
 #include "util/url.h"
+#include "util/clock.h"
 
 #define DEFAULT_TIMEOUT_MS (10L * 60 * 1000)
 #define DEFAULT_QUOTA_TTL_MS (10L * 60 * 1000)
@@ -47,13 +48,6 @@ struct upload {
 	double max_file_size;       /* GUARDED_BY(lock): 0 = unknown */
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct upload *upload_new(const struct upload_opts *o)
 {
 	struct upload *u = calloc(1, sizeof(*u));
@@ -62,7 +56,7 @@ struct upload *upload_new(const struct upload_opts *o)
 	u->qc = o->client;
 	u->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	u->quota_ttl_ms = o->quota_ttl_ms > 0 ? o->quota_ttl_ms : DEFAULT_QUOTA_TTL_MS;
-	u->now_ms = o->now_ms ? o->now_ms : mono_ms;
+	u->now_ms = o->now_ms ? o->now_ms : clock_mono_ms;
 	pthread_mutex_init(&u->lock, NULL);
 	return u;
 }

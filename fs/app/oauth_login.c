@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "util/url.h"
+#include "util/clock.h"
 
 #define REQ_MAX 8192
 
@@ -195,13 +196,6 @@ int oauth_listen(const char *redirect_uri, struct oauth_listener **out, char *er
 	return 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads a request head into buf (NUL-terminated).  Returns 0, -ETIMEDOUT,
  * -EMSGSIZE or -ECONNRESET. */
 static int read_head(int fd, char *buf, size_t max, int64_t deadline)
@@ -209,7 +203,7 @@ static int read_head(int fd, char *buf, size_t max, int64_t deadline)
 	size_t got = 0;
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - clock_mono_ms();
 		if (left <= 0 || poll(&p, 1, (int)(left > 5000 ? 5000 : left)) <= 0)
 			return -ETIMEDOUT;
 		ssize_t r = recv(fd, buf + got, max - 1 - got, 0);
@@ -294,10 +288,10 @@ out:
 int oauth_listener_wait(struct oauth_listener *l, const char *state, long timeout_ms, char **code,
 			char *err, size_t n)
 {
-	const int64_t deadline = mono_ms() + timeout_ms;
+	const int64_t deadline = clock_mono_ms() + timeout_ms;
 	for (;;) {
 		struct pollfd p = { .fd = l->fd, .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - clock_mono_ms();
 		if (left <= 0) {
 			snprintf(err, n, "no login redirect within %ld s", timeout_ms / 1000);
 			return -ETIMEDOUT;

@@ -62,13 +62,6 @@ struct oauth {
 	char why[400];        /* GUARDED_BY(mu) */
 };
 
-static int64_t real_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t real_wall_s(void)
 {
 	return (int64_t)time(NULL);
@@ -389,7 +382,7 @@ int auth_oauth_new(const struct oauth_opts *opts, struct qauth **out, char *err,
 	o->base.ops = &oauth_ops;
 	pthread_mutex_init(&o->mu, NULL);
 	clock_cond_init(&o->cv);
-	o->now_ms = opts->now_ms ? opts->now_ms : real_mono_ms;
+	o->now_ms = opts->now_ms ? opts->now_ms : clock_mono_ms;
 	o->wall_s = opts->wall_s ? opts->wall_s : real_wall_s;
 	o->cl.transport = c->transport;
 	o->cl.timeout_ms = c->timeout_ms;

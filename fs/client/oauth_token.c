@@ -22,6 +22,7 @@
 #include "client/qclient.h"
 #include "util/qtime.h"
 #include "util/statedir.h"
+#include "util/clock.h"
 
 #define ANSWER_MAX (64 * 1024)
 #define ACCESS_MAX 7168
@@ -124,13 +125,6 @@ void oauth_error_text(const char *body, char *buf, size_t n)
 
 /* ---------------------------------------------------------- token endpoint */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -159,14 +153,14 @@ static int post_until_final(const struct oauth_client *c, const char *body, bool
 			    struct http_response *resp, char *err, size_t n)
 {
 	const long budget = c->timeout_ms > 0 ? c->timeout_ms : 30000;
-	const int64_t deadline = mono_ms() + budget;
+	const int64_t deadline = clock_mono_ms() + budget;
 	const struct http_header hdrs[] = {
 		{ "Content-Type", "application/json" },
 		{ "Accept", "application/json" },
 		{ "User-Agent", "qlikfs/" QLIKFS_VERSION },
 	};
 	for (int attempt = 1;; attempt++) {
-		int64_t left = deadline - mono_ms(), wait = BACKOFF_MS << (attempt - 1);
+		int64_t left = deadline - clock_mono_ms(), wait = BACKOFF_MS << (attempt - 1);
 		struct http_request req = {
 			.method = "POST", .url = c->token_url, .headers = hdrs, .n_headers = 3,
 			.body = body, .body_len = strlen(body), .timeout_ms = left > 1 ? left : 1,
@@ -190,7 +184,7 @@ static int post_until_final(const struct oauth_client *c, const char *body, bool
 		} else {
 			return 0;
 		}
-		if (!again || attempt >= MAX_ATTEMPTS || mono_ms() + wait >= deadline) {
+		if (!again || attempt >= MAX_ATTEMPTS || clock_mono_ms() + wait >= deadline) {
 			http_response_clear(resp);
 			return -EIO;
 		}

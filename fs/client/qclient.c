@@ -78,30 +78,16 @@ struct qclient {
 	pthread_mutex_t lock;
 	struct flight *flights;      /* GUARDED_BY(lock) */
 	int64_t tier_until[2];       /* GUARDED_BY(lock): 0 = reads (GET), 1 = writes */
+	int64_t (*now)(void);        /* the clock of deadlines, backoff and tiers (injectable) */
+	void (*sleep)(int64_t ms);
 	struct qclient_stats stats;  /* GUARDED_BY(lock) */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-	if (ms <= 0)
-		return;
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static unsigned jitter_rand(void)
 {
 	static __thread unsigned state;
 	if (!state)
-		state = (unsigned)now_ms() ^ (unsigned)(uintptr_t)&state;
+		state = (unsigned)clock_mono_ms() ^ (unsigned)(uintptr_t)&state;
 	state ^= state << 13;
 	state ^= state >> 17;
 	state ^= state << 5;
@@ -130,6 +116,8 @@ struct qclient *qclient_new(const struct qclient_opts *o)
 	c->transport = o->transport;
 	c->auth = o->auth;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	c->now = o->now_ms ? o->now_ms : clock_mono_ms;
+	c->sleep = o->sleep_ms ? o->sleep_ms : clock_sleep_ms;
 	c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
 	c->ratelimit_wait_ms = o->ratelimit_wait_ms > 0 ? o->ratelimit_wait_ms : 0;
 	pthread_mutex_init(&c->lock, NULL);
@@ -236,15 +224,6 @@ void qclient_error_text(const char *body, char *code, size_t code_n, char *text,
 }
 
 /* The part of url after the origin, for messages. */
-static const char *url_tail(const char *url)
-{
-	const char *p = strstr(url, "://");
-	if (!p)
-		return url;
-	p = strchr(p + 3, '/');
-	return p ? p : "/";
-}
-
 static bool is_idempotent(const struct qcall *call)
 {
 	if (call->idempotent)
@@ -312,6 +291,7 @@ static const char *transport_text(int err)
 struct rl_budget {
 	int64_t left_ms;
 	int64_t *deadline;
+	const struct qclient *c;
 };
 
 /* May the call wait ms more for a rate limit?  Takes the wait from the budget
@@ -319,7 +299,7 @@ struct rl_budget {
 static bool rl_take(struct rl_budget *b, int64_t ms)
 {
 	if (b->left_ms < 0)
-		return now_ms() + ms < *b->deadline;
+		return b->c->now() + ms < *b->deadline;
 	if (ms > b->left_ms)
 		return false;
 	b->left_ms -= ms;
@@ -334,12 +314,12 @@ static bool wait_tier(struct qclient *c, int tier, struct rl_budget *b)
 	pthread_mutex_lock(&c->lock);
 	int64_t until = c->tier_until[tier];
 	pthread_mutex_unlock(&c->lock);
-	int64_t now = now_ms();
+	int64_t now = c->now();
 	if (until <= now)
 		return true;
 	if (!rl_take(b, until - now))
 		return false;
-	sleep_ms(until - now);
+	c->sleep(until - now);
 	opstats_ratelimit_wait(until - now); /* the status file's time waited */
 	return true;
 }
@@ -479,8 +459,8 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 
 	const long budget = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
 	const int max_attempts = call->max_attempts > 0 ? call->max_attempts : c->max_attempts;
-	int64_t deadline = now_ms() + budget;
-	struct rl_budget rl = { c->ratelimit_wait_ms > 0 ? c->ratelimit_wait_ms : -1, &deadline };
+	int64_t deadline = c->now() + budget;
+	struct rl_budget rl = { c->ratelimit_wait_ms > 0 ? c->ratelimit_wait_ms : -1, &deadline, c };
 	int rl_hits = 0; /* 429 answers that were not attempts (with a bound) */
 	const int tier = strcmp(call->method, "GET") ? 1 : 0;
 	const char *method = call->method;
@@ -535,7 +515,7 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 				 url_tail(url), strerrordesc_np(-rc));
 			break;
 		}
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - c->now();
 		if (left < 1)
 			left = 1;
 		struct http_request req = {
@@ -574,8 +554,8 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 			bool retry = (is_idempotent(call) || call->retry_all) && net_retryable(rc) &&
 				     (!io.sunk || call->sink_reset);
 			int64_t wait = retry_wait(call, attempt);
-			if (retry && attempt - rl_hits < max_attempts && now_ms() + wait < deadline) {
-				sleep_ms(wait);
+			if (retry && attempt - rl_hits < max_attempts && c->now() + wait < deadline) {
+				c->sleep(wait);
 				continue;
 			}
 			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s (after %d attempt%s)",
@@ -595,9 +575,9 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 		}
 		if (st == 429) {
 			int64_t wait = qclient_retry_after_ms(http_response_header(&resp, "retry-after"));
-			block_tier(c, tier, now_ms() + wait);
+			block_tier(c, tier, c->now() + wait);
 			if (rl.left_ms >= 0 ? wait <= rl.left_ms && rl_hits < RL_MAX_HITS
-					    : attempt < max_attempts && now_ms() + wait < deadline) {
+					    : attempt < max_attempts && c->now() + wait < deadline) {
 				rl_hits += rl.left_ms >= 0;
 				continue; /* wait_tier() sleeps */
 			}
@@ -606,8 +586,8 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 						: st >= 500 && st != 501 && is_idempotent(call);
 		if (st != 429 && st_retry) {
 			int64_t wait = retry_wait(call, attempt);
-			if (attempt - rl_hits < max_attempts && now_ms() + wait < deadline) {
-				sleep_ms(wait);
+			if (attempt - rl_hits < max_attempts && c->now() + wait < deadline) {
+				c->sleep(wait);
 				continue;
 			}
 		}
@@ -647,8 +627,8 @@ static int do_call(struct qclient *c, const struct qcall *call, struct qresp *ou
 			 * dropped connection */
 			int64_t wait = retry_wait(call, attempt);
 			if ((is_idempotent(call) || call->retry_all) &&
-			    attempt - rl_hits < max_attempts && now_ms() + wait < deadline) {
-				sleep_ms(wait);
+			    attempt - rl_hits < max_attempts && c->now() + wait < deadline) {
+				c->sleep(wait);
 				continue;
 			}
 			if (!is_idempotent(call) && !call->retry_all) {

@@ -38,6 +38,12 @@ struct qclient_opts {
 	long ratelimit_wait_ms;
 	const char *api_version;          /* value of qlik-api-version, or NULL to omit */
 	const char *user_agent;
+	/* The clock of deadlines, backoff and rate-limit tiers, and the sleep of
+	 * waits (NULL: util/clock.h's): tests of backoff inject a fake pair and
+	 * run without sleeping.  Waits on another caller's request use the real
+	 * clock (a condition variable cannot be faked). */
+	int64_t (*now_ms)(void);
+	void (*sleep_ms)(int64_t ms);
 };
 
 /* Returns a client or NULL on OOM.  Strings in opts are copied. */

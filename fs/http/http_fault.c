@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/clock.h"
+#include "util/url.h"
 
 #define SLOTS 4096             /* per-request counters, indexed by a hash of the request */
 #define SPEC_MAX 1024
@@ -48,13 +50,6 @@ const char *http_fault_kind_name(enum http_fault_kind k)
 	return k < HF_NKINDS ? kind_names[k] : "?";
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int64_t ms)
 {
 	if (ms <= 0)
@@ -80,15 +75,6 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 }
 
 /* The part of url after the origin. */
-static const char *url_tail(const char *url)
-{
-	const char *p = strstr(url, "://");
-	if (!p)
-		return url;
-	p = strchr(p + 3, '/');
-	return p ? p : "/";
-}
-
 /* ------------------------------------------------------------ the spec */
 
 struct key {
@@ -309,8 +295,8 @@ static int fsink_write(void *arg, const char *data, size_t len)
 	}
 	if (s->drip_ms) {
 		for (; s->dripped + 1024 <= s->passed + len; s->dripped += 1024) {
-			if (s->deadline && now_ms() + s->drip_ms > s->deadline) {
-				sleep_ms(s->deadline - now_ms());
+			if (s->deadline && clock_mono_ms() + s->drip_ms > s->deadline) {
+				sleep_ms(s->deadline - clock_mono_ms());
 				s->timed_out = true;
 				return -ETIMEDOUT;
 			}
@@ -351,7 +337,7 @@ static int do_reset(struct fault_tr *f, const struct http_request *req, struct h
 /* drip: the body arrives at drip_ms per KiB; past the timeout: -ETIMEDOUT. */
 static int do_drip(struct fault_tr *f, const struct http_request *req, struct http_response *resp)
 {
-	int64_t t0 = now_ms(), deadline = deadline_of(req, t0);
+	int64_t t0 = clock_mono_ms(), deadline = deadline_of(req, t0);
 	if (req->sink) {
 		struct fsink s = { .req = req, .drip_ms = f->cfg.drip_ms, .deadline = deadline };
 		struct http_request q = *req;
@@ -368,8 +354,8 @@ static int do_drip(struct fault_tr *f, const struct http_request *req, struct ht
 	if (rc < 0)
 		return rc;
 	int64_t delay = (int64_t)f->cfg.drip_ms * (int64_t)(resp->body_len / 1024 + 1);
-	if (deadline && now_ms() + delay > deadline) {
-		sleep_ms(deadline - now_ms());
+	if (deadline && clock_mono_ms() + delay > deadline) {
+		sleep_ms(deadline - clock_mono_ms());
 		http_response_clear(resp);
 		return -ETIMEDOUT;
 	}

@@ -16,6 +16,8 @@
 
 #include "util/log.h"
 #include "util/opstats.h"
+#include "util/clock.h"
+#include "util/url.h"
 
 struct obs {
 	struct http_transport base;
@@ -28,13 +30,6 @@ struct obs_io {
 	struct http_body_source src;
 	uint64_t sunk, read;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool secret_name(const char *name, size_t len)
 {
@@ -54,17 +49,10 @@ static bool secret_name(const char *name, size_t len)
 
 void http_obs_redact(const char *url, char *out, size_t n)
 {
-	const char *p = strstr(url, "://");
+	const char *p = url_tail(url);
 	size_t o = 0;
 	if (!n)
 		return;
-	if (p) {
-		p = strchr(p + 3, '/');
-		if (!p)
-			p = "/";
-	} else {
-		p = url;
-	}
 	size_t end = strcspn(p, "#");
 	size_t q = strcspn(p, "?#");
 #define PUT(s, l)                                            \
@@ -132,13 +120,13 @@ static int obs_perform(struct http_transport *t, const struct http_request *req,
 		io.src = (struct http_body_source){ obs_read, &io, req->source->len };
 		r.source = &io.src;
 	}
-	int64_t t0 = mono_ms();
+	int64_t t0 = clock_mono_ms();
 	int rc = http_perform(o->inner, &r, resp);
 	struct opstats_http ev = {
 		.method = req->method, .status = rc ? 0 : resp->status, .rc = rc,
 		.sent = req->source ? io.read : req->body_len,
 		.received = io.sunk + (rc ? 0 : resp->body_len),
-		.ms = mono_ms() - t0, .retry = retry,
+		.ms = clock_mono_ms() - t0, .retry = retry,
 	};
 	opstats_op_bytes(req->source ? 0 : req->body_len, rc ? 0 : resp->body_len);
 	opstats_http(&ev);

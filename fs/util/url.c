@@ -826,3 +826,12 @@ int url_query_get(const char *url, const char *key, char **out)
 	}
 	return -ENOENT;
 }
+
+const char *url_tail(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return url;
+	p = strchr(p + 3, '/');
+	return p ? p : "/";
+}

@@ -149,4 +149,8 @@ bool url_is_loopback(const char *url);
  * bad escape or a decoded NUL, -ENOMEM.  *out untouched on failure. */
 int url_query_get(const char *url, const char *key, char **out);
 
+/* The path and query of an absolute URL ("/api/v1/x?y"; "/" when it has no
+ * path), for messages and logs; a URL without a scheme is returned as is. */
+const char *url_tail(const char *url);
+
 #endif

@@ -729,9 +729,55 @@ static void test_own_retry_policy(struct qauth *a)
 	http_transport_free(&f->base);
 }
 
+/* An injected clock: backoff and Retry-After waits take no real time, and
+ * the waits the client chose are read off the fake clock. */
+static int64_t fake_ms;
+static int64_t fake_now(void)
+{
+	return fake_ms;
+}
+static void fake_sleep(int64_t ms)
+{
+	if (ms > 0)
+		fake_ms += ms;
+}
+
+static void test_injected_clock_runs_without_sleeping(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 503, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 429, 0, "{}", { "Retry-After", "20" }, 0 });
+	add(f, (struct canned){ 200, 0, "{\"ok\":true}", { 0 }, 0 });
+	struct qclient_opts o = { .base = "https://t.example.com", .transport = &f->base,
+				  .auth = a, .timeout_ms = 60000, .max_attempts = 4,
+				  .now_ms = fake_now, .sleep_ms = fake_sleep };
+	struct qclient *c = qclient_new(&o);
+	fake_ms = 1000000;
+	int64_t t0 = ms_now();
+	cJSON *j = NULL;
+	CHECK_INT(qclient_get_json(c, "/api/v1/items", &j, NULL, 0), 0);
+	CHECK(ms_now() - t0 < 500);           /* no real sleep */
+	CHECK(fake_ms - 1000000 >= 20000);    /* but the Retry-After was waited out */
+	CHECK(fake_ms - 1000000 < 25000);     /* plus one backoff, no more */
+	CHECK_INT(f->sent, 3);
+	cJSON_Delete(j);
+	/* a Retry-After past the deadline fails at once on the same clock */
+	add(f, (struct canned){ 429, 0, "{}", { "Retry-After", "120" }, 0 });
+	struct qclient_opts o2 = o;
+	o2.timeout_ms = 5000;
+	struct qclient *c2 = qclient_new(&o2);
+	int64_t before = fake_ms;
+	CHECK_INT(qclient_get_json(c2, "/api/v1/other", &j, NULL, 0), -EIO);
+	CHECK(fake_ms - before < 5000);
+	qclient_free(c2);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
 int main(void)
 {
 	struct qauth *a = auth_apikey_new("secret-key");
+	test_injected_clock_runs_without_sleeping(a);
 	test_get_ok_and_error_text(a);
 	test_retry_5xx_then_ok(a);
 	test_post_not_retried(a);
