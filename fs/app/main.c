@@ -331,6 +331,7 @@ int main(int argc, char *argv[])
 	struct ns_opts no = {
 		.client = qc, .cache = cache,
 		.ttl_ms = (int64_t)(nums.ttl * 1000), .neg_ttl_ms = (int64_t)(nums.neg_ttl * 1000),
+		.walk_max_ms = (int64_t)(nums.walk_max * 1000), .prefetch = (int)nums.prefetch,
 		.uid = (uid_t)nums.uid, .gid = (gid_t)nums.gid, .umask = (mode_t)nums.umask,
 		.read_only = o.ro,
 		.inval = { inval_entry_cb, inval_inode_cb, g_inval },

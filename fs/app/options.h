@@ -25,6 +25,7 @@ struct options {
 	char *state_dir;
 	/* mount */
 	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait;
+	char *walk_max, *prefetch;
 	char *uid, *gid, *umask;
 	char *api_version;
 	int ro;
@@ -52,6 +53,8 @@ struct mount_numbers {
 	double ttl, neg_ttl, timeout, size, retries, uid, gid, umask;
 	double qvf_size, transfer_timeout;
 	double ratelimit_wait; /* seconds; 0: 429 waits come out of timeout */
+	double walk_max;       /* seconds */
+	double prefetch;       /* background listings at once */
 	struct changes_opts changes; /* interval, switches, full scan, types */
 };
 

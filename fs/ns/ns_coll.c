@@ -313,7 +313,7 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 		k->twin->mark = ns->gen;
 }
 
-static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
+void coll_apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 {
 	const struct rtype *rt = coll->rt;
 	size_t n = (size_t)cJSON_GetArraySize(arr), np = 0;
@@ -384,7 +384,7 @@ static void plan_clear(struct plan *p)
  * caller's own deadline, and shares its outcome: its error too, so that
  * waiters neither wait past their deadline nor start fetches of their own
  * after it failed (each with a fresh deadline: 30, 60, 90 s...). */
-static int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
+int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
 	const unsigned gen = coll->refresh_gen;
 	const int64_t deadline = ns_deadline(ns);
@@ -400,62 +400,21 @@ static int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t
 	return 0;
 }
 
-/* A space's view of a tenant-wide collection, from that collection's listing
- * (made fresh first): 0 with the space's objects in *out, 1 when a content
- * the listing brought was evicted since (the caller lists for itself), or
- * -errno.  May drop the lock. */
-static int space_view(struct ns *ns, struct node *coll, cJSON **out, int64_t *at, char *err,
-		      size_t errn)
-{
-	struct node *w = coll->wide;
-	int rc;
-	if (!ns_fresh(ns, w->listed_at) && (rc = coll_refresh(ns, w, err, errn)))
-		return rc;
-	cJSON *arr = cJSON_CreateArray();
-	if (!arr)
-		return -ENOMEM;
-	for (size_t i = 0; i < w->nkids; i++) {
-		struct node *k = w->kidv[i];
-		char key[256];
-		struct cache_blob *b = NULL;
-		if (k->gone || k->hidden || !k->id)
-			continue;
-		content_key(k, key, sizeof(key));
-		if (cache_lookup(ns->o.cache, key, &b) != 1) {
-			cJSON_Delete(arr);
-			return 1;
-		}
-		cJSON *o = cJSON_ParseWithLength(cache_blob_data(b), cache_blob_len(b));
-		cache_blob_unref(b);
-		const char *s = json_str(o, "spaceId");
-		if (o && s && !strcmp(s, coll->space_filter))
-			cJSON_AddItemToArray(arr, o);
-		else
-			cJSON_Delete(o);
-	}
-	*out = arr;
-	*at = w->listed_at;
-	return 0;
-}
-
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
 	if (coll->refreshing)
 		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
-	if (coll->wide) {
-		cJSON *arr = NULL;
-		int64_t at = 0;
-		int rc = space_view(ns, coll, &arr, &at, err, errn);
-		if (rc < 0)
+	if (coll->view_of) {
+		/* from the tenant-wide listing when the rule says so (ns_view.c) */
+		int rc = view_refresh(ns, coll, err, errn);
+		if (rc <= 0)
 			return rc;
-		if (rc == 0) {
-			apply_listing(ns, coll, arr);
-			coll->listed_at = at ? at : 1;
-			cJSON_Delete(arr);
+		if (coll->refreshing) /* another caller started its own meanwhile */
+			return coll_join_refresh(ns, coll, err, errn);
+		if (ns_fresh(ns, coll->listed_at))
 			return 0;
-		}
 	}
 	struct plan p = {
 		.coll = coll->coll,
@@ -481,8 +440,9 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 	if (!rc) {
 		if (p.conn && !coll->conn)
 			coll->conn = strdup(p.conn);
-		apply_listing(ns, coll, arr);
+		coll_apply_listing(ns, coll, arr);
 		coll->listed_at = coll->refresh_outdated ? 0 : (started ? started : 1);
+		view_index_build(ns, coll, arr);
 		ns->stats.listings++;
 	}
 	cJSON_Delete(arr);

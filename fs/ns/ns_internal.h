@@ -97,9 +97,28 @@ struct node {
 				 * is applied but not counted fresh */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
-	 * collection `wide` whose spaceId is space_filter, taken from its listing */
+	 * collection whose spaceId is space_filter (a view, below, with no request
+	 * of its own) */
 	char *space_filter;
-	struct node *wide;
+	/* A view (docs/SEMANTICS.md "Caching and consistency"): a collection
+	 * scoped to one space, store or asset that is answered from the
+	 * tenant-wide collection `view_of` (the objects whose view_field is
+	 * view_key) while that one is fresh or being listed, else by its own
+	 * request.  view_key NULL with VF_SPACE: the personal space. */
+	struct node *view_of;
+	unsigned char view_field; /* enum view_field (ns_view.c) */
+	char *view_key;
+	/* R_COLL that views are made from: its objects by view key (ns_view.c),
+	 * made from the listing of listed_at; the views it answered by their
+	 * own requests since it was last listed (the rule's count) */
+	struct view_index *vindex;
+	unsigned view_misses;
+	bool queued; /* waits for a prefetch worker (ns_prefetch.c) */
+
+	/* walks (ns_walk.c): the walk that last visited the node, and by
+	 * which operations (WALK_*) */
+	unsigned walk_id;
+	unsigned char walk_ops;
 
 	/* writes (ns_mut.c) */
 	char *mem;              /* R_SCRATCH, R_NEW: the content */
@@ -159,6 +178,11 @@ struct ns {
 	size_t mem_bytes; /* held by scratch and new files */
 	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
 	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
+	/* walks (ns_walk.c) */
+	unsigned walk_id;
+	int64_t walk_start, walk_last;
+	char *me_id;               /* the caller's user id (personal-space views) */
+	struct prefetch *prefetch; /* ns_prefetch.c; NULL: none */
 };
 
 /* ns.c */
@@ -179,6 +203,8 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
  * frees it when rc is not 0) and returns rc. */
 int ns_dir_sort(struct ns_dir *d);
 int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out);
+/* Is a listing or fetch made at t fresh?  Within cache_ttl, or for the
+ * length of the walk that made it (ns_walk.c). */
 bool ns_fresh(struct ns *ns, int64_t t);
 struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
 		      bool dir);
@@ -238,5 +264,36 @@ int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **roo
 	      const cJSON **obj, char *err, size_t errn);
 int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
 bool coll_kids_are_dirs(const struct node *coll);
+/* Applies a listing (an array of objects) to coll's entries, lock held. */
+void coll_apply_listing(struct ns *ns, struct node *coll, const cJSON *arr);
+/* Joins the refresh of coll in flight, within this caller's deadline. */
+int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
+
+/* ns_view.c: views of tenant-wide collections. */
+enum view_field { VF_NONE, VF_SPACE, VF_STORE, VF_ASSET };
+/* Makes c a view of the root collection `root_name` (lock held). */
+void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
+		const char *key);
+/* After `wide` applied the listing arr: indexes its objects by view key. */
+void view_index_build(struct ns *ns, struct node *wide, const cJSON *arr);
+void view_index_free(struct view_index *vi);
+/* Refreshes the view c from its tenant-wide collection when the rule says so:
+ * 0 done (c listed), 1 the caller lists c by its own request, or -errno.
+ * May drop the lock. */
+int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn);
+
+/* ns_walk.c: walks (a run of operations without a pause of walk_gap).
+ * ns_walk_visit() notes that operation op (WALK_*) visits n now, and sets
+ * the freshness rule of this thread's operation: a listing made in this walk
+ * stays fresh for the walk, unless this operation already visited n in it
+ * (a second look sees cache_ttl).  ns_walk_end() clears it. */
+enum { WALK_LOOKUP = 1, WALK_GETATTR = 2, WALK_OPENDIR = 4, WALK_OPEN = 8, WALK_STRICT = 128 };
+void ns_walk_visit(struct ns *ns, struct node *n, unsigned op);
+void ns_walk_end(void);
+
+/* ns_prefetch.c: the tenant-wide listings a walk of directory d will want,
+ * started in the background (at most `prefetch` at once). */
+void prefetch_for_dir(struct ns *ns, struct node *d);
+void prefetch_free(struct ns *ns);
 
 #endif
