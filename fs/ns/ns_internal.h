@@ -264,8 +264,17 @@ int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **roo
 	      const cJSON **obj, char *err, size_t errn);
 int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
 bool coll_kids_are_dirs(const struct node *coll);
-/* Applies a listing (an array of objects) to coll's entries, lock held. */
-void coll_apply_listing(struct ns *ns, struct node *coll, const cJSON *arr);
+/* A listing as it arrived: one compact JSON text per object (a fraction of
+ * the memory of parsed objects, which a walk of 10k users would hold all at
+ * once); objects are parsed one at a time when applied. */
+struct listing {
+	char **v;
+	size_t n, cap;
+};
+int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
+void listing_clear(struct listing *l);
+/* Applies a listing to coll's entries, lock held. */
+void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l);
 /* Joins the refresh of coll in flight, within this caller's deadline. */
 int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
 
@@ -275,7 +284,7 @@ enum view_field { VF_NONE, VF_SPACE, VF_STORE, VF_ASSET };
 void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
 		const char *key);
 /* After `wide` applied the listing arr: indexes its objects by view key. */
-void view_index_build(struct ns *ns, struct node *wide, const cJSON *arr);
+void view_index_build(struct ns *ns, struct node *wide, const struct listing *l);
 void view_index_free(struct view_index *vi);
 /* Refreshes the view c from its tenant-wide collection when the rule says so:
  * 0 done (c listed), 1 the caller lists c by its own request, or -errno.

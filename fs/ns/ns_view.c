@@ -44,7 +44,7 @@
 struct view_bucket {
 	struct node **v; /* the wide collection's entries (files, resource dirs) */
 	size_t n, cap;
-	cJSON *folders;  /* data-file folder objects of this scope (owned) */
+	struct listing folders; /* data-file folder objects of this scope */
 };
 
 struct view_index {
@@ -59,7 +59,7 @@ void view_index_free(struct view_index *vi)
 		return;
 	for (size_t i = 0; i < vi->n; i++) {
 		free(vi->all[i]->v);
-		cJSON_Delete(vi->all[i]->folders);
+		listing_clear(&vi->all[i]->folders);
 		free(vi->all[i]);
 	}
 	free(vi->all);
@@ -154,7 +154,7 @@ static bool is_wide(const struct node *c)
 	}
 }
 
-void view_index_build(struct ns *ns, struct node *wide, const cJSON *arr)
+void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 {
 	(void)ns;
 	if (!is_wide(wide))
@@ -168,34 +168,29 @@ void view_index_build(struct ns *ns, struct node *wide, const cJSON *arr)
 		return;
 	}
 	const enum rkind k = wide->rt->kind;
-	const cJSON *obj;
-	cJSON_ArrayForEach(obj, arr)
-	{
+	for (size_t i = 0; i < l->n; i++) {
 		char buf[300];
+		cJSON *obj = cJSON_Parse(l->v[i]);
 		const char *key = obj_key(k, obj, buf, sizeof(buf));
 		struct view_bucket *b = key ? bucket_get(vi, key) : NULL;
-		if (!key)
-			continue;
-		if (!b)
-			goto oom;
-		if (k == RK_DATAFILE && json_bool(obj, "folder")) {
-			cJSON *dup = cJSON_Duplicate(obj, 1);
-			if (!dup || (!b->folders && !(b->folders = cJSON_CreateArray()))) {
-				cJSON_Delete(dup);
-				goto oom;
-			}
-			cJSON_AddItemToArray(b->folders, dup);
-			continue;
+		int rc = 0;
+		if (key && !b) {
+			rc = -ENOMEM;
+		} else if (key && k == RK_DATAFILE && json_bool(obj, "folder")) {
+			rc = listing_add(&b->folders, strdup(l->v[i]));
+		} else if (key) {
+			const char *id = restab_id(wide->rt, obj);
+			struct node *n = id ? strmap_get(wide->by_id, id) : NULL;
+			if (n && !n->gone && n->mark == ns->gen)
+				rc = bucket_add(b, n);
 		}
-		const char *id = restab_id(wide->rt, obj);
-		struct node *n = id ? strmap_get(wide->by_id, id) : NULL;
-		if (n && !n->gone && n->mark == ns->gen && bucket_add(b, n) < 0)
-			goto oom;
+		cJSON_Delete(obj);
+		if (rc) {
+			view_index_free(vi); /* views then list by their own requests */
+			return;
+		}
 	}
 	wide->vindex = vi;
-	return;
-oom:
-	view_index_free(vi); /* views then list by their own requests */
 }
 
 void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
@@ -270,34 +265,32 @@ int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
 	if (!w->vindex)
 		return 1;
 	struct view_bucket *b = strmap_get(w->vindex->by_key, c->view_key);
-	cJSON *arr = cJSON_CreateArray();
-	if (!arr)
-		return -ENOMEM;
+	struct listing l = { 0 };
 	for (size_t i = 0; b && i < b->n; i++) {
 		struct node *k = b->v[i];
 		char key[256];
 		struct cache_blob *blob = NULL;
 		content_key(k, key, sizeof(key));
 		if (cache_lookup(ns->o.cache, key, &blob) != 1) {
-			cJSON_Delete(arr); /* evicted since: the view lists itself */
+			listing_clear(&l); /* evicted since: the view lists itself */
 			return 1;
 		}
-		cJSON *o = cJSON_ParseWithLength(cache_blob_data(blob), cache_blob_len(blob));
+		rc = listing_add(&l, strndup(cache_blob_data(blob), cache_blob_len(blob)));
 		cache_blob_unref(blob);
-		if (o)
-			cJSON_AddItemToArray(arr, o);
+		if (rc) {
+			listing_clear(&l);
+			return rc;
+		}
 	}
-	const cJSON *f;
-	const cJSON *folders = b ? b->folders : NULL;
-	cJSON_ArrayForEach(f, folders)
-	{
-		cJSON *dup = cJSON_Duplicate(f, 1);
-		if (dup)
-			cJSON_AddItemToArray(arr, dup);
+	for (size_t i = 0; b && i < b->folders.n; i++) {
+		if ((rc = listing_add(&l, strdup(b->folders.v[i])))) {
+			listing_clear(&l);
+			return rc;
+		}
 	}
 	int64_t at = w->listed_at;
-	coll_apply_listing(ns, c, arr);
+	coll_apply_listing(ns, c, &l);
 	c->listed_at = at ? at : 1;
-	cJSON_Delete(arr);
+	listing_clear(&l);
 	return 0;
 }
