@@ -47,6 +47,8 @@ static const struct fuse_opt qopts[] = {
 	OPT("retries=%s", retries),
 	OPT("ratelimit_wait=%s", ratelimit_wait),
 	OPT("delete_delay=%s", delete_delay),
+	OPT("walk_max=%s", walk_max),
+	OPT("prefetch=%s", prefetch),
 	OPT("uid=%s", uid),
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
@@ -337,8 +339,9 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
 				     .size = 256.0 * 1024 * 1024,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
-				     .ratelimit_wait = 600, .delete_delay = 2, .umask = 077 };
-	unsigned long retries = 5, uid = getuid(), gid = getgid();
+				     .ratelimit_wait = 600, .delete_delay = 2, .walk_max = 600,
+				     .umask = 077 };
+	unsigned long retries = 5, uid = getuid(), gid = getgid(), prefetch = 4;
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
 	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
 	    num_opt("timeout", o->timeout, 0.1, "SECONDS, a number >= 0.1 such as 30",
@@ -351,7 +354,10 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &uid) ||
 	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &gid) ||
 	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, F_RATEWAIT, &n->ratelimit_wait) ||
-	    num_opt("delete_delay", o->delete_delay, 0, F_SECONDS, &n->delete_delay))
+	    num_opt("delete_delay", o->delete_delay, 0, F_SECONDS, &n->delete_delay) ||
+	    num_opt("walk_max", o->walk_max, 0, F_SECONDS " (0: listings live cache_ttl)",
+		    &n->walk_max) ||
+	    uint_opt("prefetch", o->prefetch, 0, 32, "a whole number from 0 to 32", &prefetch))
 		return -EINVAL;
 	if (n->ratelimit_wait > 86400) {
 		fprintf(stderr, "qlikfs: invalid -o ratelimit_wait=%s: expected %s\n", o->ratelimit_wait,
@@ -359,6 +365,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 		return -EINVAL;
 	}
 	n->retries = (unsigned)retries;
+	n->prefetch = (unsigned)prefetch;
 	n->uid = (uid_t)uid;
 	n->gid = (gid_t)gid;
 	double poll_s = 60;
@@ -406,7 +413,7 @@ void options_free(struct options *o)
 			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
 			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types,
-			  &o->log_file, &o->log_level, &o->bad_option };
+			  &o->log_file, &o->log_level, &o->walk_max, &o->prefetch, &o->bad_option };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -447,6 +454,11 @@ void options_usage(const char *prog)
 	       "  -o cache_ttl=SECONDS   lifetime of listings, attributes and contents (default 60)\n"
 	       "  -o cache_size=BYTES    memory bound of the content cache, suffix K/M/G (default 256M)\n"
 	       "  -o neg_ttl=SECONDS     lifetime of \"no such file\" answers (default 5)\n"
+	       "  -o walk_max=SECONDS    listings made during a walk of the tree stay fresh\n"
+	       "                         while it lasts, at most this long (default 600;\n"
+	       "                         0: cache_ttl only)\n"
+	       "  -o prefetch=N          tenant-wide listings a walk lists side by side in\n"
+	       "                         the background (default 4; 0: none)\n"
 	       "  -o timeout=SECONDS     bound on one operation against the tenant, retries included (default 30)\n"
 	       "  -o retries=N           attempts for 5xx/network failures (default 5)\n"
 	       "  -o ratelimit_wait=SECONDS  bound on the time one operation waits out 429 rate\n"

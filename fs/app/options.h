@@ -26,6 +26,7 @@ struct options {
 	char *state_dir;
 	/* mount */
 	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait, *delete_delay;
+	char *walk_max, *prefetch;
 	char *uid, *gid, *umask;
 	char *api_version;
 	int ro;
@@ -58,6 +59,8 @@ struct mount_numbers {
 	double qvf_size, transfer_timeout;
 	double ratelimit_wait; /* seconds; 0: 429 waits come out of timeout */
 	double delete_delay;   /* seconds before an rm'd resource file's DELETE */
+	double walk_max;       /* seconds */
+	unsigned prefetch;     /* background listings at once */
 	struct changes_opts changes; /* interval, switches, full scan, types */
 };
 

@@ -5,7 +5,9 @@
  * status, the lower-cased response headers and the (bounded) body, mapping
  * libcurl failures onto the errnos of the http.h contract.
  *
- * Connection reuse: a mutex-protected LIFO pool of idle easy handles.  Live
+ * Connection reuse: a mutex-protected LIFO pool of idle easy handles (as
+ * many as the threads that send at once: FUSE workers and the prefetch
+ * workers of ns_prefetch.c, up to POOL_MAX kept).  Live
  * connections belong to the easy handle that opened them and survive
  * curl_easy_reset(), so a thread that takes a pooled handle reuses its
  * connection.  A CURLSH share holds the DNS cache and the TLS session cache
@@ -399,6 +401,9 @@ static int setup(struct http_curl *t, CURL *h, const struct http_request *req,
 		SET(CURLOPT_CAINFO, t->ca_file);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	/* HTTP/2 when the server offers it in the TLS handshake (ALPN), else
+	 * HTTP/1.1 keep-alive; plain http stays HTTP/1.1 */
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, timeout);
 	SET(CURLOPT_USERAGENT, t->user_agent);

@@ -81,8 +81,9 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 		if (me)
 			me->pinned = true;
 		struct node *sp = add_coll(ns, n, "spaces", C_SPACES, RK_SPACE, NULL, NULL);
+		struct node *pers = NULL;
 		if (sp) {
-			struct node *pers = add_static(ns, sp, "@personal");
+			pers = add_static(ns, sp, "@personal");
 			if (pers) {
 				add_coll(ns, pers, "apps", C_APPS, RK_APP, "personal", NULL);
 				add_coll(ns, pers, "data-files", C_DATAFILES, RK_DATAFILE, "personal",
@@ -96,6 +97,13 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 		add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, NULL, NULL);
 		add_coll(ns, n, "users", C_USERS, RK_USER, NULL, NULL);
 		ext_add_root_kids(ns, n); /* api, reports/ (ns_ext.c) */
+		/* the personal space's views, now that the tenant-wide colls exist */
+		struct node *pa = pers ? strmap_get(pers->kids, "apps") : NULL;
+		struct node *pd = pers ? strmap_get(pers->kids, "data-files") : NULL;
+		if (pa)
+			view_setup(ns, pa, "apps", VF_SPACE, NULL);
+		if (pd)
+			view_setup(ns, pd, "data-files", VF_SPACE, NULL);
 		return;
 	}
 	if (n->role != R_RESDIR)
@@ -104,31 +112,40 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 	switch (n->rt->kind) {
 	case RK_SPACE: {
 		self = "space.json";
-		add_coll(ns, n, "apps", C_APPS, RK_APP, n->id, NULL);
-		add_coll(ns, n, "data-files", C_DATAFILES, RK_DATAFILE, n->id, NULL);
+		/* views of the tenant-wide listings (ns_view.c) */
+		struct node *c = add_coll(ns, n, "apps", C_APPS, RK_APP, n->id, NULL);
+		if (c && n->id)
+			view_setup(ns, c, "apps", VF_SPACE, n->id);
+		c = add_coll(ns, n, "data-files", C_DATAFILES, RK_DATAFILE, n->id, NULL);
+		if (c && n->id)
+			view_setup(ns, c, "data-files", VF_SPACE, n->id);
 		/* the data stores that live in the space (the API counts them as
 		 * its content: a space holding one cannot be deleted), from the
-		 * tenant-wide listing: no request per space */
-		struct node *root = ns_node(ns, NS_ROOT_INO);
-		struct node *wide = root ? strmap_get(root->kids, "data-stores") : NULL;
-		struct node *ds = wide && n->id ? add_coll(ns, n, "data-stores", C_DATASTORES,
-							   RK_DATASTORE, NULL, NULL)
-						: NULL;
-		if (ds) {
-			ds->space_filter = strdup(n->id);
-			ds->wide = wide;
+		 * tenant-wide listing only: there is no request per space */
+		c = n->id ? add_coll(ns, n, "data-stores", C_DATASTORES, RK_DATASTORE, NULL, NULL)
+			  : NULL;
+		if (c) {
+			c->space_filter = strdup(n->id);
+			view_setup(ns, c, "data-stores", VF_SPACE, n->id);
 		}
 		break;
 	}
-	case RK_DATASTORE:
+	case RK_DATASTORE: {
 		self = "data-store.json";
-		add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, n->id, NULL);
+		struct node *c = add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, n->id, NULL);
+		if (c && n->id)
+			view_setup(ns, c, "data-assets", VF_STORE, n->id);
 		break;
-	case RK_DATAASSET:
+	}
+	case RK_DATAASSET: {
 		self = "data-asset.json";
 		/* the asset's store id is needed to list its data sets */
-		add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, n->id, n->store_id);
+		struct node *c = add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, n->id,
+					  n->store_id);
+		if (c && n->id)
+			view_setup(ns, c, "data-sets", VF_ASSET, n->id);
 		break;
+	}
 	default:
 		break;
 	}
@@ -183,7 +200,7 @@ int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 	int rc = 0;
 	if (src && src->role == R_COLL) {
 		if (!ns_fresh(ns, src->listed_at))
-			rc = coll_refresh(ns, src, err, errn);
+			rc = coll_refresh_any(ns, src, err, errn);
 	} else if (src && !ns_fresh(ns, src->fetched_at)) {
 		rc = fetch_one(ns, src, NULL, err, errn);
 	}
@@ -207,7 +224,7 @@ int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	struct node *c = d->role == R_COLL ? d
 			 : (d->role == R_FOLDER || d->role == R_QVFDIR) ? d->coll_root : NULL;
 	int rc;
-	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh(ns, c, err, errn)))
+	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh_any(ns, c, err, errn)))
 		return rc;
 	return ensure_node_fresh(ns, d, err, errn);
 }
@@ -330,6 +347,10 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		rc = p ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
+	struct node *seen = strmap_get(p->kids, name);
+	/* a name the listing does not hold is a second look (node.c) */
+	ns_walk_visit(ns, seen && !seen->gone ? seen : p,
+		      WALK_LOOKUP | (seen && !seen->gone ? 0 : WALK_STRICT));
 	if ((rc = ensure_node_listed(ns, p, err, errn)))
 		goto out;
 	struct node *n = strmap_get(p->kids, name);
@@ -373,6 +394,7 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 	ns_fill_attr(ns, n, out);
 	n->nlookup++;
 out:
+	ns_walk_end();
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -402,9 +424,12 @@ int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size
 	int rc;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, ino);
+	if (n)
+		ns_walk_visit(ns, n, WALK_GETATTR);
 	rc = n ? ensure_node_fresh(ns, n, err, errn) : -ENOENT;
 	if (!rc)
 		ns_fill_attr(ns, n, out);
+	ns_walk_end();
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -433,6 +458,12 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		rc = n ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
+	ns_walk_visit(ns, n, WALK_OPENDIR);
+	/* a directory listed after its parent in the same walk: a walk of the
+	 * tree, which will want the parent's tenant-wide listings */
+	if (n->parent && n->parent->walk_id == ns->walk_id &&
+	    (n->parent->walk_ops & WALK_OPENDIR))
+		prefetch_for_dir(ns, n->parent);
 	if ((rc = ensure_node_listed(ns, n, err, errn)))
 		goto out;
 	d = calloc(1, sizeof(*d));
@@ -457,6 +488,7 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 	}
 	rc = ns_dir_sort(d);
 out:
+	ns_walk_end();
 	return ns_dir_done(ns, d, rc, out);
 }
 

@@ -144,6 +144,8 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		rc = 0;
 		goto out;
 	}
+	/* a writer always sees cache_ttl freshness (node.c) */
+	ns_walk_visit(ns, n, WALK_OPEN | (wr ? WALK_STRICT : 0));
 	if ((rc = ensure_node_fresh(ns, n, err, errn)))
 		goto out;
 	uint64_t reported = n->reported_size;
@@ -186,6 +188,7 @@ out:
 		}
 		f = NULL;
 	}
+	ns_walk_end();
 	pthread_mutex_unlock(&ns->lock);
 	if (f)
 		ns_file_track(ns, f);

@@ -6,6 +6,7 @@
 #include "ns/ns.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "ns/core/ns_internal.h"
 #include "ns/core/ns_mut.h"
@@ -25,13 +26,16 @@ struct ns *ns_new(const struct ns_opts *o)
 	if (!ns)
 		return NULL;
 	ns->o = *o;
-	ns->hooks = (struct ns_hooks){ node_add_fixed_kids, placed, ns_report_failure };
+	ns->hooks = (struct ns_hooks){ node_add_fixed_kids, placed, ns_report_failure,
+				       view_index_build };
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);
 	pthread_mutex_init(&ns->files_lock, NULL);
 	clock_cond_init(&ns->cv);
 	ns->mount_ms = ns_wall_ms();
+	const char *me_id = o->me ? json_str(o->me, "id") : NULL;
+	ns->me_id = me_id ? strdup(me_id) : NULL;
 	ns->ntab = 1; /* inode 0 is invalid */
 	ns->captab = 1024;
 	ns->tab = calloc(ns->captab, sizeof(*ns->tab));
@@ -61,15 +65,19 @@ void ns_free(struct ns *ns)
 {
 	if (!ns)
 		return;
+	prefetch_free(ns);
 	defer_stop(ns); /* the deletes still waiting are sent now */
 	/* handles whose release the kernel never sent (an unmount racing the
 	 * last close) */
 	while (ns->files)
 		ns_release(ns->files);
 	ext_free(ns);
-	for (size_t i = 1; i < ns->ntab; i++)
+	for (size_t i = 1; i < ns->ntab; i++) {
+		view_index_free(ns->tab[i]->vindex);
 		node_destroy(ns->tab[i]);
+	}
 	free(ns->tab);
+	free(ns->me_id);
 	pthread_cond_destroy(&ns->cv);
 	pthread_mutex_destroy(&ns->files_lock);
 	pthread_mutex_destroy(&ns->lock);

@@ -58,26 +58,51 @@ struct plan {
 	const struct rtype *rt;
 };
 
-/* Drops from arr the objects whose spaceId is not space. */
-static void keep_space(cJSON *arr, const char *space)
+int listing_add(struct listing *l, char *text)
 {
-	cJSON *it = arr ? arr->child : NULL;
-	while (it) {
-		cJSON *next = it->next;
-		const char *s = json_str(it, "spaceId");
-		if (!s || strcmp(s, space))
-			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
-		it = next;
+	if (!text)
+		return -ENOMEM;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 128;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			free(text);
+			return -ENOMEM;
+		}
+		l->v = v;
+		l->cap = cap;
 	}
+	l->v[l->n++] = text;
+	return 0;
+}
+
+void listing_clear(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Drops from l the objects whose spaceId is not space. */
+static void keep_space(struct listing *l, const char *space)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		cJSON *o = cJSON_Parse(l->v[i]);
+		const char *s = json_str(o, "spaceId");
+		if (s && !strcmp(s, space))
+			l->v[k++] = l->v[i];
+		else
+			free(l->v[i]);
+		cJSON_Delete(o);
+	}
+	l->n = k;
 }
 
 static int append_item(void *arg, const cJSON *item)
 {
-	cJSON *dup = cJSON_Duplicate(item, 1);
-	if (!dup)
-		return -ENOMEM;
-	cJSON_AddItemToArray((cJSON *)arg, dup);
-	return 0;
+	return listing_add(arg, cJSON_PrintUnformatted(item));
 }
 
 /* The DataFiles connection of a space, or NULL in *out when it has none. */
@@ -157,12 +182,10 @@ static char *list_url(struct qclient *qc, const struct plan *p)
 	return url_finish(u);
 }
 
-static int fetch_listing(struct qclient *qc, struct plan *p, cJSON **out, char *err, size_t errn)
+static int fetch_listing(struct qclient *qc, struct plan *p, struct listing *out, char *err,
+			 size_t errn)
 {
 	int rc;
-	*out = cJSON_CreateArray();
-	if (!*out)
-		return -ENOMEM;
 	if (p->coll == C_DATAFILES && p->scope && strcmp(p->scope, "personal") && !p->conn) {
 		rc = space_connection(qc, p->scope, &p->conn, err, errn);
 		if (rc)
@@ -173,20 +196,21 @@ static int fetch_listing(struct qclient *qc, struct plan *p, cJSON **out, char *
 	char *url = list_url(qc, p);
 	if (!url)
 		return -ENOMEM;
-	long n = qclient_list(qc, url, append_item, *out, NULL, err, errn);
+	long n = qclient_list(qc, url, append_item, out, NULL, err, errn);
 	free(url);
 	if (n >= 0 && p->space)
-		keep_space(*out, p->space);
+		keep_space(out, p->space);
 	return n < 0 ? (int)n : 0;
 }
 
 /* ---- applying a listing (lock held) ---- */
 
 struct pending {
-	const cJSON *obj;
-	const char *id;
+	const cJSON *obj; /* parsed again when placed */
+	char *id;
 	int64_t ctime;
 	struct node *existing; /* renamed on the server */
+	size_t idx;            /* in the listing */
 };
 
 static int cmp_pending(const void *a, const void *b)
@@ -317,18 +341,19 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 		k->twin->mark = ns->gen;
 }
 
-static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
+void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l)
 {
 	const struct rtype *rt = coll->rt;
-	size_t n = (size_t)cJSON_GetArraySize(arr), np = 0;
-	struct pending *pend = calloc(n ? n : 1, sizeof(*pend));
-	const cJSON *obj;
+	size_t np = 0;
+	struct pending *pend = calloc(l->n ? l->n : 1, sizeof(*pend));
 
 	if (!pend)
 		return;
 	ns->gen++;
-	cJSON_ArrayForEach(obj, arr)
-	{
+	for (size_t i = 0; i < l->n; i++) {
+		cJSON *obj = cJSON_Parse(l->v[i]);
+		if (!obj)
+			continue;
 		if (rt->kind == RK_DATAFILE && json_bool(obj, "folder")) {
 			const char *path = json_str(obj, "name");
 			struct node *f = path ? folder_for(ns, coll, path, true) : NULL;
@@ -344,11 +369,15 @@ static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 				if (ct)
 					f->ctime_ms = ct;
 			}
+			cJSON_Delete(obj);
 			continue;
 		}
 		const char *id = restab_id(rt, obj);
-		if (!id || defer_hides(ns, rt->kind, id))
-			continue; /* (rm'd, its delete waiting: gone from every view) */
+		if (!id || defer_hides(ns, rt->kind, id)) {
+			/* (rm'd, its delete waiting: gone from every view) */
+			cJSON_Delete(obj);
+			continue;
+		}
 		struct node *k = strmap_get(coll->by_id, id);
 		const char *sname = restab_name(rt, obj);
 		if (k && !k->gone && k->sname && sname && !strcmp(k->sname, sname)) {
@@ -360,17 +389,28 @@ static void apply_listing(struct ns *ns, struct node *coll, const cJSON *arr)
 			ns->hooks.placed(ns, k);
 			if (k->twin)
 				k->twin->mark = ns->gen;
+			cJSON_Delete(obj);
 			continue;
 		}
-		pend[np++] = (struct pending){ obj, id, restab_ctime_ms(rt, obj), k };
+		/* new or renamed: placed below, oldest first */
+		char *idc = strdup(id);
+		if (idc)
+			pend[np++] = (struct pending){ NULL, idc, restab_ctime_ms(rt, obj), k, i };
+		cJSON_Delete(obj);
 	}
 	qsort(pend, np, sizeof(*pend), cmp_pending);
 	/* renamed entries first give up their old names */
 	for (size_t i = 0; i < np; i++)
 		if (pend[i].existing && !pend[i].existing->gone)
 			node_detach(ns, pend[i].existing);
-	for (size_t i = 0; i < np; i++)
-		place_child(ns, coll, &pend[i]);
+	for (size_t i = 0; i < np; i++) {
+		cJSON *obj = cJSON_Parse(l->v[pend[i].idx]);
+		pend[i].obj = obj;
+		if (obj)
+			place_child(ns, coll, &pend[i]);
+		cJSON_Delete(obj);
+		free(pend[i].id);
+	}
 	remove_unmarked(ns, coll, coll);
 	free(pend);
 }
@@ -387,7 +427,7 @@ static void plan_clear(struct plan *p)
  * caller's own deadline, and shares its outcome: its error too, so that
  * waiters neither wait past their deadline nor start fetches of their own
  * after it failed (each with a fresh deadline: 30, 60, 90 s...). */
-static int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
+int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
 	const unsigned gen = coll->refresh_gen;
 	const int64_t deadline = ns_deadline(ns);
@@ -403,63 +443,12 @@ static int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t
 	return 0;
 }
 
-/* A space's view of a tenant-wide collection, from that collection's listing
- * (made fresh first): 0 with the space's objects in *out, 1 when a content
- * the listing brought was evicted since (the caller lists for itself), or
- * -errno.  May drop the lock. */
-static int space_view(struct ns *ns, struct node *coll, cJSON **out, int64_t *at, char *err,
-		      size_t errn)
-{
-	struct node *w = coll->wide;
-	int rc;
-	if (!ns_fresh(ns, w->listed_at) && (rc = coll_refresh(ns, w, err, errn)))
-		return rc;
-	cJSON *arr = cJSON_CreateArray();
-	if (!arr)
-		return -ENOMEM;
-	for (size_t i = 0; i < w->nkids; i++) {
-		struct node *k = w->kidv[i];
-		char key[256];
-		struct cache_blob *b = NULL;
-		if (k->gone || k->hidden || !k->id)
-			continue;
-		content_key(k, key, sizeof(key));
-		if (cache_lookup(ns->o.cache, key, &b) != 1) {
-			cJSON_Delete(arr);
-			return 1;
-		}
-		cJSON *o = cJSON_ParseWithLength(cache_blob_data(b), cache_blob_len(b));
-		cache_blob_unref(b);
-		const char *s = json_str(o, "spaceId");
-		if (o && s && !strcmp(s, coll->space_filter))
-			cJSON_AddItemToArray(arr, o);
-		else
-			cJSON_Delete(o);
-	}
-	*out = arr;
-	*at = w->listed_at;
-	return 0;
-}
-
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
 	if (coll->refreshing)
 		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
-	if (coll->wide) {
-		cJSON *arr = NULL;
-		int64_t at = 0;
-		int rc = space_view(ns, coll, &arr, &at, err, errn);
-		if (rc < 0)
-			return rc;
-		if (rc == 0) {
-			apply_listing(ns, coll, arr);
-			coll->listed_at = at ? at : 1;
-			cJSON_Delete(arr);
-			return 0;
-		}
-	}
 	struct plan p = {
 		.coll = coll->coll,
 		.rt = coll->rt,
@@ -469,7 +458,7 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 		.space = coll->space_filter ? strdup(coll->space_filter) : NULL,
 	};
 	int64_t started = ns_now(ns);
-	cJSON *arr = NULL;
+	struct listing arr = { 0 };
 	coll->refreshing = true;
 	coll->refresh_outdated = false;
 	pthread_mutex_unlock(&ns->lock);
@@ -484,11 +473,13 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 	if (!rc) {
 		if (p.conn && !coll->conn)
 			coll->conn = strdup(p.conn);
-		apply_listing(ns, coll, arr);
+		coll_apply_listing(ns, coll, &arr);
 		coll->listed_at = coll->refresh_outdated ? 0 : (started ? started : 1);
+		if (ns->hooks.listed)
+			ns->hooks.listed(ns, coll, &arr); /* the views' index (ns_view.c) */
 		ns->stats.listings++;
 	}
-	cJSON_Delete(arr);
+	listing_clear(&arr);
 	plan_clear(&p);
 	return rc;
 }

@@ -99,9 +99,28 @@ struct node {
 				 * is applied but not counted fresh */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
-	 * collection `wide` whose spaceId is space_filter, taken from its listing */
+	 * collection whose spaceId is space_filter (a view, below, with no request
+	 * of its own) */
 	char *space_filter;
-	struct node *wide;
+	/* A view (docs/SEMANTICS.md "Caching and consistency"): a collection
+	 * scoped to one space, store or asset that is answered from the
+	 * tenant-wide collection `view_of` (the objects whose view_field is
+	 * view_key) while that one is fresh or being listed, else by its own
+	 * request.  view_key NULL with VF_SPACE: the personal space. */
+	struct node *view_of;
+	unsigned char view_field; /* enum view_field (ns_view.c) */
+	char *view_key;
+	/* R_COLL that views are made from: its objects by view key (ns_view.c),
+	 * made from the listing of listed_at; the views it answered by their
+	 * own requests since it was last listed (the rule's count) */
+	struct view_index *vindex;
+	unsigned view_misses;
+	bool queued; /* waits for a prefetch worker (ns_prefetch.c) */
+
+	/* walks (node.c): the walk that last visited the node, and by
+	 * which operations (WALK_*) */
+	unsigned walk_id;
+	unsigned char walk_ops;
 
 	/* writes (ns_mut.c) */
 	char *mem;              /* R_SCRATCH, R_NEW: the content */
@@ -157,6 +176,8 @@ struct ns_file {
 /* The calls from the node table up to the layers above it, by pointer: the
  * dispatcher (ns.c) sets them in ns_new, so that nothing here names a kind
  * or the dispatcher. */
+struct listing; /* ns_coll.c: a listing as fetched */
+
 struct ns_hooks {
 	/* the fixed children of a directory node a listing made (a space's
 	 * apps/, data-files/ ...): the tree's shape (ns.c) */
@@ -167,6 +188,8 @@ struct ns_hooks {
 	 * recorded in .errors (ns_ops.c) */
 	void (*report)(struct ns *ns, const char *op, uint64_t ino, const char *name, int rc,
 		       const char *err);
+	/* a listing of coll was fetched and applied: the views index it */
+	void (*listed)(struct ns *ns, struct node *coll, const struct listing *l);
 };
 
 struct ns {
@@ -192,6 +215,11 @@ struct ns {
 	pthread_t defer_thr;
 	pthread_cond_t defer_cv;
 	bool defer_on, defer_stopping;
+	/* walks (node.c) */
+	unsigned walk_id;
+	int64_t walk_start, walk_last;
+	char *me_id;               /* the caller's user id (personal-space views) */
+	struct prefetch *prefetch; /* ns_prefetch.c; NULL: none */
 };
 
 /* node.c (the node table) */
@@ -221,6 +249,8 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
  * frees it when rc is not 0) and returns rc. */
 int ns_dir_sort(struct ns_dir *d);
 int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out);
+/* Is a listing or fetch made at t fresh?  Within cache_ttl, or for the
+ * length of the walk that made it (node.c). */
 bool ns_fresh(struct ns *ns, int64_t t);
 struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
 		      bool dir);
@@ -279,5 +309,49 @@ int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **roo
 	      const cJSON **obj, char *err, size_t errn);
 int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
 bool coll_kids_are_dirs(const struct node *coll);
+/* A listing as it arrived: one compact JSON text per object (a fraction of
+ * the memory of parsed objects, which a walk of 10k users would hold all at
+ * once); objects are parsed one at a time when applied. */
+struct listing {
+	char **v;
+	size_t n, cap;
+};
+int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
+void listing_clear(struct listing *l);
+/* Applies a listing to coll's entries, lock held. */
+void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l);
+/* Joins the refresh of coll in flight, within this caller's deadline. */
+int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
+
+/* ns_view.c: views of tenant-wide collections. */
+enum view_field { VF_NONE, VF_SPACE, VF_STORE, VF_ASSET };
+/* Makes c a view of the root collection `root_name` (lock held). */
+void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
+		const char *key);
+/* After `wide` applied the listing arr: indexes its objects by view key. */
+void view_index_build(struct ns *ns, struct node *wide, const struct listing *l);
+void view_index_free(struct view_index *vi);
+/* Refreshes the view c from its tenant-wide collection when the rule says so:
+ * 0 done (c listed), 1 the caller lists c by its own request, or -errno.
+ * May drop the lock. */
+int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn);
+/* A collection's refresh when stale, views included: from the tenant-wide
+ * listing when the view rule says so, else coll_refresh (what the dispatcher
+ * calls; coll_refresh itself knows no views). */
+int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn);
+
+/* node.c: walks (a run of operations without a pause of walk_gap).
+ * ns_walk_visit() notes that operation op (WALK_*) visits n now, and sets
+ * the freshness rule of this thread's operation: a listing made in this walk
+ * stays fresh for the walk, unless this operation already visited n in it
+ * (a second look sees cache_ttl).  ns_walk_end() clears it. */
+enum { WALK_LOOKUP = 1, WALK_GETATTR = 2, WALK_OPENDIR = 4, WALK_OPEN = 8, WALK_STRICT = 128 };
+void ns_walk_visit(struct ns *ns, struct node *n, unsigned op);
+void ns_walk_end(void);
+
+/* ns_prefetch.c: the tenant-wide listings a walk of directory d will want,
+ * started in the background (at most `prefetch` at once). */
+void prefetch_for_dir(struct ns *ns, struct node *d);
+void prefetch_free(struct ns *ns);
 
 #endif

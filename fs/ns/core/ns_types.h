@@ -35,6 +35,13 @@ struct ns_opts {
 	struct cache *cache;     /* not owned: resource contents and negative lookups */
 	int64_t ttl_ms;          /* listings, attributes and contents */
 	int64_t neg_ttl_ms;      /* names that do not exist */
+	/* A walk (a run of operations without a pause longer than min(1 s,
+	 * ttl_ms)) keeps the listings it made fresh while it lasts, at most
+	 * walk_max_ms from its start (0: listings live ttl_ms, walks or not). */
+	int64_t walk_max_ms;
+	/* Tenant-wide listings a walk of the tree will need, listed in the
+	 * background at most this many at once (0: none). */
+	int prefetch;
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;            /* applied to 0666 files / 0777 dirs; default 077 */

@@ -1,0 +1,165 @@
+"""Walks of the whole tree (docs/SEMANTICS.md "Caching and consistency"):
+one tenant-wide listing serves every space's view; a cold walk costs the
+list-page minimum; a walk longer than the TTL fetches nothing twice, while a
+second look and the next walk see cache_ttl; one space in a cold mount costs
+its own request, not the tenant's."""
+import json
+import math
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import Sim
+
+LISTS = [("/api/v1/users", 100), ("/api/v1/spaces", 100),
+         ("/api/v1/items?resourceType=app", 100),
+         ("/api/v1/data-files?includeAllSpaces=true&includeFolders=true", 1000),
+         ("/api/v1/data-stores", 100), ("/api/v1/data-stores/*/data-assets", 100),
+         ("/api/v1/data-stores/*/data-assets/*/data-sets", 100)]
+
+
+@pytest.fixture(scope="module")
+def tenant():
+    s = Sim(["--users", "450", "--spaces", "30", "--apps", "260", "--data-files", "80"])
+    yield s
+    s.stop()
+
+
+def list_page_minimum(sim):
+    pages = 0
+    for path, limit in LISTS:
+        url = sim.url + path + ("&" if "?" in path else "?") + "limit=%d" % limit
+        while url:
+            req = urllib.request.Request(url, headers={"Authorization": "Bearer " + sim.key})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                page = json.loads(r.read())
+            pages += 1
+            url = ((page.get("links") or {}).get("next") or {}).get("href")
+            if not url and page.get("page", 0) + 1 < page.get("pages", 0):
+                url = None  # (offset pages hold everything here)
+    return pages
+
+
+def tar(m):
+    r = subprocess.run("tar -C '%s' --exclude=./changes --exclude=./api --exclude=./reports "
+                       "-cf - . | wc -c" % m.mnt, shell=True, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout)
+
+
+def space_dirs(m):
+    return [d for d in os.listdir(m.path("spaces")) if d != "@personal"]
+
+
+def entries(path):
+    out = []
+    for root, dirs, files in os.walk(path):
+        out += [os.path.relpath(os.path.join(root, f), path) for f in files]
+    return sorted(out)
+
+
+def test_cold_tar_costs_the_list_page_minimum_and_a_warm_one_nothing(tenant, mount_factory):
+    minimum = list_page_minimum(tenant)
+    m = mount_factory(tenant.url, "noqvf", "cache_ttl=300")
+    tenant.reset()
+    size = tar(m)
+    routes = tenant.routes()
+    assert tenant.total() == minimum, routes
+    # no request per space, store or asset
+    assert "GET /api/v1/data-files/connections" not in routes, routes
+    assert all(v == 1 for k, v in routes.items() if "data-" in k), routes
+    tenant.reset()
+    assert tar(m) == size
+    assert tenant.total() == 0
+
+
+def test_space_views_equal_their_own_listings(tenant, mount_factory):
+    """A space's apps/ and data-files/ made from the tenant-wide listings show
+    what the per-space requests show."""
+    wide = mount_factory(tenant.url, "noqvf", "cache_ttl=300")
+    os.listdir(wide.path("apps"))
+    os.listdir(wide.path("data-files"))
+    own = mount_factory(tenant.url, "noqvf", "cache_ttl=300", "prefetch=0")
+    spaces = space_dirs(wide)[:6] + ["@personal"]
+    tenant.reset()
+    seen = 0
+    for sp in spaces:
+        for kind in ("apps", "data-files"):
+            a = entries(wide.path("spaces", sp, kind))
+            assert tenant.total() == 0  # from the tenant-wide listings
+            b = entries(own.path("spaces", sp, kind))
+            assert a == b, (sp, kind)
+            for f in a:
+                assert open(wide.path("spaces", sp, kind, f), "rb").read() == \
+                    open(own.path("spaces", sp, kind, f), "rb").read()
+            seen += len(a)
+            tenant.reset()
+    assert seen > 10
+
+
+def test_one_space_in_a_cold_mount_costs_its_own_request(tenant, mount_factory):
+    m = mount_factory(tenant.url, "cache_ttl=300")
+    sp = space_dirs(m)[0]
+    tenant.reset()
+    os.listdir(m.path("spaces", sp, "apps"))
+    log = tenant.log()
+    items = [r for r in log if r["path"] == "/api/v1/items"]
+    assert len(items) == 1 and "spaceId=" in items[0]["query"], items
+    assert "GET /api/v1/users" not in tenant.routes()
+
+
+def test_a_walk_longer_than_the_ttl_fetches_nothing_twice(tenant, mount_factory):
+    m = mount_factory(tenant.url, "noqvf", "cache_ttl=1")
+    minimum = list_page_minimum(tenant)
+    tenant.reset()
+    # a slow walk: every step within the walk gap, the whole beyond the TTL
+    t0 = time.monotonic()
+    n = 0
+    for root, dirs, files in os.walk(m.mnt):
+        dirs[:] = [d for d in dirs if d not in ("changes", "reports")]
+        for f in files[:3]:
+            if f != "api":
+                open(os.path.join(root, f), "rb").read()
+        n += 1
+        if n % 10 == 0:
+            time.sleep(0.25)
+    assert time.monotonic() - t0 > 2.5
+    assert tenant.total() == minimum, tenant.routes()
+    # the next walk (after a pause) sees cache_ttl again
+    time.sleep(1.6)
+    tenant.reset()
+    os.listdir(m.path("users"))
+    assert tenant.total() == math.ceil(450 / 100)
+
+
+def test_a_second_look_in_a_walk_sees_the_ttl(tenant, mount_factory):
+    """A script polling a directory is one long walk: its second listing of
+    the same directory is not kept past cache_ttl."""
+    m = mount_factory(tenant.url, "cache_ttl=1")
+    os.listdir(m.path("spaces"))
+    tenant.reset()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.5:
+        os.listdir(m.path("spaces"))
+        time.sleep(0.2)
+    assert tenant.routes().get("GET /api/v1/spaces", 0) >= 2
+
+
+@pytest.mark.parametrize("walk_max,refetched", [("600", False), ("0", True)])
+def test_walk_max(tenant, mount_factory, walk_max, refetched):
+    """An entry first looked at late in a walk is vouched for by the listing
+    the walk made (walk_max=0: by cache_ttl only)."""
+    m = mount_factory(tenant.url, "noqvf", "cache_ttl=1", "walk_max=" + walk_max)
+    users = sorted(os.listdir(m.path("users")))
+    tenant.reset()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 1.8:  # one walk, elsewhere
+        for f in os.listdir(m.path("apps"))[:2]:
+            open(m.path("apps", f), "rb").read()
+        time.sleep(0.2)
+    open(m.path("users", users[7]), "rb").read()
+    assert (tenant.routes().get("GET /api/v1/users", 0) > 0) == refetched
