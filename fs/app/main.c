@@ -135,6 +135,308 @@ static void explain_check_failure(const struct creds *c, int rc, const char *err
 		fprintf(stderr, "qlikfs: OAuth authentication failed for client %s\n", c->client_id);
 }
 
+/* Everything a mount holds, in the order it is made; stop() undoes what
+ * start-up made, whatever phase it reached. */
+struct app {
+	struct fuse_args args;
+	struct fuse_cmdline_opts fo;
+	struct options o;
+	struct mount_numbers nums;
+	enum log_level lvl;
+	struct creds cr;
+	struct qfs q;
+	struct http_transport *tr;
+	struct qauth *auth;
+	struct qclient *qc;
+	cJSON *me;
+	struct cache *cache;
+	struct qvf_cache *qvf;
+	struct upload *upl;
+	char *cdir, *qdir, *tdir;
+	struct fuse_session *se;
+	bool signals, mounted;
+	struct ns *ns;
+	char err[768];
+};
+
+/* Options and the command line.  0: go on; 1: done (help, version); -1. */
+static int parse_args(struct app *a, char *prog)
+{
+	if (options_parse(&a->args, &a->o, false))
+		return -1;
+	if (a->o.help || a->o.version) {
+		if (a->o.help)
+			options_usage(prog);
+		else
+			printf("qlikfs %s (libfuse %s)\n", QLIKFS_VERSION, fuse_pkgversion());
+		return 1;
+	}
+	if (a->o.context && a->o.nonopt == 1) {
+		/* qlikfs -o context=NAME MOUNTPOINT: the one argument is the mountpoint */
+		fuse_opt_add_arg(&a->args, a->o.tenant);
+		free(a->o.tenant);
+		a->o.tenant = NULL;
+	}
+	/* The kernel checks every caller against the modes we report: with
+	 * allow_other, another local user gets what the modes (umask, uid,
+	 * gid) give, never the owner's tenant access by default. */
+	if (fuse_opt_add_arg(&a->args, "-odefault_permissions") != 0 ||
+	    fuse_parse_cmdline(&a->args, &a->fo) != 0)
+		return -1;
+	if ((!a->o.tenant && !a->o.context) || !a->fo.mountpoint) {
+		fprintf(stderr, "usage: %s [options] TENANT MOUNTPOINT (see --help)\n", prog);
+		return -1;
+	}
+	return options_numbers(&a->o, &a->nums) ? -1 : 0;
+}
+
+/* The log, the mountpoint, the tenant and its credentials. */
+static int prepare(struct app *a)
+{
+	int rc;
+	a->lvl = a->o.log_level ? (enum log_level)log_parse_level(a->o.log_level) : LOG_LVL_INFO;
+	if (a->fo.debug && a->lvl < LOG_LVL_DEBUG)
+		a->lvl = LOG_LVL_DEBUG;
+	log_init(false, a->lvl);
+	if (a->o.log_file && (rc = log_open_file(a->o.log_file))) {
+		fprintf(stderr, "qlikfs: cannot open -o log_file=%s: %s\n", a->o.log_file,
+			strerror(-rc));
+		return -1;
+	}
+	char busy[8192];
+	if (mount_busy(a->fo.mountpoint, busy, sizeof(busy))) {
+		fprintf(stderr, "qlikfs: %s is already a mount point (%s); unmount it first "
+				"(fusermount3 -u %s) or choose another directory\n",
+			a->fo.mountpoint, busy, a->fo.mountpoint);
+		return -1;
+	}
+	if (creds_resolve(&a->o, false, &a->cr, a->err, sizeof(a->err))) {
+		fprintf(stderr, "qlikfs: %s\n", a->err);
+		return -1;
+	}
+	/* df and mount name the tenant */
+	if (!a->o.fsname_given) {
+		char host[512], fsopt[600];
+		tenant_host(a->cr.base, host, sizeof(host));
+		snprintf(fsopt, sizeof(fsopt), "-ofsname=%s", host);
+		fuse_opt_add_arg(&a->args, fsopt);
+	}
+	if (!a->o.subtype_given)
+		fuse_opt_add_arg(&a->args, "-osubtype=qlikfs");
+	/* temporary files a killed qlikfs left between write and rename */
+	if ((rc = statedir_sweep_tmp(a->cr.state_dir)) > 0)
+		log_info("removed %d temporary file%s left in %s by a killed qlikfs", rc,
+			 rc == 1 ? "" : "s", a->cr.state_dir);
+	return 0;
+}
+
+/* The transport, the credentials' provider, the client, and the check that
+ * they work (GET /users/me, whose answer is me.json's first content). */
+static int connect_tenant(struct app *a)
+{
+	int rc;
+	long timeout_ms = (long)(a->nums.timeout * 1000);
+	struct http_curl_opts co = { .connect_timeout_ms = 10000, .default_timeout_ms = timeout_ms };
+	/* every request is counted for .status.json (and traced at -o log_level=trace) */
+	if (!(a->tr = http_curl_new(&co)) || !(a->tr = http_obs_new(a->tr))) {
+		fprintf(stderr, "qlikfs: out of memory\n");
+		return -1;
+	}
+	/* tests only: faults injected into the transport ($QLIKFS_FAULT, http_fault.h) */
+	if (http_fault_from_env(&a->tr, a->err, sizeof(a->err))) {
+		fprintf(stderr, "qlikfs: $QLIKFS_FAULT: %s\n", a->err);
+		return -1;
+	}
+	if ((rc = creds_auth(&a->cr, a->tr, timeout_ms, &a->auth, a->err, sizeof(a->err)))) {
+		fprintf(stderr, "qlikfs: %s\n", rc == -ENOMEM ? "out of memory" : a->err);
+		return -1;
+	}
+	struct qclient_opts qo = {
+		.base = a->cr.base, .transport = a->tr, .auth = a->auth,
+		.timeout_ms = timeout_ms, .max_attempts = (int)a->nums.retries,
+		.ratelimit_wait_ms = (long)(a->nums.ratelimit_wait * 1000),
+		.api_version = a->o.api_version,
+	};
+	if (!(a->qc = qclient_new(&qo)))
+		return -1;
+	if ((rc = qclient_get_json(a->qc, "/api/v1/users/me", &a->me, a->err, sizeof(a->err)))) {
+		explain_check_failure(&a->cr, rc, a->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The change poller (not started yet), the content cache, the export cache
+ * and the upload buffers on disk. */
+static int open_services(struct app *a)
+{
+	int rc;
+	struct changes_opts cho = a->nums.changes;
+	cho.client = a->qc;
+	cho.state_dir = a->cr.state_dir;
+	cho.on_changed = chg_changed;
+	cho.on_written = chg_written;
+	cho.on_error = chg_error;
+	cho.arg = &a->q;
+	if ((rc = changes_new(&cho, &g_changes, a->err, sizeof(a->err)))) {
+		fprintf(stderr, "qlikfs: changes/: %s\n", a->err);
+		return -1;
+	}
+	/* early: a SIGUSR1 sent as soon as the mount shows must not kill us; a
+	 * poll asked for before the poller runs waits in its pipe */
+	struct sigaction usr1 = { .sa_handler = on_sigusr1, .sa_flags = SA_RESTART };
+	sigemptyset(&usr1.sa_mask);
+	sigaction(SIGUSR1, &usr1, NULL);
+	if (!(a->cache = cache_new((size_t)a->nums.size, NULL)))
+		return -1;
+	if ((rc = statedir_cache_resolve(a->o.cache_dir, a->cr.base, &a->cdir)) ||
+	    (rc = statedir_mkdir(a->cdir, "tmp")) || asprintf(&a->tdir, "%s/tmp", a->cdir) < 0 ||
+	    asprintf(&a->qdir, "%s/qvf", a->cdir) < 0) {
+		fprintf(stderr, "qlikfs: cannot use the cache directory %s: %s\n",
+			a->cdir ? a->cdir : (a->o.cache_dir ? a->o.cache_dir : ""),
+			rc == -EPERM ? STATEDIR_PRIVATE_HINT : strerror(rc ? -rc : ENOMEM));
+		return -1;
+	}
+	long transfer_ms = (long)(a->nums.transfer_timeout * 1000);
+	if (!a->o.noqvf) {
+		struct qvf_cache_opts vo = { .dir = a->qdir, .client = a->qc,
+					     .max_bytes = (uint64_t)a->nums.qvf_size,
+					     .timeout_ms = transfer_ms };
+		int verr = 0;
+		if (!(a->qvf = qvf_cache_new(&vo, &verr))) {
+			fprintf(stderr, "qlikfs: cannot open the export cache %s: %s\n", a->qdir,
+				strerror(verr ? -verr : ENOMEM));
+			return -1;
+		}
+	}
+	struct upload_opts uo = { .client = a->qc, .timeout_ms = transfer_ms };
+	return (a->upl = upload_new(&uo)) ? 0 : -1;
+}
+
+/* In the background: syslog, or a file when syslog cannot be reached (the
+ * log is never dropped); -o log_file is kept as it is. */
+static void daemonize(struct app *a)
+{
+	char fallback[4200] = "";
+	bool to_syslog = !a->fo.foreground && !a->o.log_file && log_syslog_reachable();
+	if (!a->fo.foreground && !a->o.log_file && !to_syslog) {
+		snprintf(fallback, sizeof(fallback), "%s/qlikfs.log", a->cr.state_dir);
+		fprintf(stderr, "qlikfs: syslog (/dev/log) is not reachable: logging to %s\n",
+			fallback);
+	}
+	fuse_daemonize(a->fo.foreground);
+	if (to_syslog)
+		log_init(true, a->lvl);
+	else if (fallback[0] && log_open_file(fallback))
+		log_init(true, a->lvl); /* last resort: syslog(3) writes to the console */
+}
+
+/* The FUSE session, the mount, the namespace, the poller, SIGHUP. */
+static int mount_fs(struct app *a)
+{
+	a->q.ttl_s = a->nums.ttl;
+	a->q.neg_ttl_s = a->nums.neg_ttl;
+	a->q.read_only = a->o.ro;
+	if (!(a->se = fuse_session_new(&a->args, &qfs_ops, sizeof(qfs_ops), &a->q)))
+		return -1;
+	if (fuse_set_signal_handlers(a->se) != 0)
+		return -1;
+	a->signals = true;
+	if (fuse_session_mount(a->se, a->fo.mountpoint) != 0)
+		return -1;
+	a->mounted = true;
+	daemonize(a);
+	if (!(g_inval = inval_start(a->se)))
+		return -1;
+	const struct mount_numbers *n = &a->nums;
+	struct ns_opts no = {
+		.client = a->qc, .cache = a->cache,
+		.ttl_ms = (int64_t)(n->ttl * 1000), .neg_ttl_ms = (int64_t)(n->neg_ttl * 1000),
+		.walk_max_ms = (int64_t)(n->walk_max * 1000), .prefetch = (int)n->prefetch,
+		.uid = n->uid, .gid = n->gid, .umask = n->umask, .read_only = a->o.ro,
+		.inval = { inval_entry_cb, inval_inode_cb, g_inval },
+		.qvf = a->qvf, .qvf_nodata = a->o.qvf_nodata, .upload = a->upl, .tmp_dir = a->tdir,
+		/* reports/ and api (ns_ext.h) */
+		.state_dir = a->cr.state_dir,
+		.transfer_timeout_ms = (long)(n->transfer_timeout * 1000),
+		.me = a->me, .delete_delay_ms = (int64_t)(n->delete_delay * 1000),
+	};
+	a->ns = ns_new(&no);
+	cJSON_Delete(a->me);
+	a->me = NULL;
+	if (!a->ns)
+		return -1;
+	a->q.ns = a->ns;
+	inval_set_ns(g_inval, a->ns);
+	char chdir_[4096];
+	snprintf(chdir_, sizeof(chdir_), "%s/changes", a->cr.state_dir);
+	if (ns_local_add(a->ns, "changes", chdir_) || changes_start(g_changes)) {
+		log_error("cannot start the change poller");
+		return -1;
+	}
+	struct sigaction sa = { .sa_handler = on_sighup, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	return 0;
+}
+
+/* Serves until unmounted: systemd is told READY=1 once the mount is live. */
+static int serve(struct app *a)
+{
+	int rc;
+	log_info("mounted %s on %s (%s)", a->cr.base, a->fo.mountpoint,
+		 a->cr.kind == AUTH_APIKEY ? "API key" : "OAuth");
+	char ready[512];
+	snprintf(ready, sizeof(ready), "READY=1\nMAINPID=%ld\nSTATUS=Mounted %s on %s",
+		 (long)getpid(), a->cr.base, a->fo.mountpoint);
+	if ((rc = sdnotify(ready)) < 0)
+		log_warn("cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(-rc));
+	if (a->fo.singlethread) {
+		rc = fuse_session_loop(a->se);
+	} else {
+		struct fuse_loop_config *lc = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(lc, a->fo.clone_fd);
+		fuse_loop_cfg_set_max_threads(lc, a->fo.max_threads ? a->fo.max_threads : 16);
+		rc = fuse_session_loop_mt(a->se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+	sdnotify("STOPPING=1");
+	return rc ? 1 : 0;
+}
+
+/* Undoes what start-up made, in reverse: the poller before the
+ * invalidations it feeds, the session before the namespace it calls. */
+static void stop(struct app *a)
+{
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	changes_free(g_changes);
+	g_changes = NULL;
+	inval_stop(g_inval);
+	g_inval = NULL;
+	if (a->mounted)
+		fuse_session_unmount(a->se);
+	if (a->signals)
+		fuse_remove_signal_handlers(a->se);
+	if (a->se)
+		fuse_session_destroy(a->se);
+	ns_free(a->ns);
+	qvf_cache_free(a->qvf);
+	upload_free(a->upl);
+	free(a->cdir);
+	free(a->qdir);
+	free(a->tdir);
+	cache_free(a->cache);
+	cJSON_Delete(a->me);
+	qclient_free(a->qc);
+	auth_free(a->auth);
+	http_transport_free(a->tr);
+	creds_clear(&a->cr);
+	free(a->fo.mountpoint);
+	options_free(&a->o);
+	fuse_opt_free_args(&a->args);
+}
+
 int main(int argc, char *argv[])
 {
 	if (argc > 1 && !strcmp(argv[1], "login"))
@@ -144,292 +446,14 @@ int main(int argc, char *argv[])
 	 * RSS of a walk near what it holds (docs/SEMANTICS.md "Memory") */
 	mallopt(M_ARENA_MAX, 2);
 
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts fo = { 0 };
-	struct options o = { 0 };
-	struct mount_numbers nums;
-	struct creds cr = { 0 };
-	struct qfs q = { 0 };
-	struct http_transport *tr = NULL;
-	struct qauth *auth = NULL;
-	struct qclient *qc = NULL;
-	struct cache *cache = NULL;
-	struct qvf_cache *qvf = NULL;
-	struct upload *upl = NULL;
-	char *cdir = NULL, *qdir = NULL, *tdir = NULL;
-	struct fuse_session *se = NULL;
-	struct ns *ns = NULL;
-	cJSON *me = NULL;
-	char err[768] = "";
-	int ret = 1, rc;
-
-	if (options_parse(&args, &o, false))
-		goto out_args;
-	if (o.help) {
-		options_usage(argv[0]);
+	static struct app a; /* zeroed: stop() frees only what was made */
+	a.args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	int ret = 1, rc = parse_args(&a, argv[0]);
+	if (rc > 0)
 		ret = 0;
-		goto out_args;
-	}
-	if (o.version) {
-		printf("qlikfs %s (libfuse %s)\n", QLIKFS_VERSION, fuse_pkgversion());
-		ret = 0;
-		goto out_args;
-	}
-	if (o.context && o.nonopt == 1) {
-		/* qlikfs -o context=NAME MOUNTPOINT: the one argument is the mountpoint */
-		fuse_opt_add_arg(&args, o.tenant);
-		free(o.tenant);
-		o.tenant = NULL;
-	}
-	/* The kernel checks every caller against the modes we report: with
-	 * allow_other, another local user gets what the modes (umask, uid,
-	 * gid) give, never the owner's tenant access by default. */
-	if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
-		goto out_args;
-	if (fuse_parse_cmdline(&args, &fo) != 0)
-		goto out_args;
-	if ((!o.tenant && !o.context) || !fo.mountpoint) {
-		fprintf(stderr, "usage: %s [options] TENANT MOUNTPOINT (see --help)\n", argv[0]);
-		goto out_cmdline;
-	}
-	if (options_numbers(&o, &nums))
-		goto out_cmdline;
-	enum log_level lvl = o.log_level ? (enum log_level)log_parse_level(o.log_level)
-					 : LOG_LVL_INFO;
-	if (fo.debug && lvl < LOG_LVL_DEBUG)
-		lvl = LOG_LVL_DEBUG;
-	log_init(false, lvl);
-	if (o.log_file && (rc = log_open_file(o.log_file))) {
-		fprintf(stderr, "qlikfs: cannot open -o log_file=%s: %s\n", o.log_file,
-			strerror(-rc));
-		goto out_cmdline;
-	}
-	char busy[8192];
-	if (mount_busy(fo.mountpoint, busy, sizeof(busy))) {
-		fprintf(stderr, "qlikfs: %s is already a mount point (%s); unmount it first "
-				"(fusermount3 -u %s) or choose another directory\n",
-			fo.mountpoint, busy, fo.mountpoint);
-		goto out_cmdline;
-	}
-	if (creds_resolve(&o, false, &cr, err, sizeof(err))) {
-		fprintf(stderr, "qlikfs: %s\n", err);
-		goto out_cmdline;
-	}
-	/* df and mount name the tenant */
-	char fsopt[600];
-	if (!o.fsname_given) {
-		char host[512];
-		tenant_host(cr.base, host, sizeof(host));
-		snprintf(fsopt, sizeof(fsopt), "-ofsname=%s", host);
-		fuse_opt_add_arg(&args, fsopt);
-	}
-	if (!o.subtype_given)
-		fuse_opt_add_arg(&args, "-osubtype=qlikfs");
-	/* temporary files a killed qlikfs left between write and rename */
-	if ((rc = statedir_sweep_tmp(cr.state_dir)) > 0)
-		log_info("removed %d temporary file%s left in %s by a killed qlikfs", rc,
-			 rc == 1 ? "" : "s", cr.state_dir);
-
-	struct http_curl_opts co = { .connect_timeout_ms = 10000,
-				     .default_timeout_ms = (long)(nums.timeout * 1000) };
-	/* every request is counted for .status.json (and traced at -o log_level=trace) */
-	if (!(tr = http_curl_new(&co)) || !(tr = http_obs_new(tr))) {
-		fprintf(stderr, "qlikfs: out of memory\n");
-		goto out_creds;
-	}
-	/* tests only: faults injected into the transport ($QLIKFS_FAULT, http_fault.h) */
-	if ((rc = http_fault_from_env(&tr, err, sizeof(err)))) {
-		fprintf(stderr, "qlikfs: $QLIKFS_FAULT: %s\n", err);
-		goto out_creds;
-	}
-	if ((rc = creds_auth(&cr, tr, (long)(nums.timeout * 1000), &auth, err, sizeof(err)))) {
-		fprintf(stderr, "qlikfs: %s\n", rc == -ENOMEM ? "out of memory" : err);
-		goto out_creds;
-	}
-	struct qclient_opts qo = {
-		.base = cr.base, .transport = tr, .auth = auth,
-		.timeout_ms = (long)(nums.timeout * 1000), .max_attempts = (int)nums.retries,
-		.ratelimit_wait_ms = (long)(nums.ratelimit_wait * 1000),
-		.api_version = o.api_version,
-	};
-	if (!(qc = qclient_new(&qo)))
-		goto out_creds;
-
-	/* Fail fast instead of mounting a broken filesystem; the answer is
-	 * me.json's first content. */
-	rc = qclient_get_json(qc, "/api/v1/users/me", &me, err, sizeof(err));
-	if (rc) {
-		explain_check_failure(&cr, rc, err);
-		goto out_creds;
-	}
-
-	struct changes_opts cho = nums.changes;
-	cho.client = qc;
-	cho.state_dir = cr.state_dir;
-	cho.on_changed = chg_changed;
-	cho.on_written = chg_written;
-	cho.on_error = chg_error;
-	cho.arg = &q;
-	if ((rc = changes_new(&cho, &g_changes, err, sizeof(err)))) {
-		fprintf(stderr, "qlikfs: changes/: %s\n", err);
-		goto out_creds;
-	}
-	/* early: a SIGUSR1 sent as soon as the mount shows must not kill us; a
-	 * poll asked for before the poller runs waits in its pipe */
-	struct sigaction usr1 = { .sa_handler = on_sigusr1 };
-	sigemptyset(&usr1.sa_mask);
-	usr1.sa_flags = SA_RESTART;
-	sigaction(SIGUSR1, &usr1, NULL);
-	if (!(cache = cache_new((size_t)nums.size, NULL)))
-		goto out_creds;
-	/* actions: the .qvf export cache and the buffers of uploads, on disk */
-	if ((rc = statedir_cache_resolve(o.cache_dir, cr.base, &cdir)) ||
-	    (rc = statedir_mkdir(cdir, "tmp")) || asprintf(&tdir, "%s/tmp", cdir) < 0 ||
-	    asprintf(&qdir, "%s/qvf", cdir) < 0) {
-		fprintf(stderr, "qlikfs: cannot use the cache directory %s: %s\n",
-			cdir ? cdir : (o.cache_dir ? o.cache_dir : ""),
-			rc == -EPERM ? STATEDIR_PRIVATE_HINT : strerror(rc ? -rc : ENOMEM));
-		goto out_cache;
-	}
-	if (!o.noqvf) {
-		struct qvf_cache_opts vo = { .dir = qdir, .client = qc,
-					     .max_bytes = (uint64_t)nums.qvf_size,
-					     .timeout_ms = (long)(nums.transfer_timeout * 1000) };
-		int verr = 0;
-		if (!(qvf = qvf_cache_new(&vo, &verr))) {
-			fprintf(stderr, "qlikfs: cannot open the export cache %s: %s\n", qdir,
-				strerror(verr ? -verr : ENOMEM));
-			goto out_cache;
-		}
-	}
-	struct upload_opts uo = { .client = qc,
-				  .timeout_ms = (long)(nums.transfer_timeout * 1000) };
-	if (!(upl = upload_new(&uo)))
-		goto out_cache;
-	q.ttl_s = nums.ttl;
-	q.neg_ttl_s = nums.neg_ttl;
-	q.read_only = o.ro;
-	se = fuse_session_new(&args, &qfs_ops, sizeof(qfs_ops), &q);
-	if (!se)
-		goto out_cache;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_session;
-	if (fuse_session_mount(se, fo.mountpoint) != 0)
-		goto out_signals;
-	/* in the background: syslog, or a file when syslog cannot be reached
-	 * (the log is never dropped); -o log_file is kept as it is */
-	char fallback[4200] = "";
-	bool to_syslog = !fo.foreground && !o.log_file && log_syslog_reachable();
-	if (!fo.foreground && !o.log_file && !to_syslog) {
-		snprintf(fallback, sizeof(fallback), "%s/qlikfs.log", cr.state_dir);
-		fprintf(stderr, "qlikfs: syslog (/dev/log) is not reachable: logging to %s\n",
-			fallback);
-	}
-	fuse_daemonize(fo.foreground);
-	if (to_syslog)
-		log_init(true, lvl);
-	else if (fallback[0] && (rc = log_open_file(fallback)))
-		log_init(true, lvl); /* last resort: syslog(3) writes to the console */
-
-	if (!(g_inval = inval_start(se)))
-		goto out_unmount;
-	struct ns_opts no = {
-		.client = qc, .cache = cache,
-		.ttl_ms = (int64_t)(nums.ttl * 1000), .neg_ttl_ms = (int64_t)(nums.neg_ttl * 1000),
-		.walk_max_ms = (int64_t)(nums.walk_max * 1000), .prefetch = (int)nums.prefetch,
-		.uid = nums.uid, .gid = nums.gid, .umask = nums.umask,
-		.read_only = o.ro,
-		.inval = { inval_entry_cb, inval_inode_cb, g_inval },
-		.qvf = qvf, .qvf_nodata = o.qvf_nodata, .upload = upl, .tmp_dir = tdir,
-		/* reports/ and api (ns_ext.h) */
-		.state_dir = cr.state_dir,
-		.transfer_timeout_ms = (long)(nums.transfer_timeout * 1000),
-		.me = me,
-		.delete_delay_ms = (int64_t)(nums.delete_delay * 1000),
-	};
-	ns = ns_new(&no);
-	cJSON_Delete(me);
-	me = NULL;
-	if (!ns)
-		goto out_inval;
-	q.ns = ns;
-	inval_set_ns(g_inval, ns);
-	char chdir_[4096];
-	snprintf(chdir_, sizeof(chdir_), "%s/changes", cr.state_dir);
-	if (ns_local_add(ns, "changes", chdir_) || changes_start(g_changes)) {
-		log_error("cannot start the change poller");
-		goto out_ns;
-	}
-	struct sigaction sa = { .sa_handler = on_sighup };
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGHUP, &sa, NULL);
-
-	log_info("mounted %s on %s (%s)", cr.base, fo.mountpoint,
-		 cr.kind == AUTH_APIKEY ? "API key" : "OAuth");
-	char ready[512];
-	snprintf(ready, sizeof(ready), "READY=1\nMAINPID=%ld\nSTATUS=Mounted %s on %s",
-		 (long)getpid(), cr.base, fo.mountpoint);
-	if ((rc = sdnotify(ready)) < 0)
-		log_warn("cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(-rc));
-	if (fo.singlethread) {
-		ret = fuse_session_loop(se);
-	} else {
-		struct fuse_loop_config *lc = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_clone_fd(lc, fo.clone_fd);
-		fuse_loop_cfg_set_max_threads(lc, fo.max_threads ? fo.max_threads : 16);
-		ret = fuse_session_loop_mt(se, lc);
-		fuse_loop_cfg_destroy(lc);
-	}
-	ret = ret ? 1 : 0;
-	sdnotify("STOPPING=1");
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
-
-	changes_free(g_changes); /* before the invalidations it feeds stop */
-	g_changes = NULL;
-	inval_stop(g_inval);
-	g_inval = NULL;
-	fuse_session_unmount(se);
-	fuse_remove_signal_handlers(se);
-	fuse_session_destroy(se);
-	ns_free(ns);
-	se = NULL;
-	goto out_cache;
-
-out_ns:
-	changes_free(g_changes); /* its thread may be feeding the namespace */
-	g_changes = NULL;
-	ns_free(ns);
-out_inval:
-	inval_stop(g_inval);
-	g_inval = NULL;
-out_unmount:
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
-out_cache:
-	qvf_cache_free(qvf);
-	upload_free(upl);
-	free(cdir);
-	free(qdir);
-	free(tdir);
-	cache_free(cache);
-out_creds:
-	cJSON_Delete(me);
-	signal(SIGUSR1, SIG_IGN);
-	changes_free(g_changes);
-	g_changes = NULL;
-	qclient_free(qc);
-	auth_free(auth);
-	http_transport_free(tr);
-	creds_clear(&cr);
-out_cmdline:
-	free(fo.mountpoint);
-out_args:
-	options_free(&o);
-	fuse_opt_free_args(&args);
+	else if (rc == 0 && !prepare(&a) && !connect_tenant(&a) && !open_services(&a) &&
+		 !mount_fs(&a))
+		ret = serve(&a);
+	stop(&a);
 	return ret;
 }
