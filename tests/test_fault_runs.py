@@ -66,7 +66,9 @@ def test_copy_with_10pct_faults_is_complete_and_exact(tool, fresh_sim, mount_fac
     assert rc == 0, out
     kinds = injected(m)
     # the wrapper was in the path, with a mix of kinds
-    assert sum(kinds.values()) >= 8, kinds
+    # (a cold copy now costs about the list-page minimum, some 40 requests
+    # without exports, so 10% is a handful of faults: at least 4, of 3 kinds)
+    assert sum(kinds.values()) >= 4, kinds
     assert len(set(kinds) & {"503", "drop", "reset", "trunc"}) >= 3, kinds
     assert "seed %d" % SEED in m.log()
 

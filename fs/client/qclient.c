@@ -448,238 +448,281 @@ static size_t build_headers(const struct qclient *c, const struct qcall *call, c
 }
 
 /* One logical call: retries, redirects, auth refresh.  Fills out. */
+/* One call across its attempts (do_call).  The try_* steps return AGAIN
+ * (send once more) or DONE (t->rc is the outcome). */
+struct try {
+	struct qclient *c;
+	const struct qcall *call;
+	struct qresp *out;
+	char *url;          /* owned: follows redirects */
+	const char *method; /* a 303 turns it into GET */
+	long budget;
+	int max_attempts;
+	int64_t deadline;
+	struct rl_budget rl;
+	int rl_hits; /* 429 answers that were not attempts (with a bound) */
+	int tier, attempt, redirects, rc;
+	bool refreshed, same_origin;
+	char *auth;
+	struct http_header *hdrs;
+	size_t nh;
+	struct http_response resp;
+	struct call_io io;
+	cJSON *json; /* the parsed body of a 2xx JSON answer */
+	char why[384];
+};
+enum { DONE, AGAIN };
+
+#define TRY_MSG(t, ...) snprintf((t)->out->errmsg, sizeof((t)->out->errmsg), __VA_ARGS__)
+
+/* Credentials (for the tenant only), headers, the rate-limit tier, a sink
+ * to start again: AGAIN when the attempt may be sent. */
+static int try_prepare(struct try *t)
+{
+	struct qclient *c = t->c;
+	t->same_origin = url_same_origin(t->url, c->base);
+	if (t->same_origin && (t->rc = c->auth->ops->header(c->auth, t->auth, AUTH_HDR_MAX))) {
+		char why[384];
+		auth_why(c->auth, why, sizeof(why));
+		TRY_MSG(t, "%s %s: %s", t->method, url_tail(t->url),
+			why[0] ? why : "no valid credentials");
+		if (t->rc != -EIO && t->rc != -ENOMEM)
+			t->rc = -EACCES;
+		return DONE;
+	}
+	t->nh = build_headers(c, t->call, t->same_origin ? t->auth : NULL, t->hdrs);
+	if (!wait_tier(c, t->tier, &t->rl)) {
+		if (t->rl.left_ms >= 0)
+			TRY_MSG(t, "%s %s: rate limited by the tenant beyond the %ld ms bound on "
+				   "rate-limit waits", t->method, url_tail(t->url), c->ratelimit_wait_ms);
+		else
+			TRY_MSG(t, "%s %s: rate limited by the tenant beyond the %ld ms budget",
+				t->method, url_tail(t->url), t->budget);
+		t->rc = -EIO;
+		return DONE;
+	}
+	const struct qcall *call = t->call;
+	if (t->attempt && call->sink && call->sink_reset &&
+	    (t->rc = call->sink_reset(call->sink_arg)) < 0) {
+		TRY_MSG(t, "%s %s: response body: %s", t->method, url_tail(t->url),
+			strerrordesc_np(-t->rc));
+		return DONE;
+	}
+	return AGAIN;
+}
+
+/* Sends one attempt within what is left of the deadline. */
+static int try_perform(struct try *t)
+{
+	struct qclient *c = t->c;
+	const struct qcall *call = t->call;
+	int64_t left = t->deadline - c->now();
+	struct http_request req = {
+		.method = t->method, .url = t->url, .headers = t->hdrs, .n_headers = t->nh,
+		.body = call->body, .body_len = call->body_len,
+		.source = call->source ? &t->io.src : NULL, .timeout_ms = left < 1 ? 1 : left,
+		.max_body = call->max_body, .sink = call->sink ? io_sink : NULL,
+		.sink_arg = &t->io,
+	};
+	http_response_clear(&t->resp);
+	stat_add(c, &c->stats.requests);
+	if (t->attempt)
+		stat_add(c, &c->stats.retries);
+	t->io.sunk = false;
+	opstats_set_retry(t->attempt - t->redirects); /* the trace line's retry number */
+	int rc = http_perform(c->transport, &req, &t->resp);
+	t->attempt++;
+	t->out->status = t->resp.status;
+	return rc;
+}
+
+/* Sleeps wait and says AGAIN when another attempt fits the attempts and the
+ * deadline. */
+static int try_again_after(struct try *t, int64_t wait)
+{
+	if (t->attempt - t->rl_hits >= t->max_attempts || t->c->now() + wait >= t->deadline)
+		return DONE;
+	t->c->sleep(wait);
+	return AGAIN;
+}
+
+/* The transport failed (rc < 0): retried when that is safe. */
+static int try_transport_error(struct try *t, int rc)
+{
+	const struct qcall *call = t->call;
+	int own = t->io.sink_err ? t->io.sink_err : t->io.src_err;
+	if (own) {
+		TRY_MSG(t, "%s %s: %s body: %s", t->method, url_tail(t->url),
+			t->io.sink_err ? "response" : "request", strerrordesc_np(-own));
+		t->rc = own;
+		return DONE;
+	}
+	bool retry = (is_idempotent(call) || call->retry_all) && net_retryable(rc) &&
+		     (!t->io.sunk || call->sink_reset);
+	if (retry && try_again_after(t, retry_wait(call, t->attempt)) == AGAIN)
+		return AGAIN;
+	TRY_MSG(t, "%s %s: %s (after %d attempt%s)", t->method, url_tail(t->url),
+		transport_text(rc), t->attempt, t->attempt == 1 ? "" : "s");
+	t->rc = errmap_transport(rc);
+	return DONE;
+}
+
+/* A 3xx with a Location: followed (the tenant's credentials go only to
+ * the tenant, try_prepare). */
+static int try_redirect(struct try *t, long st, const char *loc)
+{
+	char *next = url_resolve(t->url, loc);
+	if (!next || ++t->redirects > MAX_REDIRECTS) {
+		free(next);
+		TRY_MSG(t, "%s %s: too many redirects", t->method, url_tail(t->url));
+		t->rc = -EIO;
+		return DONE;
+	}
+	free(t->url);
+	t->url = next;
+	if (st == 303)
+		t->method = "GET";
+	return AGAIN;
+}
+
+/* A 2xx: its JSON parsed; a body announced as JSON that does not parse was
+ * cut short on the way (a proxy, a reset after the headers): like a
+ * dropped connection. */
+static int try_success(struct try *t)
+{
+	const struct qcall *call = t->call;
+	struct http_response *r = &t->resp;
+	cJSON_Delete(t->json);
+	t->json = r->body && looks_json(r) ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+	t->rc = 0;
+	if (t->json || !json_cut(r))
+		return DONE;
+	bool idem = is_idempotent(call) || call->retry_all;
+	if (idem && try_again_after(t, retry_wait(call, t->attempt)) == AGAIN)
+		return AGAIN;
+	if (!idem)
+		return DONE; /* applied: the caller sees the body it got */
+	TRY_MSG(t, "%s %s: the JSON body was cut short (after %d attempt%s)", t->method,
+		url_tail(t->url), t->attempt, t->attempt == 1 ? "" : "s");
+	t->rc = -EIO;
+	return DONE;
+}
+
+/* An answer: a refreshed token, a rate limit or a server error waited out,
+ * a redirect followed, a success, or the error with the tenant's reason. */
+static int try_answer(struct try *t)
+{
+	struct qclient *c = t->c;
+	const struct qcall *call = t->call;
+	long st = t->resp.status;
+	if (st == 401 && !t->refreshed && t->same_origin) {
+		t->refreshed = true;
+		if (c->auth->ops->refresh(c->auth, t->auth) == 0)
+			return AGAIN;
+		auth_why(c->auth, t->why, sizeof(t->why));
+	}
+	if (st == 429) {
+		int64_t wait = qclient_retry_after_ms(http_response_header(&t->resp, "retry-after"));
+		block_tier(c, t->tier, c->now() + wait);
+		bool bounded = t->rl.left_ms >= 0;
+		if (bounded ? wait <= t->rl.left_ms && t->rl_hits < RL_MAX_HITS
+			    : t->attempt < t->max_attempts && c->now() + wait < t->deadline) {
+			t->rl_hits += bounded;
+			return AGAIN; /* wait_tier() sleeps */
+		}
+	}
+	bool st_retry = call->retry_all ? st >= 400 : st >= 500 && st != 501 && is_idempotent(call);
+	if (st != 429 && st_retry && try_again_after(t, retry_wait(call, t->attempt)) == AGAIN)
+		return AGAIN;
+	const char *loc = http_response_header(&t->resp, "location");
+	if (loc && !call->no_redirect &&
+	    (st == 301 || st == 302 || st == 303 || st == 307 || st == 308))
+		return try_redirect(t, st, loc);
+	if (loc)
+		t->out->location = url_resolve(t->url, loc);
+	if (qtime_parse_http_date(http_response_header(&t->resp, "date"), &t->out->server_date_ms))
+		t->out->server_date_ms = 0;
+	if (st >= 200 && st < 300)
+		return try_success(t);
+	char code[64], text[384];
+	qclient_error_text(t->resp.body, code, sizeof(code), text, sizeof(text));
+	t->rc = errmap_http(st, code[0] ? code : NULL, call->op);
+	if (st == 429)
+		TRY_MSG(t, "%s %s: 429 rate limited by the tenant (gave up after %d attempts%s): %s",
+			t->method, url_tail(t->url), t->attempt,
+			t->rl.left_ms >= 0 ? ", beyond the bound on rate-limit waits" : "", text);
+	else
+		TRY_MSG(t, "%s %s: HTTP %ld%s%s%s%s%s%s", t->method, url_tail(t->url), st,
+			code[0] ? " " : "", code, text[0] ? ": " : "", text, t->why[0] ? "; " : "",
+			t->why);
+	return DONE;
+}
+
+/* Hands the outcome to out and frees the rest; returns the call's rc. */
+static int try_finish(struct try *t)
+{
+	struct qresp *out = t->out;
+	int rc = t->rc;
+	if (t->auth)
+		explicit_bzero(t->auth, AUTH_HDR_MAX);
+	free(t->auth);
+	free(t->hdrs);
+	free(t->url);
+	out->attempts = t->attempt;
+	if (rc == 0 || t->resp.body) {
+		out->body = t->resp.body;
+		out->body_len = t->resp.body_len;
+		if (rc == 0) {
+			out->json = t->json;
+			t->json = NULL;
+		}
+		t->resp.body = NULL;
+	}
+	if (t->call->want_headers) {
+		out->headers = t->resp.headers;
+		out->n_headers = t->resp.n_headers;
+		t->resp.headers = NULL;
+		t->resp.n_headers = 0;
+	}
+	http_response_clear(&t->resp);
+	cJSON_Delete(t->json);
+	if (rc)
+		stat_add(t->c, &t->c->stats.errors);
+	return rc;
+}
+
 static int do_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 {
 	int rc = check_call_headers(call, out);
 	if (rc)
 		return rc;
-	char *url = absolute_url(c, call->url);
-	if (!url)
-		return -ENOMEM;
-
-	const long budget = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
-	const int max_attempts = call->max_attempts > 0 ? call->max_attempts : c->max_attempts;
-	int64_t deadline = c->now() + budget;
-	struct rl_budget rl = { c->ratelimit_wait_ms > 0 ? c->ratelimit_wait_ms : -1, &deadline, c };
-	int rl_hits = 0; /* 429 answers that were not attempts (with a bound) */
-	const int tier = strcmp(call->method, "GET") ? 1 : 0;
-	const char *method = call->method;
-	char *auth = malloc(AUTH_HDR_MAX);
-	struct http_header *hdrs = malloc((6 + call->n_headers) * sizeof(*hdrs));
-	struct http_response resp = { 0 };
-	struct call_io io = { .call = call };
-	cJSON *json = NULL; /* the parsed body of a 2xx JSON answer */
-	int attempt = 0, redirects = 0;
-	bool refreshed = false;
-
-	if (!auth || !hdrs) {
-		free(auth);
-		free(hdrs);
-		free(url);
-		return -ENOMEM;
-	}
+	struct try t = {
+		.c = c, .call = call, .out = out, .method = call->method,
+		.url = absolute_url(c, call->url),
+		.budget = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms,
+		.max_attempts = call->max_attempts > 0 ? call->max_attempts : c->max_attempts,
+		.tier = strcmp(call->method, "GET") ? 1 : 0,
+		.auth = malloc(AUTH_HDR_MAX),
+		.hdrs = malloc((6 + call->n_headers) * sizeof(struct http_header)),
+		.io = { .call = call },
+		.rc = -ENOMEM,
+	};
+	t.deadline = c->now() + t.budget;
+	t.rl = (struct rl_budget){ c->ratelimit_wait_ms > 0 ? c->ratelimit_wait_ms : -1,
+				   &t.deadline, c };
+	if (!t.url || !t.auth || !t.hdrs)
+		return try_finish(&t);
 	if (call->source)
-		io.src = (struct http_body_source){ io_read, &io, call->source->len };
+		t.io.src = (struct http_body_source){ io_read, &t.io, call->source->len };
 	for (;;) {
-		bool same_origin = url_same_origin(url, c->base);
-		if (same_origin) {
-			rc = c->auth->ops->header(c->auth, auth, AUTH_HDR_MAX);
-			if (rc) {
-				char why[384];
-				auth_why(c->auth, why, sizeof(why));
-				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s", method,
-					 url_tail(url), why[0] ? why : "no valid credentials");
-				if (rc != -EIO && rc != -ENOMEM)
-					rc = -EACCES;
-				break;
-			}
-		}
-		size_t nh = build_headers(c, call, same_origin ? auth : NULL, hdrs);
-
-		if (!wait_tier(c, tier, &rl)) {
-			if (rl.left_ms >= 0)
-				snprintf(out->errmsg, sizeof(out->errmsg),
-					 "%s %s: rate limited by the tenant beyond the %ld ms bound "
-					 "on rate-limit waits", method, url_tail(url),
-					 c->ratelimit_wait_ms);
-			else
-				snprintf(out->errmsg, sizeof(out->errmsg),
-					 "%s %s: rate limited by the tenant beyond the %ld ms budget",
-					 method, url_tail(url), budget);
-			rc = -EIO;
+		if (try_prepare(&t) == DONE)
 			break;
-		}
-		if (attempt && call->sink && call->sink_reset &&
-		    (rc = call->sink_reset(call->sink_arg)) < 0) {
-			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: response body: %s", method,
-				 url_tail(url), strerrordesc_np(-rc));
-			break;
-		}
-		int64_t left = deadline - c->now();
-		if (left < 1)
-			left = 1;
-		struct http_request req = {
-			.method = method,
-			.url = url,
-			.headers = hdrs,
-			.n_headers = nh,
-			.body = call->body,
-			.body_len = call->body_len,
-			.source = call->source ? &io.src : NULL,
-			.timeout_ms = left,
-			.max_body = call->max_body,
-			.sink = call->sink ? io_sink : NULL,
-			.sink_arg = &io,
-		};
-		http_response_clear(&resp);
-		stat_add(c, &c->stats.requests);
-		if (attempt)
-			stat_add(c, &c->stats.retries);
-		io.sunk = false;
-		opstats_set_retry(attempt - redirects); /* the trace line's retry number */
-		rc = http_perform(c->transport, &req, &resp);
-		attempt++;
-		out->status = resp.status;
-
-		if (rc < 0) {
-			int own = io.sink_err ? io.sink_err : io.src_err;
-			if (own) {
-				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s body: %s",
-					 method, url_tail(url),
-					 io.sink_err ? "response" : "request",
-					 strerrordesc_np(-own));
-				rc = own;
-				break;
-			}
-			bool retry = (is_idempotent(call) || call->retry_all) && net_retryable(rc) &&
-				     (!io.sunk || call->sink_reset);
-			int64_t wait = retry_wait(call, attempt);
-			if (retry && attempt - rl_hits < max_attempts && c->now() + wait < deadline) {
-				c->sleep(wait);
-				continue;
-			}
-			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: %s (after %d attempt%s)",
-				 method, url_tail(url), transport_text(rc), attempt,
-				 attempt == 1 ? "" : "s");
-			rc = errmap_transport(rc);
-			break;
-		}
-
-		long st = resp.status;
-		char why[384] = "";
-		if (st == 401 && !refreshed && same_origin) {
-			refreshed = true;
-			if (c->auth->ops->refresh(c->auth, auth) == 0)
-				continue;
-			auth_why(c->auth, why, sizeof(why));
-		}
-		if (st == 429) {
-			int64_t wait = qclient_retry_after_ms(http_response_header(&resp, "retry-after"));
-			block_tier(c, tier, c->now() + wait);
-			if (rl.left_ms >= 0 ? wait <= rl.left_ms && rl_hits < RL_MAX_HITS
-					    : attempt < max_attempts && c->now() + wait < deadline) {
-				rl_hits += rl.left_ms >= 0;
-				continue; /* wait_tier() sleeps */
-			}
-		}
-		bool st_retry = call->retry_all ? st >= 400
-						: st >= 500 && st != 501 && is_idempotent(call);
-		if (st != 429 && st_retry) {
-			int64_t wait = retry_wait(call, attempt);
-			if (attempt - rl_hits < max_attempts && c->now() + wait < deadline) {
-				c->sleep(wait);
-				continue;
-			}
-		}
-		const char *loc = http_response_header(&resp, "location");
-		if (loc && !call->no_redirect && (st == 301 || st == 302 || st == 303 ||
-						  st == 307 || st == 308)) {
-			char *next = url_resolve(url, loc);
-			if (!next || ++redirects > MAX_REDIRECTS) {
-				free(next);
-				snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: too many redirects",
-					 method, url_tail(url));
-				rc = -EIO;
-				break;
-			}
-			free(url);
-			url = next;
-			if (st == 303)
-				method = "GET";
+		rc = try_perform(&t);
+		if (rc < 0 ? try_transport_error(&t, rc) == AGAIN : try_answer(&t) == AGAIN)
 			continue;
-		}
-		if (loc)
-			out->location = url_resolve(url, loc);
-		if (qtime_parse_http_date(http_response_header(&resp, "date"),
-					  &out->server_date_ms))
-			out->server_date_ms = 0;
-		if (st >= 200 && st < 300) {
-			cJSON_Delete(json);
-			json = resp.body && looks_json(&resp)
-				       ? cJSON_ParseWithLength(resp.body, resp.body_len)
-				       : NULL;
-			if (json || !json_cut(&resp)) {
-				rc = 0;
-				break;
-			}
-			/* a body announced as JSON that does not parse was cut short
-			 * on the way (a proxy, a reset after the headers): like a
-			 * dropped connection */
-			int64_t wait = retry_wait(call, attempt);
-			if ((is_idempotent(call) || call->retry_all) &&
-			    attempt - rl_hits < max_attempts && c->now() + wait < deadline) {
-				c->sleep(wait);
-				continue;
-			}
-			if (!is_idempotent(call) && !call->retry_all) {
-				rc = 0; /* applied: the caller sees the body it got */
-				break;
-			}
-			snprintf(out->errmsg, sizeof(out->errmsg),
-				 "%s %s: the JSON body was cut short (after %d attempt%s)", method,
-				 url_tail(url), attempt, attempt == 1 ? "" : "s");
-			rc = -EIO;
-			break;
-		}
-		char code[64], text[384];
-		qclient_error_text(resp.body, code, sizeof(code), text, sizeof(text));
-		rc = errmap_http(st, code[0] ? code : NULL, call->op);
-		if (st == 429)
-			snprintf(out->errmsg, sizeof(out->errmsg),
-				 "%s %s: 429 rate limited by the tenant (gave up after %d attempts%s): %s",
-				 method, url_tail(url), attempt,
-				 rl.left_ms >= 0 ? ", beyond the bound on rate-limit waits" : "", text);
-		else
-			snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: HTTP %ld%s%s%s%s%s%s",
-				 method, url_tail(url), st, code[0] ? " " : "", code,
-				 text[0] ? ": " : "", text, why[0] ? "; " : "", why);
 		break;
 	}
-	explicit_bzero(auth, AUTH_HDR_MAX);
-	free(auth);
-	free(hdrs);
-	free(url);
-	out->attempts = attempt;
-	if (rc == 0 || resp.body) {
-		out->body = resp.body;
-		out->body_len = resp.body_len;
-		if (rc == 0) {
-			out->json = json;
-			json = NULL;
-		}
-		resp.body = NULL;
-	}
-	if (call->want_headers) {
-		out->headers = resp.headers;
-		out->n_headers = resp.n_headers;
-		resp.headers = NULL;
-		resp.n_headers = 0;
-	}
-	http_response_clear(&resp);
-	cJSON_Delete(json);
-	if (rc)
-		stat_add(c, &c->stats.errors);
-	return rc;
+	return try_finish(&t);
 }
 
 static int copy_resp(struct qresp *dst, const struct qresp *src)
