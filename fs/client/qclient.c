@@ -31,8 +31,6 @@
  */
 #include "client/qclient.h"
 
-#include "util/clock.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -40,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "util/clock.h"
 #include "util/opstats.h"
 #include "util/qtime.h"
 #include "util/url.h"
@@ -49,7 +47,6 @@
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_CAP_MS 5000
 #define MAX_REDIRECTS 5
-#define MAX_PAGES 1000000
 #define AUTH_HDR_MAX 8192
 #define RETRY_DELAY_CAP_MS 60000 /* bound of a caller's doubling retry delay */
 #define MAX_CALL_HEADERS 64
@@ -171,58 +168,6 @@ static void stat_add(struct qclient *c, uint64_t *field)
 	pthread_mutex_unlock(&c->lock);
 }
 
-long qclient_retry_after_ms(const char *v)
-{
-	if (!v)
-		return 1000;
-	while (isspace((unsigned char)*v))
-		v++;
-	if (!isdigit((unsigned char)*v))
-		return 1000; /* HTTP-date or garbage: wait the documented default */
-	char *end;
-	long s = strtol(v, &end, 10);
-	if (s < 1)
-		s = 1;
-	if (s > 600)
-		s = 600;
-	return s * 1000;
-}
-
-static void copy_str(char *dst, size_t n, const char *src)
-{
-	if (!n)
-		return;
-	snprintf(dst, n, "%s", src ? src : "");
-}
-
-void qclient_error_text(const char *body, char *code, size_t code_n, char *text, size_t text_n)
-{
-	copy_str(code, code_n, "");
-	copy_str(text, text_n, "");
-	cJSON *j = body ? cJSON_Parse(body) : NULL;
-	if (!j)
-		return;
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "errors");
-	if (cJSON_IsArray(e))
-		e = cJSON_GetArrayItem(e, 0);
-	else
-		e = j; /* deprecated top-level code/title/detail */
-	if (cJSON_IsObject(e)) {
-		const cJSON *cd = cJSON_GetObjectItemCaseSensitive(e, "code");
-		const cJSON *ti = cJSON_GetObjectItemCaseSensitive(e, "title");
-		const cJSON *de = cJSON_GetObjectItemCaseSensitive(e, "detail");
-		if (cJSON_IsString(cd))
-			copy_str(code, code_n, cd->valuestring);
-		if (cJSON_IsString(ti) && cJSON_IsString(de) && de->valuestring[0])
-			snprintf(text, text_n, "%s: %s", ti->valuestring, de->valuestring);
-		else if (cJSON_IsString(ti))
-			copy_str(text, text_n, ti->valuestring);
-		else if (cJSON_IsString(de))
-			copy_str(text, text_n, de->valuestring);
-	}
-	cJSON_Delete(j);
-}
-
 /* The part of url after the origin, for messages. */
 static bool is_idempotent(const struct qcall *call)
 {
@@ -260,28 +205,6 @@ static bool json_cut(const struct http_response *r)
 static char *absolute_url(const struct qclient *c, const char *url)
 {
 	return url[0] == '/' ? url_resolve(c->base, url) : strdup(url);
-}
-
-static const char *transport_text(int err)
-{
-	switch (err) {
-	case -ETIMEDOUT:
-		return "timed out";
-	case -ECONNREFUSED:
-		return "connection refused";
-	case -ECONNRESET:
-		return "connection dropped";
-	case -EHOSTUNREACH:
-		return "host not found or unreachable";
-	case -EPROTO:
-		return "TLS verification failed";
-	case -EFBIG:
-		return "response too large";
-	case -ENOMEM:
-		return "out of memory";
-	default:
-		return "network error";
-	}
 }
 
 /* The time a call may still spend waiting out 429s.  With a bound (left_ms
@@ -331,20 +254,6 @@ static void block_tier(struct qclient *c, int tier, int64_t until)
 		c->tier_until[tier] = until;
 	c->stats.rate_limited++;
 	pthread_mutex_unlock(&c->lock);
-}
-
-bool qclient_header_allowed(const char *name)
-{
-	static const char *const deny[] = { "authorization", "cookie",	    "proxy-authorization",
-					    "host",	     "content-length", "transfer-encoding",
-					    "connection",    "expect",	    "te",
-					    "trailer",	     "upgrade",	    "keep-alive" };
-	if (!name || !*name)
-		return false;
-	for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
-		if (!strcasecmp(name, deny[i]))
-			return false;
-	return true;
 }
 
 /* The call's own sink and source, wrapped so that their failures are told
@@ -562,7 +471,7 @@ static int try_transport_error(struct try *t, int rc)
 	if (retry && try_again_after(t, retry_wait(call, t->attempt)) == AGAIN)
 		return AGAIN;
 	TRY_MSG(t, "%s %s: %s (after %d attempt%s)", t->method, url_tail(t->url),
-		transport_text(rc), t->attempt, t->attempt == 1 ? "" : "s");
+		qclient_transport_text(rc), t->attempt, t->attempt == 1 ? "" : "s");
 	t->rc = errmap_transport(rc);
 	return DONE;
 }
@@ -862,136 +771,6 @@ int qclient_get_json_date(struct qclient *c, const char *url, cJSON **out, int64
 	}
 	qresp_clear(&r);
 	return rc;
-}
-
-/* A page number or count of a list page: a whole number in [0, 1e15], else -1
- * (a server's 1e300 or -5 must not reach an integer conversion). */
-static long long page_number(const cJSON *v)
-{
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1e15))
-		return -1;
-	return (long long)v->valuedouble;
-}
-
-/* The URL of the next page, or NULL at the end (or on OOM: *err set). */
-static char *next_page_url(struct qclient *c, const char *cur, const cJSON *page, int *err)
-{
-	const cJSON *links = cJSON_GetObjectItemCaseSensitive(page, "links");
-	const cJSON *next = cJSON_GetObjectItemCaseSensitive(links, "next");
-	const cJSON *href = cJSON_GetObjectItemCaseSensitive(next, "href");
-	if (cJSON_IsString(href) && href->valuestring[0]) {
-		char *abs = url_resolve(cur, href->valuestring);
-		if (abs && !url_same_origin(abs, c->base)) {
-			/* Never send the credentials elsewhere: keep the path on our tenant. */
-			char *fixed = url_resolve(c->base, url_tail(abs));
-			free(abs);
-			abs = fixed;
-		}
-		if (!abs)
-			*err = -ENOMEM;
-		return abs;
-	}
-	/* 0-based offset pages without a next link. */
-	long long pg = page_number(cJSON_GetObjectItemCaseSensitive(page, "page"));
-	long long pages = page_number(cJSON_GetObjectItemCaseSensitive(page, "pages"));
-	if (pg >= 0 && pages >= 0 && pg + 1 < pages) {
-		char *u = url_set_query_int(cur, "page", pg + 1);
-		if (!u)
-			*err = -ENOMEM;
-		return u;
-	}
-	return NULL;
-}
-
-long qclient_list(struct qclient *c, const char *url, qlist_fn fn, void *arg, int *pages_out,
-		  char *errmsg, size_t n)
-{
-	struct qlist_info info;
-	long r = qclient_list_ex(c, url, fn, arg, &info, errmsg, n);
-	if (pages_out)
-		*pages_out = info.pages;
-	return r;
-}
-
-long qclient_list_ex(struct qclient *c, const char *url, qlist_fn fn, void *arg,
-		     struct qlist_info *info, char *errmsg, size_t n)
-{
-	char *cur = absolute_url(c, url);
-	long seen = 0;
-	int pages = 0, rc = 0;
-	bool stop = false;
-	struct qlist_info dummy;
-
-	if (!info)
-		info = &dummy;
-	memset(info, 0, sizeof(*info));
-	info->first_total = info->last_total = -1;
-
-	if (!cur)
-		return -ENOMEM;
-	while (cur) {
-		cJSON *page = NULL;
-		if (++pages > MAX_PAGES) {
-			if (errmsg)
-				snprintf(errmsg, n, "GET %s: more than %d pages", url_tail(url), MAX_PAGES);
-			rc = -EIO;
-			break;
-		}
-		int64_t date = 0;
-		rc = qclient_get_json_date(c, cur, &page, &date, errmsg, n);
-		if (rc)
-			break;
-		long long total = page_number(cJSON_GetObjectItemCaseSensitive(page, "total"));
-		if (total >= 0) {
-			info->last_total = (long)total;
-			if (pages == 1)
-				info->first_total = info->last_total;
-		}
-		if (pages == 1)
-			info->first_date_ms = date;
-		const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");
-		if (!cJSON_IsArray(data)) {
-			if (errmsg)
-				snprintf(errmsg, n, "GET %s: list response without a data array",
-					 url_tail(cur));
-			rc = -EIO;
-			cJSON_Delete(page);
-			break;
-		}
-		const cJSON *it;
-		stop = false;
-		cJSON_ArrayForEach(it, data)
-		{
-			rc = fn(arg, it);
-			if (rc < 0)
-				break;
-			seen++;
-			stop = rc == QLIST_STOP;
-		}
-		rc = rc < 0 ? rc : 0;
-		char *next = rc < 0 ? NULL : next_page_url(c, cur, page, &rc);
-		if (next && stop) {
-			info->stopped = true;
-			free(next);
-			next = NULL;
-		}
-		cJSON_Delete(page);
-		if (next && !strcmp(next, cur)) {
-			if (errmsg)
-				snprintf(errmsg, n, "GET %s: the next page link points to itself",
-					 url_tail(cur));
-			free(next);
-			next = NULL;
-			rc = -EIO;
-		}
-		free(cur);
-		cur = next;
-		if (rc < 0)
-			break;
-	}
-	free(cur);
-	info->pages = pages;
-	return rc < 0 ? rc : seen;
 }
 
 long qclient_timeout_ms(const struct qclient *c)

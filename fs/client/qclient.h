@@ -174,6 +174,9 @@ long qclient_retry_after_ms(const char *value);
 
 /* The budget of one call (the mount's `timeout`): also the bound of every
  * wait on another caller's work done on the client's behalf. */
+/* What a transport failure (-ETIMEDOUT, -ECONNREFUSED...) is called in messages. */
+const char *qclient_transport_text(int err);
+
 long qclient_timeout_ms(const struct qclient *c);
 
 /* Copies the first Qlik error's "code", "title" and "detail" of an error body
