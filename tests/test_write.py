@@ -881,3 +881,29 @@ def test_rename_a_data_file(wm):
     after = next(d for d in sim.state()["data_files"] if d["id"] == df["id"])
     assert after["name"] == new_base
     assert json.load(open(m.path("data-files", new_base + ".json")))["id"] == df["id"]
+
+
+def test_a_stale_write_is_kept_under_the_name_it_was_opened_by(fresh_sim, mount_factory):
+    """A rename behind the mount's back makes the write stale, and a listing
+    may rename the entry before the close: the rejected bytes stay beside the
+    path the writer opened (found by tests/model.py, seed 4242)."""
+    m = mount_factory(fresh_sim.url, "cache_ttl=1")
+    users = m.path("users")
+    name = sorted(f for f in os.listdir(users) if f.endswith(").json"))[0]
+    p = os.path.join(users, name)
+    uid = json.load(open(p))["id"]
+    with pytest.raises(OSError) as e:
+        with open(p, "r+") as f:
+            d = json.load(f)
+            st, _ = fresh_sim.api("PATCH", "/api/v1/users/" + uid,
+                                  [{"op": "replace", "path": "/name", "value": "Renamed Remotely"}])
+            assert st in (200, 204)
+            time.sleep(1.5)
+            assert "Renamed Remotely (%s).json" % uid in os.listdir(users)  # relisted
+            d["status"] = "disabled"
+            f.seek(0)
+            f.truncate()
+            json.dump(d, f)
+    assert e.value.errno == errno.ESTALE
+    kept = json.load(open(p + ".rejected"))
+    assert kept["status"] == "disabled"

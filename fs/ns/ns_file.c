@@ -32,6 +32,8 @@ static int open_resource(struct ns *ns, struct node *n, struct ns_file *f, char 
 		return -ENOENT;
 	}
 	f->base = mut_parse_blob(b);
+	free(f->opened_as);
+	f->opened_as = n->name ? strdup(n->name) : NULL; /* where a rejection is kept */
 	if (!f->base) {
 		cache_blob_unref(b);
 		return -EIO;
@@ -183,6 +185,7 @@ out:
 			n->dirty_handles--;
 		if (f) {
 			cJSON_Delete(f->base);
+			free(f->opened_as);
 			free(f->buf);
 			free(f);
 		}
@@ -350,7 +353,8 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 	} else if (f->dirty) {
 		cJSON *nb = NULL;
 		handle_clean(n, f);
-		rc = mut_commit_update(ns, n, f->buf, f->len, f->base, &nb, err, errn);
+		rc = mut_commit_update_as(ns, n, f->opened_as, f->buf, f->len, f->base, &nb, err,
+					  errn);
 		if (!rc) {
 			cJSON_Delete(f->base);
 			f->base = nb;
@@ -377,6 +381,7 @@ void ns_release(struct ns_file *f)
 	if (f->qf)
 		qvf_release(f->qf);
 	cJSON_Delete(f->base);
+	free(f->opened_as);
 	free(f->buf);
 	free(f);
 }

@@ -168,6 +168,7 @@ struct ns_file {
 	char *buf;
 	size_t len, cap;
 	cJSON *base;
+	char *opened_as; /* resource files opened for writing: the entry name then */
 	struct qvf_file *qf; /* R_QVF: the pinned export */
 	void *ext; /* R_EXT handles with state of their own (ns_ext.h), else NULL */
 	struct ns_file *fprev, *fnext; /* ns->files: every handle not yet released */

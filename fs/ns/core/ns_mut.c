@@ -221,12 +221,15 @@ void mut_mem_node_remove(struct ns *ns, struct node *n)
 }
 
 /* Keeps a rejected update's content beside the resource file. */
-static void keep_rejected(struct ns *ns, struct node *n, const char *data, size_t len,
-			  const char *why)
+/* Keeps what was written to n, under the name the writer used (as; NULL:
+ * n's name now), as NAME.rejected beside it. */
+static void keep_rejected(struct ns *ns, struct node *n, const char *as, const char *data,
+			  size_t len, const char *why)
 {
 	char name[512];
 	struct node *d = n->parent;
-	if (!d || snprintf(name, sizeof(name), "%s%s", n->name, REJECTED) >= (int)sizeof(name))
+	if (!d || snprintf(name, sizeof(name), "%s%s", as ? as : n->name, REJECTED) >=
+			  (int)sizeof(name))
 		return;
 	struct node *r = strmap_get(d->kids, name);
 	if (r && r->role != R_SCRATCH)
@@ -311,6 +314,12 @@ struct node *mut_res_node(struct node *n)
 int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t len,
 			 const cJSON *base, cJSON **newbase, char *err, size_t errn)
 {
+	return mut_commit_update_as(ns, n, NULL, data, len, base, newbase, err, errn);
+}
+
+int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const char *data,
+			 size_t len, const cJSON *base, cJSON **newbase, char *err, size_t errn)
+{
 	cJSON *edited = NULL, *now = NULL;
 	struct node *rn = mut_res_node(n);
 	int rc = parse_doc(data, len, false, &edited, err, errn);
@@ -354,7 +363,7 @@ int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t le
 fail:
 	cJSON_Delete(edited);
 	mut_node_set_errmsg(n, err);
-	keep_rejected(ns, n, data, len, err);
+	keep_rejected(ns, n, as, data, len, err);
 	return rc;
 }
 

@@ -47,6 +47,11 @@ void mut_mem_node_remove(struct ns *ns, struct node *n);
 struct node *mut_res_node(struct node *n);
 int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t len,
 		      const cJSON *base, cJSON **newbase, char *err, size_t errn);
+/* The same, the rejected content kept as AS.rejected: the name the writer
+ * opened, though a listing renamed the file since (a rename behind our back
+ * is also what makes a write stale). */
+int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const char *data,
+			 size_t len, const cJSON *base, cJSON **newbase, char *err, size_t errn);
 char *mut_server_name(struct node *c, const char *name, const char *own_id, bool file);
 /* The full path of data file `sname` in folder directory d. */
 int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n);
