@@ -36,6 +36,12 @@ int64_t ns_deadline(struct ns *ns)
 	return clock_mono_ms() + budget;
 }
 
+int64_t ns_transfer_deadline(struct ns *ns)
+{
+	return ns->o.transfer_timeout_ms > 0 ? clock_mono_ms() + ns->o.transfer_timeout_ms
+					     : ns_deadline(ns);
+}
+
 int ns_wait(struct ns *ns, int64_t deadline, const char *what, char *err, size_t errn)
 {
 	if (!clock_cond_wait_until(&ns->cv, &ns->lock, deadline))

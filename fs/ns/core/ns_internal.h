@@ -238,6 +238,8 @@ int64_t ns_now(struct ns *ns);
  * wait on ns->cv bounded by it: 0 when woken, or -EIO (a timeout, like a request's own) with why in err
  * (`what` names what was waited for). */
 int64_t ns_deadline(struct ns *ns);
+/* The deadline of a wait on a transfer (a download, an export): transfer_timeout. */
+int64_t ns_transfer_deadline(struct ns *ns);
 int ns_wait(struct ns *ns, int64_t deadline, const char *what, char *err, size_t errn);
 int64_t ns_wall_ms(void);
 struct node *ns_node(struct ns *ns, uint64_t ino);

@@ -41,7 +41,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/clock.h"
 #include "client/errmap.h"
 #include "util/jsonfmt.h"
 #include "util/names.h"
@@ -318,13 +317,6 @@ static void status_apply(struct ns *ns, struct xrep *r, char *txt, size_t len, c
 	}
 }
 
-/* The deadline of a wait on a download (an output's): the transfer bound. */
-static int64_t transfer_deadline(struct ns *ns)
-{
-	return ns->o.transfer_timeout_ms > 0 ? clock_mono_ms() + ns->o.transfer_timeout_ms
-					     : ns_deadline(ns);
-}
-
 /* Makes r's status fresh: one GET when stale (the lock dropped meanwhile). */
 static int rep_status(struct ns *ns, struct xrep *r, char *err, size_t errn)
 {
@@ -510,7 +502,7 @@ static int rep_outputs(struct ns *ns, struct xrep *r, char *err, size_t errn)
 static int out_fetch(struct ns *ns, struct xrep *r, struct xout *o, char *err, size_t errn)
 {
 	char dir[4096], sub[REPORTS_ID_MAX + 16], part[4200], dst[4200];
-	const int64_t deadline = transfer_deadline(ns);
+	const int64_t deadline = ns_transfer_deadline(ns);
 	while (o->busy) {
 		int rc = ns_wait(ns, deadline, "the download of the same output", err, errn);
 		if (rc)
@@ -776,7 +768,7 @@ int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn)
 	char path[4096], id[REPORTS_ID_MAX + 1];
 	if (!r)
 		return -ENOENT;
-	const int64_t deadline = transfer_deadline(ns);
+	const int64_t deadline = ns_transfer_deadline(ns);
 	int rc;
 	while (rep_busy(r) || dir->busy)
 		if ((rc = ns_wait(ns, deadline, "the report's requests and downloads", err, errn)))
