@@ -54,11 +54,68 @@ static int open_resource(struct ns *ns, struct node *n, struct ns_file *f, char 
 	return rc;
 }
 
-int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *size_changed,
-	    char *err, size_t errn)
+/* An upload's handle (a data file or a .qvf copied in): its bytes on disk
+ * until the close sends them. */
+static int open_upload(struct ns *ns, struct node *n, struct ns_file *f, bool wr, int flags,
+		       bool *size_changed, char *err, size_t errn)
+{
+	f->mem = true;
+	if (n->sent && !wr) {
+		errmsg_set(err, errn, "the content of a data file (or an imported app) cannot "
+				      "be read back through the API; its metadata is NAME.json");
+		return -EACCES;
+	}
+	if (wr && (flags & O_TRUNC || n->sent)) {
+		if (n->tmpfd < 0) {
+			int fd = upload_tmpfile(ns);
+			if (fd < 0)
+				return fd;
+			n->tmpfd = fd;
+		}
+		if (ftruncate(n->tmpfd, 0) < 0)
+			return -errno;
+		n->tmplen = 0;
+		n->sent = false;
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+	}
+	*size_changed = true;
+	return 0;
+}
+
+/* A read-only handle: a snapshot of the content (an index made now, else
+ * the cached content, else one GET); n->size is its length. */
+static int open_snapshot(struct ns *ns, struct node *n, struct ns_file *f, char *err,
+			 size_t errn)
 {
 	char key[256];
 	struct cache_blob *b = NULL;
+	if (n->role == R_INDEX) {
+		index_update(ns, n);
+		char *copy = malloc(n->ixlen ? n->ixlen : 1);
+		if (copy)
+			memcpy(copy, n->ixbuf, n->ixlen);
+		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) /* takes copy */
+			return -ENOMEM;
+		f->blob = b;
+		n->size = n->ixlen;
+		return 0;
+	}
+	content_key(n, key, sizeof(key));
+	if (cache_lookup(ns->o.cache, key, &b) != 1) {
+		/* evicted (byte bound) or expired: one GET */
+		int rc = fetch_one(ns, n->self ? n->parent : n, &b, err, errn);
+		if (rc)
+			return rc;
+	}
+	f->blob = b;
+	n->size = cache_blob_len(b);
+	return 0;
+}
+
+int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *size_changed,
+	    char *err, size_t errn)
+{
 	bool wr = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	int rc;
 
@@ -97,33 +154,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		goto out;
 	}
 	if (n->role == R_UPLOAD) {
-		f->mem = true;
-		if (n->sent && !wr) {
-			rc = -EACCES;
-			errmsg_set(err, errn, "the content of a data file (or an imported app) cannot "
-					      "be read back through the API; its metadata is NAME.json");
-			goto out;
-		}
-		if (wr && (flags & O_TRUNC || n->sent)) {
-			if (n->tmpfd < 0) {
-				int fd = upload_tmpfile(ns);
-				if (fd < 0) {
-					rc = fd;
-					goto out;
-				}
-				n->tmpfd = fd;
-			}
-			if (ftruncate(n->tmpfd, 0) < 0) {
-				rc = -errno;
-				goto out;
-			}
-			n->tmplen = 0;
-			n->sent = false;
-			n->mem_dirty = true;
-			n->mtime_ms = ns_wall_ms();
-		}
-		*size_changed = true;
-		rc = 0;
+		rc = open_upload(ns, n, f, wr, flags, size_changed, err, errn);
 		goto out;
 	}
 	if (n->role == R_QVF) {
@@ -156,29 +187,9 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		*size_changed = true;
 		goto out;
 	}
-	if (n->role == R_INDEX) {
-		index_update(ns, n);
-		char *copy = malloc(n->ixlen ? n->ixlen : 1);
-		if (copy)
-			memcpy(copy, n->ixbuf, n->ixlen);
-		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) { /* takes copy */
-			rc = -ENOMEM;
-			goto out;
-		}
-		f->blob = b;
-		*size_changed = n->ixlen != reported;
-		goto out;
-	}
-	content_key(n, key, sizeof(key));
-	if (cache_lookup(ns->o.cache, key, &b) != 1) {
-		/* evicted (byte bound) or expired: one GET */
-		rc = fetch_one(ns, n->self ? n->parent : n, &b, err, errn);
-		if (rc)
-			goto out;
-	}
-	f->blob = b;
-	n->size = cache_blob_len(b);
-	*size_changed = n->size != reported;
+	rc = open_snapshot(ns, n, f, err, errn);
+	if (!rc)
+		*size_changed = n->size != reported;
 out:
 	if (rc) {
 		if (f && f->dirty && n)
