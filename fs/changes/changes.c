@@ -40,30 +40,22 @@
 #define STATE_MAX (512u << 20)
 #define MAX_CONFIRMS 1000 /* deletion checks per poll and type; the rest wait */
 
-struct ctype {
-	const char *name;  /* file and directory names; the mount's directory */
-	enum rkind kind;
-	const char *path;  /* list endpoint */
-	const char *fixed[2];
-	const char *sort;  /* sort parameter sent */
-	bool by_update;    /* sort is by update time, newest first: early stop */
-};
-
-/* Spaces and users cannot be sorted by update time (docs/QLIK-API.md
- * sections 7.1, 7.5): they are scanned whole, in creation order, which keeps the cursors
+/* The kinds polled, in CHG_* order; what a poll of each asks (path, fixed
+ * query, sort, early stop) is the kind's row of the resource table.  Spaces
+ * and users cannot be sorted by update time (docs/QLIK-API.md sections 7.1,
+ * 7.5): they are scanned whole, in creation order, which keeps the cursors
  * stable while records are renamed.  Items sort by -updatedAt, data files by
  * -modifiedDate; data stores by -lastModifiedTime (unconfirmed: a 400 or a
  * listing out of order falls back to a scan). */
-static const struct ctype types[CHG_NTYPES] = {
-	[CHG_SPACES] = { "spaces", RK_SPACE, "/api/v1/spaces", { 0 }, "+createdAt", false },
-	[CHG_USERS] = { "users", RK_USER, "/api/v1/users", { 0 }, "+createdAt", false },
-	[CHG_APPS] = { "apps", RK_APP, "/api/v1/items", { "resourceType", "app" }, "-updatedAt",
-		       true },
-	[CHG_DATAFILES] = { "data-files", RK_DATAFILE, "/api/v1/data-files",
-			    { "includeAllSpaces", "true" }, "-modifiedDate", true },
-	[CHG_DATASTORES] = { "data-stores", RK_DATASTORE, "/api/v1/data-stores", { 0 },
-			     "-lastModifiedTime", true },
+static const enum rkind polled[CHG_NTYPES] = {
+	[CHG_SPACES] = RK_SPACE, [CHG_USERS] = RK_USER, [CHG_APPS] = RK_APP,
+	[CHG_DATAFILES] = RK_DATAFILE, [CHG_DATASTORES] = RK_DATASTORE,
 };
+
+static const struct rtype *ctype(unsigned t)
+{
+	return restab_get(polled[t]);
+}
 
 struct tstatus {
 	int64_t polled_ms;  /* tenant time of the last poll */
@@ -119,7 +111,7 @@ static bool watched(const struct changes *ch, enum chg_type t)
 
 const char *changes_type_name(enum chg_type t)
 {
-	return t < CHG_NTYPES ? types[t].name : NULL;
+	return t < CHG_NTYPES ? ctype(t)->poll_name : NULL;
 }
 
 int changes_parse_types(const char *list, unsigned *mask)
@@ -132,7 +124,7 @@ int changes_parse_types(const char *list, unsigned *mask)
 		size_t len = strcspn(p, ",:");
 		bool found = false;
 		for (int t = 0; t < CHG_NTYPES; t++)
-			if (strlen(types[t].name) == len && !strncmp(types[t].name, p, len)) {
+			if (strlen(ctype(t)->poll_name) == len && !strncmp(ctype(t)->poll_name, p, len)) {
 				m |= 1u << t;
 				found = true;
 			}
@@ -154,7 +146,7 @@ static void load_state(struct changes *ch, enum chg_type t)
 {
 	char name[64], *txt = NULL;
 	size_t len;
-	snprintf(name, sizeof(name), "%s.json", types[t].name);
+	snprintf(name, sizeof(name), "%s.json", ctype(t)->poll_name);
 	int rc = statedir_read(ch->sdir, name, STATE_MAX, &txt, &len);
 	if (rc == 0)
 		rc = chg_state_load(&ch->st[t], txt);
@@ -191,7 +183,7 @@ static int save_state(struct changes *ch, enum chg_type t)
 	char *txt = chg_state_dump(&ch->st[t], &len);
 	if (!txt)
 		return -ENOMEM;
-	snprintf(name, sizeof(name), "%s.json", types[t].name);
+	snprintf(name, sizeof(name), "%s.json", ctype(t)->poll_name);
 	int rc = statedir_write_atomic(ch->sdir, name, txt, len);
 	free(txt);
 	return rc;
@@ -225,15 +217,15 @@ static int walk_cb(void *arg, const cJSON *item)
 	return chg_scan_add(w->sc, item);
 }
 
-static char *list_url(struct changes *ch, const struct ctype *ct, bool sorted)
+static char *list_url(struct changes *ch, const struct rtype *ct, bool sorted)
 {
 	struct url_buf *u = url_new(qclient_base(ch->o.client));
-	url_path(u, ct->path);
-	if (ct->fixed[0])
-		url_query(u, ct->fixed[0], ct->fixed[1]);
+	url_path(u, ct->list_path);
+	if (ct->list_query[0])
+		url_query(u, ct->list_query[0], ct->list_query[1]);
 	if (sorted)
-		url_query(u, "sort", ct->sort);
-	url_query_int(u, "limit", restab_get(ct->kind)->page_limit);
+		url_query(u, "sort", ct->poll_sort);
+	url_query_int(u, "limit", ct->page_limit);
 	return url_finish(u);
 }
 
@@ -323,7 +315,7 @@ static int write_result(struct changes *ch, enum chg_type t, const struct chg_re
 		     (o->deleted && cJSON_GetArraySize(r->deleted));
 	if (shown) {
 		rc = chg_spool_name(poll_ms, ch->st[t].last_spool_ms, spool, spooln, spool_ms);
-		if (!rc && snprintf(dir, sizeof(dir), "%s/%s", ch->cdir, types[t].name) >=
+		if (!rc && snprintf(dir, sizeof(dir), "%s/%s", ch->cdir, ctype(t)->poll_name) >=
 				   (int)sizeof(dir))
 			rc = -ENAMETOOLONG;
 		if (!rc)
@@ -331,7 +323,7 @@ static int write_result(struct changes *ch, enum chg_type t, const struct chg_re
 		if (rc)
 			spool[0] = '\0';
 	}
-	snprintf(name, sizeof(name), "%s.json", types[t].name);
+	snprintf(name, sizeof(name), "%s.json", ctype(t)->poll_name);
 	if (!rc)
 		rc = statedir_write_atomic(ch->cdir, name, txt, len);
 	free(txt);
@@ -345,18 +337,18 @@ static void notify(struct changes *ch, enum chg_type t, const struct chg_result 
 	char rel[128];
 	if (o->on_written) {
 		if (spool[0]) {
-			snprintf(rel, sizeof(rel), "%s/%s", types[t].name, spool);
+			snprintf(rel, sizeof(rel), "%s/%s", ctype(t)->poll_name, spool);
 			o->on_written(o->arg, rel);
 		}
-		snprintf(rel, sizeof(rel), "%s.json", types[t].name);
+		snprintf(rel, sizeof(rel), "%s.json", ctype(t)->poll_name);
 		o->on_written(o->arg, rel);
 	}
 	if (o->on_changed && r && chg_result_count(r)) {
 		const char **ids;
 		size_t n;
-		result_ids(restab_get(types[t].kind), r, &ids, &n);
+		result_ids(restab_get(polled[t]), r, &ids, &n);
 		if (n)
-			o->on_changed(o->arg, types[t].kind, ids, n);
+			o->on_changed(o->arg, polled[t], ids, n);
 		free(ids);
 	}
 }
@@ -368,7 +360,7 @@ static void notify(struct changes *ch, enum chg_type t, const struct chg_result 
 static long list_type(struct changes *ch, enum chg_type t, struct chg_scan *sc, bool boot,
 		      struct qlist_info *info, struct tstatus *ts)
 {
-	const struct ctype *ct = &types[t];
+	const struct rtype *ct = ctype(t);
 	bool relisted = false;
 	for (int attempt = 0;; attempt++) {
 		struct walk w = { ch, sc, info, boot, false };
@@ -393,15 +385,15 @@ static long list_type(struct changes *ch, enum chg_type t, struct chg_scan *sc, 
 		ch->sort_ok[t] = false;
 		ts->err[0] = '\0';
 		chg_scan_free(sc);
-		if (chg_scan_init(sc, restab_get(ct->kind), ch->st[t].boundary_ms, false))
+		if (chg_scan_init(sc, ct, ch->st[t].boundary_ms, false))
 			return -ENOMEM;
 	}
 }
 
 static int poll_type(struct changes *ch, enum chg_type t)
 {
-	const struct ctype *ct = &types[t];
-	const struct rtype *rt = restab_get(ct->kind);
+	const struct rtype *ct = ctype(t);
+	const struct rtype *rt = ct;
 	struct chg_state *st = &ch->st[t];
 	struct tstatus *ts = &ch->status[t];
 	struct chg_scan sc;
@@ -410,7 +402,7 @@ static int poll_type(struct changes *ch, enum chg_type t)
 	char spool[96] = "";
 	int64_t spool_ms = 0;
 	bool boot = st->boundary_ms == 0;
-	bool sorted = ct->by_update && ch->sort_ok[t];
+	bool sorted = ct->poll_by_update && ch->sort_ok[t];
 	bool full = boot || !sorted ||
 		    (ch->o.full_scan_every && st->since_full + 1 >= ch->o.full_scan_every);
 	int rc;
@@ -434,7 +426,7 @@ static int poll_type(struct changes *ch, enum chg_type t)
 	if (!now)
 		now = realtime(ch);
 	ts->polled_ms = now;
-	ts->sorted = ct->by_update && ch->sort_ok[t] && !sc.order_broken;
+	ts->sorted = ct->poll_by_update && ch->sort_ok[t] && !sc.order_broken;
 	ts->complete = !info.stopped;
 	if (boot) {
 		/* nothing is reported: the scan only fills recent and known */
@@ -464,7 +456,7 @@ save:
 	ts->updated = (size_t)cJSON_GetArraySize(res.updated);
 	ts->deleted = (size_t)cJSON_GetArraySize(res.deleted);
 	if (rc && !ts->err[0])
-		snprintf(ts->err, sizeof(ts->err), "cannot write the state of %s: %s", ct->name,
+		snprintf(ts->err, sizeof(ts->err), "cannot write the state of %s: %s", ct->poll_name,
 			 strerror(-rc));
 out:
 	ts->rc = rc;
@@ -499,7 +491,7 @@ static void write_status(struct changes *ch)
 	for (int t = 0; t < CHG_NTYPES; t++) {
 		const struct tstatus *ts = &ch->status[t];
 		cJSON *e;
-		if (!watched(ch, t) || !(e = cJSON_AddObjectToObject(tys, types[t].name)))
+		if (!watched(ch, t) || !(e = cJSON_AddObjectToObject(tys, ctype(t)->poll_name)))
 			continue;
 		add_time(e, "polled_at", ts->polled_ms);
 		add_time(e, "boundary", ch->st[t].boundary_ms);
@@ -538,7 +530,7 @@ int changes_poll_now(struct changes *ch)
 			continue;
 		int rc = poll_type(ch, t);
 		if (rc && rc != -ECANCELED && ch->o.on_error)
-			ch->o.on_error(ch->o.arg, types[t].name, rc, ch->status[t].err);
+			ch->o.on_error(ch->o.arg, ctype(t)->poll_name, rc, ch->status[t].err);
 		if (rc && !first)
 			first = rc;
 	}
@@ -586,8 +578,8 @@ int changes_new(const struct changes_opts *o, struct changes **out, char *err, s
 	for (int t = 0; t < CHG_NTYPES; t++) {
 		if (!watched(ch, t))
 			continue;
-		if ((rc = statedir_mkdir(ch->cdir, types[t].name))) {
-			snprintf(err, errn, "cannot create %s/%s: %s", ch->cdir, types[t].name,
+		if ((rc = statedir_mkdir(ch->cdir, ctype(t)->poll_name))) {
+			snprintf(err, errn, "cannot create %s/%s: %s", ch->cdir, ctype(t)->poll_name,
 				 strerror(-rc));
 			goto fail;
 		}

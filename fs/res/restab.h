@@ -49,6 +49,15 @@ struct rtype {
 	const char *get_query_id;  /* or: GET <get_path>?<get_query_id>=<id> answers a list (apps) */
 	const char *get_query_fixed[2]; /* extra fixed query for get_query_id lookups */
 	int page_limit;            /* largest page size the list endpoint allows */
+	/* the tenant-wide listing: GET <list_path>?<list_query> */
+	const char *list_path;
+	const char *list_query[2];
+	/* changes/ (the poller): the kind's file and folder name there (NULL:
+	 * not polled), the sort of a poll, and whether that sort puts the
+	 * latest updates first (an early stop) or is a creation-order scan */
+	const char *poll_name;
+	const char *poll_sort;
+	bool poll_by_update;
 
 	/* writes */
 	const char *write_path;    /* base of updates, creates and deletes (apps: /api/v1/apps) */

@@ -127,58 +127,47 @@ static int space_connection(struct qclient *qc, const char *space, char **out, c
 	return id && !*out ? -ENOMEM : 0;
 }
 
+/* The list URL of a collection: the kind's tenant-wide listing (the resource
+ * table's list_path and fixed query), narrowed to a scope where the API lists
+ * one (a space's apps, a space's data files through its connection, a
+ * store's assets, an asset's sets). */
 static char *list_url(struct qclient *qc, const struct plan *p)
 {
+	const struct rtype *rt = p->rt;
 	struct url_buf *u = url_new(qclient_base(qc));
 	switch (p->coll) {
-	case C_SPACES:
-		url_path(u, "/api/v1/spaces");
-		break;
-	case C_APPS:
-		url_path(u, "/api/v1/items");
-		url_query(u, "resourceType", "app");
-		url_query(u, "spaceId", p->scope);
-		break;
-	case C_DATAFILES:
-		url_path(u, "/api/v1/data-files");
-		if (!p->scope)
-			url_query(u, "includeAllSpaces", "true");
-		else if (strcmp(p->scope, "personal"))
-			url_query(u, "connectionId", p->conn);
-		url_query(u, "includeFolders", "true");
-		break;
-	case C_DATASTORES:
-		url_path(u, "/api/v1/data-stores");
-		break;
 	case C_ASSETS:
-		url_path(u, "/api/v1/data-stores");
-		if (p->scope)
-			url_seg(u, p->scope);
-		else
-			url_path(u, "/*");
-		url_path(u, "/data-assets");
-		break;
 	case C_SETS:
 		url_path(u, "/api/v1/data-stores");
-		if (p->scope2)
-			url_seg(u, p->scope2);
+		if (p->coll == C_SETS ? p->scope2 != NULL : p->scope != NULL)
+			url_seg(u, p->coll == C_SETS ? p->scope2 : p->scope);
 		else
 			url_path(u, "/*");
 		url_path(u, "/data-assets");
-		if (p->scope)
-			url_seg(u, p->scope);
-		else
-			url_path(u, "/*");
-		url_path(u, "/data-sets");
+		if (p->coll == C_SETS) {
+			if (p->scope)
+				url_seg(u, p->scope);
+			else
+				url_path(u, "/*");
+			url_path(u, "/data-sets");
+		}
 		break;
-	case C_USERS:
-		url_path(u, "/api/v1/users");
-		break;
-	default:
+	case C_NONE:
 		url_free(u);
 		return NULL;
+	default:
+		url_path(u, rt->list_path);
+		if (rt->list_query[0] && (p->coll != C_DATAFILES || !p->scope))
+			url_query(u, rt->list_query[0], rt->list_query[1]);
+		if (p->coll == C_APPS)
+			url_query(u, "spaceId", p->scope);
+		if (p->coll == C_DATAFILES && p->scope && strcmp(p->scope, "personal"))
+			url_query(u, "connectionId", p->conn);
+		if (p->coll == C_DATAFILES)
+			url_query(u, "includeFolders", "true");
+		break;
 	}
-	url_query_int(u, "limit", p->rt->page_limit);
+	url_query_int(u, "limit", rt->page_limit);
 	return url_finish(u);
 }
 
