@@ -96,7 +96,9 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 		add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, NULL, NULL);
 		add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, NULL, NULL);
 		add_coll(ns, n, "users", C_USERS, RK_USER, NULL, NULL);
-		ext_add_root_kids(ns, n); /* api, reports/ (ns_ext.c) */
+		for (unsigned r = 0; r < NS_ROLES; r++) /* the kinds' own: api, reports/ */
+			if (ns->kinds[r] && ns->kinds[r]->root_kids)
+				ns->kinds[r]->root_kids(ns, n);
 		/* the personal space's views, now that the tenant-wide colls exist */
 		struct node *pa = pers ? strmap_get(pers->kids, "apps") : NULL;
 		struct node *pd = pers ? strmap_get(pers->kids, "data-files") : NULL;
@@ -194,8 +196,8 @@ static struct node *fresh_src(struct node *n)
  * and retake ns->lock.  Returns 0, -ENOENT if n vanished, or another -errno. */
 int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
-	if (n->role == R_EXT)
-		return ext_fresh(ns, n, err, errn);
+	if (n->kind && n->kind->fresh)
+		return n->kind->fresh(ns, n, err, errn);
 	struct node *src = fresh_src(n);
 	int rc = 0;
 	if (src && src->role == R_COLL) {
@@ -219,8 +221,8 @@ int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
  * directory's own attributes fresh.  May drop and retake ns->lock. */
 int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	if (d->role == R_EXT)
-		return ext_listed(ns, d, err, errn);
+	if (d->kind && d->kind->listed)
+		return d->kind->listed(ns, d, err, errn);
 	struct node *c = d->role == R_COLL ? d
 			 : (d->role == R_FOLDER || d->role == R_QVFDIR) ? d->coll_root : NULL;
 	int rc;
@@ -231,8 +233,8 @@ int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 
 bool node_writable(const struct node *n)
 {
-	if (n->role == R_EXT)
-		return ext_writable(n); /* ns_ext.c */
+	if (n->kind && n->kind->writable)
+		return n->kind->writable(n);
 	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
 	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
 }
@@ -246,8 +248,8 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 		a->size = n->reported_size = n->size;
 		a->mtime_ms = n->mtime_ms;
 	}
-	if (n->role == R_EXT) {
-		ext_fill_attr(ns, n, a);
+	if (n->kind && n->kind->fill_attr) {
+		n->kind->fill_attr(ns, n, a);
 		if (ns->o.read_only)
 			a->mode &= ~(mode_t)0222;
 	}
@@ -494,8 +496,8 @@ out:
 
 static const char *xattr_value(const struct node *n, const char *name)
 {
-	if (n->role == R_EXT)
-		return ext_xattr(n, name);
+	if (n->kind && n->kind->xattr)
+		return n->kind->xattr(n, name);
 	if (!strcmp(name, "user.qlik.error"))
 		return n->errmsg;
 	if (n->role == R_SCRATCH)
@@ -562,7 +564,9 @@ void ns_drop_caches(struct ns *ns)
 			ns_inval_entry(ns, n->parent, n->name);
 		ns_inval_inode(ns, n);
 	}
-	ext_drop_caches(ns); /* reports' statuses and output listings */
+	for (unsigned r = 0; r < NS_ROLES; r++) /* reports' statuses and output listings */
+		if (ns->kinds[r] && ns->kinds[r]->drop_caches)
+			ns->kinds[r]->drop_caches(ns);
 	pthread_mutex_unlock(&ns->lock);
 	cache_clear(ns->o.cache);
 }

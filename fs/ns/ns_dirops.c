@@ -61,8 +61,8 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	}
 	struct node *c = mut_dir_coll(d);
 	int uerr = -ENOMEM;
-	if (d->role == R_EXT) { /* reports/: ns_ext.c */
-		if ((rc = ext_create(ns, d, name, &n, err, errn)))
+	if (d->kind && d->kind->create) { /* reports/ */
+		if ((rc = d->kind->create(ns, d, name, &n, err, errn)))
 			goto unlock;
 	} else if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
 		if ((rc = upload_name_check(ns, d, name, err, errn)))
@@ -204,8 +204,8 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		rc = -EISDIR;
 		goto out;
 	}
-	if (n->role == R_EXT) { /* ns_ext.c */
-		rc = ext_unlink(ns, d, n, err, errn);
+	if (n->kind && n->kind->unlink) {
+		rc = n->kind->unlink(ns, d, n, err, errn);
 		goto out;
 	}
 	switch (n->role) {
@@ -278,8 +278,8 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		rc = -ENOTDIR;
 		goto out;
 	}
-	if (n->role == R_EXT) { /* ns_ext.c */
-		rc = ext_rmdir(ns, d, n, err, errn);
+	if (n->kind && n->kind->rmdir) {
+		rc = n->kind->rmdir(ns, d, n, err, errn);
 		goto out;
 	}
 	if (n->role == R_QVFDIR) {
@@ -619,8 +619,12 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 		rc = -EEXIST;
 		goto out;
 	}
-	if (n->role == R_EXT || d->role == R_EXT || nd->role == R_EXT || (t && t->role == R_EXT)) {
-		rc = ext_rename(ns, n, t, d, nd, newname, err, errn); /* ns_ext.c */
+	const struct ns_kind *k = n->kind && n->kind->rename ? n->kind
+				  : d->kind && d->kind->rename ? d->kind
+				  : nd->kind && nd->kind->rename ? nd->kind
+				  : t && t->kind && t->kind->rename ? t->kind : NULL;
+	if (k) { /* a kind's node is involved: its rule */
+		rc = k->rename(ns, n, t, d, nd, newname, err, errn);
 		goto out;
 	}
 	bool to_scratch = mut_name_is_scratch(nd, newname);

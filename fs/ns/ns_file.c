@@ -149,8 +149,9 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	f->flags = flags;
 	f->writable = wr;
 	f->append = flags & O_APPEND;
-	if (n->role == R_EXT) { /* reports/, api: ns_ext.c */
-		rc = ext_open(ns, n, f, size_changed, err, errn);
+	f->kind = n->kind;
+	if (n->kind && n->kind->open) { /* reports/, api, .status.json, .errors */
+		rc = n->kind->open(ns, n, f, size_changed, err, errn);
 		goto out;
 	}
 	if (n->role == R_UPLOAD) {
@@ -217,8 +218,8 @@ ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
 	ssize_t rc;
 	if (off < 0)
 		return -EINVAL;
-	if (f->ext)
-		return ext_read(f, buf, size, off, NULL, 0);
+	if (f->ext && f->kind && f->kind->read)
+		return f->kind->read(f, buf, size, off, NULL, 0);
 	if (f->qf) { /* the pinned export: no lock needed */
 		ssize_t r = pread(qvf_file_fd(f->qf), buf, size, off);
 		return r < 0 ? -errno : r;
@@ -262,8 +263,8 @@ ssize_t ns_write(struct ns_file *f, const char *data, size_t size, off_t off)
 		return -EBADF;
 	if (off < 0)
 		return -EINVAL;
-	if (f->ext)
-		return ext_write(f, data, size, off);
+	if (f->ext && f->kind && f->kind->write)
+		return f->kind->write(f, data, size, off);
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
 	if (n->role == R_UPLOAD) {
@@ -333,8 +334,8 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 		return 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
-	if (n->role == R_EXT) {
-		rc = ext_flush(ns, n, f, err, errn);
+	if (n->kind && n->kind->flush) {
+		rc = n->kind->flush(ns, n, f, err, errn);
 		pthread_mutex_unlock(&ns->lock);
 		return rc;
 	}
@@ -386,8 +387,8 @@ void ns_release(struct ns_file *f)
 	if (n)
 		handle_clean(n, f);
 	pthread_mutex_unlock(&ns->lock);
-	if (f->ext)
-		ext_release(f);
+	if (f->ext && f->kind && f->kind->release)
+		f->kind->release(f);
 	cache_blob_unref(f->blob);
 	if (f->qf)
 		qvf_release(f->qf);
@@ -417,8 +418,8 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 		rc = -EISDIR;
 		goto out;
 	}
-	if (n->role == R_EXT) {
-		rc = ext_truncate(ns, n, f, size);
+	if (n->kind && n->kind->truncate) {
+		rc = n->kind->truncate(ns, n, f, size);
 		goto out;
 	}
 	if (n->role == R_UPLOAD) {
@@ -482,14 +483,14 @@ out:
 
 bool ns_file_opened(struct ns_file *f, uid_t caller)
 {
-	return f->ext && ext_opened(f, caller);
+	return f->ext && f->kind && f->kind->opened && f->kind->opened(f, caller);
 }
 
 ssize_t ns_read_err(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn)
 {
 	if (off < 0)
 		return -EINVAL;
-	if (f->ext)
-		return ext_read(f, buf, size, off, err, errn);
+	if (f->ext && f->kind && f->kind->read)
+		return f->kind->read(f, buf, size, off, err, errn);
 	return ns_read(f, buf, size, off);
 }

@@ -28,6 +28,8 @@ struct ns *ns_new(const struct ns_opts *o)
 	ns->o = *o;
 	ns->hooks = (struct ns_hooks){ node_add_fixed_kids, placed, ns_report_failure,
 				       view_index_build };
+	/* the node kinds, one line each: a node of that role gets the kind */
+	ns->kinds[R_EXT] = &ns_ext_kind; /* api, reports/, .status.json, .errors */
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);
@@ -71,7 +73,9 @@ void ns_free(struct ns *ns)
 	 * last close) */
 	while (ns->files)
 		ns_release(ns->files);
-	ext_free(ns);
+	for (unsigned r = 0; r < NS_ROLES; r++)
+		if (ns->kinds[r] && ns->kinds[r]->free)
+			ns->kinds[r]->free(ns);
 	for (size_t i = 1; i < ns->ntab; i++) {
 		view_index_free(ns->tab[i]->vindex);
 		node_destroy(ns->tab[i]);

@@ -159,6 +159,7 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 	if (!n)
 		return NULL;
 	n->role = role;
+	n->kind = (unsigned)role < NS_ROLES ? ns->kinds[role] : NULL;
 	n->dir = dir;
 	n->tmpfd = -1;
 	n->mtime_ms = n->ctime_ms = ns->mount_ms;

@@ -40,6 +40,7 @@ enum nrole {
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
 	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
 	R_EXT,     /* reports/ and the api control file: node->xk says which (ns_ext.h) */
+	R_COUNT
 };
 
 enum coll {
@@ -148,6 +149,7 @@ struct node {
 
 	/* R_EXT */
 	unsigned char xk; /* enum xkind (ns_ext.h) */
+	const struct ns_kind *kind; /* its role's registered kind, or NULL (the default) */
 
 	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
 	bool del_pending;
@@ -171,6 +173,7 @@ struct ns_file {
 	char *opened_as; /* resource files opened for writing: the entry name then */
 	struct qvf_file *qf; /* R_QVF: the pinned export */
 	void *ext; /* R_EXT handles with state of their own (ns_ext.h), else NULL */
+	const struct ns_kind *kind; /* the node's kind at open (its read, write, release) */
 	struct ns_file *fprev, *fnext; /* ns->files: every handle not yet released */
 };
 
@@ -178,6 +181,47 @@ struct ns_file {
  * dispatcher (ns.c) sets them in ns_new, so that nothing here names a kind
  * or the dispatcher. */
 struct listing; /* ns_coll.c: a listing as fetched */
+
+/*
+ * A node kind: the operations the dispatcher (ns/) calls for the nodes whose
+ * n->kind points at it, instead of doing its own work.  An operation left NULL
+ * is the dispatcher's default.  Kind files (ns/kinds/) define their tables;
+ * ns_new registers each for the role its nodes have (ns->kinds[role]), and
+ * node_new gives a node its role's kind.  The dispatcher never names a kind's
+ * functions.  Locks: as the ext_* hooks of ns_ext.h (read, write, release and
+ * opened without ns->lock; the rest with it).
+ */
+struct ns_kind {
+	const char *name;
+	/* the kind's own children of the root (api, reports/) */
+	void (*root_kids)(struct ns *ns, struct node *root);
+	void (*drop_caches)(struct ns *ns); /* SIGHUP */
+	void (*free)(struct ns *ns);
+	/* attributes and freshness (may drop the lock) */
+	int (*fresh)(struct ns *ns, struct node *n, char *err, size_t errn);
+	int (*listed)(struct ns *ns, struct node *d, char *err, size_t errn);
+	void (*fill_attr)(struct ns *ns, struct node *n, struct ns_attr *a);
+	bool (*writable)(const struct node *n);
+	const char *(*xattr)(const struct node *n, const char *name);
+	/* files: open fills f (f->kind is the node's kind) */
+	int (*open)(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		    char *err, size_t errn);
+	ssize_t (*read)(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
+			size_t errn);
+	ssize_t (*write)(struct ns_file *f, const char *data, size_t size, off_t off);
+	void (*release)(struct ns_file *f);
+	bool (*opened)(struct ns_file *f, uid_t caller);
+	int (*flush)(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+	int (*truncate)(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size);
+	/* directory operations */
+	int (*create)(struct ns *ns, struct node *d, const char *name, struct node **out,
+		      char *err, size_t errn);
+	int (*unlink)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+	int (*rmdir)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+	int (*rename)(struct ns *ns, struct node *n, struct node *t, struct node *d,
+		      struct node *nd, const char *newname, char *err, size_t errn);
+};
+#define NS_ROLES R_COUNT
 
 struct ns_hooks {
 	/* the fixed children of a directory node a listing made (a space's
@@ -196,6 +240,7 @@ struct ns_hooks {
 struct ns {
 	struct ns_opts o;
 	struct ns_hooks hooks;
+	const struct ns_kind *kinds[NS_ROLES]; /* registered by ns_new, by role */
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	struct node **tab; /* by inode number; tab[0] unused */

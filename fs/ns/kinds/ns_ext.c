@@ -234,3 +234,28 @@ bool ext_opened(struct ns_file *f, uid_t caller)
 	api_set_caller(f, caller);
 	return true;
 }
+
+/* The R_EXT family (api, reports/, .status.json, .errors) as one kind: the
+ * dispatcher reaches it only through this table (ns_life.c registers it). */
+const struct ns_kind ns_ext_kind = {
+	.name = "ext",
+	.root_kids = ext_add_root_kids,
+	.drop_caches = ext_drop_caches,
+	.free = ext_free,
+	.fresh = ext_fresh,
+	.listed = ext_listed,
+	.fill_attr = ext_fill_attr,
+	.writable = ext_writable,
+	.xattr = ext_xattr,
+	.open = ext_open,
+	.read = ext_read,
+	.write = ext_write,
+	.release = ext_release,
+	.opened = ext_opened,
+	.flush = ext_flush,
+	.truncate = ext_truncate,
+	.create = ext_create,
+	.unlink = ext_unlink,
+	.rmdir = ext_rmdir,
+	.rename = ext_rename,
+};

@@ -45,7 +45,10 @@ enum xkind {
 #define API_NAME "api"
 #define REPORTS_DIR "reports"
 
-/* ---- hooks called by the core ---- */
+/* ---- the kind's operations (the table ns_ext_kind; the dispatcher calls
+ * them through it) ---- */
+extern const struct ns_kind ns_ext_kind;
+
 
 /* node_add_fixed_kids(root): api and reports/, when there is a state dir. */
 void ext_add_root_kids(struct ns *ns, struct node *root);
