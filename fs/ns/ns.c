@@ -340,8 +340,9 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out, char *err,
 	      size_t errn)
 {
-	if (ns_local_owns(ns, parent))
-		return ns_local_lookup(ns, parent, name, out);
+	const struct ns_kind *k = ns_ino_kind(ns, parent);
+	if (k)
+		return k->lookup_in(ns, parent, name, out);
 	int rc = 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *p = ns_node(ns, parent);
@@ -421,8 +422,9 @@ void ns_remember(struct ns *ns, uint64_t ino)
 
 int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size_t errn)
 {
-	if (ns_local_owns(ns, ino))
-		return ns_local_getattr(ns, ino, out);
+	const struct ns_kind *k = ns_ino_kind(ns, ino);
+	if (k)
+		return k->getattr_ino(ns, ino, out);
 	int rc;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, ino);
@@ -450,8 +452,9 @@ static bool attrs_need_fetch(struct ns *ns, struct node *k)
 
 int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size_t errn)
 {
-	if (ns_local_owns(ns, ino))
-		return ns_local_opendir(ns, ino, out);
+	const struct ns_kind *k = ns_ino_kind(ns, ino);
+	if (k)
+		return k->opendir_ino(ns, ino, out);
 	int rc = 0;
 	struct ns_dir *d = NULL;
 	pthread_mutex_lock(&ns->lock);

@@ -26,7 +26,7 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	*out = NULL;
 	if (ns->o.read_only)
 		return -EROFS;
-	if (ns_local_owns(ns, parent))
+	if (ns_ino_kind(ns, parent))
 		return -EACCES; /* changes/ is read-only */
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent), *n = NULL;
@@ -123,7 +123,7 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 	int rc;
 	if (ns->o.read_only)
 		return -EROFS;
-	if (ns_local_owns(ns, parent))
+	if (ns_ino_kind(ns, parent))
 		return -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent);
@@ -189,8 +189,9 @@ out:
 int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn)
 {
 	int rc;
-	if (ns_local_owns(ns, parent))
-		return ns_local_unlink(ns, parent, name, err, errn);
+	const struct ns_kind *k = ns_ino_kind(ns, parent);
+	if (k)
+		return k->unlink_in(ns, parent, name, err, errn);
 	if (ns->o.read_only)
 		return -EROFS;
 	pthread_mutex_lock(&ns->lock);
@@ -265,7 +266,7 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 	int rc;
 	if (ns->o.read_only)
 		return -EROFS;
-	if (ns_local_owns(ns, parent))
+	if (ns_ino_kind(ns, parent))
 		return -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent);
@@ -589,7 +590,7 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 		return -EROFS;
 	if (flags & ~1u) /* RENAME_NOREPLACE only */
 		return -EINVAL;
-	if (ns_local_owns(ns, parent) || ns_local_owns(ns, newparent))
+	if (ns_ino_kind(ns, parent) || ns_ino_kind(ns, newparent))
 		return -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent), *nd = ns_node(ns, newparent);

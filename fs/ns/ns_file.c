@@ -120,8 +120,9 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	int rc;
 
 	*size_changed = false;
-	if (ns_local_owns(ns, ino))
-		return ns_local_open(ns, ino, flags, out, size_changed);
+	const struct ns_kind *k = ns_ino_kind(ns, ino);
+	if (k)
+		return k->open_ino(ns, ino, flags, out, size_changed);
 	if (wr && ns->o.read_only)
 		return -EROFS;
 	pthread_mutex_lock(&ns->lock);

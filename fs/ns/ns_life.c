@@ -30,6 +30,7 @@ struct ns *ns_new(const struct ns_opts *o)
 				       view_index_build };
 	/* the node kinds, one line each: a node of that role gets the kind */
 	ns->kinds[R_EXT] = &ns_ext_kind; /* api, reports/, .status.json, .errors */
+	ns->kinds[R_LOCAL] = &ns_local_kind; /* changes/ */
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);

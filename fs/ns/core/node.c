@@ -372,6 +372,15 @@ bool defer_hides(const struct ns *ns, enum rkind kind, const char *id)
 	return false;
 }
 
+const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino)
+{
+	pthread_mutex_lock(&ns->lock);
+	const struct node *n = ino < ns->ntab ? ns->tab[ino] : NULL;
+	const struct ns_kind *k = n && n->kind && n->kind->getattr_ino ? n->kind : NULL;
+	pthread_mutex_unlock(&ns->lock);
+	return k;
+}
+
 void ns_file_track(struct ns *ns, struct ns_file *f)
 {
 	pthread_mutex_lock(&ns->files_lock);

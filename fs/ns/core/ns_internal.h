@@ -220,6 +220,17 @@ struct ns_kind {
 	int (*rmdir)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
 	int (*rename)(struct ns *ns, struct node *n, struct node *t, struct node *d,
 		      struct node *nd, const char *newname, char *err, size_t errn);
+	/* Whole operations, for a kind that runs them itself without ns->lock
+	 * (changes/, shown from a local directory): called for an inode of the
+	 * kind, or for an entry of a directory of the kind. */
+	int (*lookup_in)(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out);
+	int (*getattr_ino)(struct ns *ns, uint64_t ino, struct ns_attr *out);
+	int (*opendir_ino)(struct ns *ns, uint64_t ino, struct ns_dir **out);
+	int (*open_ino)(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
+			bool *size_changed);
+	int (*unlink_in)(struct ns *ns, uint64_t parent, const char *name, char *err, size_t errn);
+	/* (its directories are read-only: create, mkdir, rmdir and rename in
+	 * them are EACCES) */
 };
 #define NS_ROLES R_COUNT
 
@@ -270,6 +281,9 @@ struct ns {
 
 /* node.c (the node table) */
 void node_destroy(struct node *n);
+/* The kind of inode ino when it runs whole operations itself (a kind with
+ * lookup_in...), else NULL; takes ns->lock briefly. */
+const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino);
 /* A handle joins / leaves ns->files (ns_open, ns_file_new / ns_release). */
 void ns_file_track(struct ns *ns, struct ns_file *f);
 void ns_file_untrack(struct ns *ns, struct ns_file *f);
@@ -336,9 +350,9 @@ void index_update(struct ns *ns, struct node *n);
  * reference); NULL on OOM. */
 struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b);
 
-/* ns_local.c: the R_LOCAL nodes.  The ns.c functions hand an inode to these
- * when ns_local_owns() says it is a local one (for lookup: the parent). */
-bool ns_local_owns(struct ns *ns, uint64_t ino);
+extern const struct ns_kind ns_local_kind; /* changes/ (ns_local.c) */
+/* ns_local.c: the R_LOCAL nodes, a kind of whole operations (ns_local_kind):
+ * the dispatcher hands them an inode whose kind it is (for lookup: the parent). */
 int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out);
 int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out);
 int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out);

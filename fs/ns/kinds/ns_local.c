@@ -140,14 +140,6 @@ static int sync_self(struct ns *ns, struct node *n)
 	return 0;
 }
 
-bool ns_local_owns(struct ns *ns, uint64_t ino)
-{
-	pthread_mutex_lock(&ns->lock);
-	bool r = is_local(get(ns, ino));
-	pthread_mutex_unlock(&ns->lock);
-	return r;
-}
-
 int ns_local_add(struct ns *ns, const char *name, const char *dir)
 {
 	int rc = 0;
@@ -353,3 +345,14 @@ void ns_local_note_written(struct ns *ns, const char *relpath)
 	}
 	pthread_mutex_unlock(&ns->lock);
 }
+
+/* changes/ and what is below it, as one kind (ns_life.c registers it for
+ * R_LOCAL): it runs whole operations itself, from its local directory. */
+const struct ns_kind ns_local_kind = {
+	.name = "local",
+	.lookup_in = ns_local_lookup,
+	.getattr_ino = ns_local_getattr,
+	.opendir_ino = ns_local_opendir,
+	.open_ino = ns_local_open,
+	.unlink_in = ns_local_unlink,
+};
