@@ -311,6 +311,19 @@ static size_t remove_dots(char *out, const char *in, size_t n)
 	return o;
 }
 
+static char *assemble(const char *prefix, size_t prefix_len, bool https, const char *location,
+		      const char *dir, size_t dir_len, const char *lpath, size_t lpath_len,
+		      const char *query, size_t query_len);
+
+/* No white space, controls or bytes >= 0x7F. */
+static bool plain_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7F)
+			return false;
+	return true;
+}
+
 char *url_resolve(const char *request_url, const char *location)
 {
 	struct url_parts req, loc;
@@ -319,13 +332,8 @@ char *url_resolve(const char *request_url, const char *location)
 		return NULL;
 	/* Neither may hold white space, controls or bytes >= 0x7F: the part
 	 * of request_url a relative location keeps would carry them over. */
-	for (const char *c = location; *c; c++)
-		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7F)
-			return NULL;
-	for (const char *c = request_url; *c; c++)
-		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7F)
-			return NULL;
-	if (strnlen(location, URL_MAX + 1) > URL_MAX)
+	if (!plain_text(location) || !plain_text(request_url) ||
+	    strnlen(location, URL_MAX + 1) > URL_MAX)
 		return NULL;
 
 	/* Drop the fragment of the location. */
@@ -391,6 +399,16 @@ char *url_resolve(const char *request_url, const char *location)
 		query_len = *rq == '?' ? strcspn(rq, "#") : 0;
 	}
 
+	return assemble(prefix, prefix_len, https, location, dir, dir_len, lpath, lpath_len, query,
+			query_len);
+}
+
+/* The resolved URL: prefix (NULL: "http[s]:" and the location's "//authority"),
+ * then dir + lpath with its dot segments removed, then the query. */
+static char *assemble(const char *prefix, size_t prefix_len, bool https, const char *location,
+		      const char *dir, size_t dir_len, const char *lpath, size_t lpath_len,
+		      const char *query, size_t query_len)
+{
 	size_t path_len = dir_len + lpath_len;
 
 	if (prefix_len > URL_MAX || path_len > URL_MAX || query_len > URL_MAX ||
