@@ -32,7 +32,7 @@ def walk_files(top):
 def test_root_layout(mounted):
     assert sorted(os.listdir(mounted.mnt)) == [
         "api", "apps", "changes", "data-assets", "data-files", "data-sets", "data-stores",
-        "me.json", "reports", "spaces", "users"]
+        "me.json", "reloads", "reports", "scripts", "spaces", "users"]
 
 
 def test_me_json_is_the_caller(mounted, sim):

@@ -338,6 +338,8 @@ int main(int argc, char *argv[])
 		/* reports/ and api (ns_ext.h) */
 		.state_dir = cr.state_dir,
 		.transfer_timeout_ms = (long)(nums.transfer_timeout * 1000),
+		.no_scripts = o.noscripts,
+		.reload_wait_ms = (long)(nums.reload_wait * 1000),
 		.me = me,
 	};
 	ns = ns_new(&no);

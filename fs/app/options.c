@@ -34,6 +34,8 @@ static const struct fuse_opt qopts[] = {
 	OPT("qvf_cache_size=%s", qvf_cache_size),
 	OPT("transfer_timeout=%s", transfer_timeout),
 	{ "noqvf", offsetof(struct options, noqvf), 1 },
+	{ "noscripts", offsetof(struct options, noscripts), 1 },
+	OPT("reload_wait=%s", reload_wait),
 	OPT("poll_interval=%s", poll_interval),
 	OPT("changes_created=%s", changes_created),
 	OPT("changes_updated=%s", changes_updated),
@@ -285,6 +287,7 @@ static int parse_switch(const char *s, bool *out)
 
 /* The forms the numeric options expect, for their error messages. */
 #define F_RATEWAIT "SECONDS from 0 to 86400 such as 600"
+#define F_RELOADWAIT "SECONDS from 1 to 86400 such as 3600"
 #define F_SECONDS "SECONDS, a number >= 0 such as 60 or 0.5"
 #define F_BYTES "BYTES, a number >= 0 with an optional K, M or G suffix such as 256M"
 #define F_ID "a whole number from 0 to 4294967294"
@@ -333,7 +336,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	*n = (struct mount_numbers){ .ttl = 60, .neg_ttl = 5, .timeout = 30,
 				     .size = 256.0 * 1024 * 1024, .retries = 5,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
-				     .ratelimit_wait = 600,
+				     .ratelimit_wait = 600, .reload_wait = 3600,
 				     .uid = getuid(), .gid = getgid(), .umask = 077 };
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
 	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
@@ -346,8 +349,14 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    uint_opt("retries", o->retries, 1, 100, "a whole number from 1 to 100", &n->retries) ||
 	    uint_opt("uid", o->uid, 0, 0xfffffffe, F_ID, &n->uid) ||
 	    uint_opt("gid", o->gid, 0, 0xfffffffe, F_ID, &n->gid) ||
-	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, F_RATEWAIT, &n->ratelimit_wait))
+	    num_opt("ratelimit_wait", o->ratelimit_wait, 0, F_RATEWAIT, &n->ratelimit_wait) ||
+	    num_opt("reload_wait", o->reload_wait, 1, F_RELOADWAIT, &n->reload_wait))
 		return -EINVAL;
+	if (n->reload_wait > 86400) {
+		fprintf(stderr, "qlikfs: invalid -o reload_wait=%s: expected %s\n", o->reload_wait,
+			F_RELOADWAIT);
+		return -EINVAL;
+	}
 	if (n->ratelimit_wait > 86400) {
 		fprintf(stderr, "qlikfs: invalid -o ratelimit_wait=%s: expected %s\n", o->ratelimit_wait,
 			F_RATEWAIT);
@@ -396,7 +405,7 @@ void options_free(struct options *o)
 			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
 			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types,
-			  &o->log_file, &o->log_level, &o->bad_option };
+			  &o->log_file, &o->log_level, &o->bad_option, &o->reload_wait };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -446,6 +455,8 @@ void options_usage(const char *prog)
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"
 	       "  -o ro                  read-only mount\n"
 	       "  -o noqvf               no Name (id).qvf export beside each app file\n"
+	       "  -o noscripts           no scripts/ directories (an app's load script as NAME.qvs)\n"
+	       "  -o reload_wait=SECONDS bound on a read of reloads/ID/wait (default 3600, at most 86400)\n"
 	       "  -o qvf_nodata          .qvf exports without data (objects only)\n"
 	       "  -o qvf_cache_size=BYTES on-disk bound of the .qvf export cache (default 2G)\n"
 	       "  -o cache_dir=DIR       where exports and upload buffers go (default\n"

@@ -31,6 +31,9 @@ struct options {
 	/* actions */
 	char *cache_dir, *qvf_cache_size, *transfer_timeout;
 	int noqvf, qvf_nodata;
+	/* load scripts and reloads */
+	int noscripts;
+	char *reload_wait;
 	/* changes/ */
 	char *poll_interval, *changes_created, *changes_updated, *changes_deleted;
 	char *changes_full_scan, *changes_types;
@@ -52,6 +55,7 @@ struct mount_numbers {
 	double ttl, neg_ttl, timeout, size, retries, uid, gid, umask;
 	double qvf_size, transfer_timeout;
 	double ratelimit_wait; /* seconds; 0: 429 waits come out of timeout */
+	double reload_wait;    /* seconds: bound on a read of reloads/ID/wait */
 	struct changes_opts changes; /* interval, switches, full scan, types */
 };
 

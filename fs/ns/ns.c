@@ -294,6 +294,7 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 			ds->space_filter = strdup(n->id);
 			ds->wide = wide;
 		}
+		ext_add_space_kids(ns, n); /* scripts/ (ns_ext.c) */
 		break;
 	}
 	case RK_DATASTORE:
@@ -741,6 +742,8 @@ static bool attrs_need_fetch(struct ns *ns, struct node *k)
 	if (k->role == R_QVF)
 		return (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
 		       qvf_node_size(ns, k, true, NULL, 0);
+	if (k->role == R_EXT)
+		return ext_attrs_need_fetch(ns, k); /* a script not fetched yet */
 	return fresh_src(k) == k && !ns_fresh(ns, k->fetched_at);
 }
 
@@ -806,10 +809,10 @@ struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b)
 	return f;
 }
 
-static const char *xattr_value(const struct node *n, const char *name)
+static const char *xattr_value(struct ns *ns, const struct node *n, const char *name)
 {
 	if (n->role == R_EXT)
-		return ext_xattr(n, name);
+		return ext_xattr(ns, n, name);
 	if (!strcmp(name, "user.qlik.error"))
 		return n->errmsg;
 	if (n->role == R_SCRATCH)
@@ -826,7 +829,7 @@ ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, si
 	ssize_t rc;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, ino);
-	const char *v = n ? xattr_value(n, name) : NULL;
+	const char *v = n ? xattr_value(ns, n, name) : NULL;
 	if (!n)
 		rc = -ENOENT;
 	else if (!v)
@@ -850,7 +853,7 @@ ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size)
 	struct node *n = ns_node(ns, ino);
 	char tmp[64];
 	for (size_t i = 0; n && i < 3; i++)
-		if (xattr_value(n, names[i])) {
+		if (xattr_value(ns, n, names[i])) {
 			size_t l = strlen(names[i]) + 1;
 			memcpy(tmp + total, names[i], l);
 			total += l;

@@ -58,6 +58,9 @@ struct ns_opts {
 	 * transfer_timeout_ms too (0: the client's timeout); raw requests'
 	 * answers go to tmp_dir. */
 	const char *state_dir;    /* not owned; NULL: neither reports/ nor api */
+	/* load scripts and reloads (ns_ext.h) */
+	bool no_scripts;          /* no scripts/ directories */
+	long reload_wait_ms;      /* bound on a read of reloads/<id>/wait (0: 1 hour) */
 	/* The user object of the mount-time credential check (GET /users/me):
 	 * me.json's first content, so that it needs no request of its own
 	 * (read by ns_new only; may be NULL). */
@@ -149,6 +152,11 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
  * length (copying it when size > 0), -ENODATA, or -ERANGE. */
 ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, size_t size);
 ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size);
+/* Sets an extended attribute (ns_ext.c): only user.qlik.message of a load
+ * script (the version message of its next save).  Returns 0, -ENOTSUP
+ * (another name or file), -EINVAL (longer than 1024 bytes, or a NUL),
+ * -EROFS, -ENOENT. */
+int ns_setxattr(struct ns *ns, uint64_t ino, const char *name, const char *value, size_t size);
 
 /* Drops every cache (listings, contents, negative entries) and asks the
  * kernel to forget its attributes, entries and pages (SIGHUP). */
