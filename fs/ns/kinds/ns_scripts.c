@@ -368,12 +368,13 @@ int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 			mut_mem_node_remove(ns, o);
 		else if (o && o != n)
 			continue; /* two apps whose names collide here: the first keeps it */
+		struct xscript *s = strmap_get(ns->ext->scripts, k->id);
 		if (n && !n->gone) {
 			node_detach(ns, n);
 			if (node_attach(ns, d, n, q) < 0)
 				strmap_del(d->by_id, k->id);
-		} else {
-			qvs_node_new(ns, d, q, k->id);
+		} else if (!s || s->hidden_until <= ns_now(ns)) {
+			qvs_node_new(ns, d, q, k->id); /* (a removed one comes back after the TTL) */
 		}
 	}
 	d->listed_at = apps->listed_at;

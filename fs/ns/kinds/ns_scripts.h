@@ -21,6 +21,7 @@ struct xscript {
 	bool busy;  /* a fetch or a save is in flight */
 	char *msg;  /* user.qlik.message: the next save's version message */
 	struct node *nodes[4];
+	int64_t hidden_until; /* ns_now(): a removed NAME.qvs stays away until then */
 	struct xhist *hist; /* ns_scripts_hist.c */
 };
 

@@ -148,6 +148,7 @@ int scr_create(struct ns *ns, struct node *d, const char *name, struct node **ou
 	struct node *n = qvs_node_new(ns, d, name, app);
 	if (!n)
 		return -ENOMEM;
+	scr_of(ns, n)->hidden_until = 0;
 	n->mem_dirty = true; /* starts empty; its first close saves it */
 	n->wsize = 0;
 	n->mtime_ms = n->ctime_ms = ns_wall_ms();
@@ -163,7 +164,10 @@ int scr_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t 
 	}
 	/* the tenant keeps the script (an app always has one): the entry is
 	 * hidden until apps/ is listed again, or a new file takes its name */
+	struct xscript *s = scr_of(ns, n);
 	(void)d;
+	if (s)
+		s->hidden_until = ns_now(ns) + ns->o.ttl_ms;
 	node_detach(ns, n);
 	return 0;
 }
@@ -184,6 +188,7 @@ static void become_script(struct ns *ns, struct node *n, struct node *t, struct 
 	n->mem_dirty = false;
 	n->size = s->len;
 	n->mtime_ms = s->ver.mtime_ms ? s->ver.mtime_ms : n->mtime_ms;
+	s->hidden_until = 0;
 	if (n->id && node_attach(ns, d, n, name) == 0) {
 		strmap_put(d->by_id, s->app, n);
 		xs_note_node(s, n);
