@@ -289,7 +289,9 @@ int ext_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t e
 	case X_REPORT:
 		return rep_forget(ns, n, err, errn);
 	case X_OUTDIR:
-		ns_inval_entry(ns, d, n->name); /* goes with its report, as above */
+	case X_SCRDIR:
+		/* goes with its report (its space), as above: rm -r works */
+		ns_inval_entry(ns, d, n->name);
 		return 0;
 	default:
 		errmsg_set(err, errn, "reports/ cannot be removed (rmdir a report's directory "
