@@ -210,3 +210,26 @@ def test_wait_is_bounded_by_reload_wait(rsim):
     finally:
         rsim.config(reload_delay_ms=1000)
         assert m.unmount() == 0
+
+
+def test_changes_report_script_saves_and_finished_reloads(rsim, mount_factory):
+    """changes/apps.json: a script saved through the mount and a reload that
+    ended are updates of the app (both move the app's catalogue item)."""
+    from test_changes import latest, poll
+    m = mount_factory(rsim.url, "changes_types=apps", "noqvf")
+    poll(m)
+    time.sleep(1.1)  # the catalogue's times have whole seconds
+    app = app_ids(rsim)[8]
+    p = [os.path.join(m.path("scripts"), n) for n in os.listdir(m.path("scripts"))
+         if os.getxattr(m.path("scripts", n), "user.qlik.id").decode() == app][0]
+    with open(p, "a") as f:
+        f.write("// saved\n")
+    poll(m)
+    assert [r["resourceId"] for r in latest(m, "apps")["updated"]] == [app]
+    time.sleep(1.1)
+    rid = start(m, app)
+    assert open(m.path("reloads", rid, "wait")).read() == "SUCCEEDED\n"
+    poll(m)
+    upd = latest(m, "apps")["updated"]
+    assert [r["resourceId"] for r in upd] == [app]
+    assert upd[0]["resourceReloadEndTime"]
