@@ -110,6 +110,7 @@ struct sim_tenant {
 	long reloads_active;  /* reloads not ended yet (reloads_settle) */
 	struct hmap scripts;  /* app id -> struct coll of script versions, oldest first */
 	struct coll reloads;  /* oldest first */
+	struct hmap reloaded; /* app id -> the script of its last successful reload (char *) */
 	char *me;
 	char *tenant_id;
 	struct coll spaces, apps, items, users, files, stores, assets, sets, temps, reports;
@@ -289,6 +290,13 @@ int h_reload_cancel(struct sim_ctx *c);
 void reloads_settle(struct sim_tenant *t, long long now); /* ends what is due */
 void scripts_forget(struct sim_tenant *t, const char *app_id);
 void scripts_free_all(struct sim_tenant *t);
+char *scripts_current_text(struct sim_tenant *t, const char *app_id); /* malloc'd or NULL */
+
+/* data model and lineage (sim_appdata.c) */
+int h_app_data_metadata(struct sim_ctx *c);
+int h_app_data_lineage(struct sim_ctx *c);
+void appdata_set_reloaded(struct sim_tenant *t, const char *app, const char *script);
+void appdata_forget(struct sim_tenant *t, const char *app);
 
 /* users */
 int h_users_list(struct sim_ctx *c);

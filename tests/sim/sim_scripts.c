@@ -99,11 +99,13 @@ static void hist_free(void *p)
 void scripts_forget(struct sim_tenant *t, const char *app_id)
 {
 	hist_free(hm_del(&t->scripts, app_id));
+	appdata_forget(t, app_id);
 }
 
 void scripts_free_all(struct sim_tenant *t)
 {
 	hm_clear(&t->scripts, hist_free);
+	hm_clear(&t->reloaded, free);
 	coll_clear(&t->reloads);
 }
 
@@ -134,6 +136,12 @@ static struct rec *current_version(struct sim_tenant *t, struct rec *a)
 {
 	struct coll *h = hist_of(t, a);
 	return h && h->n ? h->v[h->n - 1] : NULL;
+}
+
+char *scripts_current_text(struct sim_tenant *t, const char *app_id)
+{
+	struct rec *a = coll_get(&t->apps, app_id), *v = a ? current_version(t, a) : NULL;
+	return v ? strdup((const char *)v->blob) : NULL;
 }
 
 static struct rec *app_or_404(struct sim_ctx *c)
@@ -393,8 +401,10 @@ static bool reload_advance(struct sim_tenant *t, struct rec *r, long long now)
 	free(log);
 	if (!strcmp(fin, "SUCCEEDED")) {
 		struct rec *a = coll_get(&t->apps, jstr(j, "appId"));
-		if (a)
+		if (a) {
 			app_reloaded(t, a, at);
+			appdata_set_reloaded(t, a->id, jstr(j, "_script"));
+		}
 	}
 	return true;
 }

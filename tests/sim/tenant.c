@@ -68,6 +68,8 @@ static const struct route routes[] = {
 	{ "PATCH", "/api/v1/apps/{id}/scripts/{id}", h_app_script_patch, 0 },
 	{ "DELETE", "/api/v1/apps/{id}/scripts/{id}", h_app_script_delete, 0 },
 	{ "GET", "/api/v1/apps/{id}/reloads/logs", h_app_reload_logs, 0 },
+	{ "GET", "/api/v1/apps/{id}/data/metadata", h_app_data_metadata, 0 },
+	{ "GET", "/api/v1/apps/{id}/data/lineage", h_app_data_lineage, 0 },
 	{ "GET", "/api/v1/apps/{id}/reloads/logs/{id}", h_app_reload_log, 0 },
 	{ "POST", "/api/v1/reloads", h_reloads_create, 0 },
 	{ "GET", "/api/v1/reloads", h_reloads_list, 0 },

@@ -248,6 +248,40 @@ static void test_reloads(struct sim_tenant *t, const char *app)
 	free(id3);
 }
 
+/* The data model and lineage follow the script of the last reload. */
+static void test_appdata(struct sim_tenant *t, const char *app)
+{
+	char url[512], *out = NULL;
+	cJSON *o = NULL;
+	CHECK_INT(sim_control(t, "POST", "/_sim/config", "{\"reload_delay_ms\":0}", &out), 0);
+	free(out);
+	set_script(t, app, "Sales:\\nLOAD Region AS region, Amount AS amount\\n"
+			   "FROM [lib://DataFiles/sales_2023.csv] (txt);\\n");
+	char *id = start_reload(t, app);
+	shift(t, 1);
+	cJSON_Delete(get_reload(t, id));
+	free(id);
+	snprintf(url, sizeof(url), BASE "/api/v1/apps/%s/data/metadata", app);
+	CHECK_INT(api(t, "GET", url, NULL, &o), 200);
+	const cJSON *f = cJSON_GetObjectItem(o, "fields"), *tb = cJSON_GetObjectItem(o, "tables");
+	CHECK_INT(cJSON_GetArraySize(f), 2);
+	CHECK_STR(js(cJSON_GetArrayItem(f, 0), "name"), "region");
+	CHECK_STR(js(cJSON_GetArrayItem(tb, 0), "name"), "Sales");
+	cJSON_Delete(o);
+	snprintf(url, sizeof(url), BASE "/api/v1/apps/%s/data/lineage", app);
+	CHECK_INT(api(t, "GET", url, NULL, &o), 200);
+	CHECK_INT(cJSON_GetArraySize(o), 1);
+	CHECK_STR(js(cJSON_GetArrayItem(o, 0), "discriminator"), "lib://DataFiles/sales_2023.csv");
+	cJSON_Delete(o);
+	/* a new script changes nothing until it is reloaded */
+	set_script(t, app, "LOAD 1 AS other AUTOGENERATE 1;\\n");
+	snprintf(url, sizeof(url), BASE "/api/v1/apps/%s/data/metadata", app);
+	CHECK_INT(api(t, "GET", url, NULL, &o), 200);
+	CHECK_STR(js(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "fields"), 0), "name"), "region");
+	cJSON_Delete(o);
+	CHECK_INT(api(t, "GET", BASE "/api/v1/apps/nope-nope/data/lineage", NULL, NULL), 404);
+}
+
 int main(void)
 {
 	struct sim_config cfg = { .seed = 3, .api_key = "test-key" };
@@ -260,6 +294,7 @@ int main(void)
 	CHECK(app[0] != 0);
 	test_scripts(t, app);
 	test_reloads(t, app);
+	test_appdata(t, app);
 	sim_free(t);
 	return check_done();
 }
