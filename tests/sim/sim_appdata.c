@@ -30,6 +30,7 @@ static const struct {
 void appdata_set_reloaded(struct sim_tenant *t, const char *app, const char *script)
 {
 	char *s = strdup(script ? script : "");
+	free(hm_del(&t->reloaded, app)); /* hm_put does not free what it replaces */
 	if (s && hm_put(&t->reloaded, app, s))
 		free(s);
 }
