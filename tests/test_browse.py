@@ -31,8 +31,8 @@ def walk_files(top):
 
 def test_root_layout(mounted):
     assert sorted(os.listdir(mounted.mnt)) == [
-        "api", "apps", "changes", "data-assets", "data-files", "data-sets", "data-stores",
-        "me.json", "reloads", "reports", "scripts", "spaces", "users"]
+        "api", "apps", "changes", "data-assets", "data-files", "data-model", "data-sets",
+        "data-stores", "lineage", "me.json", "reloads", "reports", "scripts", "spaces", "users"]
 
 
 def test_me_json_is_the_caller(mounted, sim):
@@ -69,8 +69,11 @@ def test_permissions_private_and_owner(mounted):
             assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid()
         for x in files:
             st = os.stat(os.path.join(d, x))
-            # me.json cannot be changed: read-only; every other file is writable
-            want = 0o400 if os.path.join(d, x) == mounted.path("me.json") else 0o600
+            # me.json, an app's data model and lineage cannot be changed:
+            # read-only; every other file is writable
+            ro = os.path.join(d, x) == mounted.path("me.json") or \
+                d in (mounted.path("data-model"), mounted.path("lineage"))
+            want = 0o400 if ro else 0o600
             assert stat.S_IMODE(st.st_mode) == want and st.st_uid == os.getuid()
 
 

@@ -267,7 +267,8 @@ def test_git_over_a_tree_of_scripts(sm, ssim, tmp_path):
 def test_noscripts(ssim):
     m = Mount(ssim.url, ("noscripts", "noqvf"))
     try:
-        assert "scripts" not in os.listdir(m.mnt)
+        top = os.listdir(m.mnt)
+        assert "scripts" not in top and "data-model" not in top and "lineage" not in top
         sp = [s for s in os.listdir(m.path("spaces")) if not s.startswith("@")][0]
         assert "scripts" not in os.listdir(m.path("spaces", sp))
     finally:
@@ -281,3 +282,49 @@ def test_xattr_other_names_refused(sm, ssim):
     assert e.value.errno in (errno.ENOTSUP, errno.EOPNOTSUPP)
     with pytest.raises(OSError):
         os.setxattr(sm.path("me.json"), "user.qlik.message", b"x")
+
+
+def test_data_model_and_lineage(sm, ssim):
+    """data-model/ and lineage/: one read-only JSON file per app, named like
+    its apps/ entry; one request per app for each directory, exact sizes;
+    jq across apps answers "which apps use field X" (after a reload)."""
+    import json
+    napps = len(apps_of(ssim))
+    os.listdir(sm.path("apps"))
+    ssim.reset()
+    assert sorted(os.listdir(sm.path("data-model"))) == sorted(
+        n for n in os.listdir(sm.path("apps")) if n.endswith(".json"))
+    for d in ("data-model", "lineage"):
+        for name in os.listdir(sm.path(d)):
+            p = sm.path(d, name)
+            size = os.stat(p).st_size
+            raw = open(p, "rb").read()
+            assert size == len(raw)
+            obj = json.loads(raw)
+            assert raw.decode() == json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+    routes = ssim.routes()
+    assert routes.get("GET /api/v1/apps/{id}/data/metadata") == napps
+    assert routes.get("GET /api/v1/apps/{id}/data/lineage") == napps
+    app = some_app(ssim, 6)
+    name = os.path.basename(script_path(sm, ssim, app))[:-4] + ".json"
+    lin = json.load(open(sm.path("lineage", name)))
+    assert lin and lin[0]["discriminator"].startswith("lib://DataFiles/")
+    with pytest.raises(OSError):
+        open(sm.path("data-model", name), "w")
+    # which apps use field "region"? (none until one is reloaded with it)
+    r = subprocess.run(["grep", "-l", '"name": "region"', "-r", sm.path("data-model")],
+                       capture_output=True, text=True)
+    assert r.stdout == ""
+    ssim.config(reload_delay_ms=0)
+    st, _ = ssim.api("POST", "/api/v1/apps/%s/scripts" % app,
+                     {"script": "Sales:\nLOAD Region AS region FROM [lib://DataFiles/x.csv];\n"})
+    st, rl = ssim.api("POST", "/api/v1/reloads", {"appId": app})
+    assert st == 201
+    m2 = Mount(ssim.url, ("noqvf",))
+    try:
+        r = subprocess.run(["grep", "-rl", '"name": "region"', m2.path("data-model")],
+                           capture_output=True, text=True)
+        assert [os.path.basename(x) for x in r.stdout.split("\n") if x] == [name]
+    finally:
+        ssim.config(reload_delay_ms=1000)
+        assert m2.unmount() == 0

@@ -21,10 +21,12 @@ void ext_add_root_kids(struct ns *ns, struct node *root)
 	if (ns->ext)
 		return;
 	struct ns_ext *x = calloc(1, sizeof(*x));
-	if (!x || !(x->reps = strmap_new()) || !(x->scripts = strmap_new())) {
+	if (!x || !(x->reps = strmap_new()) || !(x->scripts = strmap_new()) ||
+	    !(x->adata = strmap_new())) {
 		if (x) {
 			strmap_free(x->reps);
 			strmap_free(x->scripts);
+			strmap_free(x->adata);
 		}
 		free(x);
 		return;
@@ -50,6 +52,7 @@ void ext_add_root_kids(struct ns *ns, struct node *root)
 	if (pers)
 		scr_add_dir(ns, pers);
 	rl_add_root(ns, root);
+	ad_add_root(ns, root);
 }
 
 void ext_add_space_kids(struct ns *ns, struct node *space)
@@ -66,8 +69,10 @@ void ext_free(struct ns *ns)
 	rep_free_all(x);
 	scr_free_all(x);
 	rl_free(x);
+	ad_free_all(x);
 	strmap_free(x->reps);
 	strmap_free(x->scripts);
+	strmap_free(x->adata);
 	free(x->rdir);
 	free(x);
 	ns->ext = NULL;
@@ -80,6 +85,7 @@ void ext_drop_caches(struct ns *ns)
 	rep_drop_caches(ns->ext);
 	scr_drop_caches(ns->ext);
 	rl_drop_caches(ns->ext);
+	ad_drop_caches(ns->ext);
 }
 
 /* n and its ancestors are still in the tree (as ensure_node_fresh ends). */
@@ -96,6 +102,7 @@ int ext_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	int rc = d->xk == X_API || ops_owns(d)  ? 0
 		 : X_IS_SCRIPTS(d->xk)		? scr_listed(ns, d, err, errn)
 		 : X_IS_RELOADS(d->xk)		? rl_listed(ns, d, err, errn)
+		 : X_IS_APPDATA(d->xk)		? ad_listed(ns, d, err, errn)
 						: rep_listed(ns, d, err, errn);
 	return rc ? rc : still_there(d);
 }
@@ -105,6 +112,7 @@ int ext_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 	int rc = n->xk == X_API || ops_owns(n)  ? 0
 		 : X_IS_SCRIPTS(n->xk)		? scr_fresh(ns, n, err, errn)
 		 : X_IS_RELOADS(n->xk)		? rl_fresh(ns, n, err, errn)
+		 : X_IS_APPDATA(n->xk)		? ad_fresh_node(ns, n, err, errn)
 						: rep_fresh(ns, n, err, errn);
 	return rc ? rc : still_there(n);
 }
@@ -127,12 +135,17 @@ void ext_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 		rl_fill_attr(ns, n, a);
 		return;
 	}
+	if (X_IS_APPDATA(n->xk)) {
+		ad_fill_attr(ns, n, a);
+		return;
+	}
 	rep_fill_attr(ns, n, a);
 }
 
 bool ext_attrs_need_fetch(struct ns *ns, struct node *n)
 {
-	return n->xk == X_QVS && scr_attrs_need_fetch(ns, n);
+	return (n->xk == X_QVS && scr_attrs_need_fetch(ns, n)) ||
+	       (n->xk == X_ADFILE && ad_attrs_need_fetch(ns, n));
 }
 
 bool ext_writable(const struct node *n)
@@ -151,6 +164,8 @@ const char *ext_xattr(struct ns *ns, const struct node *n, const char *name)
 		return scr_hist_xattr(ns, n, name);
 	if (X_IS_RELOADS(n->xk))
 		return rl_xattr(ns, n, name);
+	if (X_IS_APPDATA(n->xk))
+		return !strcmp(name, "user.qlik.id") ? n->id : NULL;
 	if (n->xk == X_QVS || n->xk == X_SCRDIR || n->xk == X_HISTROOT || n->xk == X_HISTDIR)
 		return !strcmp(name, "user.qlik.id") && n->xk != X_SCRDIR && n->xk != X_HISTROOT
 			       ? n->id
@@ -177,6 +192,8 @@ int ext_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_change
 		return scr_open(ns, n, f, size_changed, err, errn);
 	if (X_IS_RELOADS(n->xk))
 		return rl_open(ns, n, f, size_changed, err, errn);
+	if (X_IS_APPDATA(n->xk))
+		return ad_open(ns, n, f, size_changed, err, errn);
 	return rep_open(ns, n, f, size_changed, err, errn);
 }
 
@@ -262,6 +279,10 @@ int ext_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t 
 		return scr_unlink(ns, d, n, err, errn);
 	if (X_IS_RELOADS(n->xk))
 		return rl_unlink(ns, d, n, err, errn);
+	if (X_IS_APPDATA(n->xk)) {
+		errmsg_set(err, errn, "an app's data model and lineage are read-only");
+		return -EACCES;
+	}
 	switch (n->xk) {
 	case X_NEW:
 		mut_mem_node_remove(ns, n);
@@ -285,6 +306,10 @@ int ext_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t e
 {
 	if (X_IS_RELOADS(n->xk))
 		return rl_rmdir(ns, d, n, err, errn);
+	if (X_IS_APPDATA(n->xk)) {
+		errmsg_set(err, errn, "data-model/ and lineage/ cannot be removed");
+		return -EPERM;
+	}
 	switch (n->xk) {
 	case X_REPORT:
 		return rep_forget(ns, n, err, errn);

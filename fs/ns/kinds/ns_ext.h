@@ -31,6 +31,8 @@
  *       log                      X_RLLOG
  *       wait                     X_RLWAIT  a read blocks until the reload ends
  *       cancel                   X_RLCANCEL a write cancels it
+ *   data-model/, lineage/        X_ADDIR   (ns_appdata.c; sname: "metadata", "lineage")
+ *     NAME.json                  X_ADFILE  an app's (id: the app's id)
  *
  * Locks: as the rest of the namespace.  Every hook runs with ns->lock held
  * (except ext_read, ext_write and ext_release, which take what they need); a
@@ -67,10 +69,14 @@ enum xkind {
 	X_RLLOG,
 	X_RLWAIT,
 	X_RLCANCEL,
+	/* data model and lineage (ns_appdata.c) */
+	X_ADDIR,
+	X_ADFILE,
 };
 
 #define X_IS_SCRIPTS(k) ((k) >= X_SCRDIR && (k) <= X_HISTVER)
 #define X_IS_RELOADS(k) ((k) >= X_RELOADS && (k) <= X_RLCANCEL)
+#define X_IS_APPDATA(k) ((k) == X_ADDIR || (k) == X_ADFILE)
 
 #define API_NAME "api"
 #define REPORTS_DIR "reports"
@@ -138,6 +144,10 @@ struct ns_ext {
 	size_t nsall, capsall;
 	/* reloads (ns_reloads.c) */
 	struct xreloads *rl;
+	/* data model and lineage (ns_appdata.c): "<kind>:<app id>" -> struct xadata */
+	struct strmap *adata;
+	struct xadata **adall;
+	size_t nadall, capadall;
 };
 
 /* Handles with state of their own (f->ext) start with this. */
@@ -230,6 +240,18 @@ int rl_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t
 int rl_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
 int rl_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
 const char *rl_xattr(struct ns *ns, const struct node *n, const char *name);
+
+/* ns_appdata.c */
+struct xadata;
+void ad_add_root(struct ns *ns, struct node *root);
+void ad_free_all(struct ns_ext *x);
+void ad_drop_caches(struct ns_ext *x);
+int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn);
+bool ad_attrs_need_fetch(struct ns *ns, struct node *n);
+void ad_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int ad_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	    size_t errn);
 
 /* ns_api.c */
 int api_open(struct ns *ns, struct node *n, struct ns_file *f);

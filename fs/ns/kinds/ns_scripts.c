@@ -48,6 +48,7 @@
 #include "client/errmap.h"
 #include "ns/ns_mut.h"
 #include "util/names.h"
+#include "util/par.h"
 
 #define SCR_PARALLEL 8 /* scripts fetched side by side by a listing */
 
@@ -193,22 +194,13 @@ struct pf_item {
 struct pf_job {
 	struct qclient *qc;
 	struct pf_item *v;
-	size_t n, next;
-	pthread_mutex_t mu;
 };
 
-static void *pf_worker(void *arg)
+static void pf_one(void *arg, size_t i)
 {
 	struct pf_job *j = arg;
-	for (;;) {
-		pthread_mutex_lock(&j->mu);
-		size_t i = j->next < j->n ? j->next++ : j->n;
-		pthread_mutex_unlock(&j->mu);
-		if (i >= j->n)
-			return NULL;
-		struct pf_item *it = &j->v[i];
-		it->rc = scripts_current(j->qc, it->app, &it->ver, &it->text, &it->len, NULL, 0);
-	}
+	struct pf_item *it = &j->v[i];
+	it->rc = scripts_current(j->qc, it->app, &it->ver, &it->text, &it->len, NULL, 0);
 }
 
 /* Fetches every stale script of scripts/ directory d, SCR_PARALLEL at a
@@ -234,19 +226,10 @@ static void scr_prefetch(struct ns *ns, struct node *d)
 		free(v);
 		return;
 	}
-	struct pf_job j = { .qc = ns->o.client, .v = v, .n = n };
-	pthread_t th[SCR_PARALLEL];
-	size_t nth = 0;
+	struct pf_job j = { .qc = ns->o.client, .v = v };
 	int64_t started = ns_now(ns);
-	pthread_mutex_init(&j.mu, NULL);
 	pthread_mutex_unlock(&ns->lock);
-	for (; nth < SCR_PARALLEL && nth + 1 < n; nth++)
-		if (pthread_create(&th[nth], NULL, pf_worker, &j))
-			break;
-	pf_worker(&j); /* this thread works too */
-	for (size_t i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&j.mu);
+	par_run(n, SCR_PARALLEL, pf_one, &j);
 	pthread_mutex_lock(&ns->lock);
 	for (size_t i = 0; i < n; i++) {
 		v[i].s->busy = false;
