@@ -131,6 +131,12 @@ def test_many_waiters_poll_at_a_bounded_rate(rm, rsim):
         t0 = time.monotonic()
         for t in th:
             t.start()
+        time.sleep(0.7)
+        # a ninth reader is refused (each holds a FUSE thread); the mount answers
+        with pytest.raises(OSError) as e:
+            open(rm.path("reloads", rid, "wait")).read()
+        assert e.value.errno == errno.EBUSY
+        assert os.listdir(rm.path("apps"))
         for t in th:
             t.join(30)
         took = time.monotonic() - t0

@@ -49,6 +49,9 @@
 #define RL_LIST_MAX 100          /* reloads of the tenant-wide listing */
 #define RL_WAIT_DEFAULT_MS 3600000
 #define RL_NEW_MAX 65536
+/* Reads of wait blocked at once, mount-wide: each holds one of the FUSE
+ * threads (16 by default), so the rest must stay free for other calls. */
+#define RL_WAITERS_MAX 8
 
 struct xreload {
 	char id[RELOADS_ID_MAX + 1];
@@ -67,6 +70,7 @@ struct xreloads {
 	size_t n, cap;
 	int64_t list_at;
 	bool list_busy, list_denied;
+	unsigned waiting; /* reads of wait blocked now (RL_WAITERS_MAX) */
 	char last[RELOADS_ID_MAX + 1]; /* the last reload started through `new` */
 	struct node *dir;
 };
@@ -485,26 +489,35 @@ static int rl_start(struct ns *ns, struct node *n, struct xrl_handle *h, char *e
 
 static int rl_wait(struct ns *ns, struct xreload *x, struct xrl_handle *h, char *err, size_t errn)
 {
+	struct xreloads *r = RL(ns);
 	long bound = ns->o.reload_wait_ms > 0 ? ns->o.reload_wait_ms : RL_WAIT_DEFAULT_MS;
 	const int64_t end = clock_mono_ms() + bound;
-	int rc;
+	int rc = 0;
+	if (!reloads_final(x->status) && r->waiting >= RL_WAITERS_MAX) {
+		errmsg_set(err, errn, "%d reads of wait files are blocked already (the rest of the "
+				      "mount needs its threads): try again later", RL_WAITERS_MAX);
+		return -EBUSY;
+	}
+	r->waiting++;
 	for (;;) {
 		/* one GET per RL_POLL_MS at most, shared by every waiter */
-		if ((rc = rl_fetch(ns, x, end, err, errn)))
-			return rc;
-		if (reloads_final(x->status))
+		if ((rc = rl_fetch(ns, x, end, err, errn)) || reloads_final(x->status))
 			break;
 		int64_t now = clock_mono_ms();
 		if (now >= end) {
 			errmsg_set(err, errn, "reload %s is still %s after %ld s (-o reload_wait)",
 				   x->id, x->status, bound / 1000);
-			return -ETIMEDOUT;
+			rc = -ETIMEDOUT;
+			break;
 		}
 		int64_t next = now + RL_POLL_MS - (ns_now(ns) - x->at);
 		if (next <= now)
 			next = now + 10;
 		clock_cond_wait_until(&ns->cv, &ns->lock, next < end ? next : end);
 	}
+	r->waiting--;
+	if (rc)
+		return rc;
 	if (asprintf(&h->buf, "%s\n", x->status) < 0)
 		return -ENOMEM;
 	h->len = strlen(h->buf);
