@@ -6,6 +6,7 @@ import errno
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -328,3 +329,21 @@ def test_data_model_and_lineage(sm, ssim):
     finally:
         ssim.config(reload_delay_ms=1000)
         assert m2.unmount() == 0
+
+
+def test_one_file_after_the_ttl_costs_that_file(ssim):
+    """Only opendir fetches every script: a lookup after the TTL costs the
+    apps list page and that script's two requests."""
+    m = Mount(ssim.url, ("cache_ttl=1", "noqvf"))
+    try:
+        names = os.listdir(m.path("scripts"))
+        time.sleep(1.3)
+        ssim.reset()
+        data = open(m.path("scripts", names[0]), "rb").read()
+        assert data
+        routes = ssim.routes()
+        assert routes.get("GET /api/v1/apps/{id}/scripts") == 1, routes
+        assert routes.get("GET /api/v1/apps/{id}/scripts/{id}") == 1, routes
+        assert ssim.total() <= 3, routes
+    finally:
+        assert m.unmount() == 0

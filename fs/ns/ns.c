@@ -761,6 +761,8 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 	}
 	if ((rc = ensure_node_listed(ns, n, err, errn)))
 		goto out;
+	if (n->role == R_EXT)
+		ext_opendir(ns, n); /* scripts/: every stale script, side by side */
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->ents = calloc(n->nkids + 2, sizeof(*d->ents)))) {
 		rc = -ENOMEM;

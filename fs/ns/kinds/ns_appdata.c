@@ -204,7 +204,7 @@ static void ad_one(void *arg, size_t i)
 	it->text = fetch_text(j->qc, it->app, j->k, &it->len, &it->rc, NULL, 0);
 }
 
-static void ad_prefetch(struct ns *ns, struct node *d)
+void ad_prefetch(struct ns *ns, struct node *d)
 {
 	struct ad_item *v = calloc(d->nkids ? d->nkids : 1, sizeof(*v));
 	size_t n = 0;
@@ -283,10 +283,7 @@ static int ad_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 
 int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	int rc = d->xk == X_ADDIR ? ad_sync(ns, d, err, errn) : 0;
-	if (!rc && d->xk == X_ADDIR)
-		ad_prefetch(ns, d);
-	return rc;
+	return d->xk == X_ADDIR ? ad_sync(ns, d, err, errn) : 0; /* opendir: ad_prefetch */
 }
 
 int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn)

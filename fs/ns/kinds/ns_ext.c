@@ -142,6 +142,14 @@ void ext_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 	rep_fill_attr(ns, n, a);
 }
 
+void ext_opendir(struct ns *ns, struct node *d)
+{
+	if (d->xk == X_SCRDIR)
+		scr_prefetch(ns, d);
+	else if (d->xk == X_ADDIR)
+		ad_prefetch(ns, d);
+}
+
 bool ext_attrs_need_fetch(struct ns *ns, struct node *n)
 {
 	return (n->xk == X_QVS && scr_attrs_need_fetch(ns, n)) ||

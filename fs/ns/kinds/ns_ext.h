@@ -92,6 +92,10 @@ enum xkind {
 void ext_add_root_kids(struct ns *ns, struct node *root);
 /* node_add_fixed_kids of a space: its scripts/. */
 void ext_add_space_kids(struct ns *ns, struct node *space);
+/* ns_opendir of an R_EXT directory, after ensure_node_listed: fetches what
+ * its entries' attributes need, side by side (may drop the lock; failures
+ * are left for each entry's lookup to report). */
+void ext_opendir(struct ns *ns, struct node *d);
 /* ns_opendir: would n's attributes take a request of their own? (then it
  * is listed without attributes and the kernel looks it up) */
 bool ext_attrs_need_fetch(struct ns *ns, struct node *n);
@@ -199,6 +203,7 @@ void scr_free_all(struct ns_ext *x);
 void scr_drop_caches(struct ns_ext *x);
 int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn);
 int scr_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+void scr_prefetch(struct ns *ns, struct node *d);
 int scr_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
 bool scr_attrs_need_fetch(struct ns *ns, struct node *n);
 void scr_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
@@ -247,6 +252,7 @@ void ad_add_root(struct ns *ns, struct node *root);
 void ad_free_all(struct ns_ext *x);
 void ad_drop_caches(struct ns_ext *x);
 int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+void ad_prefetch(struct ns *ns, struct node *d);
 int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn);
 bool ad_attrs_need_fetch(struct ns *ns, struct node *n);
 void ad_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);

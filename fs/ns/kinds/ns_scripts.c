@@ -203,10 +203,11 @@ static void pf_one(void *arg, size_t i)
 	it->rc = scripts_current(j->qc, it->app, &it->ver, &it->text, &it->len, NULL, 0);
 }
 
-/* Fetches every stale script of scripts/ directory d, SCR_PARALLEL at a
+/* At opendir (not at a lookup: one file's lookup fetches that file only):
+ * fetches every stale script of scripts/ directory d, SCR_PARALLEL at a
  * time (the lock dropped meanwhile).  Failures are left for the lookup of
  * each entry to report. */
-static void scr_prefetch(struct ns *ns, struct node *d)
+void scr_prefetch(struct ns *ns, struct node *d)
 {
 	struct pf_item *v = calloc(d->nkids ? d->nkids : 1, sizeof(*v));
 	size_t n = 0;
@@ -366,13 +367,9 @@ int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 
 int scr_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	int rc;
 	switch (d->xk) {
 	case X_SCRDIR:
-		if ((rc = scr_sync(ns, d, err, errn)))
-			return rc;
-		scr_prefetch(ns, d);
-		return 0;
+		return scr_sync(ns, d, err, errn); /* its opendir fetches: scr_prefetch */
 	case X_HISTROOT:
 	case X_HISTDIR:
 		return scr_hist_listed(ns, d, err, errn);
