@@ -347,3 +347,24 @@ def test_one_file_after_the_ttl_costs_that_file(ssim):
         assert ssim.total() <= 3, routes
     finally:
         assert m.unmount() == 0
+
+
+def test_a_polled_change_refreshes_the_script(ssim):
+    """changes/ sees an app updated (its script saved elsewhere): its .qvs
+    is fetched again at once, not after the TTL."""
+    from test_changes import poll
+    m = Mount(ssim.url, ("cache_ttl=300", "noqvf", "changes_types=apps"))
+    try:
+        poll(m)
+        app = some_app(ssim, 7)
+        p = script_path(m, ssim, app)
+        before = open(p).read()
+        time.sleep(1.1)  # the catalogue's times have whole seconds
+        st, _ = ssim.api("POST", "/api/v1/apps/%s/scripts" % app, {"script": before + "// x\n"})
+        assert st == 200
+        assert open(p).read() == before  # within the TTL
+        poll(m)
+        assert open(p).read() == before + "// x\n"
+        assert os.stat(p).st_size == len((before + "// x\n").encode())
+    finally:
+        assert m.unmount() == 0

@@ -15,6 +15,7 @@
  * result cannot be taken as fresh afterwards.
  */
 #include "ns/ns_internal.h"
+#include "ns/kinds/ns_ext.h"
 
 #include <stdio.h>
 
@@ -57,6 +58,7 @@ void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, siz
 		if (n->reported)
 			ns_inval_inode(ns, n);
 	}
+	ext_note_changed(ns, kind, ids, nids); /* an app's script, data model (ns_ext.c) */
 	pthread_mutex_unlock(&ns->lock);
 	strmap_free(set);
 }

@@ -97,6 +97,17 @@ void ad_drop_caches(struct ns_ext *x)
 		x->adall[i]->at = 0;
 }
 
+void ad_note_changed(struct ns *ns, const char *app)
+{
+	char key[96];
+	struct xadata *a;
+	for (int k = APPDATA_METADATA; k <= APPDATA_LINEAGE; k++)
+		if (snprintf(key, sizeof(key), "%s:%s", appdata_name((enum appdata_kind)k), app) <
+			    (int)sizeof(key) &&
+		    (a = strmap_get(ns->ext->adata, key)))
+			a->at = 0; /* (only those seen: nothing is made here) */
+}
+
 static void add_dir(struct ns *ns, struct node *root, struct node *apps, const char *name,
 		    const char *kind)
 {

@@ -142,6 +142,14 @@ void ext_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 	rep_fill_attr(ns, n, a);
 }
 
+void ext_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; ns->ext && kind == RK_APP && i < n; i++) {
+		scr_note_changed(ns, ids[i]);
+		ad_note_changed(ns, ids[i]);
+	}
+}
+
 void ext_opendir(struct ns *ns, struct node *d)
 {
 	if (d->xk == X_SCRDIR)

@@ -92,6 +92,9 @@ enum xkind {
 void ext_add_root_kids(struct ns *ns, struct node *root);
 /* node_add_fixed_kids of a space: its scripts/. */
 void ext_add_space_kids(struct ns *ns, struct node *space);
+/* ns_note_changed: resources of kind changed behind our back (apps: their
+ * scripts and data models are fetched again at next use). */
+void ext_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
 /* ns_opendir of an R_EXT directory, after ensure_node_listed: fetches what
  * its entries' attributes need, side by side (may drop the lock; failures
  * are left for each entry's lookup to report). */
@@ -201,6 +204,7 @@ struct xscript;
 void scr_add_dir(struct ns *ns, struct node *parent);
 void scr_free_all(struct ns_ext *x);
 void scr_drop_caches(struct ns_ext *x);
+void scr_note_changed(struct ns *ns, const char *app);
 int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn);
 int scr_listed(struct ns *ns, struct node *d, char *err, size_t errn);
 void scr_prefetch(struct ns *ns, struct node *d);
@@ -251,6 +255,7 @@ struct xadata;
 void ad_add_root(struct ns *ns, struct node *root);
 void ad_free_all(struct ns_ext *x);
 void ad_drop_caches(struct ns_ext *x);
+void ad_note_changed(struct ns *ns, const char *app);
 int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn);
 void ad_prefetch(struct ns *ns, struct node *d);
 int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn);

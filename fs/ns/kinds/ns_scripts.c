@@ -103,6 +103,24 @@ void scr_drop_caches(struct ns_ext *x)
 		x->sall[i]->at = 0;
 }
 
+static void xs_inval(struct ns *ns, struct xscript *s)
+{
+	for (size_t i = 0; i < 4; i++)
+		if (s->nodes[i] && !s->nodes[i]->gone && s->nodes[i]->reported)
+			ns_inval_inode(ns, s->nodes[i]);
+}
+
+void scr_note_changed(struct ns *ns, const char *app)
+{
+	struct xscript *s = strmap_get(ns->ext->scripts, app);
+	if (s) {
+		s->at = 0;
+		if (s->hist)
+			scr_hist_stale(s);
+		xs_inval(ns, s);
+	}
+}
+
 void xs_note_node(struct xscript *s, struct node *n)
 {
 	size_t k = 0;
@@ -115,12 +133,6 @@ void xs_note_node(struct xscript *s, struct node *n)
 	s->nodes[k] = n;
 }
 
-static void xs_inval(struct ns *ns, struct xscript *s)
-{
-	for (size_t i = 0; i < 4; i++)
-		if (s->nodes[i] && !s->nodes[i]->gone && s->nodes[i]->reported)
-			ns_inval_inode(ns, s->nodes[i]);
-}
 
 /* Takes text (owned) as s's current version ver, fetched at `at`. */
 void xs_apply(struct ns *ns, struct xscript *s, const struct script_ver *ver, char *text,

@@ -48,6 +48,7 @@ struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const
 const char *scr_app_for_name(struct node *d, const char *name);
 bool xs_fresh(struct ns *ns, const struct xscript *s);
 void xs_note_node(struct xscript *s, struct node *n); /* n shows s: invalidated with it */
+void scr_hist_stale(struct xscript *s); /* its history is listed again at next use */
 bool qvs_name(const char *json_name, char *out, size_t n); /* NAME.json -> NAME.qvs */
 
 #endif

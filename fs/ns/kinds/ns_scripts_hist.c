@@ -58,6 +58,11 @@ void scr_hist_free(struct xscript *s)
 	s->hist = NULL;
 }
 
+void scr_hist_stale(struct xscript *s)
+{
+	s->hist->at = 0;
+}
+
 static struct xver *ver_find(const struct xhist *h, const char *id)
 {
 	for (size_t i = 0; h && i < h->n; i++)
