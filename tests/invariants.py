@@ -19,7 +19,7 @@ import stat as st_mod
 
 FileState = collections.namedtuple("FileState", "size mtime_ns sha")
 
-SKIP_TOP = {"changes", "reports", "api"}
+SKIP_TOP = {"changes", "reports", "api", "reloads"}
 SKIP_ANY = {".qvf"}
 
 

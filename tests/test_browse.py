@@ -31,8 +31,8 @@ def walk_files(top):
 
 def test_root_layout(mounted):
     assert sorted(os.listdir(mounted.mnt)) == [
-        "api", "apps", "changes", "data-assets", "data-files", "data-sets", "data-stores",
-        "me.json", "reports", "spaces", "users"]
+        "api", "apps", "changes", "data-assets", "data-files", "data-model", "data-sets",
+        "data-stores", "lineage", "me.json", "reloads", "reports", "scripts", "spaces", "users"]
 
 
 def test_me_json_is_the_caller(mounted, sim):
@@ -45,11 +45,13 @@ def test_every_file_pretty_json_and_size_matches(mounted):
     files = walk_files(mounted.mnt)
     assert len(files) > 200
     for p in files:
-        if p == mounted.path("api"):
-            continue  # the raw-request control file (test_api_mount.py)
+        if p == mounted.path("api") or p.startswith(mounted.path("reloads") + "/"):
+            continue  # control files (test_api_mount.py, test_reloads.py)
         raw = open(p, "rb").read()
         st = os.stat(p)
         assert st.st_size == len(raw), p
+        if p.endswith(".qvs"):
+            continue  # load scripts: text (test_scripts.py)
         obj = json.loads(raw)
         # exactly jq's rendering: 2-space indent, final newline
         assert raw.decode() == json.dumps(obj, indent=2, ensure_ascii=False) + "\n", p
@@ -67,8 +69,11 @@ def test_permissions_private_and_owner(mounted):
             assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid()
         for x in files:
             st = os.stat(os.path.join(d, x))
-            # me.json cannot be changed: read-only; every other file is writable
-            want = 0o400 if os.path.join(d, x) == mounted.path("me.json") else 0o600
+            # me.json, an app's data model and lineage cannot be changed:
+            # read-only; every other file is writable
+            ro = os.path.join(d, x) == mounted.path("me.json") or \
+                d in (mounted.path("data-model"), mounted.path("lineage"))
+            want = 0o400 if ro else 0o600
             assert stat.S_IMODE(st.st_mode) == want and st.st_uid == os.getuid()
 
 

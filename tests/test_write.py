@@ -163,7 +163,7 @@ def test_sed_in_place(wm):
     assert changes(sim) == [("PATCH", "/api/v1/spaces/" + sid,
                              [{"op": "replace", "path": "/description", "value": "edited by sed"}])]
     assert json.load(open(p))["description"] == "edited by sed"
-    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "space.json"]
+    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "scripts", "space.json"]
 
 
 def test_jq_then_mv_in_the_same_directory(wm):
@@ -273,7 +273,7 @@ def test_vim_default_settings(wm):
     assert r.returncode == 0, r
     assert changes(sim) == [("PATCH", "/api/v1/spaces/" + sid,
                              [{"op": "replace", "path": "/description", "value": "edited in vim"}])]
-    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "space.json"]
+    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "scripts", "space.json"]
 
 
 def test_vim_with_swap_and_backup_files(wm):
@@ -304,7 +304,7 @@ def test_rsync_over_a_resource_file(wm, tmp_path):
     subprocess.run(["rsync", "-a", str(src), p], check=True)
     assert [(c[0], c[2]) for c in changes(sim)] == [
         ("PATCH", [{"op": "replace", "path": "/description", "value": "via rsync"}])]
-    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "space.json"]
+    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "scripts", "space.json"]
 
 
 def test_renaming_a_resource_to_a_temp_name_keeps_the_resource(wm):
@@ -672,7 +672,7 @@ def test_mkdir_creates_a_shared_space(wm):
     sim.reset()
     os.mkdir(m.path("spaces", "Research"))
     assert changes(sim) == [("POST", "/api/v1/spaces", {"name": "Research", "type": "shared"})]
-    assert sorted(os.listdir(m.path("spaces", "Research"))) == ["apps", "data-files", "data-stores", "space.json"]
+    assert sorted(os.listdir(m.path("spaces", "Research"))) == ["apps", "data-files", "data-stores", "scripts", "space.json"]
     assert json.load(open(m.path("spaces", "Research", "space.json")))["name"] == "Research"
 
 
@@ -862,7 +862,7 @@ def test_nano(wm):
     assert rc == 0
     assert changes(sim) == [("PATCH", "/api/v1/spaces/" + sid,
                              [{"op": "replace", "path": "/description", "value": "Nano team content"}])]
-    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "space.json"]
+    assert sorted(os.listdir(m.path("spaces", "Finance"))) == ["apps", "data-files", "data-stores", "scripts", "space.json"]
 
 
 def test_rename_a_data_file(wm):

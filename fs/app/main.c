@@ -360,6 +360,7 @@ static int mount_fs(struct app *a)
 		.state_dir = a->cr.state_dir,
 		.transfer_timeout_ms = (long)(n->transfer_timeout * 1000),
 		.me = a->me, .delete_delay_ms = (int64_t)(n->delete_delay * 1000),
+		.no_scripts = a->o.noscripts, .reload_wait_ms = (long)(n->reload_wait * 1000),
 	};
 	a->ns = ns_new(&no);
 	cJSON_Delete(a->me);

@@ -35,6 +35,8 @@ static const struct fuse_opt qopts[] = {
 	OPT("qvf_cache_size=%s", qvf_cache_size),
 	OPT("transfer_timeout=%s", transfer_timeout),
 	{ "noqvf", offsetof(struct options, noqvf), 1 },
+	{ "noscripts", offsetof(struct options, noscripts), 1 },
+	OPT("reload_wait=%s", reload_wait),
 	OPT("poll_interval=%s", poll_interval),
 	OPT("changes_created=%s", changes_created),
 	OPT("changes_updated=%s", changes_updated),
@@ -291,6 +293,7 @@ static int parse_switch(const char *s, bool *out)
 
 /* The forms the numeric options expect, for their error messages. */
 #define F_RATEWAIT "SECONDS from 0 to 86400 such as 600"
+#define F_RELOADWAIT "SECONDS from 1 to 86400 such as 3600"
 #define F_SECONDS "SECONDS, a number >= 0 such as 60 or 0.5"
 #define F_BYTES "BYTES, a number >= 0 with an optional K, M or G suffix such as 256M"
 #define F_ID "a whole number from 0 to 4294967294"
@@ -340,6 +343,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 				     .size = 256.0 * 1024 * 1024,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
 				     .ratelimit_wait = 600, .delete_delay = 2, .walk_max = 600,
+				     .reload_wait = 3600,
 				     .umask = 077 };
 	unsigned long retries = 5, uid = getuid(), gid = getgid(), prefetch = 4;
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
@@ -357,8 +361,14 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    num_opt("delete_delay", o->delete_delay, 0, F_SECONDS, &n->delete_delay) ||
 	    num_opt("walk_max", o->walk_max, 0, F_SECONDS " (0: listings live cache_ttl)",
 		    &n->walk_max) ||
-	    uint_opt("prefetch", o->prefetch, 0, 32, "a whole number from 0 to 32", &prefetch))
+	    uint_opt("prefetch", o->prefetch, 0, 32, "a whole number from 0 to 32", &prefetch) ||
+	    num_opt("reload_wait", o->reload_wait, 1, F_RELOADWAIT, &n->reload_wait))
 		return -EINVAL;
+	if (n->reload_wait > 86400) {
+		fprintf(stderr, "qlikfs: invalid -o reload_wait=%s: expected %s\n", o->reload_wait,
+			F_RELOADWAIT);
+		return -EINVAL;
+	}
 	if (n->ratelimit_wait > 86400) {
 		fprintf(stderr, "qlikfs: invalid -o ratelimit_wait=%s: expected %s\n", o->ratelimit_wait,
 			F_RATEWAIT);
@@ -413,7 +423,8 @@ void options_free(struct options *o)
 			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
 			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types,
-			  &o->log_file, &o->log_level, &o->walk_max, &o->prefetch, &o->bad_option };
+			  &o->log_file, &o->log_level, &o->walk_max, &o->prefetch, &o->bad_option,
+			  &o->reload_wait };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -470,6 +481,9 @@ void options_usage(const char *prog)
 	       "                         mounting user, umask 077: files 0600, directories 0700)\n"
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"
 	       "  -o ro                  read-only mount\n"
+	       "  -o noscripts           no scripts/ (each app's load script as NAME.qvs),\n"
+	       "                         data-model/ and lineage/ directories\n"
+	       "  -o reload_wait=SECONDS bound on a read of reloads/ID/wait (default 3600, at most 86400)\n"
 	       "  -o noqvf               no Name (id).qvf export beside each app file\n"
 	       "  -o qvf_nodata          .qvf exports without data (objects only)\n"
 	       "  -o qvf_cache_size=BYTES on-disk bound of the .qvf export cache (default 2G)\n"

@@ -27,6 +27,8 @@ struct options {
 	/* mount */
 	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait, *delete_delay;
 	char *walk_max, *prefetch;
+	int noscripts;
+	char *reload_wait;
 	char *uid, *gid, *umask;
 	char *api_version;
 	int ro;
@@ -61,6 +63,7 @@ struct mount_numbers {
 	double delete_delay;   /* seconds before an rm'd resource file's DELETE */
 	double walk_max;       /* seconds */
 	unsigned prefetch;     /* background listings at once */
+	double reload_wait;    /* seconds: bound on a read of reloads/ID/wait */
 	struct changes_opts changes; /* interval, switches, full scan, types */
 };
 

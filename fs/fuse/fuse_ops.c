@@ -450,8 +450,12 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
-	(void)ino, (void)name, (void)value, (void)size, (void)flags;
-	fuse_reply_err(req, Q(req)->read_only ? EROFS : ENOTSUP);
+	(void)flags;
+	int rc = ns_setxattr(Q(req)->ns, ino, name, value, size);
+	if (rc && rc != -ENOTSUP)
+		reply_error(req, "setxattr", ino, NULL, rc, NULL);
+	else
+		fuse_reply_err(req, -rc);
 }
 
 const struct fuse_lowlevel_ops qfs_ops = {

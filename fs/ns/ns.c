@@ -130,6 +130,9 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 			c->space_filter = strdup(n->id);
 			view_setup(ns, c, "data-stores", VF_SPACE, n->id);
 		}
+		for (unsigned r = 0; r < NS_ROLES; r++) /* the kinds' own (scripts/) */
+			if (ns->kinds[r] && ns->kinds[r]->space_kids)
+				ns->kinds[r]->space_kids(ns, n);
 		break;
 	}
 	case RK_DATASTORE: {
@@ -196,8 +199,8 @@ static struct node *fresh_src(struct node *n)
  * and retake ns->lock.  Returns 0, -ENOENT if n vanished, or another -errno. */
 int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
-	if (n->kind && n->kind->fresh)
-		return n->kind->fresh(ns, n, err, errn);
+	if (KIND(ns, n) && KIND(ns, n)->fresh)
+		return KIND(ns, n)->fresh(ns, n, err, errn);
 	struct node *src = fresh_src(n);
 	int rc = 0;
 	if (src && src->role == R_COLL) {
@@ -221,8 +224,8 @@ int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
  * directory's own attributes fresh.  May drop and retake ns->lock. */
 int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	if (d->kind && d->kind->listed)
-		return d->kind->listed(ns, d, err, errn);
+	if (KIND(ns, d) && KIND(ns, d)->listed)
+		return KIND(ns, d)->listed(ns, d, err, errn);
 	struct node *c = d->role == R_COLL ? d
 			 : (d->role == R_FOLDER || d->role == R_QVFDIR) ? d->coll_root : NULL;
 	int rc;
@@ -231,10 +234,10 @@ int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	return ensure_node_fresh(ns, d, err, errn);
 }
 
-bool node_writable(const struct node *n)
+bool node_writable(const struct ns *ns, const struct node *n)
 {
-	if (n->kind && n->kind->writable)
-		return n->kind->writable(n);
+	if (KIND(ns, n) && KIND(ns, n)->writable)
+		return KIND(ns, n)->writable(n);
 	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
 	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
 }
@@ -242,14 +245,14 @@ bool node_writable(const struct node *n)
 void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	/* changes/ files show 0666: refused writes say EACCES themselves */
-	node_fill_attr(ns, n, node_writable(n) || n->role == R_LOCAL, a);
+	node_fill_attr(ns, n, node_writable(ns, n) || n->role == R_LOCAL, a);
 	if (n->role == R_INDEX) {
 		index_update(ns, n);
 		a->size = n->reported_size = n->size;
 		a->mtime_ms = n->mtime_ms;
 	}
-	if (n->kind && n->kind->fill_attr) {
-		n->kind->fill_attr(ns, n, a);
+	if (KIND(ns, n) && KIND(ns, n)->fill_attr) {
+		KIND(ns, n)->fill_attr(ns, n, a);
 		if (ns->o.read_only)
 			a->mode &= ~(mode_t)0222;
 	}
@@ -447,6 +450,8 @@ static bool attrs_need_fetch(struct ns *ns, struct node *k)
 	if (k->role == R_QVF)
 		return (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
 		       qvf_node_size(ns, k, true, NULL, 0);
+	if (KIND(ns, k) && KIND(ns, k)->attrs_need_fetch)
+		return KIND(ns, k)->attrs_need_fetch(ns, k); /* a script not fetched yet */
 	return fresh_src(k) == k && !ns_fresh(ns, k->fetched_at);
 }
 
@@ -471,6 +476,8 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		prefetch_for_dir(ns, n->parent);
 	if ((rc = ensure_node_listed(ns, n, err, errn)))
 		goto out;
+	if (KIND(ns, n) && KIND(ns, n)->opendir)
+		KIND(ns, n)->opendir(ns, n); /* scripts/: every stale script, side by side */
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->ents = calloc(n->nkids + 2, sizeof(*d->ents)))) {
 		rc = -ENOMEM;
@@ -497,10 +504,10 @@ out:
 	return ns_dir_done(ns, d, rc, out);
 }
 
-static const char *xattr_value(const struct node *n, const char *name)
+static const char *xattr_value(struct ns *ns, const struct node *n, const char *name)
 {
-	if (n->kind && n->kind->xattr)
-		return n->kind->xattr(n, name);
+	if (KIND(ns, n) && KIND(ns, n)->xattr)
+		return KIND(ns, n)->xattr(ns, n, name);
 	if (!strcmp(name, "user.qlik.error"))
 		return n->errmsg;
 	if (n->role == R_SCRATCH)
@@ -517,7 +524,7 @@ ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, si
 	ssize_t rc;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, ino);
-	const char *v = n ? xattr_value(n, name) : NULL;
+	const char *v = n ? xattr_value(ns, n, name) : NULL;
 	if (!n)
 		rc = -ENOENT;
 	else if (!v)
@@ -541,7 +548,7 @@ ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size)
 	struct node *n = ns_node(ns, ino);
 	char tmp[64];
 	for (size_t i = 0; n && i < 3; i++)
-		if (xattr_value(n, names[i])) {
+		if (xattr_value(ns, n, names[i])) {
 			size_t l = strlen(names[i]) + 1;
 			memcpy(tmp + total, names[i], l);
 			total += l;
@@ -579,4 +586,21 @@ void ns_get_stats(struct ns *ns, struct ns_stats *st)
 	pthread_mutex_lock(&ns->lock);
 	*st = ns->stats;
 	pthread_mutex_unlock(&ns->lock);
+}
+
+int ns_setxattr(struct ns *ns, uint64_t ino, const char *name, const char *value, size_t size)
+{
+	int rc;
+	if (ns->o.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&ns->lock);
+	struct node *n = ns_node(ns, ino);
+	if (!n)
+		rc = -ENOENT;
+	else if (KIND(ns, n) && KIND(ns, n)->setxattr)
+		rc = KIND(ns, n)->setxattr(ns, n, name, value, size);
+	else
+		rc = -ENOTSUP;
+	pthread_mutex_unlock(&ns->lock);
+	return rc;
 }

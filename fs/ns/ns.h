@@ -72,6 +72,11 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
  * length (copying it when size > 0), -ENODATA, or -ERANGE. */
 ssize_t ns_getxattr(struct ns *ns, uint64_t ino, const char *name, char *buf, size_t size);
 ssize_t ns_listxattr(struct ns *ns, uint64_t ino, char *buf, size_t size);
+/* Sets an extended attribute through the node's kind: only user.qlik.message
+ * of a load script (the version message of its next save).  Returns 0,
+ * -ENOTSUP (another name or file), -EINVAL (longer than 1024 bytes, or a
+ * NUL), -EROFS, -ENOENT. */
+int ns_setxattr(struct ns *ns, uint64_t ino, const char *name, const char *value, size_t size);
 
 /* Drops every cache (listings, contents, negative entries) and asks the
  * kernel to forget its attributes, entries and pages (SIGHUP). */

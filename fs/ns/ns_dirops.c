@@ -61,8 +61,8 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	}
 	struct node *c = mut_dir_coll(d);
 	int uerr = -ENOMEM;
-	if (d->kind && d->kind->create) { /* reports/ */
-		if ((rc = d->kind->create(ns, d, name, &n, err, errn)))
+	if (KIND(ns, d) && KIND(ns, d)->create) { /* reports/ */
+		if ((rc = KIND(ns, d)->create(ns, d, name, &n, err, errn)))
 			goto unlock;
 	} else if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
 		if ((rc = upload_name_check(ns, d, name, err, errn)))
@@ -205,8 +205,8 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		rc = -EISDIR;
 		goto out;
 	}
-	if (n->kind && n->kind->unlink) {
-		rc = n->kind->unlink(ns, d, n, err, errn);
+	if (KIND(ns, n) && KIND(ns, n)->unlink) {
+		rc = KIND(ns, n)->unlink(ns, d, n, err, errn);
 		goto out;
 	}
 	switch (n->role) {
@@ -279,8 +279,8 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		rc = -ENOTDIR;
 		goto out;
 	}
-	if (n->kind && n->kind->rmdir) {
-		rc = n->kind->rmdir(ns, d, n, err, errn);
+	if (KIND(ns, n) && KIND(ns, n)->rmdir) {
+		rc = KIND(ns, n)->rmdir(ns, d, n, err, errn);
 		goto out;
 	}
 	if (n->role == R_QVFDIR) {
@@ -620,10 +620,10 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 		rc = -EEXIST;
 		goto out;
 	}
-	const struct ns_kind *k = n->kind && n->kind->rename ? n->kind
-				  : d->kind && d->kind->rename ? d->kind
-				  : nd->kind && nd->kind->rename ? nd->kind
-				  : t && t->kind && t->kind->rename ? t->kind : NULL;
+	const struct ns_kind *k = KIND(ns, n) && KIND(ns, n)->rename ? KIND(ns, n)
+				  : KIND(ns, d) && KIND(ns, d)->rename ? KIND(ns, d)
+				  : KIND(ns, nd) && KIND(ns, nd)->rename ? KIND(ns, nd)
+				  : t && KIND(ns, t) && KIND(ns, t)->rename ? KIND(ns, t) : NULL;
 	if (k) { /* a kind's node is involved: its rule */
 		rc = k->rename(ns, n, t, d, nd, newname, err, errn);
 		goto out;

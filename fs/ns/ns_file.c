@@ -136,7 +136,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		rc = -EISDIR;
 		goto out;
 	}
-	if (wr && !node_writable(n)) {
+	if (wr && !node_writable(ns, n)) {
 		rc = -EACCES;
 		errmsg_set(err, errn, "this file is read-only");
 		goto out;
@@ -150,9 +150,9 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	f->flags = flags;
 	f->writable = wr;
 	f->append = flags & O_APPEND;
-	f->kind = n->kind;
-	if (n->kind && n->kind->open) { /* reports/, api, .status.json, .errors */
-		rc = n->kind->open(ns, n, f, size_changed, err, errn);
+	f->kind = KIND(ns, n);
+	if (KIND(ns, n) && KIND(ns, n)->open) { /* reports/, api, .status.json, .errors */
+		rc = KIND(ns, n)->open(ns, n, f, size_changed, err, errn);
 		goto out;
 	}
 	if (n->role == R_UPLOAD) {
@@ -335,8 +335,8 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 		return 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
-	if (n->kind && n->kind->flush) {
-		rc = n->kind->flush(ns, n, f, err, errn);
+	if (KIND(ns, n) && KIND(ns, n)->flush) {
+		rc = KIND(ns, n)->flush(ns, n, f, err, errn);
 		pthread_mutex_unlock(&ns->lock);
 		return rc;
 	}
@@ -419,8 +419,8 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 		rc = -EISDIR;
 		goto out;
 	}
-	if (n->kind && n->kind->truncate) {
-		rc = n->kind->truncate(ns, n, f, size);
+	if (KIND(ns, n) && KIND(ns, n)->truncate) {
+		rc = KIND(ns, n)->truncate(ns, n, f, size);
 		goto out;
 	}
 	if (n->role == R_UPLOAD) {
@@ -442,7 +442,7 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 		}
 		goto out;
 	}
-	if (!node_writable(n)) {
+	if (!node_writable(ns, n)) {
 		rc = -EACCES;
 		goto out;
 	}

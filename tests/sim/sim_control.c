@@ -139,6 +139,7 @@ static int config(struct sim_tenant *t, const cJSON *b)
 	t->latency_ms = num(b, "latency_ms", t->latency_ms);
 	t->clock_skew_ms = num(b, "clock_skew_ms", t->clock_skew_ms);
 	t->report_delay_ms = num(b, "report_delay_ms", t->report_delay_ms);
+	t->reload_delay_ms = num(b, "reload_delay_ms", t->reload_delay_ms);
 	const cJSON *rf = cJSON_GetObjectItemCaseSensitive(b, "report_fail");
 	if (cJSON_IsBool(rf))
 		t->report_fail = cJSON_IsTrue(rf);
@@ -169,6 +170,7 @@ static cJSON *config_dump(struct sim_tenant *t)
 	cJSON_AddNumberToObject(o, "latency_ms", (double)t->latency_ms);
 	cJSON_AddNumberToObject(o, "clock_skew_ms", (double)t->clock_skew_ms);
 	cJSON_AddNumberToObject(o, "report_delay_ms", (double)t->report_delay_ms);
+	cJSON_AddNumberToObject(o, "reload_delay_ms", (double)t->reload_delay_ms);
 	cJSON_AddBoolToObject(o, "report_fail", t->report_fail);
 	cJSON_AddNumberToObject(o, "token_ttl_s", (double)t->token_ttl_s);
 	cJSON *rl = cJSON_AddObjectToObject(o, "rate_limit");

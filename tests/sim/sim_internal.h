@@ -106,6 +106,11 @@ struct sim_tenant {
 	long long shift_ms;
 	long latency_ms, clock_skew_ms, report_delay_ms, token_ttl_s;
 	bool report_fail; /* reports created while set end "failed" (test hook) */
+	long reload_delay_ms; /* a reload is QUEUED this long, then RELOADING as long */
+	long reloads_active;  /* reloads not ended yet (reloads_settle) */
+	struct hmap scripts;  /* app id -> struct coll of script versions, oldest first */
+	struct coll reloads;  /* oldest first */
+	struct hmap reloaded; /* app id -> the script of its last successful reload (char *) */
 	char *me;
 	char *tenant_id;
 	struct coll spaces, apps, items, users, files, stores, assets, sets, temps, reports;
@@ -266,6 +271,32 @@ struct rec *app_new(struct sim_tenant *t, const char *name, const char *desc, co
 		    const unsigned char *blob, size_t blob_len);
 int qvf_make(struct sim_tenant *t, const char *name, const char *app_id, unsigned char **out,
 	     size_t *out_n);
+
+void app_touched(struct sim_ctx *c, struct rec *a); /* modifiedDate = now */
+void app_reloaded(struct sim_tenant *t, struct rec *a, long long end_ms);
+
+/* scripts + reloads (sim_scripts.c) */
+int h_app_scripts_list(struct sim_ctx *c);
+int h_app_scripts_create(struct sim_ctx *c);
+int h_app_script_get(struct sim_ctx *c);
+int h_app_script_patch(struct sim_ctx *c);
+int h_app_script_delete(struct sim_ctx *c);
+int h_app_reload_logs(struct sim_ctx *c);
+int h_app_reload_log(struct sim_ctx *c);
+int h_reloads_create(struct sim_ctx *c);
+int h_reloads_list(struct sim_ctx *c);
+int h_reload_get(struct sim_ctx *c);
+int h_reload_cancel(struct sim_ctx *c);
+void reloads_settle(struct sim_tenant *t, long long now); /* ends what is due */
+void scripts_forget(struct sim_tenant *t, const char *app_id);
+void scripts_free_all(struct sim_tenant *t);
+char *scripts_current_text(struct sim_tenant *t, const char *app_id); /* malloc'd or NULL */
+
+/* data model and lineage (sim_appdata.c) */
+int h_app_data_metadata(struct sim_ctx *c);
+int h_app_data_lineage(struct sim_ctx *c);
+void appdata_set_reloaded(struct sim_tenant *t, const char *app, const char *script);
+void appdata_forget(struct sim_tenant *t, const char *app);
 
 /* users */
 int h_users_list(struct sim_ctx *c);

@@ -388,6 +388,7 @@ static void app_remove(struct sim_tenant *t, struct rec *a)
 		hm_del(&t->item_by_res, a->id);
 		rec_free(coll_remove(&t->items, a->aux));
 	}
+	scripts_forget(t, a->id);
 	rec_free(coll_remove(&t->apps, a->id));
 }
 
@@ -544,6 +545,19 @@ static void app_touch(struct sim_ctx *c, struct rec *a)
 	fmt_ms(ts, sizeof(ts), c->now);
 	jset_str(cJSON_GetObjectItemCaseSensitive(a->j, "attributes"), "modifiedDate", ts);
 	item_sync(c->t, a, c->now, c->caller);
+}
+
+void app_touched(struct sim_ctx *c, struct rec *a)
+{
+	app_touch(c, a);
+}
+
+void app_reloaded(struct sim_tenant *t, struct rec *a, long long end_ms)
+{
+	char ts[40];
+	fmt_ms(ts, sizeof(ts), end_ms);
+	jset_str(cJSON_GetObjectItemCaseSensitive(a->j, "attributes"), "lastReloadTime", ts);
+	item_sync(t, a, end_ms, NULL);
 }
 
 int h_app_get(struct sim_ctx *c)

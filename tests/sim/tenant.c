@@ -62,6 +62,19 @@ static const struct route routes[] = {
 	{ "PUT", "/api/v1/apps/{id}/owner", h_app_owner_put, 0 },
 	{ "POST", "/api/v1/apps/{id}/copy", h_app_copy, 0 },
 	{ "POST", "/api/v1/apps/{id}/export", h_app_export, 0 },
+	{ "GET", "/api/v1/apps/{id}/scripts", h_app_scripts_list, 0 },
+	{ "POST", "/api/v1/apps/{id}/scripts", h_app_scripts_create, 0 },
+	{ "GET", "/api/v1/apps/{id}/scripts/{id}", h_app_script_get, 0 },
+	{ "PATCH", "/api/v1/apps/{id}/scripts/{id}", h_app_script_patch, 0 },
+	{ "DELETE", "/api/v1/apps/{id}/scripts/{id}", h_app_script_delete, 0 },
+	{ "GET", "/api/v1/apps/{id}/reloads/logs", h_app_reload_logs, 0 },
+	{ "GET", "/api/v1/apps/{id}/data/metadata", h_app_data_metadata, 0 },
+	{ "GET", "/api/v1/apps/{id}/data/lineage", h_app_data_lineage, 0 },
+	{ "GET", "/api/v1/apps/{id}/reloads/logs/{id}", h_app_reload_log, 0 },
+	{ "POST", "/api/v1/reloads", h_reloads_create, 0 },
+	{ "GET", "/api/v1/reloads", h_reloads_list, 0 },
+	{ "GET", "/api/v1/reloads/{id}", h_reload_get, 0 },
+	{ "POST", "/api/v1/reloads/{id}/actions/cancel", h_reload_cancel, 0 },
 
 	{ "GET", "/api/v1/users", h_users_list, 0 },
 	{ "POST", "/api/v1/users", h_users_create, 0 },
@@ -599,6 +612,7 @@ int sim_handle(struct sim_tenant *t, const struct http_request *req, struct http
 
 	pthread_mutex_lock(&t->mu);
 	c.now = sim_now(t);
+	reloads_settle(t, c.now); /* reloads that ended by now show it everywhere */
 	if (faulted) {
 		if (f.status == 429)
 			rc = reply_429(&c, f.retry_after > 0 ? f.retry_after : 1);
@@ -702,6 +716,7 @@ struct sim_tenant *sim_new(const struct sim_config *cfg)
 	t->latency_ms = t->cfg.latency_ms;
 	t->clock_skew_ms = t->cfg.clock_skew_ms;
 	t->report_delay_ms = 1000;
+	t->reload_delay_ms = 1000;
 	t->token_ttl_s = 21600;
 	t->oauth_clients = cJSON_CreateArray();
 	t->oauth_issued = cJSON_CreateObject();
@@ -746,6 +761,7 @@ void sim_free(struct sim_tenant *t)
 	coll_clear(&t->sets);
 	coll_clear(&t->temps);
 	coll_clear(&t->reports);
+	scripts_free_all(t);
 	hm_clear(&t->item_by_res, NULL);
 	hm_clear(&t->keys, key_free);
 	hm_clear(&t->rate, rate_free);

@@ -95,10 +95,11 @@ static void test_root(struct env *e)
 {
 	sim_reset_counts(e->sim);
 	struct ns_dir *d = list(e, "");
-	const char *want[] = { ".", "..", "apps", "data-assets", "data-files", "data-sets",
-			       "data-stores", "me.json", "spaces", "users" };
-	CHECK_INT(d->n, 10);
-	for (size_t i = 0; i < 10; i++)
+	const char *want[] = { ".",	     "..",	 "apps",    "data-assets", "data-files",
+			       "data-model", "data-sets", "data-stores", "lineage", "me.json",
+			       "reloads",   "scripts",	 "spaces",  "users" };
+	CHECK_INT(d->n, 14);
+	for (size_t i = 0; i < 14; i++)
 		CHECK(has(d, want[i]));
 	ns_closedir(d);
 	CHECK_INT(sim_count_total(e->sim), 0);

@@ -159,7 +159,6 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 	if (!n)
 		return NULL;
 	n->role = role;
-	n->kind = (unsigned)role < NS_ROLES ? ns->kinds[role] : NULL;
 	n->dir = dir;
 	n->tmpfd = -1;
 	n->mtime_ms = n->ctime_ms = ns->mount_ms;
@@ -376,7 +375,7 @@ const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino)
 {
 	pthread_mutex_lock(&ns->lock);
 	const struct node *n = ino < ns->ntab ? ns->tab[ino] : NULL;
-	const struct ns_kind *k = n && n->kind && n->kind->getattr_ino ? n->kind : NULL;
+	const struct ns_kind *k = n && KIND(ns, n) && KIND(ns, n)->getattr_ino ? KIND(ns, n) : NULL;
 	pthread_mutex_unlock(&ns->lock);
 	return k;
 }

@@ -149,7 +149,6 @@ struct node {
 
 	/* R_EXT */
 	unsigned char xk; /* enum xkind (ns_ext.h) */
-	const struct ns_kind *kind; /* its role's registered kind, or NULL (the default) */
 
 	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
 	bool del_pending;
@@ -202,7 +201,17 @@ struct ns_kind {
 	int (*listed)(struct ns *ns, struct node *d, char *err, size_t errn);
 	void (*fill_attr)(struct ns *ns, struct node *n, struct ns_attr *a);
 	bool (*writable)(const struct node *n);
-	const char *(*xattr)(const struct node *n, const char *name);
+	const char *(*xattr)(struct ns *ns, const struct node *n, const char *name);
+	int (*setxattr)(struct ns *ns, struct node *n, const char *name, const char *value,
+			size_t size);
+	/* the kind's children of a space's directory (scripts/), entries whose
+	 * attributes take a request (listed without them), work before a
+	 * directory of the kind is listed (scripts side by side), and resources
+	 * changed behind the mount's back (their scripts, data models) */
+	void (*space_kids)(struct ns *ns, struct node *space);
+	bool (*attrs_need_fetch)(struct ns *ns, struct node *n);
+	void (*opendir)(struct ns *ns, struct node *d);
+	void (*note_changed)(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
 	/* files: open fills f (f->kind is the node's kind) */
 	int (*open)(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
 		    char *err, size_t errn);
@@ -233,6 +242,9 @@ struct ns_kind {
 	 * them are EACCES) */
 };
 #define NS_ROLES R_COUNT
+/* A node's kind: the one registered for its role (a node may change role:
+ * a tool's temporary file renamed onto a script becomes one), or NULL. */
+#define KIND(ns, n) ((unsigned)(n)->role < NS_ROLES ? (ns)->kinds[(n)->role] : NULL)
 
 struct ns_hooks {
 	/* the fixed children of a directory node a listing made (a space's
@@ -327,7 +339,7 @@ void ns_inval_inode(struct ns *ns, struct node *n);
 
 /* ns_mut.c */
 void node_drop_mem(struct ns *ns, struct node *n);
-bool node_writable(const struct node *n);
+bool node_writable(const struct ns *ns, const struct node *n);
 
 /* ns_actions.c: .qvf files, uploads and imports. */
 struct qvf_file;
@@ -401,6 +413,9 @@ int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn);
  * listing when the view rule says so, else coll_refresh (what the dispatcher
  * calls; coll_refresh itself knows no views). */
 int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn);
+/* The same, then -ENOENT when the collection or a directory above it is gone:
+ * what a kind calls to read a collection's entries (scripts/ from apps/). */
+int coll_listed(struct ns *ns, struct node *coll, char *err, size_t errn);
 
 /* node.c: walks (a run of operations without a pause of walk_gap).
  * ns_walk_visit() notes that operation op (WALK_*) visits n now, and sets

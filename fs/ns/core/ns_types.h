@@ -61,6 +61,9 @@ struct ns_opts {
 	 * transfer_timeout_ms too (0: the client's timeout); raw requests'
 	 * answers go to tmp_dir. */
 	const char *state_dir;    /* not owned; NULL: neither reports/ nor api */
+	/* load scripts and reloads (ns_ext.h) */
+	bool no_scripts;          /* no scripts/ directories */
+	long reload_wait_ms;      /* bound on a read of reloads/<id>/wait (0: 1 hour) */
 	/* The user object of the mount-time credential check (GET /users/me):
 	 * me.json's first content, so that it needs no request of its own
 	 * (read by ns_new only; may be NULL). */

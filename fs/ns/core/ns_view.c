@@ -313,3 +313,14 @@ int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn)
 	}
 	return coll_refresh(ns, coll, err, errn);
 }
+
+int coll_listed(struct ns *ns, struct node *coll, char *err, size_t errn)
+{
+	int rc = coll_refresh_any(ns, coll, err, errn);
+	if (rc)
+		return rc;
+	for (struct node *a = coll; a && a->ino != NS_ROOT_INO; a = a->parent)
+		if (a->gone)
+			return -ENOENT;
+	return 0;
+}

@@ -19,6 +19,21 @@
  *
  * Every ext node but X_API, X_REPORTS and X_NEW has node->id = the report id.
  *
+ *   scripts/                     X_SCRDIR  at the root, in each space and @personal
+ *     NAME.qvs                   X_QVS     an app's load script (id: the app's id)
+ *     .history/                  X_HISTROOT hidden: reached by name
+ *       NAME/                    X_HISTDIR one per script (id: the app's id)
+ *         <time>.qvs             X_HISTVER an older version (sname: its scriptId)
+ *   reloads/                     X_RELOADS (ns_reloads.c)
+ *     new                        X_RLNEW   a write starts a reload
+ *     <reloadId>/                X_RELOAD  (id: the reload's id, for it and its files)
+ *       reload.json              X_RLJSON
+ *       log                      X_RLLOG
+ *       wait                     X_RLWAIT  a read blocks until the reload ends
+ *       cancel                   X_RLCANCEL a write cancels it
+ *   data-model/, lineage/        X_ADDIR   (ns_appdata.c; sname: "metadata", "lineage")
+ *     NAME.json                  X_ADFILE  an app's (id: the app's id)
+ *
  * Locks: as the rest of the namespace.  Every hook runs with ns->lock held
  * (except ext_read, ext_write and ext_release, which take what they need); a
  * hook that sends a request drops the lock meanwhile and says so.
@@ -40,18 +55,57 @@ enum xkind {
 	/* the operations files (ns_ops.c): hidden at the root, reachable by name */
 	X_OPSTATUS, /* .status.json: counters, a snapshot made at stat and kept 1 s */
 	X_ERRORS,   /* .errors: the changes that failed, read live (errlog.h) */
+	/* load scripts (ns_scripts*.c) */
+	X_SCRDIR,
+	X_QVS,
+	X_HISTROOT,
+	X_HISTDIR,
+	X_HISTVER,
+	/* reloads (ns_reloads.c) */
+	X_RELOADS,
+	X_RLNEW,
+	X_RELOAD,
+	X_RLJSON,
+	X_RLLOG,
+	X_RLWAIT,
+	X_RLCANCEL,
+	/* data model and lineage (ns_appdata.c) */
+	X_ADDIR,
+	X_ADFILE,
 };
+
+#define X_IS_SCRIPTS(k) ((k) >= X_SCRDIR && (k) <= X_HISTVER)
+#define X_IS_HISTORY(k) ((k) == X_HISTROOT || (k) == X_HISTDIR)
+#define X_IS_RELOADS(k) ((k) >= X_RELOADS && (k) <= X_RLCANCEL)
+#define X_IS_APPDATA(k) ((k) == X_ADDIR || (k) == X_ADFILE)
 
 #define API_NAME "api"
 #define REPORTS_DIR "reports"
+#define SCRIPTS_DIR "scripts"
+#define HISTORY_DIR ".history"
+#define RELOADS_DIR "reloads"
+#define SCR_DEFAULT_MSG "saved through qlikfs"
 
 /* ---- the kind's operations (the table ns_ext_kind; the dispatcher calls
  * them through it) ---- */
 extern const struct ns_kind ns_ext_kind;
 
 
-/* node_add_fixed_kids(root): api and reports/, when there is a state dir. */
+/* node_add_fixed_kids(root): api and reports/, when there is a state dir;
+ * scripts/ (unless -o noscripts) and reloads/. */
 void ext_add_root_kids(struct ns *ns, struct node *root);
+/* node_add_fixed_kids of a space: its scripts/. */
+void ext_add_space_kids(struct ns *ns, struct node *space);
+/* ns_note_changed: resources of kind changed behind our back (apps: their
+ * scripts and data models are fetched again at next use). */
+void ext_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
+/* ns_opendir of an R_EXT directory, after ensure_node_listed: fetches what
+ * its entries' attributes need, side by side (may drop the lock; failures
+ * are left for each entry's lookup to report). */
+void ext_opendir(struct ns *ns, struct node *d);
+/* ns_opendir: would n's attributes take a request of their own? (then it
+ * is listed without attributes and the kernel looks it up) */
+bool ext_attrs_need_fetch(struct ns *ns, struct node *n);
 /* ns_free: everything ns->ext holds. */
 void ext_free(struct ns *ns);
 /* ns_drop_caches (SIGHUP): statuses and output listings are fetched again. */
@@ -62,7 +116,7 @@ int ext_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
 /* ns_fill_attr: adjusts what the core filled in (size, attribute lifetime). */
 void ext_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
 bool ext_writable(const struct node *n);
-const char *ext_xattr(const struct node *n, const char *name);
+const char *ext_xattr(struct ns *ns, const struct node *n, const char *name);
 /* ns_open: f is allocated and its flags set; fills the rest (f->mem, f->blob
  * or f->ext).  May drop the lock.  On failure f->ext is NULL. */
 int ext_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
@@ -91,11 +145,22 @@ int ext_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 struct xrep;
 
 struct ns_ext {
+	/* reports/ and api: only with a state directory (rdir not NULL) */
 	char *rdir;               /* <state dir>/reports: request copies and output copies */
 	struct strmap *reps;      /* report id -> struct xrep (remembered reports) */
 	struct xrep **all;        /* every xrep made, forgotten ones too: freed with ns */
 	size_t nall, capall;
 	bool listed;              /* reports/ was filled from the registry */
+	/* scripts (ns_scripts.c) */
+	struct strmap *scripts;   /* app id -> struct xscript */
+	struct xscript **sall;
+	size_t nsall, capsall;
+	/* reloads (ns_reloads.c) */
+	struct xreloads *rl;
+	/* data model and lineage (ns_appdata.c): "<kind>:<app id>" -> struct xadata */
+	struct strmap *adata;
+	struct xadata **adall;
+	size_t nadall, capadall;
 };
 
 /* Handles with state of their own (f->ext) start with this. */
@@ -139,6 +204,71 @@ void ops_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
 int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed);
 ssize_t ops_read(struct ns_file *f, char *buf, size_t size, off_t off);
 void ops_release(struct ns_file *f);
+
+/* ns_scripts.c, ns_scripts_mut.c, ns_scripts_hist.c */
+struct xscript;
+void scr_add_dir(struct ns *ns, struct node *parent);
+void scr_free_all(struct ns_ext *x);
+void scr_drop_caches(struct ns_ext *x);
+void scr_note_changed(struct ns *ns, const char *app);
+int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn);
+int scr_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+void scr_prefetch(struct ns *ns, struct node *d);
+int scr_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+bool scr_attrs_need_fetch(struct ns *ns, struct node *n);
+void scr_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int scr_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	     size_t errn);
+ssize_t scr_read(struct ns_file *f, char *buf, size_t size, off_t off);
+ssize_t scr_write(struct ns_file *f, const char *data, size_t size, off_t off);
+int scr_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size);
+void scr_release(struct ns_file *f);
+int scr_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+int scr_create(struct ns *ns, struct node *d, const char *name, struct node **out, char *err,
+	       size_t errn);
+int scr_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+int scr_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
+	       const char *newname, char *err, size_t errn);
+int scr_set_message(struct ns *ns, struct node *n, const char *value, size_t size);
+const char *scr_message(struct ns *ns, const struct node *n);
+void scr_hist_free(struct xscript *s);
+int scr_hist_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+int scr_hist_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+void scr_hist_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int scr_hist_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		  char *err, size_t errn);
+const char *scr_hist_xattr(struct ns *ns, const struct node *n, const char *name);
+
+/* ns_reloads.c */
+void rl_add_root(struct ns *ns, struct node *root);
+void rl_free(struct ns_ext *x);
+void rl_drop_caches(struct ns_ext *x);
+int rl_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+int rl_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+void rl_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int rl_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	    size_t errn);
+ssize_t rl_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn);
+ssize_t rl_write(struct ns_file *f, const char *data, size_t size, off_t off);
+void rl_release(struct ns_file *f);
+int rl_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+int rl_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+int rl_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+const char *rl_xattr(struct ns *ns, const struct node *n, const char *name);
+
+/* ns_appdata.c */
+struct xadata;
+void ad_add_root(struct ns *ns, struct node *root);
+void ad_free_all(struct ns_ext *x);
+void ad_drop_caches(struct ns_ext *x);
+void ad_note_changed(struct ns *ns, const char *app);
+int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+void ad_prefetch(struct ns *ns, struct node *d);
+int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn);
+bool ad_attrs_need_fetch(struct ns *ns, struct node *n);
+void ad_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int ad_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	    size_t errn);
 
 /* ns_api.c */
 int api_open(struct ns *ns, struct node *n, struct ns_file *f);

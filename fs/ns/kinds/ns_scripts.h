@@ -1,0 +1,54 @@
+/*
+ * ns_scripts.h - what ns_scripts.c (scripts/ and its NAME.qvs files) and
+ * ns_scripts_hist.c (scripts/.history/) share.  Locks: ns->lock held.
+ */
+#ifndef QLIKFS_NS_SCRIPTS_H
+#define QLIKFS_NS_SCRIPTS_H
+
+#include "actions/scripts.h"
+#include "ns/kinds/ns_ext.h"
+
+struct xhist;
+
+/* One app's script, shared by every NAME.qvs of that app (the top
+ * scripts/ and its space's).  Never freed while the namespace lives. */
+struct xscript {
+	char app[SCRIPTS_ID_MAX + 1];
+	struct script_ver ver; /* ver.id "" before the first fetch */
+	char *text;
+	size_t len;
+	int64_t at; /* ns_now() of the fetch; 0: stale */
+	bool busy;  /* a fetch or a save is in flight */
+	char *msg;  /* user.qlik.message: the next save's version message */
+	struct node *nodes[4];
+	int64_t hidden_until; /* ns_now(): a removed NAME.qvs stays away until then */
+	struct xhist *hist; /* ns_scripts_hist.c */
+};
+
+/* An open script: its private copy. */
+struct xqvs_handle {
+	struct xhandle h;
+	char *buf;
+	size_t len, cap;
+	bool written; /* changed through this handle since the last save */
+	char base[SCRIPTS_ID_MAX + 1];
+};
+struct xscript *xs_get(struct ns *ns, const char *app); /* made when new; NULL on OOM */
+struct xscript *scr_of(struct ns *ns, const struct node *n); /* an X_QVS node's, or NULL */
+/* Waits (bounded) until no fetch or save of s is in flight: 0 or -EIO. */
+int xs_wait(struct ns *ns, struct xscript *s, char *err, size_t errn);
+/* Takes text (owned) as s's current version ver, fetched at `at`. */
+void xs_apply(struct ns *ns, struct xscript *s, const struct script_ver *ver, char *text,
+	      size_t len, int64_t at);
+/* Makes s fresh: one fetch (two requests) when stale, the lock dropped. */
+int scr_fetch(struct ns *ns, struct xscript *s, char *err, size_t errn);
+/* A NAME.qvs node of app in scripts/ directory d (registered in d->by_id). */
+struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const char *app);
+/* The app whose script `name` names in scripts/ directory d, or NULL. */
+const char *scr_app_for_name(struct node *d, const char *name);
+bool xs_fresh(struct ns *ns, const struct xscript *s);
+void xs_note_node(struct xscript *s, struct node *n); /* n shows s: invalidated with it */
+void scr_hist_stale(struct xscript *s); /* its history is listed again at next use */
+bool qvs_name(const char *json_name, char *out, size_t n); /* NAME.json -> NAME.qvs */
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * ns_scripts_mut.c - saving load scripts (docs/SEMANTICS.md "Load scripts"):
+ * the close of a NAME.qvs written through, the files tools make and rename
+ * in scripts/ (sed -i, vim, git checkout), and the version message
+ * attribute.  The rules are in ns_scripts.c's header.
+ *
+ * Locks: ns->lock held on entry; dropped around the requests of a save.
+ */
+#include "ns/kinds/ns_scripts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/errmap.h"
+#include "ns/core/ns_mut.h"
+#include "util/names.h"
+
+/* ---- saving ---- */
+
+/* Keeps a refused save's content beside the script (best effort). */
+static void keep_rejected(struct ns *ns, struct node *n, const char *data, size_t len,
+			  const char *why)
+{
+	char name[NAMES_MAX + 16];
+	struct node *d = n->parent, *r;
+	if (!d || snprintf(name, sizeof(name), "%s%s", n->name, REJECTED) >= (int)sizeof(name))
+		return;
+	r = strmap_get(d->kids, name);
+	if (r && r->role != R_SCRATCH)
+		return;
+	if (!r && !(r = mut_scratch_new(ns, d, name)))
+		return;
+	if (mut_mem_set(ns, r, data, len) == 0) {
+		r->mtime_ms = ns_wall_ms();
+		mut_node_set_errmsg(r, why);
+		ns_inval_inode(ns, r);
+		ns_inval_entry(ns, d, name);
+	}
+}
+
+/* Saves data as app s's new script, if its newest version is still base
+ * (else -ESTALE).  The lock is dropped around the requests (the head, the
+ * POST, the new head: three). */
+static int scr_save(struct ns *ns, struct node *n, struct xscript *s, const char *data, size_t len,
+	     char *base, char *err, size_t errn)
+{
+	int rc = xs_wait(ns, s, err, errn);
+	if (rc)
+		return rc;
+	if (s->ver.id[0] && !strcmp(s->ver.id, base) && s->len == len &&
+	    (!len || !memcmp(s->text, data, len)) && xs_fresh(ns, s))
+		return 0; /* unchanged: nothing is sent */
+	/* s->text is the text of version s->ver.id: when that is the base and
+	 * the tenant's newest, equal bytes need no new version */
+	bool known_same = s->ver.id[0] && !strcmp(s->ver.id, base) && s->len == len &&
+			  (!len || !memcmp(s->text, data, len));
+	char app[sizeof(s->app)], was[sizeof(s->ver.id)];
+	char *copy = malloc(len + 1), *msg = strdup(s->msg ? s->msg : SCR_DEFAULT_MSG);
+	if (!copy || !msg) {
+		free(copy);
+		free(msg);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(copy, data, len);
+	copy[len] = 0;
+	memcpy(app, s->app, sizeof(app));
+	memcpy(was, base, sizeof(was));
+	s->busy = true;
+	pthread_mutex_unlock(&ns->lock);
+	struct script_ver head, now;
+	rc = scripts_head(ns->o.client, app, &head, err, errn);
+	if (!rc && strcmp(head.id, was)) {
+		errmsg_set(err, errn, "the script of app %s changed on the tenant since it was read "
+				      "(version %s, now %s): nothing was sent; read it again and redo "
+				      "the change", app, was[0] ? was : "?", head.id);
+		rc = -ESTALE;
+	}
+	bool same = !rc && known_same;
+	now = head;
+	if (!rc && !same && !(rc = scripts_set(ns->o.client, app, copy, len, msg, err, errn)))
+		rc = scripts_head(ns->o.client, app, &now, err, errn);
+	pthread_mutex_lock(&ns->lock);
+	s->busy = false;
+	pthread_cond_broadcast(&ns->cv);
+	free(msg);
+	if (rc) {
+		free(copy);
+		mut_node_set_errmsg(n, err);
+		keep_rejected(ns, n, data, len, err);
+		return rc;
+	}
+	if (!same) {
+		free(s->msg);
+		s->msg = NULL;
+		mut_colls_stale(ns, RK_APP); /* the app's modifiedDate moved */
+	}
+	mut_node_set_errmsg(n, NULL);
+	xs_apply(ns, s, &now, copy, len, ns_now(ns));
+	memcpy(base, now.id, sizeof(now.id));
+	return 0;
+}
+
+int scr_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+{
+	struct xqvs_handle *h = f->ext;
+	struct xscript *s = scr_of(ns, n);
+	if (!h || h->h.kind != X_QVS || !s)
+		return 0;
+	if (!h->written) {
+		ns_inval_inode(ns, n); /* O_TRUNC without a write: the size stands */
+		return 0;
+	}
+	int rc = scr_save(ns, n, s, h->buf ? h->buf : "", h->len, h->base, err, errn);
+	if (!rc) {
+		h->written = false;
+		n->mem_dirty = false;
+	}
+	return rc;
+}
+
+/* ---- create, unlink, rename ---- */
+
+int scr_create(struct ns *ns, struct node *d, const char *name, struct node **out, char *err,
+	       size_t errn)
+{
+	if (d->xk != X_SCRDIR) {
+		errmsg_set(err, errn, "older script versions are read-only");
+		return -EACCES;
+	}
+	if (!mut_ends_with(name, ".qvs") || names_is_scratch(name)) {
+		*out = mut_scratch_new(ns, d, name);
+		return *out ? 0 : -ENOMEM;
+	}
+	const char *app = scr_app_for_name(d, name);
+	if (!app) {
+		errmsg_set(err, errn, "a script is named after its app (the app's entry in apps/ "
+				      "with .qvs): apps are made in apps/");
+		return -EPERM;
+	}
+	struct node *old = strmap_get(d->by_id, app);
+	if (old && !old->gone) {
+		errmsg_set(err, errn, "app %s already has its script here as %s", app, old->name);
+		return -EEXIST;
+	}
+	struct node *n = qvs_node_new(ns, d, name, app);
+	if (!n)
+		return -ENOMEM;
+	scr_of(ns, n)->hidden_until = 0;
+	n->mem_dirty = true; /* starts empty; its first close saves it */
+	n->wsize = 0;
+	n->mtime_ms = n->ctime_ms = ns_wall_ms();
+	*out = n;
+	return 0;
+}
+
+int scr_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	if (n->xk != X_QVS) {
+		errmsg_set(err, errn, "older script versions are read-only");
+		return -EACCES;
+	}
+	/* the tenant keeps the script (an app always has one): the entry is
+	 * hidden until apps/ is listed again, or a new file takes its name */
+	struct xscript *s = scr_of(ns, n);
+	(void)d;
+	if (s)
+		s->hidden_until = ns_now(ns) + ns->o.ttl_ms;
+	node_detach(ns, n);
+	return 0;
+}
+
+/* Node n (whose inode the kernel now shows under `name` in d) becomes the
+ * script of app s there; the node that held the name (t) goes. */
+static void become_script(struct ns *ns, struct node *n, struct node *t, struct node *d,
+			  const char *name, struct xscript *s)
+{
+	if (t && t != n)
+		node_detach(ns, t);
+	node_detach(ns, n);
+	node_drop_mem(ns, n);
+	free(n->id);
+	n->id = strdup(s->app);
+	n->role = R_EXT;
+	n->xk = X_QVS;
+	n->mem_dirty = false;
+	n->size = s->len;
+	n->mtime_ms = s->ver.mtime_ms ? s->ver.mtime_ms : n->mtime_ms;
+	s->hidden_until = 0;
+	if (n->id && node_attach(ns, d, n, name) == 0) {
+		strmap_put(d->by_id, s->app, n);
+		xs_note_node(s, n);
+	}
+}
+
+/* Renaming a scratch file onto a script's name: saves its content, and the
+ * scratch file's node becomes the script's (the kernel moved its inode). */
+static int rename_onto(struct ns *ns, struct node *n, struct node *t, struct node *d,
+		       const char *newname, char *err, size_t errn)
+{
+	const char *app = t && t->role == R_EXT && t->xk == X_QVS ? t->id
+								   : scr_app_for_name(d, newname);
+	struct xscript *s = app ? xs_get(ns, app) : NULL;
+	if (!s) {
+		errmsg_set(err, errn, "a script is named after its app (the app's entry in apps/ "
+				      "with .qvs)");
+		return -EPERM;
+	}
+	if (t && t->role == R_SCRATCH)
+		t = NULL; /* should not happen: a .qvs name is never scratch */
+	int rc = s->ver.id[0] ? 0 : scr_fetch(ns, s, err, errn);
+	char base[SCRIPTS_ID_MAX + 1];
+	memcpy(base, s->ver.id, sizeof(base));
+	if (!rc)
+		rc = scr_save(ns, t ? t : n, s, n->mem ? n->mem : "", n->memlen, base, err, errn);
+	if (rc) {
+		mut_node_set_errmsg(n, err);
+		return rc;
+	}
+	if (!n->gone && (!t || !t->gone))
+		become_script(ns, n, t, d, newname, s);
+	return 0;
+}
+
+/* Renaming NAME.qvs to a temporary name (vim's backup): the node moved
+ * becomes a scratch copy, and a new node keeps showing the script. */
+static int rename_away(struct ns *ns, struct node *n, struct node *t, struct node *d,
+		       const char *newname, char *err, size_t errn)
+{
+	struct xscript *s = scr_of(ns, n);
+	int rc = s ? scr_fetch(ns, s, err, errn) : -ENOENT;
+	if (rc)
+		return rc;
+	if (t && t != n)
+		mut_mem_node_remove(ns, t);
+	char *oldname = strdup(n->name);
+	if (!oldname)
+		return -ENOMEM;
+	node_detach(ns, n);
+	n->role = R_SCRATCH;
+	n->xk = 0;
+	n->mem_dirty = false;
+	if ((rc = mut_mem_set(ns, n, s->text ? s->text : "", s->len)) ||
+	    (rc = node_attach(ns, d, n, newname))) {
+		free(oldname);
+		return rc;
+	}
+	if (strmap_get(d->by_id, s->app) == n)
+		strmap_del(d->by_id, s->app);
+	if (!qvs_node_new(ns, d, oldname, s->app))
+		rc = -ENOMEM;
+	free(oldname);
+	return rc;
+}
+
+int scr_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
+	       const char *newname, char *err, size_t errn)
+{
+	bool to_script = mut_ends_with(newname, ".qvs") && !names_is_scratch(newname);
+	if (d != nd || d->role != R_EXT || d->xk != X_SCRDIR) {
+		errmsg_set(err, errn, "scripts stay in their scripts/ directory");
+		return d->xk == X_SCRDIR || nd->xk == X_SCRDIR ? -EXDEV : -EPERM;
+	}
+	if (t && t->dir)
+		return -EISDIR;
+	if (n->role == R_SCRATCH && to_script)
+		return rename_onto(ns, n, t, d, newname, err, errn);
+	if (n->role == R_SCRATCH && (!t || t->role == R_SCRATCH)) {
+		if (t)
+			mut_mem_node_remove(ns, t);
+		node_detach(ns, n);
+		return node_attach(ns, nd, n, newname);
+	}
+	if (n->role == R_EXT && n->xk == X_QVS && !to_script && (!t || t->role == R_SCRATCH))
+		return rename_away(ns, n, t, d, newname, err, errn);
+	errmsg_set(err, errn, "scripts are named after their apps: rename the app in apps/");
+	return -EPERM;
+}
+
+/* ---- the version message ---- */
+
+int scr_set_message(struct ns *ns, struct node *n, const char *value, size_t size)
+{
+	struct xscript *s = n->xk == X_QVS ? scr_of(ns, n) : NULL;
+	if (!s)
+		return -ENOTSUP;
+	if (size > SCRIPTS_MSG_MAX || memchr(value, 0, size))
+		return -EINVAL;
+	char *m = strndup(value, size);
+	if (!m)
+		return -ENOMEM;
+	free(s->msg);
+	s->msg = m;
+	return 0;
+}
+
+const char *scr_message(struct ns *ns, const struct node *n)
+{
+	struct xscript *s = n->xk == X_QVS ? scr_of(ns, n) : NULL;
+	return s ? s->msg : NULL;
+}

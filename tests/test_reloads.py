@@ -1,0 +1,241 @@
+"""Reloads as files through a real mount (docs/SEMANTICS.md "Reloads"):
+starting one through reloads/new, its reload.json and growing log, the wait
+file (and how often the tenant is polled while readers wait), failure,
+cancel, reloads started elsewhere, and the bound on a wait.
+"""
+import errno
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import Mount, Sim
+
+
+@pytest.fixture(scope="module")
+def rsim():
+    s = Sim()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def rm(rsim):
+    rsim.config(reload_delay_ms=1000)
+    m = Mount(rsim.url, ("cache_ttl=300", "noqvf"))
+    yield m
+    assert m.unmount() == 0
+
+
+def app_ids(sim):
+    return sorted(a["attributes"]["id"] for a in sim.state()["apps"])
+
+
+def set_script(sim, app, text):
+    st, _ = sim.api("POST", "/api/v1/apps/%s/scripts" % app, {"script": text})
+    assert st == 200
+
+
+def start(m, what):
+    """echo WHAT > reloads/new, the id read back on the same descriptor."""
+    fd = os.open(m.path("reloads", "new"), os.O_RDWR)
+    try:
+        os.write(fd, what.encode() + b"\n")
+        rid = os.read(fd, 200).decode().strip()
+    finally:
+        os.close(fd)
+    assert rid
+    return rid
+
+
+def test_echo_app_id_starts_a_reload_that_succeeds(rm, rsim):
+    app = app_ids(rsim)[0]
+    set_script(rsim, app, "LOAD 1 AS a AUTOGENERATE 1;\nLOAD 2 AS b AUTOGENERATE 1;\n")
+    rsim.reset()
+    subprocess.run(["sh", "-c", "echo %s > '%s'" % (app, rm.path("reloads", "new"))], check=True)
+    assert rsim.routes().get("POST /api/v1/reloads") == 1
+    rid = os.getxattr(rm.path("reloads", "new"), "user.qlik.id").decode()
+    assert rid in os.listdir(rm.path("reloads"))
+    assert sorted(os.listdir(rm.path("reloads", rid))) == ["cancel", "log", "reload.json", "wait"]
+    doc = json.load(open(rm.path("reloads", rid, "reload.json")))
+    assert doc["id"] == rid and doc["appId"] == app and doc["status"] in ("QUEUED", "RELOADING")
+    assert "log" not in doc
+    t0 = time.monotonic()
+    assert open(rm.path("reloads", rid, "wait")).read() == "SUCCEEDED\n"
+    assert time.monotonic() - t0 < 10
+    doc = json.load(open(rm.path("reloads", rid, "reload.json")))
+    assert doc["status"] == "SUCCEEDED" and doc["endTime"]
+    log = open(rm.path("reloads", rid, "log")).read()
+    assert "LOAD 2 AS b" in log and "Execution finished." in log
+    assert os.stat(rm.path("reloads", rid, "log")).st_size == len(log.encode())
+    # the app shows its reload time
+    st, a = rsim.api("GET", "/api/v1/apps/" + app)
+    assert a["attributes"]["lastReloadTime"] == doc["endTime"]
+
+
+def test_app_file_name_and_json_body(rm, rsim):
+    app = app_ids(rsim)[1]
+    name = [n for n in os.listdir(rm.path("apps"))
+            if os.getxattr(rm.path("apps", n), "user.qlik.id").decode() == app][0]
+    rid = start(rm, "apps/" + name)
+    assert json.load(open(rm.path("reloads", rid, "reload.json")))["appId"] == app
+    rid2 = start(rm, json.dumps({"appId": app, "partial": True, "variables": {"v": "1"}}))
+    doc = json.load(open(rm.path("reloads", rid2, "reload.json")))
+    assert doc["partial"] is True and doc["appId"] == app
+    body = [e for e in rsim.log() if e["method"] == "POST" and e["path"] == "/api/v1/reloads"][-1]
+    assert json.loads(body["body"]) == {"appId": app, "partial": True, "variables": {"v": "1"}}
+    # nonsense is refused before anything is sent
+    rsim.reset()
+    fd = os.open(rm.path("reloads", "new"), os.O_WRONLY)
+    os.write(fd, b"two\nlines\n")
+    with pytest.raises(OSError) as e:
+        os.close(fd)
+    assert e.value.errno == errno.EINVAL
+    assert rsim.routes().get("POST /api/v1/reloads") is None
+    # an unknown app: the tenant's 404
+    fd = os.open(rm.path("reloads", "new"), os.O_WRONLY)
+    os.write(fd, b"00000000-0000-0000-0000-000000000000\n")
+    with pytest.raises(OSError) as e:
+        os.close(fd)
+    assert e.value.errno == errno.ENOENT
+
+
+def test_failed_reload_and_its_log(rm, rsim):
+    app = app_ids(rsim)[2]
+    set_script(rsim, app, "LOAD 1 AS a AUTOGENERATE 1; //FAIL\n")
+    rid = start(rm, app)
+    assert open(rm.path("reloads", rid, "wait")).read() == "FAILED\n"
+    doc = json.load(open(rm.path("reloads", rid, "reload.json")))
+    assert doc["status"] == "FAILED" and doc["errorCode"] and doc["errorMessage"]
+    assert "Error:" in open(rm.path("reloads", rid, "log")).read()
+
+
+def test_many_waiters_poll_at_a_bounded_rate(rm, rsim):
+    """Eight readers of wait over about 4 s: about one GET per second, not
+    eight."""
+    app = app_ids(rsim)[3]
+    set_script(rsim, app, "LOAD 1 AS a AUTOGENERATE 1;\n")
+    rsim.config(reload_delay_ms=2000)
+    try:
+        rid = start(rm, app)
+        rsim.reset()
+        out = []
+
+        def reader():
+            out.append(open(rm.path("reloads", rid, "wait")).read())
+
+        th = [threading.Thread(target=reader) for _ in range(8)]
+        t0 = time.monotonic()
+        for t in th:
+            t.start()
+        time.sleep(0.7)
+        # a ninth reader is refused (each holds a FUSE thread); the mount answers
+        with pytest.raises(OSError) as e:
+            open(rm.path("reloads", rid, "wait")).read()
+        assert e.value.errno == errno.EBUSY
+        assert os.listdir(rm.path("apps"))
+        for t in th:
+            t.join(30)
+        took = time.monotonic() - t0
+        assert out == ["SUCCEEDED\n"] * 8
+        gets = rsim.routes().get("GET /api/v1/reloads/{id}", 0)
+        print("8 waiters for %.1f s: %d GETs" % (took, gets))
+        assert gets <= took + 2, (gets, took)
+    finally:
+        rsim.config(reload_delay_ms=1000)
+
+
+def test_log_grows_while_it_runs(rm, rsim):
+    app = app_ids(rsim)[4]
+    set_script(rsim, app, "".join("LOAD %d AS c%d AUTOGENERATE 1;\n" % (i, i) for i in range(40)))
+    rsim.config(reload_delay_ms=3000)
+    try:
+        rid = start(rm, app)
+        p = rm.path("reloads", rid, "log")
+        sizes = []
+        for _ in range(14):
+            data = open(p, "rb").read()
+            sizes.append(len(data))
+            time.sleep(0.5)
+        assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
+        assert open(rm.path("reloads", rid, "wait")).read() == "SUCCEEDED\n"
+    finally:
+        rsim.config(reload_delay_ms=1000)
+
+
+def test_cancel_by_file_and_by_rm(rm, rsim):
+    app = app_ids(rsim)[5]
+    set_script(rsim, app, "LOAD 1 AS a AUTOGENERATE 1;\n")
+    rsim.config(reload_delay_ms=5000)
+    try:
+        rid = start(rm, app)
+        with open(rm.path("reloads", rid, "cancel"), "w") as f:
+            f.write("1\n")
+        assert open(rm.path("reloads", rid, "wait")).read() == "CANCELED\n"
+        rid2 = start(rm, app)
+        subprocess.run(["rm", "-r", rm.path("reloads", rid2)], check=True)
+        st, r = rsim.api("GET", "/api/v1/reloads/" + rid2)
+        assert r["status"] == "CANCELED"
+        assert open(rm.path("reloads", rid2, "wait")).read() == "CANCELED\n"
+    finally:
+        rsim.config(reload_delay_ms=1000)
+
+
+def test_reloads_started_elsewhere_are_listed(rm, rsim):
+    """The tenant-wide listing (the caller is a tenant admin): one request."""
+    app = app_ids(rsim)[6]
+    st, r = rsim.api("POST", "/api/v1/reloads", {"appId": app})
+    assert st == 201
+    m = Mount(rsim.url, ("noqvf",))
+    try:
+        rsim.reset()
+        names = os.listdir(m.path("reloads"))
+        assert r["id"] in names and "new" in names
+        assert rsim.routes().get("GET /api/v1/reloads") == 1
+        assert open(m.path("reloads", r["id"], "wait")).read() == "SUCCEEDED\n"
+    finally:
+        assert m.unmount() == 0
+
+
+def test_wait_is_bounded_by_reload_wait(rsim):
+    app = app_ids(rsim)[7]
+    rsim.config(reload_delay_ms=60000)
+    m = Mount(rsim.url, ("noqvf", "reload_wait=2"))
+    try:
+        rid = start(m, app)
+        t0 = time.monotonic()
+        with pytest.raises(OSError) as e:
+            open(m.path("reloads", rid, "wait")).read()
+        assert e.value.errno == errno.ETIMEDOUT
+        assert 1.5 < time.monotonic() - t0 < 10
+        with open(m.path("reloads", rid, "cancel"), "w") as f:
+            f.write("1")
+    finally:
+        rsim.config(reload_delay_ms=1000)
+        assert m.unmount() == 0
+
+
+def test_changes_report_script_saves_and_finished_reloads(rsim, mount_factory):
+    """changes/apps.json: a script saved through the mount and a reload that
+    ended are updates of the app (both move the app's catalogue item)."""
+    from test_changes import latest, poll
+    m = mount_factory(rsim.url, "changes_types=apps", "noqvf")
+    poll(m)
+    time.sleep(1.1)  # the catalogue's times have whole seconds
+    app = app_ids(rsim)[8]
+    p = [os.path.join(m.path("scripts"), n) for n in os.listdir(m.path("scripts"))
+         if os.getxattr(m.path("scripts", n), "user.qlik.id").decode() == app][0]
+    with open(p, "a") as f:
+        f.write("// saved\n")
+    poll(m)
+    assert [r["resourceId"] for r in latest(m, "apps")["updated"]] == [app]
+    time.sleep(1.1)
+    rid = start(m, app)
+    assert open(m.path("reloads", rid, "wait")).read() == "SUCCEEDED\n"
+    poll(m)
+    upd = latest(m, "apps")["updated"]
+    assert [r["resourceId"] for r in upd] == [app]
+    assert upd[0]["resourceReloadEndTime"]
