@@ -223,8 +223,8 @@ void mut_mem_node_remove(struct ns *ns, struct node *n)
 /* Keeps a rejected update's content beside the resource file. */
 /* Keeps what was written to n, under the name the writer used (as; NULL:
  * n's name now), as NAME.rejected beside it. */
-static void keep_rejected(struct ns *ns, struct node *n, const char *as, const char *data,
-			  size_t len, const char *why)
+void mut_keep_rejected(struct ns *ns, struct node *n, const char *as, const char *data,
+		       size_t len, const char *why)
 {
 	char name[512];
 	struct node *d = n->parent;
@@ -363,7 +363,7 @@ int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const ch
 fail:
 	cJSON_Delete(edited);
 	mut_node_set_errmsg(n, err);
-	keep_rejected(ns, n, as, data, len, err);
+	mut_keep_rejected(ns, n, as, data, len, err);
 	return rc;
 }
 

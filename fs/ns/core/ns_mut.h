@@ -50,6 +50,10 @@ int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t le
 /* The same, the rejected content kept as AS.rejected: the name the writer
  * opened, though a listing renamed the file since (a rename behind our back
  * is also what makes a write stale). */
+/* Keeps content a change could not send as AS.rejected beside n (as: the
+ * name the writer opened; NULL: n's name now), with why in user.qlik.error. */
+void mut_keep_rejected(struct ns *ns, struct node *n, const char *as, const char *data,
+		       size_t len, const char *why);
 int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const char *data,
 			 size_t len, const cJSON *base, cJSON **newbase, char *err, size_t errn);
 char *mut_server_name(struct node *c, const char *name, const char *own_id, bool file);

@@ -19,27 +19,6 @@
 
 /* ---- saving ---- */
 
-/* Keeps a refused save's content beside the script (best effort). */
-static void keep_rejected(struct ns *ns, struct node *n, const char *data, size_t len,
-			  const char *why)
-{
-	char name[NAMES_MAX + 16];
-	struct node *d = n->parent, *r;
-	if (!d || snprintf(name, sizeof(name), "%s%s", n->name, REJECTED) >= (int)sizeof(name))
-		return;
-	r = strmap_get(d->kids, name);
-	if (r && r->role != R_SCRATCH)
-		return;
-	if (!r && !(r = mut_scratch_new(ns, d, name)))
-		return;
-	if (mut_mem_set(ns, r, data, len) == 0) {
-		r->mtime_ms = ns_wall_ms();
-		mut_node_set_errmsg(r, why);
-		ns_inval_inode(ns, r);
-		ns_inval_entry(ns, d, name);
-	}
-}
-
 /* Saves data as app s's new script, if its newest version is still base
  * (else -ESTALE).  The lock is dropped around the requests (the head, the
  * POST, the new head: three). */
@@ -89,7 +68,7 @@ static int scr_save(struct ns *ns, struct node *n, struct xscript *s, const char
 	if (rc) {
 		free(copy);
 		mut_node_set_errmsg(n, err);
-		keep_rejected(ns, n, data, len, err);
+		mut_keep_rejected(ns, n, NULL, data, len, err);
 		return rc;
 	}
 	if (!same) {
