@@ -36,6 +36,7 @@
 #include "res/reswrite.h"
 #include "util/statedir.h"
 #include "util/url.h"
+#include "util/clock.h"
 
 #define STATE_MAX (512u << 20)
 #define MAX_CONFIRMS 1000 /* deletion checks per poll and type; the rest wait */
@@ -82,21 +83,14 @@ struct changes {
 	bool started;
 };
 
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t realtime(const struct changes *ch)
 {
-	return ch->o.realtime_ms ? ch->o.realtime_ms() : clock_ms(CLOCK_REALTIME);
+	return ch->o.realtime_ms ? ch->o.realtime_ms() : clock_wall_ms();
 }
 
 static int64_t mono(const struct changes *ch)
 {
-	return ch->o.mono_ms ? ch->o.mono_ms() : clock_ms(CLOCK_MONOTONIC);
+	return ch->o.mono_ms ? ch->o.mono_ms() : clock_mono_ms();
 }
 
 static bool stopping(struct changes *ch)

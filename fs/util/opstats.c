@@ -6,6 +6,7 @@
  * The thread-local `cur` is only touched by its own thread.
  */
 #include "util/opstats.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,13 +35,6 @@ static int64_t waited_ms;               /* GUARDED_BY(lock) */
 static struct opstats_op *ops;          /* GUARDED_BY(lock) */
 static __thread struct opstats_op *cur; /* this thread's current operation */
 static __thread int next_retry;
-
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int method_index(const char *m)
 {
@@ -105,7 +99,7 @@ struct opstats_op *opstats_op_begin(const char *kind, const char *what, uint64_t
 	strncpy(op->kind, kind ? kind : "", sizeof(op->kind) - 1);
 	strncpy(op->what, what ? what : "", sizeof(op->what) - 1);
 	op->total = total_bytes;
-	op->started_ms = clock_ms(CLOCK_REALTIME);
+	op->started_ms = clock_wall_ms();
 	pthread_mutex_lock(&lock);
 	op->next = ops;
 	ops = op;
