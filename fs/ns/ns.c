@@ -96,9 +96,10 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 		add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, NULL, NULL);
 		add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, NULL, NULL);
 		add_coll(ns, n, "users", C_USERS, RK_USER, NULL, NULL);
-		for (unsigned r = 0; r < NS_ROLES; r++) /* the kinds' own: api, reports/ */
-			if (ns->kinds[r] && ns->kinds[r]->root_kids)
-				ns->kinds[r]->root_kids(ns, n);
+		const struct ns_kind *kd;
+		FOR_EACH_KIND(ns, kd) /* the kinds' own: api, reports/ */
+			if (kd->root_kids)
+				kd->root_kids(ns, n);
 		/* the personal space's views, now that the tenant-wide colls exist */
 		struct node *pa = pers ? strmap_get(pers->kids, "apps") : NULL;
 		struct node *pd = pers ? strmap_get(pers->kids, "data-files") : NULL;
@@ -130,9 +131,10 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 			c->space_filter = strdup(n->id);
 			view_setup(ns, c, "data-stores", VF_SPACE, n->id);
 		}
-		for (unsigned r = 0; r < NS_ROLES; r++) /* the kinds' own (scripts/) */
-			if (ns->kinds[r] && ns->kinds[r]->space_kids)
-				ns->kinds[r]->space_kids(ns, n);
+		const struct ns_kind *kd;
+		FOR_EACH_KIND(ns, kd) /* the kinds' own (scripts/) */
+			if (kd->space_kids)
+				kd->space_kids(ns, n);
 		break;
 	}
 	case RK_DATASTORE: {
@@ -574,9 +576,10 @@ void ns_drop_caches(struct ns *ns)
 			ns_inval_entry(ns, n->parent, n->name);
 		ns_inval_inode(ns, n);
 	}
-	for (unsigned r = 0; r < NS_ROLES; r++) /* reports' statuses and output listings */
-		if (ns->kinds[r] && ns->kinds[r]->drop_caches)
-			ns->kinds[r]->drop_caches(ns);
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd) /* reports' statuses and output listings */
+		if (kd->drop_caches)
+			kd->drop_caches(ns);
 	pthread_mutex_unlock(&ns->lock);
 	cache_clear(ns->o.cache);
 }

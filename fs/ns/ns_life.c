@@ -74,9 +74,10 @@ void ns_free(struct ns *ns)
 	 * last close) */
 	while (ns->files)
 		ns_release(ns->files);
-	for (unsigned r = 0; r < NS_ROLES; r++)
-		if (ns->kinds[r] && ns->kinds[r]->free)
-			ns->kinds[r]->free(ns);
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd)
+		if (kd->free)
+			kd->free(ns);
 	for (size_t i = 1; i < ns->ntab; i++) {
 		view_index_free(ns->tab[i]->vindex);
 		node_destroy(ns->tab[i]);

@@ -58,9 +58,10 @@ void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, siz
 		if (n->reported)
 			ns_inval_inode(ns, n);
 	}
-	for (unsigned r = 0; r < NS_ROLES; r++) /* an app's script, data model */
-		if (ns->kinds[r] && ns->kinds[r]->note_changed)
-			ns->kinds[r]->note_changed(ns, kind, ids, nids);
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd) /* an app's script, data model */
+		if (kd->note_changed)
+			kd->note_changed(ns, kind, ids, nids);
 	pthread_mutex_unlock(&ns->lock);
 	strmap_free(set);
 }

@@ -371,6 +371,15 @@ bool defer_hides(const struct ns *ns, enum rkind kind, const char *id)
 	return false;
 }
 
+const struct ns_kind *ns_kind_once(const struct ns *ns, unsigned r)
+{
+	const struct ns_kind *k = r < NS_ROLES ? ns->kinds[r] : NULL;
+	for (unsigned e = 0; k && e < r; e++)
+		if (ns->kinds[e] == k)
+			return NULL;
+	return k;
+}
+
 const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino)
 {
 	pthread_mutex_lock(&ns->lock);

@@ -245,6 +245,11 @@ struct ns_kind {
 /* A node's kind: the one registered for its role (a node may change role:
  * a tool's temporary file renamed onto a script becomes one), or NULL. */
 #define KIND(ns, n) ((unsigned)(n)->role < NS_ROLES ? (ns)->kinds[(n)->role] : NULL)
+/* Every registered kind once (one registered for two roles is not run twice):
+ *   const struct ns_kind *kd; FOR_EACH_KIND(ns, kd) if (kd->free) kd->free(ns); */
+#define FOR_EACH_KIND(ns, kd)                                 \
+	for (unsigned r_ = 0; r_ < NS_ROLES; r_++)            \
+		if (((kd) = ns_kind_once((ns), r_)) != NULL)
 
 struct ns_hooks {
 	/* the fixed children of a directory node a listing made (a space's
@@ -296,6 +301,8 @@ void node_destroy(struct node *n);
 /* The kind of inode ino when it runs whole operations itself (a kind with
  * lookup_in...), else NULL; takes ns->lock briefly. */
 const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino);
+/* The kind registered for role r, unless an earlier role has the same one. */
+const struct ns_kind *ns_kind_once(const struct ns *ns, unsigned r);
 /* A handle joins / leaves ns->files (ns_open, ns_file_new / ns_release). */
 void ns_file_track(struct ns *ns, struct ns_file *f);
 void ns_file_untrack(struct ns *ns, struct ns_file *f);
