@@ -331,36 +331,12 @@ static int set_body(struct rawreq *rq, enum body_kind k, char *err, size_t n)
 	return 0;
 }
 
-/* One top-level field. */
-static int parse_field(struct rawreq *rq, const cJSON *v, bool *backoff_only, char *err,
-		       size_t n)
+/* A field that gives the request's body: "body", "bodyText", "bodyFile" or
+ * "multipart" (k). */
+static int parse_body_field(struct rawreq *rq, const char *k, const cJSON *v, char *err,
+			    size_t n)
 {
-	const char *k = v->string;
-	double d;
 	int rc;
-	if (!strcmp(k, "method")) {
-		static const char *const m[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
-		for (size_t i = 0; cJSON_IsString(v) && i < 5; i++)
-			if (!strcasecmp(v->valuestring, m[i])) {
-				snprintf(rq->method, sizeof(rq->method), "%s", m[i]);
-				return 0;
-			}
-		rawreq_msg(err, n, "method: one of GET, POST, PUT, PATCH, DELETE");
-		return -EINVAL;
-	}
-	if (!strcmp(k, "path")) {
-		if (!cJSON_IsString(v)) {
-			rawreq_msg(err, n, "path: must be a string such as \"/api/v1/spaces\"");
-			return -EINVAL;
-		}
-		if ((rc = check_path(v->valuestring, err, n)))
-			return rc;
-		return (rq->path = strdup(v->valuestring)) ? 0 : -ENOMEM;
-	}
-	if (!strcmp(k, "query"))
-		return parse_query(rq, v, err, n);
-	if (!strcmp(k, "headers"))
-		return parse_headers(rq, v, err, n);
 	if (!strcmp(k, "body")) {
 		if ((rc = set_body(rq, BODY_MEM, err, n)))
 			return rc;
@@ -369,35 +345,31 @@ static int parse_field(struct rawreq *rq, const cJSON *v, bool *backoff_only, ch
 		rq->body_len = rq->body ? strlen(rq->body) : 0;
 		return rq->body ? 0 : -ENOMEM;
 	}
-	if (!strcmp(k, "bodyText") || !strcmp(k, "bodyFile")) {
-		bool file = k[4] == 'F';
-		if ((rc = set_body(rq, file ? BODY_FILE : BODY_MEM, err, n)))
-			return rc;
-		if (!cJSON_IsString(v) || (file && (!v->valuestring[0] ||
-						    strlen(v->valuestring) > LOCAL_PATH_MAX))) {
-			rawreq_msg(err, n, "%s: must be a %s", k, file ? "file path" : "string");
-			return -EINVAL;
-		}
-		rq->ctype = file ? "application/octet-stream" : "text/plain; charset=utf-8";
-		rq->body = strdup(v->valuestring);
-		rq->body_len = rq->body ? strlen(rq->body) : 0;
-		return rq->body ? 0 : -ENOMEM;
-	}
 	if (!strcmp(k, "multipart")) {
 		if ((rc = set_body(rq, BODY_MULTIPART, err, n)))
 			return rc;
 		return parse_multipart(rq, v, err, n);
 	}
-	if (!strcmp(k, "response")) {
-		static const char *const r[] = { "json", "text", "binary" };
-		for (int i = 0; cJSON_IsString(v) && i < 3; i++)
-			if (!strcmp(v->valuestring, r[i])) {
-				rq->resp = (enum rawreq_response)i;
-				return 0;
-			}
-		rawreq_msg(err, n, "response: one of \"json\", \"text\", \"binary\"");
+	bool file = k[4] == 'F';
+	if ((rc = set_body(rq, file ? BODY_FILE : BODY_MEM, err, n)))
+		return rc;
+	if (!cJSON_IsString(v) ||
+	    (file && (!v->valuestring[0] || strlen(v->valuestring) > LOCAL_PATH_MAX))) {
+		rawreq_msg(err, n, "%s: must be a %s", k, file ? "file path" : "string");
 		return -EINVAL;
 	}
+	rq->ctype = file ? "application/octet-stream" : "text/plain; charset=utf-8";
+	rq->body = strdup(v->valuestring);
+	rq->body_len = rq->body ? strlen(rq->body) : 0;
+	return rq->body ? 0 : -ENOMEM;
+}
+
+/* A field of the retry policy: "timeout", "retries", "retryDelay",
+ * "backoff" or "retryOn" (k). */
+static int parse_retry_field(struct rawreq *rq, const char *k, const cJSON *v,
+			     bool *backoff_only, char *err, size_t n)
+{
+	double d;
 	if (!strcmp(k, "timeout")) {
 		if (!seconds(v, 0.001, MAX_TIMEOUT_S, &d)) {
 			rawreq_msg(err, n, "timeout: seconds, more than 0 and at most %.0f", MAX_TIMEOUT_S);
@@ -434,14 +406,62 @@ static int parse_field(struct rawreq *rq, const cJSON *v, bool *backoff_only, ch
 			*backoff_only = true;
 		return 0;
 	}
-	if (!strcmp(k, "retryOn")) {
-		if (!cJSON_IsString(v) ||
-		    (strcmp(v->valuestring, "default") && strcmp(v->valuestring, "all"))) {
-			rawreq_msg(err, n, "retryOn: \"default\" or \"all\"");
+	if (!cJSON_IsString(v) ||
+	    (strcmp(v->valuestring, "default") && strcmp(v->valuestring, "all"))) {
+		rawreq_msg(err, n, "retryOn: \"default\" or \"all\"");
+		return -EINVAL;
+	}
+	rq->all = !strcmp(v->valuestring, "all");
+	return 0;
+}
+
+/* One top-level field. */
+static int parse_field(struct rawreq *rq, const cJSON *v, bool *backoff_only, char *err,
+		       size_t n)
+{
+	static const char *const body_fields[] = { "body", "bodyText", "bodyFile", "multipart" };
+	static const char *const retry_fields[] = { "timeout", "retries", "retryDelay", "backoff",
+						    "retryOn" };
+	const char *k = v->string;
+	int rc;
+	for (size_t i = 0; i < sizeof(body_fields) / sizeof(body_fields[0]); i++)
+		if (!strcmp(k, body_fields[i]))
+			return parse_body_field(rq, k, v, err, n);
+	for (size_t i = 0; i < sizeof(retry_fields) / sizeof(retry_fields[0]); i++)
+		if (!strcmp(k, retry_fields[i]))
+			return parse_retry_field(rq, k, v, backoff_only, err, n);
+	if (!strcmp(k, "method")) {
+		static const char *const m[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
+		for (size_t i = 0; cJSON_IsString(v) && i < 5; i++)
+			if (!strcasecmp(v->valuestring, m[i])) {
+				snprintf(rq->method, sizeof(rq->method), "%s", m[i]);
+				return 0;
+			}
+		rawreq_msg(err, n, "method: one of GET, POST, PUT, PATCH, DELETE");
+		return -EINVAL;
+	}
+	if (!strcmp(k, "path")) {
+		if (!cJSON_IsString(v)) {
+			rawreq_msg(err, n, "path: must be a string such as \"/api/v1/spaces\"");
 			return -EINVAL;
 		}
-		rq->all = !strcmp(v->valuestring, "all");
-		return 0;
+		if ((rc = check_path(v->valuestring, err, n)))
+			return rc;
+		return (rq->path = strdup(v->valuestring)) ? 0 : -ENOMEM;
+	}
+	if (!strcmp(k, "query"))
+		return parse_query(rq, v, err, n);
+	if (!strcmp(k, "headers"))
+		return parse_headers(rq, v, err, n);
+	if (!strcmp(k, "response")) {
+		static const char *const r[] = { "json", "text", "binary" };
+		for (int i = 0; cJSON_IsString(v) && i < 3; i++)
+			if (!strcmp(v->valuestring, r[i])) {
+				rq->resp = (enum rawreq_response)i;
+				return 0;
+			}
+		rawreq_msg(err, n, "response: one of \"json\", \"text\", \"binary\"");
+		return -EINVAL;
 	}
 	if (!strcmp(k, "followRedirects")) {
 		if (!cJSON_IsBool(v)) {
