@@ -382,6 +382,36 @@ static void test_bodies_and_binary(void)
 	cJSON_Delete(env);
 }
 
+/* A body that is not UTF-8 comes back base64-encoded in json mode, padded
+ * to whole quads (one to four bytes: "==", "=", none, "=="). */
+static void test_base64_body(void)
+{
+	static const struct { const char *bytes; size_t n; const char *b64; } v[] = {
+		{ "\xff", 1, "/w==" },
+		{ "\xff\xfe", 2, "//4=" },
+		{ "\xff\xfe\xfd", 3, "//79" },
+		{ "\xff\x00\x80\x01", 4, "/wCAAQ==" },
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char path[] = "/tmp/qlikfs-raw-XXXXXX", doc[1024];
+		struct rawreq_result res;
+		int fd = mkstemp(path);
+		CHECK_INT(write(fd, v[i].bytes, v[i].n), (long)v[i].n);
+		close(fd);
+		snprintf(doc, sizeof(doc), "{\"method\":\"POST\",\"path\":\"/api/v1/temp-contents\","
+			 "\"bodyFile\":\"%s\"}", path);
+		CHECK_INT(run(doc, &with_files, &res), 0);
+		unlink(path);
+		cJSON *env = envelope();
+		snprintf(doc, sizeof(doc), "{\"path\":\"%s\"}", str(env, "headers.location"));
+		cJSON_Delete(env);
+		CHECK_INT(run(doc, NULL, &res), 0);
+		env = envelope();
+		CHECK_STR(str(env, "bodyBase64"), v[i].b64);
+		cJSON_Delete(env);
+	}
+}
+
 static void test_retries(void)
 {
 	struct rawreq_result res;
@@ -470,6 +500,7 @@ int main(void)
 	test_get_query_headers();
 	test_post_put_delete();
 	test_bodies_and_binary();
+	test_base64_body();
 	test_retries();
 	teardown();
 	return check_done();
