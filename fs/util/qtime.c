@@ -1,7 +1,8 @@
 /*
  * qtime.c - RFC 3339 timestamps <-> milliseconds since the epoch.
  *
- * Responsibility: the single parser/formatter of Qlik's timestamps.
+ * Responsibility: the single parser/formatter of Qlik's timestamps.  HTTP
+ * dates (the Date header) are libcurl's curl_getdate(), in a range check.
  *
  * Invariants: no libc time functions (no TZ, no locale); days_from_civil()
  * and civil_from_days() are exact inverses over the proleptic Gregorian
@@ -13,6 +14,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
+
+#include <curl/curl.h>
 
 #define MS_PER_DAY 86400000LL
 
@@ -160,83 +164,14 @@ int qtime_format_ms(int64_t ms, char *buf, size_t n)
 			(int)(rem % 1000));
 }
 
-/* "Jan".."Dec" -> 1..12, or -1. */
-static int month_of(const char *p)
-{
-	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-
-	for (int i = 0; i < 12; i++)
-		if (p[0] == names[3 * i] && p[1] == names[3 * i + 1] && p[2] == names[3 * i + 2])
-			return i + 1;
-	return -1;
-}
-
-/* "HH:MM:SS" at *p; advances *p.  Returns seconds of the day or -1. */
-static int clock_of(const char **p)
-{
-	int h, mi, s;
-
-	if ((h = digits(p, 2)) < 0 || *(*p)++ != ':' || (mi = digits(p, 2)) < 0 ||
-	    *(*p)++ != ':' || (s = digits(p, 2)) < 0)
-		return -1;
-	if (h > 23 || mi > 59 || s > 60)
-		return -1;
-	return h * 3600 + mi * 60 + s;
-}
-
 int qtime_parse_http_date(const char *s, int64_t *ms)
 {
-	if (!s || !ms)
+	/* libcurl's parser; 0 is its answer for the second before the epoch, -1
+	 * its failure: a Date header is never that old */
+	const time_t lo = 0, hi = (time_t)(days_from_civil(10000, 1, 1) * 86400);
+	time_t t = s && ms ? curl_getdate(s, NULL) : -1;
+	if (t <= lo || t >= hi)
 		return -EINVAL;
-
-	const char *p = s, *comma = NULL;
-	int y, mo, d, secs;
-
-	for (const char *q = s; *q && q - s < 10; q++)
-		if (*q == ',') {
-			comma = q;
-			break;
-		}
-	if (comma && comma - s == 3) { /* IMF-fixdate */
-		p = comma + 1;
-		if (*p++ != ' ' || (d = digits(&p, 2)) < 0 || *p++ != ' ' || !p[0] || !p[1] ||
-		    !p[2] || (mo = month_of(p)) < 0)
-			return -EINVAL;
-		p += 3;
-		if (*p++ != ' ' || (y = digits(&p, 4)) < 0 || *p++ != ' ' || (secs = clock_of(&p)) < 0)
-			return -EINVAL;
-	} else if (comma) { /* RFC 850 */
-		p = comma + 1;
-		if (*p++ != ' ' || (d = digits(&p, 2)) < 0 || *p++ != '-' || !p[0] || !p[1] ||
-		    !p[2] || (mo = month_of(p)) < 0)
-			return -EINVAL;
-		p += 3;
-		if (*p++ != '-' || (y = digits(&p, 2)) < 0 || *p++ != ' ' || (secs = clock_of(&p)) < 0)
-			return -EINVAL;
-		y += y < 70 ? 2000 : 1900;
-	} else { /* asctime */
-		if (!p[0] || !p[1] || !p[2] || p[3] != ' ')
-			return -EINVAL;
-		p += 4;
-		if (!p[0] || !p[1] || !p[2] || (mo = month_of(p)) < 0)
-			return -EINVAL;
-		p += 3;
-		if (*p++ != ' ')
-			return -EINVAL;
-		if (*p == ' ')
-			p++, d = digits(&p, 1);
-		else
-			d = digits(&p, 2);
-		if (d < 0 || *p++ != ' ' || (secs = clock_of(&p)) < 0 || *p++ != ' ' ||
-		    (y = digits(&p, 4)) < 0 || *p)
-			return -EINVAL;
-		goto done;
-	}
-	if (p[0] != ' ' || p[1] != 'G' || p[2] != 'M' || p[3] != 'T' || p[4])
-		return -EINVAL;
-done:
-	if (d < 1 || d > days_in_month(y, mo))
-		return -EINVAL;
-	*ms = (days_from_civil(y, mo, d) * 86400 + secs) * 1000;
+	*ms = (int64_t)t * 1000;
 	return 0;
 }

@@ -2,7 +2,8 @@
  * qtime.h - parsing and formatting the timestamps Qlik sends.
  *
  * Pure functions: no locale, no TZ environment, no timegm(); all calendar
- * arithmetic is done here (proleptic Gregorian calendar, UTC).
+ * arithmetic of RFC 3339 times is done here (proleptic Gregorian calendar,
+ * UTC); HTTP dates are libcurl's.
  */
 #ifndef QLIKFS_QTIME_H
 #define QLIKFS_QTIME_H
@@ -40,13 +41,16 @@ int qtime_parse_ms(const char *s, int64_t *ms);
 int qtime_format_ms(int64_t ms, char *buf, size_t n);
 
 /*
- * Parses an HTTP date (RFC 9110 section 5.6.7), the value of a Date header:
- * the preferred IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete
- * RFC 850 ("Sunday, 06-Nov-94 08:49:37 GMT"; two-digit years 70..99 are
- * 19xx, 00..69 are 20xx) and asctime ("Sun Nov  6 08:49:37 1994") forms.
- * The weekday is not checked against the date.  Returns 0 with the
- * milliseconds since the epoch in *ms (always a whole second), or -EINVAL
- * (*ms untouched).
+ * Parses an HTTP date (RFC 9110 section 5.6.7), the value of a Date header,
+ * with libcurl's curl_getdate(): the IMF-fixdate "Sun, 06 Nov 1994 08:49:37
+ * GMT", and the obsolete RFC 850 ("Sunday, 06-Nov-94 08:49:37 GMT"; libcurl
+ * reads two-digit years 71..99 as 19xx, 00..70 as 20xx) and asctime ("Sun
+ * Nov  6 08:49:37 1994") forms, and what else curl_getdate reads (a missing
+ * weekday or zone, another zone name or a numeric offset, words it does not
+ * know).  The weekday is not checked against the date, nor the day against
+ * the month (31 Nov is 1 Dec).  Returns 0 with the milliseconds since the
+ * epoch in *ms (always a whole second, after 1970 and before the year
+ * 10000), or -EINVAL (*ms untouched).
  */
 int qtime_parse_http_date(const char *s, int64_t *ms);
 
