@@ -1,25 +1,22 @@
 /*
  * fuzz_http_headers.c - the libcurl transport's response callbacks
- * (http_curl.c: header_cb() parses each header line, write_cb() buffers a
- * bounded body).  They are static, so this file includes http_curl.c and
- * calls them as libcurl would, without any network.
+ * (http_curl.c: header_cb() counts the header lines of the response being
+ * received, write_cb() buffers a bounded body).  They are static, so this
+ * file includes http_curl.c and calls them as libcurl would, without any
+ * network.  The header lines themselves are parsed by libcurl (read back
+ * with curl_easy_nextheader, test_http_curl.c), not by us.
  *
  * Input: a header block (lines ending in "\n", as libcurl hands them over
- * one by one), then "\n%%\n" and a body fed in chunks.  Invariants: header
- * names are lower-case, non-empty, without surrounding white space or ':',
- * values have no surrounding white space; never more than MAX_RESP_HEADERS
- * (the callback fails the transfer instead); a "HTTP/" line starts over;
- * the body is NUL-terminated, at most max_body bytes, and equals what was
- * fed when it fitted (else -EFBIG).
+ * one by one), then "\n%%\n" and a body fed in chunks.  Invariants: the
+ * callback takes every line until the response being received has more
+ * than MAX_RESP_HEADERS header lines (a status line "HTTP/" starts over;
+ * blank and folded lines do not count), and then fails the transfer with
+ * -EIO; the body is NUL-terminated, at most max_body bytes, and equals what
+ * was fed when it fitted (else -EFBIG).
  */
 #include "../../fs/http/http_curl.c"
 
 #include "fuzz_common.h"
-
-static bool ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,38 +30,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_request req = { .method = "GET", .url = "https://h/" };
 	struct xfer x = { .req = &req, .resp = &resp, .max_body = 1 + size / 2, .to_sink = 0 };
 
-	size_t expect = 0; /* headers since the last status line */
-	bool failed = false;
-	for (char *p = part[0]; *p && !failed;) {
+	size_t model = 0; /* header lines since the last status line */
+	for (char *p = part[0]; *p;) {
 		char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
 		char *line = fz_strndup((const uint8_t *)p, len);
-		size_t before = resp.n_headers;
+		if (len >= 5 && !memcmp(line, "HTTP/", 5))
+			model = 0;
+		else if (!strchr(" \t\r\n", line[0]))
+			model++;
 		size_t r = header_cb(line, 1, len, &x);
-		if (r == 0) {
-			FZ_CHECK(x.err == -EIO && before == MAX_RESP_HEADERS);
-			failed = true;
-		} else {
-			FZ_CHECK(r == len);
-			if (len >= 5 && !memcmp(line, "HTTP/", 5))
-				FZ_CHECK(resp.n_headers == 0);
-			else
-				FZ_CHECK(resp.n_headers == before || resp.n_headers == before + 1);
-		}
-		expect = resp.n_headers;
 		free(line);
+		FZ_CHECK(x.n_headers == model || (r == 0 && model == MAX_RESP_HEADERS + 1));
+		if (r == 0) {
+			FZ_CHECK(x.err == -EIO && model == MAX_RESP_HEADERS + 1);
+			break;
+		}
+		FZ_CHECK(r == len && model <= MAX_RESP_HEADERS && x.err == 0);
 		p += len;
 	}
-	FZ_CHECK(resp.n_headers == expect && resp.n_headers <= MAX_RESP_HEADERS);
-	for (size_t i = 0; i < resp.n_headers; i++) {
-		const char *n = resp.headers[i].name, *v = resp.headers[i].value;
-		size_t nl = strlen(n), vl = strlen(v);
-		FZ_CHECK(nl > 0 && !ws(n[0]) && !ws(n[nl - 1]) && !strchr(n, ':'));
-		for (const char *c = n; *c; c++)
-			FZ_CHECK(!(*c >= 'A' && *c <= 'Z'));
-		FZ_CHECK(!vl || (!ws(v[0]) && !ws(v[vl - 1])));
-		FZ_CHECK(http_response_header(&resp, n) != NULL);
-	}
+	FZ_CHECK(resp.n_headers == 0 && resp.headers == NULL); /* libcurl's to fill */
 
 	if (part[1]) {
 		size_t blen = strlen(part[1]), off = 0, k = 0;

@@ -81,6 +81,20 @@ static int respond(int fd, const char *status, const char *extra, const char *bo
 	return len ? send_all(fd, body, len) : 0;
 }
 
+/* A 200 with n headers in all (Content-Length and n - 1 others). */
+static int respond_many(int fd, int n)
+{
+	size_t cap = 64 + (size_t)n * 32, len;
+	char *r = malloc(cap);
+	len = (size_t)snprintf(r, cap, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+	for (int i = 1; i < n; i++)
+		len += (size_t)snprintf(r + len, cap - len, "X-H%d: %d\r\n", i, i);
+	len += (size_t)snprintf(r + len, cap - len, "\r\nok");
+	int rc = send_all(fd, r, len);
+	free(r);
+	return rc;
+}
+
 /* Copies the value of header `name` from the header block into out. */
 static bool find_header(const char *hdrs, const char *name, char *out, size_t n)
 {
@@ -196,6 +210,12 @@ static void *conn_main(void *arg)
 			rc = send_all(fd, r, strlen(r));
 			if (rc == 0)
 				rc = respond(fd, "200 OK", "X-Final: yes\r\n", "done", 4);
+		} else if (strncmp(s.path, "/many/", 6) == 0) {
+			rc = respond_many(fd, atoi(s.path + 6));
+		} else if (strcmp(s.path, "/headers") == 0) {
+			rc = respond(fd, "200 OK",
+				     "X-Dup: a\r\nX-Fold: one\r\n  two\r\nX-Dup: b\r\nX-Empty:\r\n"
+				     "MIXED-Case:\tv \r\n", "ok", 2);
 		} else if (strcmp(s.path, "/empty") == 0) {
 			rc = respond(fd, "204 No Content", "", "", 0);
 		} else {
@@ -607,6 +627,35 @@ static void test_interim(struct http_transport *t)
 	http_response_clear(&resp);
 }
 
+/* Response headers as libcurl parsed them: every one in order (repeated
+ * names too), names lower-cased, values trimmed, a folded line joined, an
+ * empty value kept; at most MAX_RESP_HEADERS (256) of them. */
+static void test_response_headers(struct http_transport *t)
+{
+	struct http_request req = { .method = "GET", .url = url("/headers") };
+	struct http_response resp;
+	CHECK_INT(http_perform(t, &req, &resp), 0);
+	CHECK_INT(resp.n_headers, 6);
+	const char *want[][2] = { { "content-length", "2" }, { "x-dup", "a" },
+				  { "x-fold", "one two" },    { "x-dup", "b" },
+				  { "x-empty", "" },	      { "mixed-case", "v" } };
+	for (size_t i = 0; i < 6 && i < resp.n_headers; i++) {
+		CHECK_STR(resp.headers[i].name, want[i][0]);
+		CHECK_STR(resp.headers[i].value, want[i][1]);
+	}
+	http_response_clear(&resp);
+
+	req.url = url("/many/256");
+	CHECK_INT(http_perform(t, &req, &resp), 0);
+	CHECK_INT(resp.n_headers, 256);
+	CHECK_STR(http_response_header(&resp, "x-h255"), "255");
+	CHECK_STR(resp.body, "ok");
+	http_response_clear(&resp);
+	req.url = url("/many/257");
+	CHECK_INT(http_perform(t, &req, &resp), -EIO);
+	CHECK(resp.n_headers == 0 && resp.headers == NULL && resp.body == NULL);
+}
+
 static void test_errors(struct http_transport *t)
 {
 	struct http_response resp;
@@ -868,6 +917,7 @@ int main(void)
 	test_sink_only_2xx(t);
 	test_redirect(t);
 	test_interim(t);
+	test_response_headers(t);
 	test_errors(t);
 	test_threads(t);
 	http_transport_free(t);
