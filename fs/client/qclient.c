@@ -12,14 +12,17 @@
  *    bound;
  *  - 5xx and transport failures: exponential backoff with full jitter, only
  *    for idempotent calls (GET, PUT, DELETE, or call->idempotent); a POST that
- *    may have reached the server is never repeated;
+ *    may have reached the server is never repeated (a refused connection did
+ *    not: it is retried for every method);
  *  - a call may bring its own policy (budget, attempts, fixed or doubling
  *    delay, retry on every error whatever the method: raw requests do);
  *  - a streaming body is re-read from offset 0 on a retry; a download sink is
  *    only retried after it received bytes when the call can reset it; the
  *    sink's and the source's own failures end the call with their errno;
  *  - 401: ask the auth provider once for a fresh credential, then retry once;
- *    when it has none, the provider's explanation (auth_why) ends the message;
+ *    when it has none, the provider's explanation (auth_why) ends the message
+ *    (a client without a provider sends no credentials: the OAuth token
+ *    endpoint's, oauth_token.c);
  *  - 3xx with Location: followed (at most 5 hops); the Authorization header is
  *    sent only when the target has the tenant's origin.
  *
@@ -389,7 +392,7 @@ enum { DONE, AGAIN };
 static int try_prepare(struct try *t)
 {
 	struct qclient *c = t->c;
-	t->same_origin = url_same_origin(t->url, c->base);
+	t->same_origin = c->auth && url_same_origin(t->url, c->base);
 	if (t->same_origin && (t->rc = c->auth->ops->header(c->auth, t->auth, AUTH_HDR_MAX))) {
 		char why[384];
 		auth_why(c->auth, why, sizeof(why));
@@ -466,8 +469,9 @@ static int try_transport_error(struct try *t, int rc)
 		t->rc = own;
 		return DONE;
 	}
-	bool retry = (is_idempotent(call) || call->retry_all) && net_retryable(rc) &&
-		     (!t->io.sunk || call->sink_reset);
+	/* a refused connection sent nothing: retried whatever the method */
+	bool retry = (is_idempotent(call) || call->retry_all || rc == -ECONNREFUSED) &&
+		     net_retryable(rc) && (!t->io.sunk || call->sink_reset);
 	if (retry && try_again_after(t, retry_wait(call, t->attempt)) == AGAIN)
 		return AGAIN;
 	TRY_MSG(t, "%s %s: %s (after %d attempt%s)", t->method, url_tail(t->url),

@@ -26,7 +26,7 @@ struct qclient;
 struct qclient_opts {
 	const char *base;                 /* tenant base URL, e.g. "https://acme.us.qlikcloud.com" */
 	struct http_transport *transport; /* not owned */
-	struct qauth *auth;               /* not owned */
+	struct qauth *auth;               /* not owned; NULL: no Authorization header */
 	long timeout_ms;                  /* budget for one call, retries included (default 30 s) */
 	int max_attempts;                 /* attempts for retryable failures (default 5) */
 	/* Bound on the time one call spends waiting out 429 answers (Retry-After,

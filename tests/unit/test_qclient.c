@@ -774,6 +774,60 @@ static void test_injected_clock_runs_without_sleeping(struct qauth *a)
 	http_transport_free(&f->base);
 }
 
+/* A POST whose connection was refused was never sent: it is retried, while
+ * one that was reset or timed out may have reached the server and is not. */
+static void test_post_retried_after_refused_connection(struct qauth *a)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 0, -ECONNREFUSED, NULL, { 0 }, 0 });
+	add(f, (struct canned){ 201, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 0, -ECONNRESET, NULL, { 0 }, 0 });
+	add(f, (struct canned){ 201, 0, "{}", { 0 }, 0 });
+	add(f, (struct canned){ 0, -ETIMEDOUT, NULL, { 0 }, 0 });
+	add(f, (struct canned){ 201, 0, "{}", { 0 }, 0 });
+	struct qclient_opts o = { .base = "https://t.example.com", .transport = &f->base,
+				  .auth = a, .timeout_ms = 60000, .max_attempts = 4,
+				  .now_ms = fake_now, .sleep_ms = fake_sleep };
+	struct qclient *c = qclient_new(&o);
+	struct qcall call = { .method = "POST", .url = "/api/v1/spaces", .body = "{}", .body_len = 2,
+			      .op = QOP_CREATE };
+	struct qresp r;
+	CHECK_INT(qclient_call(c, &call, &r), 0);
+	CHECK_INT(r.attempts, 2);
+	qresp_clear(&r);
+	CHECK_INT(qclient_call(c, &call, &r), -EIO);
+	CHECK_INT(r.attempts, 1);
+	qresp_clear(&r);
+	f->next = 4;
+	CHECK_INT(qclient_call(c, &call, &r), -EIO);
+	CHECK_INT(r.attempts, 1);
+	CHECK_INT(f->sent, 4);
+	qresp_clear(&r);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
+/* A client without an auth provider sends no Authorization header, and a
+ * 401 is an answer like another (no refresh to ask for). */
+static void test_no_auth_provider(void)
+{
+	struct fake *f = fake_new();
+	add(f, (struct canned){ 401, 0, "{\"error\":\"invalid_client\"}", { 0 }, 0 });
+	struct qclient_opts o = { .base = "https://t.example.com", .transport = &f->base,
+				  .timeout_ms = 5000 };
+	struct qclient *c = qclient_new(&o);
+	struct qcall call = { .method = "POST", .url = "https://t.example.com/oauth/token",
+			      .body = "{}", .body_len = 2, .op = QOP_CREATE };
+	struct qresp r;
+	CHECK_INT(qclient_call(c, &call, &r), -EACCES);
+	CHECK_INT(r.status, 401);
+	CHECK_INT(f->sent, 1);
+	CHECK_INT(f->had_auth[0], 0);
+	qresp_clear(&r);
+	qclient_free(c);
+	http_transport_free(&f->base);
+}
+
 int main(void)
 {
 	struct qauth *a = auth_apikey_new("secret-key");
@@ -795,6 +849,8 @@ int main(void)
 	test_sink_retry_needs_reset(a);
 	test_call_headers(a);
 	test_own_retry_policy(a);
+	test_post_retried_after_refused_connection(a);
+	test_no_auth_provider();
 	auth_free(a);
 	return check_done();
 }
