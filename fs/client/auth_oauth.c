@@ -386,6 +386,8 @@ int auth_oauth_new(const struct oauth_opts *opts, struct qauth **out, char *err,
 	o->wall_s = opts->wall_s ? opts->wall_s : real_wall_s;
 	o->cl.transport = c->transport;
 	o->cl.timeout_ms = c->timeout_ms;
+	o->cl.now_ms = c->now_ms;
+	o->cl.sleep_ms = c->sleep_ms;
 	o->cl.token_url = dup_or_null(c->token_url, &oom);
 	o->cl.client_id = dup_or_null(c->client_id, &oom);
 	o->cl.client_secret = dup_or_null(c->client_secret, &oom);

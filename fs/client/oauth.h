@@ -56,17 +56,24 @@ struct oauth_client {
 	const char *client_id;
 	const char *client_secret; /* NULL for a public (native) client */
 	long timeout_ms;           /* bound on one grant, retries included; 0 = 30 s */
+	/* The clock of the grant's deadline and the sleep of its waits (NULL:
+	 * util/clock.h's), as qclient_opts: tests run retries without sleeping. */
+	int64_t (*now_ms)(void);
+	void (*sleep_ms)(int64_t ms);
 };
 
 /*
- * POSTs one grant to the token endpoint (JSON body).  kv holds the grant's
- * fields as key, value, ..., NULL (grant_type first); client_id and, when
- * set, client_secret are added from c.  A POST is repeated only when it cannot have been processed
- * (connection refused, 429 after Retry-After) or when `repeatable` (the
- * client_credentials grant, whose repetition is harmless: 5xx and network
- * failures too).  Returns 0 with *out, -EACCES when the server refused the
- * grant (400, 401, 403), -EIO when it could not be had (network, 5xx, 429
- * beyond the budget, bad answer); err says why.
+ * POSTs one grant to the token endpoint (JSON body) through the client's
+ * one retry engine (qclient.c, with no credentials of its own).  kv holds
+ * the grant's fields as key, value, ..., NULL (grant_type first); client_id
+ * and, when set, client_secret are added from c.  A POST is repeated only
+ * when it cannot have been processed (connection refused, 429 after
+ * Retry-After) or when `repeatable` (the client_credentials grant, whose
+ * repetition is harmless: 5xx but 501 and network failures too), at most 4
+ * attempts, 0.5 s then doubling between them, all within c->timeout_ms.
+ * Redirects are not followed.  Returns 0 with *out, -EACCES when the server
+ * refused the grant (400, 401, 403), -EIO when it could not be had
+ * (network, 5xx, 429 beyond the budget, bad answer); err says why.
  */
 int oauth_grant(const struct oauth_client *c, const char *const *kv, bool repeatable,
 		int64_t now_s, struct oauth_token *out, char *err, size_t n);

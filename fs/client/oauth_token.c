@@ -15,14 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "client/qclient.h"
 #include "util/qtime.h"
 #include "util/statedir.h"
-#include "util/clock.h"
 
 #define ANSWER_MAX (64 * 1024)
 #define ACCESS_MAX 7168
@@ -125,13 +123,6 @@ void oauth_error_text(const char *body, char *buf, size_t n)
 
 /* ---------------------------------------------------------- token endpoint */
 
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-	while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* The JSON body of a grant (malloc'd; wipe it), or NULL on OOM. */
 static char *grant_body(const struct oauth_client *c, const char *const *kv)
 {
@@ -147,79 +138,79 @@ static char *grant_body(const struct oauth_client *c, const char *const *kv)
 	return s;
 }
 
-/* Sends body until an answer that is final.  Returns 0 with *resp (any
- * status) or -EIO with err set. */
-static int post_until_final(const struct oauth_client *c, const char *body, bool repeatable,
-			    struct http_response *resp, char *err, size_t n)
+/*
+ * POSTs body to the token endpoint through the client's retry engine
+ * (qclient.c), with a client of its own that sends no credentials: 429
+ * waited out (Retry-After) and a refused connection retried for every
+ * grant, 5xx and other network failures only when repeatable; attempts
+ * and waits bounded by the grant's timeout; redirects not followed.
+ * Returns qclient_call()'s rc with *r (release with answer_clear()).
+ */
+static int post_grant(const struct oauth_client *c, const char *body, bool repeatable,
+		      struct qresp *r)
 {
-	const long budget = c->timeout_ms > 0 ? c->timeout_ms : 30000;
-	const int64_t deadline = clock_mono_ms() + budget;
-	const struct http_header hdrs[] = {
-		{ "Content-Type", "application/json" },
-		{ "Accept", "application/json" },
-		{ "User-Agent", "qlikfs/" QLIKFS_VERSION },
+	struct qclient_opts qo = {
+		.base = c->token_url, .transport = c->transport, .auth = NULL,
+		.timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 30000,
+		.max_attempts = MAX_ATTEMPTS, .now_ms = c->now_ms, .sleep_ms = c->sleep_ms,
 	};
-	for (int attempt = 1;; attempt++) {
-		int64_t left = deadline - clock_mono_ms(), wait = BACKOFF_MS << (attempt - 1);
-		struct http_request req = {
-			.method = "POST", .url = c->token_url, .headers = hdrs, .n_headers = 3,
-			.body = body, .body_len = strlen(body), .timeout_ms = left > 1 ? left : 1,
-			.max_body = ANSWER_MAX,
-		};
-		http_response_clear(resp);
-		int rc = http_perform(c->transport, &req, resp);
-		bool again;
-		if (rc < 0) {
-			again = rc == -ECONNREFUSED || (repeatable && rc != -EPROTO && rc != -EFBIG);
-			snprintf(err, n, "POST %s: %s", c->token_url,
-				 rc == -ETIMEDOUT ? "timed out" : rc == -ECONNREFUSED ? "connection refused"
-				 : rc == -EPROTO ? "TLS verification failed" : "network error");
-		} else if (resp->status == 429) {
-			wait = qclient_retry_after_ms(http_response_header(resp, "retry-after"));
-			again = true;
-			snprintf(err, n, "POST %s: HTTP 429 rate limited", c->token_url);
-		} else if (resp->status >= 500 && repeatable) {
-			again = true;
-			snprintf(err, n, "POST %s: HTTP %ld", c->token_url, resp->status);
-		} else {
-			return 0;
-		}
-		if (!again || attempt >= MAX_ATTEMPTS || clock_mono_ms() + wait >= deadline) {
-			http_response_clear(resp);
-			return -EIO;
-		}
-		sleep_ms(wait);
-	}
+	struct qcall call = {
+		.method = "POST", .url = c->token_url, .body = body, .body_len = strlen(body),
+		.op = QOP_CREATE, .idempotent = repeatable, .no_redirect = true,
+		.max_body = ANSWER_MAX, .retry_delay_ms = BACKOFF_MS,
+	};
+	struct qclient *qc = qclient_new(&qo);
+	memset(r, 0, sizeof(*r));
+	if (!qc)
+		return -ENOMEM;
+	int rc = qclient_call(qc, &call, r);
+	qclient_free(qc);
+	return rc;
+}
+
+/* Zeroes the answer's body and parsed strings (a token), then frees it. */
+static void answer_clear(struct qresp *r)
+{
+	if (r->body)
+		explicit_bzero(r->body, r->body_len);
+	json_wipe_delete(r->json);
+	r->json = NULL;
+	qresp_clear(r);
 }
 
 int oauth_grant(const struct oauth_client *c, const char *const *kv, bool repeatable,
 		int64_t now_s, struct oauth_token *out, char *err, size_t n)
 {
-	struct http_response resp = { 0 };
+	struct qresp r;
 	char text[320];
 	char *body = grant_body(c, kv);
 	if (!body)
 		return -ENOMEM;
-	int rc = post_until_final(c, body, repeatable, &resp, err, n);
+	int rc = post_grant(c, body, repeatable, &r);
 	wipe_free(body);
-	if (rc)
-		return rc;
-	long st = resp.status;
-	if (st == 200 || st == 201) {
-		rc = oauth_token_parse(resp.body, resp.body_len, now_s, out);
-		if (rc == -EPROTO)
+	long st = r.status;
+	if (rc == -ENOMEM && !st) {
+		/* nothing to say */
+	} else if (!st) {
+		snprintf(err, n, "%s", r.errmsg); /* "POST /oauth/token: timed out (after 4 attempts)" */
+		rc = -EIO;
+	} else if (st == 200 || st == 201) {
+		rc = oauth_token_parse(r.body, r.body_len, now_s, out);
+		if (rc == -EPROTO) {
 			snprintf(err, n, "POST %s: HTTP %ld with an answer that is not a token",
 				 c->token_url, st);
-		if (rc == -EPROTO)
 			rc = -EIO;
+		}
+	} else if (st == 429) {
+		snprintf(err, n, "POST %s: HTTP 429 rate limited (after %d attempt%s)", c->token_url,
+			 r.attempts, r.attempts == 1 ? "" : "s");
+		rc = -EIO;
 	} else {
-		oauth_error_text(resp.body, text, sizeof(text));
+		oauth_error_text(r.body, text, sizeof(text));
 		snprintf(err, n, "HTTP %ld%s%s", st, text[0] ? " " : "", text);
 		rc = st == 400 || st == 401 || st == 403 ? -EACCES : -EIO;
 	}
-	if (resp.body)
-		explicit_bzero(resp.body, resp.body_len);
-	http_response_clear(&resp);
+	answer_clear(&r);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -390,6 +391,129 @@ static void test_one_grant_for_many_threads(void)
 	auth_free(a);
 }
 
+/* ------------------------------------------- the token POST's retries */
+
+/* A transport that answers the next scripted token POSTs itself (a status
+ * with an optional Retry-After, or a transport error) and hands every other
+ * request to the simulator; it counts the token POSTs it saw. */
+struct script {
+	struct http_transport base;
+	struct { long status; int err; const char *retry_after; } step[8];
+	int n, next, posts;
+};
+
+static int script_perform(struct http_transport *t, const struct http_request *req,
+			  struct http_response *resp)
+{
+	struct script *s = (struct script *)t;
+	if (!strstr(req->url, "/oauth/token"))
+		return http_perform(tr, req, resp);
+	s->posts++;
+	if (s->next >= s->n)
+		return http_perform(tr, req, resp);
+	int i = s->next++;
+	memset(resp, 0, sizeof(*resp));
+	if (s->step[i].err)
+		return s->step[i].err;
+	resp->status = s->step[i].status;
+	resp->body = strdup("{\"error\":\"temporarily_unavailable\"}");
+	resp->body_len = strlen(resp->body);
+	if (s->step[i].retry_after)
+		http_response_add_header(resp, "Retry-After", s->step[i].retry_after);
+	return 0;
+}
+
+static void script_destroy(struct http_transport *t)
+{
+	(void)t;
+}
+
+static const struct http_transport_ops script_ops = { script_perform, script_destroy };
+
+/* The fake pair the grant's retries run on: a sleep moves the clock. */
+static int64_t grant_clock = 1000000;
+static int64_t grant_now(void)
+{
+	return grant_clock;
+}
+static void grant_sleep(int64_t ms)
+{
+	if (ms > 0)
+		grant_clock += ms;
+}
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The token POST goes through the client's retry engine on the injected
+ * clock: a repeatable grant retries a 503 after the first backoff (0.5 s)
+ * and a 429 after its Retry-After; a grant that is not repeatable is never
+ * sent again after an answer or a failure that may have been processed, but
+ * is after a 429 or a refused connection; a Retry-After past the deadline
+ * gives up at once.  Nothing sleeps for real, and no secret is in a message. */
+static void test_token_post_retries(void)
+{
+	struct script s = { .base.ops = &script_ops };
+	struct oauth_client c = { .transport = &s.base, .token_url = TOKEN_URL, .client_id = "m2m",
+				  .client_secret = SECRET, .timeout_ms = 30000,
+				  .now_ms = grant_now, .sleep_ms = grant_sleep };
+	const char *cc[] = { "grant_type", "client_credentials", "scope", "user_default", NULL };
+	const char *code[] = { "grant_type", "authorization_code", "code", "no-such-code",
+			       "redirect_uri", "http://127.0.0.1:1/", "code_verifier", "v", NULL };
+	struct oauth_token t = { 0 };
+	char err[512] = "";
+	int64_t real0 = real_ms(), t0 = grant_clock;
+	long sim0 = token_posts();
+
+	/* repeatable: 503, then 429 with Retry-After: 3, then the simulator's token */
+	s.step[0].status = 503;
+	s.step[1] = (typeof(s.step[1])){ 429, 0, "3" };
+	s.n = 2;
+	CHECK_INT(oauth_grant(&c, cc, true, wall_s(), &t, err, sizeof(err)), 0);
+	CHECK(t.access_token != NULL);
+	oauth_token_clear(&t);
+	CHECK_INT(s.posts, 3);
+	CHECK_INT(token_posts() - sim0, 1);
+	CHECK_INT(grant_clock - t0, 500 + 3000);
+
+	/* not repeatable: a 503 or a timeout may have spent the code: not sent again */
+	s = (struct script){ .base.ops = &script_ops, .n = 1 };
+	s.step[0].status = 503;
+	t0 = grant_clock;
+	CHECK_INT(oauth_grant(&c, code, false, wall_s(), &t, err, sizeof(err)), -EIO);
+	CHECK_INT(s.posts, 1);
+	CHECK(strstr(err, "HTTP 503") != NULL);
+	s = (struct script){ .base.ops = &script_ops, .n = 1 };
+	s.step[0].err = -ETIMEDOUT;
+	CHECK_INT(oauth_grant(&c, code, false, wall_s(), &t, err, sizeof(err)), -EIO);
+	CHECK_INT(s.posts, 1);
+	CHECK(strstr(err, "timed out") != NULL);
+	CHECK_INT(grant_clock - t0, 0);
+	/* ... but a 429 and a refused connection were not processed: sent again */
+	s = (struct script){ .base.ops = &script_ops, .n = 2 };
+	s.step[0] = (typeof(s.step[0])){ 429, 0, "2" };
+	s.step[1].err = -ECONNREFUSED;
+	CHECK_INT(oauth_grant(&c, code, false, wall_s(), &t, err, sizeof(err)), -EACCES);
+	CHECK_INT(s.posts, 3); /* the third reached the simulator, which refused the code */
+	CHECK_INT(grant_clock - t0, 2000 + 1000); /* Retry-After, then the second backoff */
+
+	/* a Retry-After beyond the grant's deadline: given up without waiting */
+	c.timeout_ms = 5000;
+	s = (struct script){ .base.ops = &script_ops, .n = 1 };
+	s.step[0] = (typeof(s.step[0])){ 429, 0, "60" };
+	t0 = grant_clock;
+	CHECK_INT(oauth_grant(&c, cc, true, wall_s(), &t, err, sizeof(err)), -EIO);
+	CHECK_INT(s.posts, 1);
+	CHECK_INT(grant_clock - t0, 0);
+	CHECK(strstr(err, "429") != NULL);
+	CHECK(strstr(err, SECRET) == NULL && strstr(err, "no-such-code") == NULL);
+	CHECK(real_ms() - real0 < 2000); /* nothing slept for real */
+}
+
 int main(void)
 {
 	struct sim_config cfg = { .seed = 3, .api_key = "k" };
@@ -406,6 +530,7 @@ int main(void)
 	test_wrong_secret();
 	test_login_refresh_rotation_revocation();
 	test_one_grant_for_many_threads();
+	test_token_post_retries();
 	http_transport_free(tr);
 	sim_free(sim);
 	return check_done();
