@@ -1,29 +1,23 @@
 /*
  * cache.c - thread-safe key -> blob cache: TTL, byte-bounded LRU, negative
- * entries, single-flight fetching.
+ * entries.
  *
  * Responsibility: remember recent results (blobs or negative errnos) under
- * string keys and collapse concurrent fetches of one key into a single call.
+ * string keys.  (Fetching is the caller's: concurrent fetches of one thing
+ * are shared by util/flight.h's single flight, not here.)
  *
  * Data structures:
  *  - entries live in a chained hash table (power-of-two buckets, doubled when
  *    entries > buckets) and on a doubly linked LRU list (lru.next = most
- *    recently used, lru.prev = least recently used);
- *  - fetches in flight live in a second, fixed-size chained table of
- *    struct flight.  A flight is reference counted (fetcher + waiters) and
- *    freed by whoever drops the last reference.
+ *    recently used, lru.prev = least recently used).
  *
  * Invariants (under c->lock):
  *  - bytes == sum of entry->size over all entries, entries == their count;
  *  - every stored entry has size <= max_bytes, and bytes <= max_bytes after
- *    every public call returns;
- *  - at most one attached flight per key; a flight is attached (findable)
- *    until it completes or its key is invalidated/put, after which it is
- *    "stale": its result is handed to its callers but never stored.
+ *    every public call returns.
  *
- * Locks: one mutex c->lock protects everything; each flight has a condition
- * variable used with c->lock.  fetch() callbacks run without the lock.  Blob
- * reference counts are atomic and need no lock.
+ * Locks: one mutex c->lock protects everything.  Blob reference counts are
+ * atomic and need no lock.
  */
 #include "cache.h"
 
@@ -36,7 +30,6 @@
 #include <time.h>
 
 #define CACHE_MIN_BUCKETS 64
-#define FLIGHT_BUCKETS 64
 
 struct cache_blob {
 	atomic_long refs;
@@ -60,18 +53,6 @@ struct entry {
 	int err;                 /* negative errno of a negative entry */
 };
 
-struct flight {
-	struct flight *hnext;
-	size_t hash;
-	char *key;
-	pthread_cond_t done_cv;
-	unsigned refs;
-	bool attached; /* findable in c->flights */
-	bool done;
-	int err;
-	struct cache_blob *blob;
-};
-
 struct cache {
 	pthread_mutex_t lock;
 	struct cache_clock clk;
@@ -79,8 +60,7 @@ struct cache {
 	struct entry **buckets;
 	size_t nbuckets; /* power of two */
 	struct lru_link lru;
-	struct flight *flights[FLIGHT_BUCKETS];
-	uint64_t hits, misses, neg_hits, evictions, fetches, shared_waits;
+	uint64_t hits, misses, neg_hits, evictions;
 };
 
 /* ---- blobs ---- */
@@ -246,45 +226,11 @@ static void maybe_grow(struct cache *c)
 	c->nbuckets = n;
 }
 
-static struct flight *flight_find(struct cache *c, const char *key, size_t hash)
-{
-	for (struct flight *f = c->flights[hash % FLIGHT_BUCKETS]; f; f = f->hnext)
-		if (f->hash == hash && strcmp(f->key, key) == 0)
-			return f;
-	return NULL;
-}
-
-/* Makes f unfindable and its result unstorable.  Idempotent. */
-static void flight_detach(struct cache *c, struct flight *f)
-{
-	if (!f->attached)
-		return;
-	struct flight **pp = &c->flights[f->hash % FLIGHT_BUCKETS];
-	while (*pp != f)
-		pp = &(*pp)->hnext;
-	*pp = f->hnext;
-	f->hnext = NULL;
-	f->attached = false;
-}
-
-static void flight_put(struct flight *f)
-{
-	if (--f->refs)
-		return;
-	pthread_cond_destroy(&f->done_cv);
-	cache_blob_unref(f->blob);
-	free(f->key);
-	free(f);
-}
-
 static void drop_key(struct cache *c, const char *key, size_t hash)
 {
 	struct entry *e = entry_find(c, key, hash);
 	if (e)
 		entry_remove(c, e);
-	struct flight *f = flight_find(c, key, hash);
-	if (f)
-		flight_detach(c, f);
 }
 
 /* Stores blob (a new reference is taken) or err under key, replacing any
@@ -449,15 +395,6 @@ void cache_invalidate_prefix(struct cache *c, const char *prefix)
 			entry_remove(c, e);
 		l = next;
 	}
-	for (size_t i = 0; i < FLIGHT_BUCKETS; i++) {
-		struct flight *f = c->flights[i];
-		while (f) {
-			struct flight *next = f->hnext;
-			if (strncmp(f->key, prefix, plen) == 0)
-				flight_detach(c, f);
-			f = next;
-		}
-	}
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -466,9 +403,6 @@ void cache_clear(struct cache *c)
 	pthread_mutex_lock(&c->lock);
 	while (c->lru.next != &c->lru)
 		entry_remove(c, (struct entry *)c->lru.next);
-	for (size_t i = 0; i < FLIGHT_BUCKETS; i++)
-		while (c->flights[i])
-			flight_detach(c, c->flights[i]);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -478,76 +412,6 @@ void cache_set_max_bytes(struct cache *c, size_t max_bytes)
 	c->max_bytes = max_bytes;
 	evict_until(c, max_bytes);
 	pthread_mutex_unlock(&c->lock);
-}
-
-int cache_get_or_fetch(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
-		       struct cache_blob **out)
-{
-	*out = NULL;
-	if (!key || !fetch)
-		return -EINVAL;
-	size_t hash = hash_key(key);
-	pthread_mutex_lock(&c->lock);
-	int rc = lookup_locked(c, key, hash, out);
-	if (rc != 0) {
-		pthread_mutex_unlock(&c->lock);
-		return rc > 0 ? 0 : rc;
-	}
-
-	struct flight *f = flight_find(c, key, hash);
-	if (f) {
-		f->refs++;
-		c->shared_waits++;
-		while (!f->done)
-			pthread_cond_wait(&f->done_cv, &c->lock);
-		rc = f->err;
-		*out = cache_blob_ref(f->blob);
-		flight_put(f);
-		pthread_mutex_unlock(&c->lock);
-		return rc;
-	}
-
-	f = calloc(1, sizeof(*f));
-	char *k = f ? strdup(key) : NULL;
-	if (!k || pthread_cond_init(&f->done_cv, NULL) != 0) {
-		pthread_mutex_unlock(&c->lock);
-		free(k);
-		free(f);
-		return -ENOMEM;
-	}
-	f->key = k;
-	f->hash = hash;
-	f->refs = 1;
-	f->attached = true;
-	f->hnext = c->flights[hash % FLIGHT_BUCKETS];
-	c->flights[hash % FLIGHT_BUCKETS] = f;
-	c->fetches++;
-	pthread_mutex_unlock(&c->lock);
-
-	struct cache_blob *blob = NULL;
-	int64_t ttl_ms = 0;
-	rc = fetch(arg, &blob, &ttl_ms);
-	if (rc > 0 || (rc == 0 && !blob))
-		rc = -EIO;
-	if (rc < 0) {
-		cache_blob_unref(blob);
-		blob = NULL;
-	}
-
-	pthread_mutex_lock(&c->lock);
-	if (f->attached) {
-		flight_detach(c, f);
-		/* -ENOMEM from store only means "not cached": the result stands. */
-		(void)store(c, key, hash, blob, rc, ttl_ms);
-	}
-	f->done = true;
-	f->err = rc;
-	f->blob = blob; /* the flight owns the fetch's reference */
-	*out = cache_blob_ref(blob);
-	pthread_cond_broadcast(&f->done_cv);
-	flight_put(f);
-	pthread_mutex_unlock(&c->lock);
-	return rc;
 }
 
 void cache_get_stats(struct cache *c, struct cache_stats *st)
@@ -560,7 +424,5 @@ void cache_get_stats(struct cache *c, struct cache_stats *st)
 	st->misses = c->misses;
 	st->neg_hits = c->neg_hits;
 	st->evictions = c->evictions;
-	st->fetches = c->fetches;
-	st->shared_waits = c->shared_waits;
 	pthread_mutex_unlock(&c->lock);
 }

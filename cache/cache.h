@@ -1,6 +1,6 @@
 /*
  * cache.h - a thread-safe key -> blob cache with TTL, a byte bound with LRU
- * eviction, negative entries and single-flight fetching.
+ * eviction and negative entries.
  *
  * The cache knows nothing of HTTP or FUSE: keys are arbitrary NUL-terminated
  * strings (copied), values are immutable reference-counted blobs or negative
@@ -64,7 +64,7 @@ struct cache;
 struct cache *cache_new(size_t max_bytes, const struct cache_clock *clk);
 
 /* Frees the cache and drops its blob references.  NULL-safe.  No other thread
- * may be using the cache (in particular no cache_get_or_fetch in flight). */
+ * may be using the cache. */
 void cache_free(struct cache *c);
 
 /* Returns 1 on a fresh positive hit (*out receives a new reference owned by
@@ -76,16 +76,14 @@ int cache_lookup(struct cache *c, const char *key, struct cache_blob **out);
 /* Stores b under key for ttl_ms, replacing any previous entry (the cache takes
  * its own reference; the caller keeps its own).  ttl_ms <= 0 or an entry
  * larger than max_bytes: nothing is stored, but the previous entry is still
- * dropped.  A fetch in flight for key will not store its (older) result.
- * Returns 0, -EINVAL (NULL key or blob) or -ENOMEM. */
+ * dropped.  Returns 0, -EINVAL (NULL key or blob) or -ENOMEM. */
 int cache_put(struct cache *c, const char *key, struct cache_blob *b, int64_t ttl_ms);
 
 /* Like cache_put() but stores a negative entry carrying err (a negative
  * errno).  Returns 0, -EINVAL (NULL key or err >= 0) or -ENOMEM. */
 int cache_put_negative(struct cache *c, const char *key, int err, int64_t ttl_ms);
 
-/* Drops the entry for key (if any); a fetch in flight for key will not store
- * its result and later callers start a new fetch. */
+/* Drops the entry for key (if any). */
 void cache_invalidate(struct cache *c, const char *key);
 
 /* Same as cache_invalidate() for every key starting with prefix (O(n)). */
@@ -97,32 +95,12 @@ void cache_clear(struct cache *c);
 /* Changes the byte bound, evicting LRU entries until the cache fits. */
 void cache_set_max_bytes(struct cache *c, size_t max_bytes);
 
-/* Fetch callback for cache_get_or_fetch(), called without any cache lock.
- * Returns 0 and sets *out to a blob whose reference passes to the cache, or a
- * negative errno.  Sets *ttl_ms (pre-set to 0): when > 0 the result (blob or
- * negative errno) is stored for that long.  A return of 0 with *out == NULL,
- * or a positive return, is treated as -EIO. */
-typedef int (*cache_fetch_fn)(void *arg, struct cache_blob **out, int64_t *ttl_ms);
-
-/* Single flight.  On a fresh hit returns 0 with *out = new reference; on a
- * fresh negative entry returns its errno without fetching.  Otherwise, if
- * another thread is already fetching key, waits for it and shares its result
- * (blob or error).  Otherwise calls fetch() without holding any lock and
- * stores its result when ttl_ms > 0, unless key was invalidated or put while
- * the fetch was in flight (the result is then only returned to the callers
- * sharing this fetch).  Returns 0 (*out = new reference owned by the caller)
- * or a negative errno (*out = NULL; -ENOMEM if the flight cannot be set up). */
-int cache_get_or_fetch(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
-		       struct cache_blob **out);
-
 struct cache_stats {
 	size_t bytes, max_bytes, entries;
-	uint64_t hits;         /* fresh positive hits (lookup and get_or_fetch) */
-	uint64_t misses;       /* absent or expired (lookup and get_or_fetch) */
+	uint64_t hits;         /* fresh positive hits */
+	uint64_t misses;       /* absent or expired */
 	uint64_t neg_hits;     /* fresh negative hits */
 	uint64_t evictions;    /* entries evicted by the byte bound */
-	uint64_t fetches;      /* fetch() calls */
-	uint64_t shared_waits; /* get_or_fetch callers that shared another's fetch */
 };
 
 /* Fills *st with a consistent snapshot. */

@@ -1,6 +1,6 @@
 /*
  * test_cache.c - unit tests of cache/cache.c with a fake clock: TTL, negative
- * entries, LRU under the byte bound, invalidation, single flight.
+ * entries, LRU under the byte bound, invalidation, many threads at once.
  */
 #include "cache.h"
 #include "check.h"
@@ -300,296 +300,18 @@ static void test_invalidate(void)
 	cache_free(c);
 }
 
-/* ---- single flight ---- */
-
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cv;
-	bool open;
-	int calls;
-	int rc;          /* what fetch returns */
-	int64_t ttl;     /* what fetch sets */
-	const char *val; /* blob content when rc == 0 */
-};
-
-static void gate_init(struct gate *g, int rc, int64_t ttl, const char *val)
-{
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cv, NULL);
-	g->open = false;
-	g->calls = 0;
-	g->rc = rc;
-	g->ttl = ttl;
-	g->val = val;
-}
-
-static void gate_destroy(struct gate *g)
-{
-	pthread_mutex_destroy(&g->lock);
-	pthread_cond_destroy(&g->cv);
-}
-
-static int calls(struct gate *g)
-{
-	pthread_mutex_lock(&g->lock);
-	int n = g->calls;
-	pthread_mutex_unlock(&g->lock);
-	return n;
-}
-
-static void gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->lock);
-	g->open = true;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static int blocking_fetch(void *arg, struct cache_blob **out, int64_t *ttl_ms)
-{
-	struct gate *g = arg;
-	pthread_mutex_lock(&g->lock);
-	g->calls++;
-	while (!g->open)
-		pthread_cond_wait(&g->cv, &g->lock);
-	pthread_mutex_unlock(&g->lock);
-	*ttl_ms = g->ttl;
-	if (g->rc)
-		return g->rc;
-	*out = cache_blob_new(g->val, strlen(g->val));
-	return *out ? 0 : -ENOMEM;
-}
-
-struct worker {
-	pthread_t th;
-	struct cache *c;
-	const char *key;
-	struct gate *g;
-	int rc;
-	struct cache_blob *blob;
-};
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	w->rc = cache_get_or_fetch(w->c, w->key, blocking_fetch, w->g, &w->blob);
-	return NULL;
-}
-
-/* Waits (real time, bounded) until the cache reports `waits` shared waiters
- * and the gate saw `ncalls` fetch calls. */
-static bool wait_for(struct cache *c, struct gate *g, uint64_t waits, int ncalls)
-{
-	for (int i = 0; i < 5000; i++) {
-		struct cache_stats st;
-		cache_get_stats(c, &st);
-		if (st.shared_waits >= waits && calls(g) >= ncalls)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-#define NW 8
-
-static void test_single_flight(void)
-{
-	fake_now = 0;
-	struct cache *c = cache_new(1 << 20, &clk);
-	struct gate g;
-	gate_init(&g, 0, 1000, "shared");
-	struct worker w[NW];
-	for (int i = 0; i < NW; i++) {
-		w[i] = (struct worker){ .c = c, .key = "k", .g = &g };
-		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
-	}
-	CHECK(wait_for(c, &g, NW - 1, 1));
-	gate_open(&g);
-	for (int i = 0; i < NW; i++)
-		pthread_join(w[i].th, NULL);
-	CHECK_INT(calls(&g), 1);
-	for (int i = 0; i < NW; i++) {
-		CHECK_INT(w[i].rc, 0);
-		CHECK(w[i].blob != NULL && w[i].blob == w[0].blob);
-	}
-	CHECK_STR(cache_blob_data(w[0].blob), "shared");
-	for (int i = 0; i < NW; i++)
-		cache_blob_unref(w[i].blob);
-	CHECK(has(c, "k", "shared"));
-
-	/* a fresh hit does not fetch */
-	struct cache_blob *b = NULL;
-	CHECK_INT(cache_get_or_fetch(c, "k", blocking_fetch, &g, &b), 0);
-	CHECK_STR(b ? cache_blob_data(b) : NULL, "shared");
-	cache_blob_unref(b);
-	CHECK_INT(calls(&g), 1);
-
-	struct cache_stats st;
-	cache_get_stats(c, &st);
-	CHECK_INT(st.fetches, 1);
-	CHECK_INT(st.shared_waits, NW - 1);
-	CHECK_INT(st.misses, NW);
-	CHECK_INT(st.hits, 2);
-	gate_destroy(&g);
-	cache_free(c);
-}
-
-static void test_flight_errors(void)
-{
-	fake_now = 0;
-	struct cache *c = cache_new(1 << 20, &clk);
-	struct gate g;
-	gate_init(&g, -ENOENT, 500, NULL);
-	struct worker w[4];
-	for (int i = 0; i < 4; i++) {
-		w[i] = (struct worker){ .c = c, .key = "gone", .g = &g };
-		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
-	}
-	CHECK(wait_for(c, &g, 3, 1));
-	gate_open(&g);
-	for (int i = 0; i < 4; i++) {
-		pthread_join(w[i].th, NULL);
-		CHECK_INT(w[i].rc, -ENOENT);
-		CHECK(w[i].blob == NULL);
-	}
-	CHECK_INT(calls(&g), 1);
-
-	/* stored as a negative entry: served without fetching until it expires */
-	struct cache_blob *b;
-	CHECK_INT(cache_get_or_fetch(c, "gone", blocking_fetch, &g, &b), -ENOENT);
-	CHECK_INT(calls(&g), 1);
-	fake_now = 500;
-	CHECK_INT(cache_get_or_fetch(c, "gone", blocking_fetch, &g, &b), -ENOENT);
-	CHECK_INT(calls(&g), 2);
-
-	/* error with ttl 0: shared but not stored */
-	cache_clear(c);
-	g.rc = -EIO;
-	g.ttl = 0;
-	CHECK_INT(cache_get_or_fetch(c, "e", blocking_fetch, &g, &b), -EIO);
-	CHECK_INT(cache_lookup(c, "e", &b), 0);
-	CHECK_INT(calls(&g), 3);
-
-	/* positive result with ttl 0: returned, not stored */
-	g.rc = 0;
-	g.val = "once";
-	CHECK_INT(cache_get_or_fetch(c, "o", blocking_fetch, &g, &b), 0);
-	CHECK_STR(b ? cache_blob_data(b) : NULL, "once");
-	cache_blob_unref(b);
-	CHECK_INT(cache_lookup(c, "o", &b), 0);
-	gate_destroy(&g);
-	cache_free(c);
-}
-
-static int bad_fetch(void *arg, struct cache_blob **out, int64_t *ttl_ms)
-{
-	(void)arg;
-	(void)out;
-	*ttl_ms = 1000;
-	return 0; /* success without a blob */
-}
-
-static void test_flight_invalidation(void)
-{
-	static const char *const how[] = { "key", "prefix", "clear", "put" };
-	for (int mode = 0; mode < 4; mode++) {
-		fake_now = 0;
-		struct cache *c = cache_new(1 << 20, &clk);
-		struct gate g;
-		gate_init(&g, 0, 1000, "stale");
-		struct worker w[3];
-		for (int i = 0; i < 3; i++) {
-			w[i] = (struct worker){ .c = c, .key = "/apps/1", .g = &g };
-			pthread_create(&w[i].th, NULL, worker_main, &w[i]);
-		}
-		CHECK(wait_for(c, &g, 2, 1));
-		if (mode == 0)
-			cache_invalidate(c, "/apps/1");
-		else if (mode == 1)
-			cache_invalidate_prefix(c, "/apps/");
-		else if (mode == 2)
-			cache_clear(c);
-		else
-			CHECK_INT(put_str(c, "/apps/1", "fresh", 1000), 0);
-
-		/* a caller arriving after the invalidation must not join the stale
-		 * fetch: it starts its own (which the gate also blocks) */
-		struct worker late = { .c = c, .key = "/apps/1", .g = &g };
-		if (mode != 3) {
-			pthread_create(&late.th, NULL, worker_main, &late);
-			CHECK(wait_for(c, &g, 2, 2));
-		}
-		gate_open(&g);
-		for (int i = 0; i < 3; i++) {
-			pthread_join(w[i].th, NULL);
-			CHECK_INT(w[i].rc, 0);
-			CHECK_STR(w[i].blob ? cache_blob_data(w[i].blob) : NULL, "stale");
-			cache_blob_unref(w[i].blob);
-		}
-		if (mode != 3) {
-			pthread_join(late.th, NULL);
-			CHECK_INT(late.rc, 0);
-			cache_blob_unref(late.blob);
-			CHECK_INT(calls(&g), 2);
-		} else {
-			/* the stale fetch did not overwrite the newer put */
-			CHECK(has(c, "/apps/1", "fresh"));
-			CHECK_INT(calls(&g), 1);
-		}
-		struct cache_stats st;
-		cache_get_stats(c, &st);
-		if (st.entries != 1 || (mode == 3 && st.fetches != 1))
-			fprintf(stderr, "mode %s\n", how[mode]);
-		CHECK_INT(st.entries, 1); /* only the late fetch / the put stored */
-		gate_destroy(&g);
-		cache_free(c);
-	}
-
-	/* stale-only case: no late fetch; the result must not be stored */
-	fake_now = 0;
-	struct cache *c = cache_new(1 << 20, &clk);
-	struct gate g;
-	gate_init(&g, 0, 1000, "stale");
-	struct worker w = { .c = c, .key = "x", .g = &g };
-	pthread_create(&w.th, NULL, worker_main, &w);
-	CHECK(wait_for(c, &g, 0, 1));
-	cache_invalidate(c, "x");
-	gate_open(&g);
-	pthread_join(w.th, NULL);
-	CHECK_INT(w.rc, 0);
-	CHECK_STR(w.blob ? cache_blob_data(w.blob) : NULL, "stale");
-	cache_blob_unref(w.blob);
-	struct cache_blob *b;
-	CHECK_INT(cache_lookup(c, "x", &b), 0);
-
-	/* a fetch that returns 0 without a blob is an -EIO */
-	CHECK_INT(cache_get_or_fetch(c, "bad", bad_fetch, NULL, &b), -EIO);
-	CHECK(b == NULL);
-
-	/* an oversize fetched blob is returned but not stored */
-	cache_set_max_bytes(c, 100);
-	gate_destroy(&g);
-	gate_init(&g, 0, 1000,
-		  "0123456789012345678901234567890123456789012345678901234567890123456789");
-	gate_open(&g);
-	CHECK_INT(cache_get_or_fetch(c, "big", blocking_fetch, &g, &b), 0);
-	CHECK(b && cache_blob_len(b) == 70);
-	cache_blob_unref(b);
-	CHECK_INT(cache_lookup(c, "big", &b), 0);
-	gate_destroy(&g);
-	cache_free(c);
-}
-
 /* Hammer: many threads, few keys, random operations; checks nothing crashes
  * or leaks (run under valgrind / helgrind). */
-static int quick_fetch(void *arg, struct cache_blob **out, int64_t *ttl_ms)
+/* What the hammer's threads store for key on a miss: the key itself, or
+ * -ENOENT for k3. */
+static int quick_fill(struct cache *c, const char *key, struct cache_blob **out)
 {
-	const char *key = arg;
-	*ttl_ms = 20;
 	if (key[1] == '3')
-		return -ENOENT;
+		return cache_put_negative(c, key, -ENOENT, 20) ? -ENOMEM : -ENOENT;
 	*out = cache_blob_new(key, strlen(key));
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	return cache_put(c, key, *out, 20);
 }
 
 static void *hammer_main(void *arg)
@@ -603,7 +325,11 @@ static void *hammer_main(void *arg)
 		struct cache_blob *b = NULL;
 		int r = rand_r(&seed) % 10;
 		if (r < 7) {
-			int rc = cache_get_or_fetch(c, k, quick_fetch, (void *)k, &b);
+			int rc = cache_lookup(c, k, &b);
+			if (rc == 0)
+				rc = quick_fill(c, k, &b);
+			else if (rc == 1)
+				rc = 0;
 			if (rc == 0 && strcmp(cache_blob_data(b), k) != 0)
 				bad++;
 			if (rc != 0 && !(rc == -ENOENT && k[1] == '3'))
@@ -648,9 +374,6 @@ int main(void)
 	test_lru();
 	test_many();
 	test_invalidate();
-	test_single_flight();
-	test_flight_errors();
-	test_flight_invalidation();
 	test_hammer();
 	return check_done();
 }
