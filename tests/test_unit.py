@@ -19,7 +19,7 @@ def test_unit_binaries_exist():
                  "test_ns", "test_sim", "test_render", "test_http_curl", "test_statedir", "test_oauth",
                  "test_contexts", "test_secret", "test_multipart", "test_upload", "test_qvf",
                  "test_reports", "test_rawreq", "test_actions_http", "test_changes", "test_ns_local",
-                 "test_ns_ext", "test_http_fault"):
+                 "test_ns_ext", "test_http_fault", "test_flight"):
         assert want in names, "unit test %s was not built (have %s)" % (want, sorted(names))
 
 

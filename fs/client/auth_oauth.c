@@ -7,7 +7,8 @@
  * to machine: client_credentials grants, nothing stored).
  *
  * Invariants:
- *  - at most one grant is in flight (busy); it runs without o->mu held;
+ *  - at most one grant is in flight (o->grant, util/flight.h); it runs
+ *    without o->mu held, and callers that need its outcome share it;
  *  - the access token is never handed out after expires_ms;
  *  - in LOGIN mode the token file is read and written only under its
  *    flock(), so that two mounts of one tenant never both spend the same
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/flight.h"
 #include "util/url.h"
 
 #define RENEW_MAX_MS 60000 /* renew at most this long before expiry ... */
@@ -56,9 +58,7 @@ struct oauth {
 	int64_t expires_ms;   /* GUARDED_BY(mu); monotonic */
 	int64_t renew_ms;     /* GUARDED_BY(mu); monotonic */
 	int64_t pause_until;  /* GUARDED_BY(mu); no grant before (after a failure) */
-	bool busy;            /* GUARDED_BY(mu) */
-	unsigned gen;         /* GUARDED_BY(mu); grants finished */
-	int last_rc;          /* GUARDED_BY(mu); result of the last grant */
+	struct flight grant;  /* GUARDED_BY(mu); its rc: the last grant's outcome */
 	char why[400];        /* GUARDED_BY(mu) */
 };
 
@@ -199,7 +199,8 @@ static int grant_client(struct oauth *o, struct oauth_token *out, char *why, siz
 }
 
 /*
- * Runs one grant with o->mu released (busy set), then installs its result.
+ * Runs one grant with o->mu released (o->grant running), then installs its
+ * result.
  * stale is the access token being replaced (NULL: the current one).  Called
  * and returns with o->mu held.
  */
@@ -214,7 +215,7 @@ static int run_grant(struct oauth *o, const char *stale)
 	int64_t start = o->now_ms();
 	int rc;
 
-	o->busy = true;
+	flight_begin(&o->grant);
 	pthread_mutex_unlock(&o->mu);
 	if ((stale && !st) || (o->refresh && !rt) || (o->dead_refresh && !dead))
 		rc = -ENOMEM;
@@ -231,9 +232,6 @@ static int run_grant(struct oauth *o, const char *stale)
 		wipe_free(o->dead_refresh);
 		o->dead_refresh = refused;
 	}
-	o->busy = false;
-	o->gen++;
-	o->last_rc = rc;
 	if (rc == 0) {
 		install(o, &t, start);
 		o->pause_until = 0;
@@ -241,10 +239,10 @@ static int run_grant(struct oauth *o, const char *stale)
 		snprintf(o->why, sizeof(o->why), "%s", why[0] ? why : strerror(-rc));
 		o->pause_until = o->now_ms() + (rc == -EACCES && o->mode == MODE_CLIENT
 						? CLIENT_REFUSED_PAUSE_MS : TRANSIENT_PAUSE_MS);
-		if (rc != -EACCES && rc != -ENOMEM)
-			rc = -EIO;
 	}
-	pthread_cond_broadcast(&o->cv);
+	flight_end(&o->grant, rc, &o->cv);
+	if (rc && rc != -EACCES && rc != -ENOMEM)
+		rc = -EIO;
 	return rc;
 }
 
@@ -259,22 +257,19 @@ static int obtain(struct oauth *o, const char *stale)
 	for (;;) {
 		int64_t now = o->now_ms();
 		bool valid = o->access && now < o->expires_ms && !same(o->access, stale);
-		if (valid && (now < o->renew_ms || o->busy || now < o->pause_until))
+		if (valid && (now < o->renew_ms || o->grant.running || now < o->pause_until))
 			return 0;
-		if (o->busy) {
+		if (o->grant.running) {
 			/* another caller's grant: its outcome is ours, within the
 			 * same bound as a grant of our own */
-			unsigned g = o->gen;
 			const int64_t deadline =
 				clock_mono_ms() + (o->cl.timeout_ms > 0 ? o->cl.timeout_ms : 30000);
-			while (o->busy && o->gen == g)
-				if (clock_cond_wait_until(&o->cv, &o->mu, deadline))
-					return -EIO; /* timed out: a network failure */
-			waited_rc = o->last_rc;
+			if (flight_wait(&o->grant, &o->mu, &o->cv, deadline, &waited_rc))
+				return -EIO; /* timed out: a network failure */
 			continue;
 		}
 		if (!valid && (waited_rc || now < o->pause_until))
-			return waited_rc ? waited_rc : (o->last_rc ? o->last_rc : -EACCES);
+			return waited_rc ? waited_rc : (o->grant.rc ? o->grant.rc : -EACCES);
 		int rc = run_grant(o, stale);
 		if (rc == 0 || (o->access && o->now_ms() < o->expires_ms && !same(o->access, stale)))
 			return 0; /* a failed early renewal: the current token still serves */

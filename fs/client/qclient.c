@@ -26,8 +26,9 @@
  *  - 3xx with Location: followed (at most 5 hops); the Authorization header is
  *    sent only when the target has the tenant's origin.
  *
- * Single flight: identical concurrent GETs (same URL, no sink) are sent once;
- * the others wait on the flight and receive a copy of its result.
+ * Single flight (util/flight.h): identical concurrent GETs (same URL, no
+ * sink) are sent once; the others wait on the flight, within their own
+ * budget, and receive a copy of its result.
  *
  * Locks: c->lock guards the flight list, the tier deadlines and the stats.  It
  * is never held across a transport call or a sleep.
@@ -43,6 +44,7 @@
 #include <strings.h>
 
 #include "util/clock.h"
+#include "util/flight.h"
 #include "util/opstats.h"
 #include "util/qtime.h"
 #include "util/url.h"
@@ -55,16 +57,6 @@
 #define MAX_CALL_HEADERS 64
 #define RL_MAX_HITS 10000 /* 429 answers one call rides out, whatever the bound */
 
-struct flight {
-	struct flight *next;
-	char *url;
-	int waiters;
-	bool done;
-	int rc;
-	struct qresp resp; /* json not filled: each receiver parses its copy */
-	pthread_cond_t cv;
-};
-
 struct qclient {
 	char *base;
 	struct http_transport *transport;
@@ -76,7 +68,8 @@ struct qclient {
 	char *user_agent;
 
 	pthread_mutex_t lock;
-	struct flight *flights;      /* GUARDED_BY(lock) */
+	struct flight_set flights;   /* GUARDED_BY(lock): shared GETs by URL; a result is a
+				      * struct qresp without json (each receiver parses its copy) */
 	int64_t tier_until[2];       /* GUARDED_BY(lock): 0 = reads (GET), 1 = writes */
 	int64_t (*now)(void);        /* the clock of deadlines, backoff and tiers (injectable) */
 	void (*sleep)(int64_t ms);
@@ -105,6 +98,13 @@ static int64_t backoff_ms(int attempt)
 	return d / 2 + (int64_t)(jitter_rand() % (unsigned)(d / 2 + 1));
 }
 
+/* A shared GET's result, left by its leader for the waiters. */
+static void free_shared(void *result)
+{
+	qresp_clear(result);
+	free(result);
+}
+
 struct qclient *qclient_new(const struct qclient_opts *o)
 {
 	struct qclient *c = calloc(1, sizeof(*c));
@@ -121,6 +121,7 @@ struct qclient *qclient_new(const struct qclient_opts *o)
 	c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
 	c->ratelimit_wait_ms = o->ratelimit_wait_ms > 0 ? o->ratelimit_wait_ms : 0;
 	pthread_mutex_init(&c->lock, NULL);
+	c->flights.free_result = free_shared;
 	if (!c->base || !c->user_agent || (o->api_version && !c->api_version)) {
 		qclient_free(c);
 		return NULL;
@@ -663,17 +664,6 @@ static void parse_json(struct qresp *r)
 		r->json = cJSON_ParseWithLength(r->body, r->body_len);
 }
 
-/* Drops one reference to a flight; the last one frees it.  Called with c->lock held. */
-static void flight_put(struct flight *f)
-{
-	if (--f->waiters > 0)
-		return;
-	qresp_clear(&f->resp);
-	pthread_cond_destroy(&f->cv);
-	free(f->url);
-	free(f);
-}
-
 /* Only plain GETs share a flight: no sink, headers or retry policy of their own. */
 static bool shareable(const struct qcall *call)
 {
@@ -682,69 +672,57 @@ static bool shareable(const struct qcall *call)
 	       !call->retry_delay_ms && !call->retry_all && !call->source && !call->body;
 }
 
+/* A caller of a GET another caller is sending (c->lock held, released on
+ * return): waits for it within the same deadline as a call of its own
+ * (that fetch may have started long ago, or wait out a rate limit), then
+ * takes a copy of its answer. */
+static int share_get(struct qclient *c, struct flight_key *k, const struct qcall *call,
+		     struct qresp *out)
+{
+	int rc;
+	c->stats.shared++;
+	if (flight_key_wait(k, &c->lock, clock_mono_ms() + c->timeout_ms, &rc)) {
+		flight_key_put(&c->flights, k);
+		pthread_mutex_unlock(&c->lock);
+		snprintf(out->errmsg, sizeof(out->errmsg),
+			 "GET %s: timed out waiting for the same request of another caller", call->url);
+		return -EIO; /* as a timeout of our own (errmap.h) */
+	}
+	if ((!k->result || copy_resp(out, k->result) < 0) && !rc)
+		rc = -ENOMEM;
+	flight_key_put(&c->flights, k);
+	pthread_mutex_unlock(&c->lock);
+	if (rc == 0)
+		parse_json(out);
+	return rc;
+}
+
 int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!shareable(call))
 		return do_call(c, call, out);
-
-	/* Single flight for GETs. */
+	bool lead;
 	pthread_mutex_lock(&c->lock);
-	struct flight *f;
-	for (f = c->flights; f; f = f->next)
-		if (!strcmp(f->url, call->url))
-			break;
-	if (f) {
-		f->waiters++;
-		c->stats.shared++;
-		/* the same deadline as a call of our own: another caller's fetch
-		 * may have started long ago, or wait out a rate limit */
-		const int64_t deadline = clock_mono_ms() + c->timeout_ms;
-		while (!f->done && !clock_cond_wait_until(&f->cv, &c->lock, deadline))
-			;
-		if (!f->done) {
-			flight_put(f);
-			pthread_mutex_unlock(&c->lock);
-			snprintf(out->errmsg, sizeof(out->errmsg),
-				 "GET %s: timed out waiting for the same request of another caller",
-				 call->url);
-			return -EIO; /* as a timeout of our own (errmap.h) */
-		}
-		int rc = f->rc;
-		if (copy_resp(out, &f->resp) < 0 && !rc)
-			rc = -ENOMEM;
-		flight_put(f);
-		pthread_mutex_unlock(&c->lock);
-		if (rc == 0)
-			parse_json(out);
-		return rc;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f || !(f->url = strdup(call->url))) {
-		free(f);
+	struct flight_key *k = flight_set_join(&c->flights, call->url, &lead);
+	if (!k) {
 		pthread_mutex_unlock(&c->lock);
 		return -ENOMEM;
 	}
-	clock_cond_init(&f->cv);
-	f->waiters = 1;
-	f->next = c->flights;
-	c->flights = f;
+	if (!lead)
+		return share_get(c, k, call, out);
 	pthread_mutex_unlock(&c->lock);
 
 	int rc = do_call(c, call, out);
 
 	pthread_mutex_lock(&c->lock);
-	for (struct flight **pp = &c->flights; *pp; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	f->done = true;
-	f->rc = rc;
-	if (f->waiters > 1 && copy_resp(&f->resp, out) < 0 && !rc)
-		f->rc = -ENOMEM;
-	pthread_cond_broadcast(&f->cv);
-	flight_put(f);
+	struct qresp *copy = NULL;
+	int shared_rc = rc;
+	if (flight_key_waiters(k) > 0 && (!(copy = calloc(1, sizeof(*copy))) ||
+					  copy_resp(copy, out) < 0) && !rc)
+		shared_rc = -ENOMEM;
+	flight_set_end(&c->flights, k, shared_rc, copy);
+	flight_key_put(&c->flights, k);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
