@@ -2,8 +2,8 @@
  * url.c - building URLs (see url.h; parsing and resolving: url_parse.c).
  *
  * Responsibility: every URL qlikfs sends is assembled here, so escaping is
- * decided in one place, and every URL it receives (tenant argument,
- * Location headers) is checked here.
+ * decided in one place (libcurl's curl_easy_escape does the escaping), and
+ * every URL it receives (tenant argument, Location headers) is checked here.
  *
  * Invariants:
  *  - a url_buf's text is always NUL-terminated, at most URL_MAX bytes, and
@@ -24,6 +24,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
+
 struct url_buf {
 	char *buf;
 	size_t len, cap;
@@ -31,42 +33,21 @@ struct url_buf {
 	bool in_query;
 };
 
-static const char HEX[] = "0123456789ABCDEF";
-
-static size_t escaped_len(const char *s)
+/* libcurl's escaping, which is RFC 3986's for one component: unreserved
+ * [A-Za-z0-9-._~] kept, every other byte "%XX" in upper-case hex
+ * (test_url.c checks all 255 bytes).  NULL on OOM. */
+static char *curl_escaped(const char *s, size_t len)
 {
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += is_unreserved((unsigned char)*s) ? 1 : 3;
-	return n;
-}
-
-static char *escape_into(char *o, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (is_unreserved(c)) {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = HEX[c >> 4];
-			*o++ = HEX[c & 15];
-		}
-	}
-	*o = '\0';
-	return o;
+	return curl_easy_escape(NULL, s, (int)len);
 }
 
 char *url_escape(const char *s)
 {
-	if (!s || strnlen(s, URL_ESCAPE_MAX + 1) > URL_ESCAPE_MAX)
+	size_t len = s ? strnlen(s, URL_ESCAPE_MAX + 1) : 0;
+	if (!s || len > URL_ESCAPE_MAX)
 		return NULL;
-	char *r = malloc(escaped_len(s) + 1);
-
-	if (r)
-		escape_into(r, s);
+	char *c = curl_escaped(s, len), *r = c ? strdup(c) : NULL; /* ours is free()d */
+	curl_free(c);
 	return r;
 }
 
@@ -108,16 +89,15 @@ static int append(struct url_buf *u, const char *s, size_t n)
 
 static int append_escaped(struct url_buf *u, const char *s)
 {
-	if (strnlen(s, URL_MAX + 1) > URL_MAX)
+	size_t len = strnlen(s, URL_MAX + 1);
+	if (u->err)
+		return u->err;
+	if (len > URL_MAX)
 		return u->err = -ENAMETOOLONG;
-	size_t n = escaped_len(s);
-	int r = reserve(u, n);
-
-	if (r)
-		return r;
-	escape_into(u->buf + u->len, s);
-	u->len += n;
-	return 0;
+	char *e = curl_escaped(s, len);
+	int r = e ? append(u, e, strlen(e)) : (u->err = -ENOMEM);
+	curl_free(e);
+	return r;
 }
 
 struct url_buf *url_new(const char *base)
