@@ -239,3 +239,161 @@ def test_changes_report_script_saves_and_finished_reloads(rsim, mount_factory):
     upd = latest(m, "apps")["updated"]
     assert [r["resourceId"] for r in upd] == [app]
     assert upd[0]["resourceReloadEndTime"]
+
+
+# ---- reloads/by-app/ and remembered reloads: a caller who is not a tenant admin
+
+PLAIN_KEY = "plain-user-key-0123456789"
+
+
+def plain_user_key(sim):
+    """An API key of an active user without TenantAdmin: the API refuses
+    them GET /api/v1/reloads without appId."""
+    u = next(u for u in sim.state()["users"]
+             if u.get("status") == "active" and
+             not any(r["name"] == "TenantAdmin" for r in u["assignedRoles"]))
+    sim.ctl("POST", "api-keys", {"key": PLAIN_KEY, "user": u["id"]})
+    return PLAIN_KEY
+
+
+def app_entries(m):
+    """apps/ entry name -> app id, as the mount shows them."""
+    return {n: os.getxattr(m.path("apps", n), "user.qlik.id").decode()
+            for n in sorted(os.listdir(m.path("apps")))}
+
+
+def tenant_wide(sim):
+    """The tenant-wide listings the simulator was asked for: (status, query)."""
+    return [(e["status"], e["query"]) for e in sim.log()
+            if e["method"] == "GET" and e["path"] == "/api/v1/reloads" and
+            "appId=" not in (e["query"] or "")]
+
+
+def test_by_app_lists_each_apps_reloads_for_a_non_admin():
+    """reloads/by-app/<app>/ lists the app's reloads with GET
+    /api/v1/reloads?appId= (100 a page): 150 reloads cost 2 requests, once
+    per TTL; by-app/ is not listed in reloads/, so a walk never enters it."""
+    s = Sim()
+    m = None
+    try:
+        s.config(reload_delay_ms=0)
+        key = plain_user_key(s)
+        m = Mount(s.url, ("cache_ttl=300", "noqvf"), key=key)
+        apps = app_entries(m)
+        name, app = next(iter(apps.items()))
+        other = [a for a in apps.values() if a != app][0]
+        ids = set()
+        for _ in range(150):
+            st, r = s.api("POST", "/api/v1/reloads", {"appId": app})
+            assert st == 201
+            ids.add(r["id"])
+        st, r = s.api("POST", "/api/v1/reloads", {"appId": other})
+        elsewhere = r["id"]
+        s.reset()
+        # reloads/: the tenant-wide listing is refused once and never asked again
+        assert os.listdir(m.path("reloads")) == ["new"]
+        assert [st for st, _ in tenant_wide(s)] == [400]
+        d = name[:-len(".json")]
+        assert sorted(os.listdir(m.path("reloads", "by-app"))) == \
+            sorted(n[:-len(".json")] for n in apps)
+        assert os.getxattr(m.path("reloads", "by-app", d), "user.qlik.id").decode() == app
+        assert s.total() == 1  # apps/ was fresh: nothing more
+        s.reset()
+        out = subprocess.run(["ls", "-l", m.path("reloads", "by-app", d)], check=True,
+                             capture_output=True, text=True).stdout
+        listed = set(os.listdir(m.path("reloads", "by-app", d)))
+        assert listed == ids and len(out.splitlines()) == 151  # "total" and 150 entries
+        log = s.log()
+        assert s.routes() == {"GET /api/v1/reloads": 2}, s.routes()
+        assert all("appId=" + app in e["query"] and "limit=100" in e["query"] for e in log)
+        print("ls -l of an app's 150 reloads: %d requests" % len(log))
+        # its reloads' files, as in reloads/: one GET, then nothing (ended)
+        rid = sorted(ids)[0]
+        doc = json.load(open(m.path("reloads", "by-app", d, rid, "reload.json")))
+        assert doc["id"] == rid and doc["appId"] == app and doc["status"] == "SUCCEEDED"
+        assert "Execution finished." in open(m.path("reloads", "by-app", d, rid, "log")).read()
+        assert s.routes() == {"GET /api/v1/reloads": 2, "GET /api/v1/reloads/{id}": 1}
+        # within the TTL nothing is asked again; the other app's reload is its own
+        s.reset()
+        assert set(os.listdir(m.path("reloads", "by-app", d))) == ids
+        assert s.total() == 0
+        o = [n for n, a in apps.items() if a == other][0][:-len(".json")]
+        assert os.listdir(m.path("reloads", "by-app", o)) == [elsewhere]
+        # a walk of reloads/ (and of the mount) does not enter by-app/
+        s.reset()
+        walked = [r for r, _, _ in os.walk(m.path("reloads"))]
+        assert walked == [m.path("reloads")] and s.total() == 0
+        # a renamed app's directory follows it (the same directory); rmdir of
+        # an app's directory is refused
+        ino = os.stat(m.path("reloads", "by-app", d)).st_ino
+        os.rename(m.path("apps", name), m.path("apps", "Renamed (%s).json" % app))
+        assert os.stat(m.path("reloads", "by-app", "Renamed (%s)" % app)).st_ino == ino
+        assert not os.path.exists(m.path("reloads", "by-app", d))
+        with pytest.raises(OSError) as e:
+            os.rmdir(m.path("reloads", "by-app", "Renamed (%s)" % app))
+        assert e.value.errno == errno.EPERM
+    finally:
+        if m:
+            assert m.unmount() == 0
+        s.stop()
+
+
+def test_reloads_started_by_a_non_admin_survive_a_remount(rsim, tmp_path):
+    """A reload started through reloads/new is remembered in the state
+    directory (reloads.json, 0600): the next mount with that state directory
+    shows it in reloads/, though the caller may not list the tenant's."""
+    key = plain_user_key(rsim)
+    state = str(tmp_path / "state")
+    m = Mount(rsim.url, ("noqvf", "state_dir=" + state), key=key)
+    try:
+        app = next(iter(app_entries(m).values()))
+        rid = start(m, app)
+        assert open(m.path("reloads", rid, "wait")).read() == "SUCCEEDED\n"
+    finally:
+        assert m.unmount() == 0
+    reg = os.path.join(state, "reloads.json")
+    assert os.stat(reg).st_mode & 0o777 == 0o600
+    assert [(e["id"], e["appId"]) for e in json.load(open(reg))["reloads"]] == [(rid, app)]
+    m = Mount(rsim.url, ("noqvf", "state_dir=" + state), key=key)
+    try:
+        rsim.reset()
+        assert sorted(os.listdir(m.path("reloads"))) == sorted(["new", rid])
+        assert [st for st, _ in tenant_wide(rsim)] == [400]  # not from the tenant's listing
+        doc = json.load(open(m.path("reloads", rid, "reload.json")))
+        assert doc["id"] == rid and doc["appId"] == app and doc["status"] == "SUCCEEDED"
+        assert "Execution finished." in open(m.path("reloads", rid, "log")).read()
+        assert open(m.path("reloads", rid, "wait")).read() == "SUCCEEDED\n"
+        # and by its app, from the same state: no second GET of an ended reload
+        name = [n for n, a in app_entries(m).items() if a == app][0][:-len(".json")]
+        rsim.reset()
+        assert rid in os.listdir(m.path("reloads", "by-app", name))
+        assert open(m.path("reloads", "by-app", name, rid, "wait")).read() == "SUCCEEDED\n"
+        assert "GET /api/v1/reloads/{id}" not in rsim.routes()
+    finally:
+        assert m.unmount() == 0
+
+
+def test_a_registry_that_is_not_one_is_left_untouched(rsim, tmp_path):
+    """reloads.json that does not parse: reloads/ is listed without the
+    remembered reloads (user.qlik.error says why), a reload still starts,
+    the failure to remember it is in .errors, and the file is not rewritten."""
+    state = str(tmp_path / "state")
+    os.makedirs(state, mode=0o700)
+    tdir = state
+    with open(os.path.join(tdir, "reloads.json"), "w") as f:
+        f.write("not json\n")
+    m = Mount(rsim.url, ("noqvf", "state_dir=" + state))
+    try:
+        assert "new" in os.listdir(m.path("reloads"))
+        why = os.getxattr(m.path("reloads"), "user.qlik.error").decode()
+        assert "reloads.json" in why and "left untouched" in why
+        rid = start(m, app_ids(rsim)[9])
+        assert rid in os.listdir(m.path("reloads"))
+        errs = open(m.path(".errors")).read()
+        assert rid in errs and "later mount will not show it" in errs
+        assert "later mount will not show it" in m.log()
+        assert open(os.path.join(tdir, "reloads.json")).read() == "not json\n"
+        with open(m.path("reloads", rid, "cancel"), "w") as f:
+            f.write("1")
+    finally:
+        assert m.unmount() == 0

@@ -102,6 +102,59 @@ int reloads_list(struct qclient *qc, const char *app, int limit, cJSON **reloads
 	return 0;
 }
 
+struct app_walk {
+	cJSON *arr;
+	int max, n;
+};
+
+static int take(void *arg, const cJSON *item)
+{
+	struct app_walk *w = arg;
+	if (w->n >= w->max)
+		return QLIST_STOP; /* (the rest of a page: no further page) */
+	cJSON *c = cJSON_IsObject(item) ? cJSON_Duplicate(item, 1) : NULL;
+	if (c && !cJSON_AddItemToArray(w->arr, c)) {
+		cJSON_Delete(c);
+		return -ENOMEM;
+	}
+	if (c)
+		w->n++;
+	return w->n >= w->max ? QLIST_STOP : 0;
+}
+
+int reloads_list_app(struct qclient *qc, const char *app, int max, cJSON **reloads, int *pages,
+		     char *err, size_t n)
+{
+	if (pages)
+		*pages = 0;
+	if (!valid_id(app)) {
+		errmsg_set(err, n, "%.80s: not an app id", app ? app : "");
+		return -EINVAL;
+	}
+	struct url_buf *u = url_new(qclient_base(qc));
+	url_path(u, "/api/v1/reloads");
+	url_query(u, "appId", app);
+	url_query_int(u, "limit", RELOADS_PAGE);
+	char *url = url_finish(u);
+	struct app_walk w = { cJSON_CreateArray(), max < 1 ? 1 : max, 0 };
+	if (!url || !w.arr) {
+		free(url);
+		cJSON_Delete(w.arr);
+		return -ENOMEM;
+	}
+	struct qlist_info info = { 0 };
+	long rc = qclient_list_ex(qc, url, take, &w, &info, err, n);
+	free(url);
+	if (pages)
+		*pages = info.pages;
+	if (rc < 0) {
+		cJSON_Delete(w.arr);
+		return (int)rc;
+	}
+	*reloads = w.arr;
+	return 0;
+}
+
 int reloads_cancel(struct qclient *qc, const char *id, char *err, size_t n)
 {
 	if (!valid_id(id)) {

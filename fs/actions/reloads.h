@@ -41,6 +41,14 @@ int reloads_get(struct qclient *qc, const char *id, cJSON **reload, char *err, s
 int reloads_list(struct qclient *qc, const char *app, int limit, cJSON **reloads, char *err,
 		 size_t n);
 
+/* Every page of GET /api/v1/reloads?appId=app&limit=100 (newest first),
+ * following links.next.href, until max reloads are had (max >= 1) or the
+ * last page: one request per 100.  *reloads: a JSON array of at most max
+ * Reloads (owned); *pages (may be NULL): the pages fetched. */
+#define RELOADS_PAGE 100
+int reloads_list_app(struct qclient *qc, const char *app, int max, cJSON **reloads, int *pages,
+		     char *err, size_t n);
+
 /* POST /api/v1/reloads/{id}/actions/cancel.  0 when asked (202) or already
  * canceled (204); -EALREADY when it had ended otherwise (409). */
 int reloads_cancel(struct qclient *qc, const char *id, char *err, size_t n);

@@ -52,6 +52,33 @@ static const char *status_of(const cJSON *r)
 	return s ? s : "";
 }
 
+/* An app's reloads, page after page (100 a page), up to a bound. */
+static void test_list_app(struct simenv *e, const char *app, const char *body)
+{
+	char err[512];
+	cJSON *r = NULL, *l = NULL;
+	int pages = 0;
+	for (int i = 0; i < 120; i++) {
+		CHECK_INT(reloads_create(e->qc, body, strlen(body), &r, err, sizeof(err)), 0);
+		cJSON_Delete(r);
+	}
+	sim_reset_counts(e->sim);
+	CHECK_INT(reloads_list_app(e->qc, app, 1000, &l, &pages, err, sizeof(err)), 0);
+	CHECK_INT(cJSON_GetArraySize(l), 122); /* and the two above */
+	CHECK_INT(pages, 2);
+	CHECK_INT(sim_count_total(e->sim), 2);
+	cJSON_Delete(l);
+	CHECK_INT(reloads_list_app(e->qc, app, 100, &l, &pages, err, sizeof(err)), 0);
+	CHECK_INT(cJSON_GetArraySize(l), 100);
+	CHECK_INT(pages, 1); /* the bound ends the walk: no second page */
+	cJSON_Delete(l);
+	CHECK_INT(reloads_list_app(e->qc, app, 101, &l, &pages, err, sizeof(err)), 0);
+	CHECK_INT(cJSON_GetArraySize(l), 101);
+	CHECK_INT(pages, 2);
+	cJSON_Delete(l);
+	CHECK_INT(reloads_list_app(e->qc, "../x", 10, &l, &pages, err, sizeof(err)), -EINVAL);
+}
+
 static void test_reloads(struct simenv *e, const char *app)
 {
 	char err[512], body[256], *out = NULL, id[80];
@@ -97,6 +124,7 @@ static void test_reloads(struct simenv *e, const char *app)
 	cJSON_Delete(r);
 	CHECK_INT(reloads_get(e->qc, "000000000000000000000000", &r, err, sizeof(err)), -ENOENT);
 	CHECK_INT(reloads_get(e->qc, "../x", &r, err, sizeof(err)), -EINVAL);
+	test_list_app(e, app, body);
 }
 
 int main(void)

@@ -7,16 +7,19 @@
 #include "sim.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BASE "http://127.0.0.1:9999"
 
+static const char *auth = "Bearer test-key";
+
 static long api_raw(struct sim_tenant *t, const char *method, const char *url, const char *json,
 		    cJSON **out, char **text)
 {
-	struct http_header h[2] = { { (char *)"Authorization", (char *)"Bearer test-key" },
+	struct http_header h[2] = { { (char *)"Authorization", (char *)auth },
 				    { (char *)"Content-Type", (char *)"application/json" } };
 	struct http_request r = { .method = method, .url = url, .headers = h,
 				  .n_headers = json ? 2 : 1, .body = json,
@@ -248,6 +251,41 @@ static void test_reloads(struct sim_tenant *t, const char *app)
 	free(id3);
 }
 
+/* A caller who is not a tenant admin must name the app (RELOADS-002). */
+static void test_reloads_non_admin(struct sim_tenant *t, const char *app)
+{
+	char url[512], body[256], *out = NULL;
+	cJSON *o = NULL, *u;
+	const char *uid = NULL;
+	CHECK_INT(api(t, "GET", BASE "/api/v1/users?limit=100", NULL, &o), 200);
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(o, "data"))
+	{
+		const cJSON *r;
+		bool admin = false;
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(u, "assignedRoles"))
+			admin = admin || !strcmp(js(r, "name"), "TenantAdmin");
+		if (!admin && !strcmp(js(u, "status"), "active")) {
+			uid = js(u, "id");
+			break;
+		}
+	}
+	CHECK(uid != NULL);
+	snprintf(body, sizeof(body), "{\"key\":\"plain-key\",\"user\":\"%s\"}", uid ? uid : "");
+	CHECK_INT(sim_control(t, "POST", "/_sim/api-keys", body, &out), 0);
+	free(out);
+	cJSON_Delete(o);
+	auth = "Bearer plain-key";
+	CHECK_INT(api(t, "GET", BASE "/api/v1/reloads", NULL, &o), 400);
+	CHECK_STR(js(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 0), "code"),
+		  "RELOADS-002");
+	cJSON_Delete(o);
+	snprintf(url, sizeof(url), BASE "/api/v1/reloads?appId=%s", app);
+	CHECK_INT(api(t, "GET", url, NULL, &o), 200);
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "data")) >= 1);
+	cJSON_Delete(o);
+	auth = "Bearer test-key";
+}
+
 /* The data model and lineage follow the script of the last reload. */
 static void test_appdata(struct sim_tenant *t, const char *app)
 {
@@ -294,6 +332,7 @@ int main(void)
 	CHECK(app[0] != 0);
 	test_scripts(t, app);
 	test_reloads(t, app);
+	test_reloads_non_admin(t, app);
 	test_appdata(t, app);
 	sim_free(t);
 	return check_done();

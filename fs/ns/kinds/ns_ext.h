@@ -31,6 +31,9 @@
  *       log                      X_RLLOG
  *       wait                     X_RLWAIT  a read blocks until the reload ends
  *       cancel                   X_RLCANCEL a write cancels it
+ *     by-app/                    X_RLBYAPP hidden: reached by name (ns_reloads_app.c)
+ *       <app> (<app id>)/        X_RLAPP   one per app of apps/ (id: the app's id)
+ *         <reloadId>/            X_RELOAD  its reloads, as in reloads/
  *   data-model/, lineage/        X_ADDIR   (ns_appdata.c; sname: "metadata", "lineage")
  *     NAME.json                  X_ADFILE  an app's (id: the app's id)
  *
@@ -69,6 +72,8 @@ enum xkind {
 	X_RLLOG,
 	X_RLWAIT,
 	X_RLCANCEL,
+	X_RLBYAPP,
+	X_RLAPP,
 	/* data model and lineage (ns_appdata.c) */
 	X_ADDIR,
 	X_ADFILE,
@@ -76,7 +81,7 @@ enum xkind {
 
 #define X_IS_SCRIPTS(k) ((k) >= X_SCRDIR && (k) <= X_HISTVER)
 #define X_IS_HISTORY(k) ((k) == X_HISTROOT || (k) == X_HISTDIR)
-#define X_IS_RELOADS(k) ((k) >= X_RELOADS && (k) <= X_RLCANCEL)
+#define X_IS_RELOADS(k) ((k) >= X_RELOADS && (k) <= X_RLAPP)
 #define X_IS_APPDATA(k) ((k) == X_ADDIR || (k) == X_ADFILE)
 
 #define API_NAME "api"
@@ -239,7 +244,7 @@ int scr_hist_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_c
 		  char *err, size_t errn);
 const char *scr_hist_xattr(struct ns *ns, const struct node *n, const char *name);
 
-/* ns_reloads.c */
+/* ns_reloads.c; rl_add_root and rl_listed: ns_reloads_app.c */
 void rl_add_root(struct ns *ns, struct node *root);
 void rl_free(struct ns_ext *x);
 void rl_drop_caches(struct ns_ext *x);

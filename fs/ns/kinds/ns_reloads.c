@@ -12,17 +12,23 @@
  *                           its final status ("SUCCEEDED\n"...), at most
  *                           reload_wait_ms (then ETIMEDOUT)
  *   reloads/<id>/cancel     a write cancels it; so does rmdir of <id>/
+ *   reloads/by-app/         every app's reloads (ns_reloads_app.c)
  *
  * Where things come from (actions/reloads.c): the entries are the reloads
- * this mount started plus one page (the newest RL_LIST_MAX) of the
+ * this mount started, those remembered in the state directory (started
+ * through it by earlier mounts: actions/reloads_reg.c, read at the first
+ * use of reloads/), plus one page (the newest RL_LIST_MAX) of the
  * tenant-wide listing GET /api/v1/reloads, fetched once per TTL (a caller
- * that is not a tenant admin is refused that listing: then only this mount's
- * reloads are listed).  A reload's files come from one GET
+ * that is not a tenant admin is refused that listing: then it is not asked
+ * again).  A reload shown in reloads/ and in by-app/ is one xreload: its
+ * two directories are views of the same state.  A reload's files come from one GET
  * /api/v1/reloads/{id}, made at most once per RL_POLL_MS while the reload is
  * active, however many readers (single flight: busy; waiters sleep on
  * ns->cv), and never again once it has ended.
  *
- * Invariants: an xreload is never freed while the namespace lives.  Every
+ * Invariants: an xreload is never freed while the namespace lives; its
+ * dir (reloads/) is never detached, its bdir (by-app/) is NULL once
+ * detached.  Every
  * wait is bounded (ns_deadline, or reload_wait_ms for `wait`).
  * Locks: ns->lock held on entry except in rl_read, rl_write, rl_release;
  * dropped around every request.
@@ -37,8 +43,10 @@
 #include <string.h>
 
 #include "actions/reloads.h"
+#include "actions/reloads_reg.h"
 #include "client/errmap.h"
 #include "ns/core/ns_mut.h"
+#include "ns/kinds/ns_reloads.h"
 #include "util/clock.h"
 #include "util/jsonfmt.h"
 #include "util/names.h"
@@ -61,7 +69,8 @@ struct xreload {
 	int64_t at;       /* ns_now() of the last GET; 0: never */
 	int64_t created_ms;
 	bool busy;
-	struct node *dir, *jnode, *lnode;
+	struct node *dir, *jnode, *lnode;    /* reloads/<id>/ (NULL: not shown there) */
+	struct node *bdir, *bjnode, *blnode; /* reloads/by-app/<app>/<id>/, or NULL */
 };
 
 struct xreloads {
@@ -70,6 +79,7 @@ struct xreloads {
 	size_t n, cap;
 	int64_t list_at;
 	bool list_busy, list_denied;
+	bool reg_read; /* the remembered reloads were read (once per mount) */
 	unsigned waiting; /* reads of wait blocked now (RL_WAITERS_MAX) */
 	char last[RELOADS_ID_MAX + 1]; /* the last reload started through `new` */
 	struct node *dir;
@@ -89,25 +99,26 @@ static struct xreloads *RL(struct ns *ns)
 	return ns->ext ? ns->ext->rl : NULL;
 }
 
-void rl_add_root(struct ns *ns, struct node *root)
+struct node *rl_setup(struct ns *ns, struct node *root)
 {
 	struct xreloads *r = calloc(1, sizeof(*r));
 	if (!r || !(r->by_id = strmap_new())) {
 		free(r);
-		return;
+		return NULL;
 	}
 	struct node *d = node_new(ns, root, RELOADS_DIR, R_EXT, true);
 	struct node *nw = d ? node_new(ns, d, "new", R_EXT, false) : NULL;
 	if (!d || !nw) {
 		strmap_free(r->by_id);
 		free(r);
-		return;
+		return NULL;
 	}
 	d->pinned = nw->pinned = true;
 	d->xk = X_RELOADS;
 	nw->xk = X_RLNEW;
 	r->dir = d;
 	ns->ext->rl = r;
+	return d;
 }
 
 void rl_free(struct ns_ext *x)
@@ -139,7 +150,8 @@ void rl_drop_caches(struct ns_ext *x)
 static struct xreload *rl_of(struct ns *ns, const struct node *n)
 {
 	struct xreloads *r = RL(ns);
-	return r && n->id ? strmap_get(r->by_id, n->id) : NULL;
+	bool mine = n->xk >= X_RELOAD && n->xk <= X_RLCANCEL; /* (not by-app/ nor an app's) */
+	return r && mine && n->id ? strmap_get(r->by_id, n->id) : NULL;
 }
 
 static struct node *kid(struct ns *ns, struct node *d, const char *name, enum xkind k,
@@ -155,13 +167,31 @@ static struct node *kid(struct ns *ns, struct node *d, const char *name, enum xk
 	return n;
 }
 
-/* The reload id's entry (made with its files when new), or NULL. */
-static struct xreload *rl_get(struct ns *ns, const char *id, int64_t created_ms)
+/* A reload's directory in d with its four files. */
+static struct node *dir_new(struct ns *ns, struct node *d, const char *id, int64_t created_ms,
+			    struct node **jn, struct node **ln)
+{
+	struct node *n = node_new(ns, d, id, R_EXT, true);
+	if (!n)
+		return NULL;
+	n->pinned = true;
+	n->xk = X_RELOAD;
+	n->id = strdup(id);
+	n->mtime_ms = n->ctime_ms = created_ms ? created_ms : ns_wall_ms();
+	*jn = kid(ns, n, "reload.json", X_RLJSON, id);
+	*ln = kid(ns, n, "log", X_RLLOG, id);
+	kid(ns, n, "wait", X_RLWAIT, id);
+	kid(ns, n, "cancel", X_RLCANCEL, id);
+	ns_inval_entry(ns, d, id); /* a negative entry the kernel may hold */
+	return n;
+}
+
+struct xreload *rl_entry(struct ns *ns, const char *id)
 {
 	struct xreloads *r = RL(ns);
-	struct xreload *x = r ? strmap_get(r->by_id, id) : NULL;
+	struct xreload *x = r && id ? strmap_get(r->by_id, id) : NULL;
 	if (x || !r || !id || !*id || strlen(id) > RELOADS_ID_MAX || strchr(id, '/') ||
-	    names_is_scratch(id) || !strcmp(id, "new") || id[0] == '.')
+	    names_is_scratch(id) || !strcmp(id, "new") || !strcmp(id, RL_BYAPP) || id[0] == '.')
 		return x;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
@@ -174,33 +204,64 @@ static struct xreload *rl_get(struct ns *ns, const char *id, int64_t created_ms)
 	if (!(x = calloc(1, sizeof(*x))))
 		return NULL;
 	snprintf(x->id, sizeof(x->id), "%s", id);
-	x->created_ms = created_ms;
-	struct node *d = node_new(ns, r->dir, id, R_EXT, true);
-	if (!d || strmap_put(r->by_id, x->id, x) < 0) {
-		if (d)
-			node_detach(ns, d);
+	if (strmap_put(r->by_id, x->id, x) < 0) {
 		free(x);
 		return NULL;
 	}
 	r->all[r->n++] = x;
-	d->pinned = true;
-	d->xk = X_RELOAD;
-	d->id = strdup(id);
-	d->mtime_ms = d->ctime_ms = created_ms ? created_ms : ns_wall_ms();
-	x->dir = d;
-	x->jnode = kid(ns, d, "reload.json", X_RLJSON, id);
-	x->lnode = kid(ns, d, "log", X_RLLOG, id);
-	kid(ns, d, "wait", X_RLWAIT, id);
-	kid(ns, d, "cancel", X_RLCANCEL, id);
-	ns_inval_entry(ns, r->dir, id);
 	return x;
 }
 
-static int64_t time_of(const cJSON *o, const char *k)
+/* The reload id's entry, shown in reloads/ (made with its files when new),
+ * or NULL. */
+static struct xreload *rl_get(struct ns *ns, const char *id, int64_t created_ms)
+{
+	struct xreload *x = rl_entry(ns, id);
+	if (x && !x->created_ms)
+		x->created_ms = created_ms;
+	if (x && !x->dir)
+		x->dir = dir_new(ns, RL(ns)->dir, x->id, x->created_ms, &x->jnode, &x->lnode);
+	return x && x->dir ? x : NULL;
+}
+
+struct node *rl_view(struct ns *ns, struct node *d, struct xreload *x, int64_t created_ms)
+{
+	struct node *n = strmap_get(d->kids, x->id);
+	if (n && !n->gone && n->xk == X_RELOAD)
+		return n;
+	if (!x->created_ms)
+		x->created_ms = created_ms;
+	struct node *jn = NULL, *ln = NULL;
+	if (!(n = dir_new(ns, d, x->id, x->created_ms, &jn, &ln)))
+		return NULL;
+	x->bdir = n;
+	x->bjnode = jn;
+	x->blnode = ln;
+	return n;
+}
+
+void rl_view_gone(struct ns *ns, struct node *n)
+{
+	struct xreload *x = rl_of(ns, n);
+	if (x && x->bdir == n)
+		x->bdir = x->bjnode = x->blnode = NULL;
+}
+
+int64_t rl_time_of(const cJSON *o, const char *k)
 {
 	int64_t ms = 0;
 	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 	return s && !qtime_parse_ms(s, &ms) ? ms : 0;
+}
+
+/* A file of the reload changed (at mt, when known): the kernel is told. */
+static void touched(struct ns *ns, struct node *n, int64_t mt)
+{
+	if (!n)
+		return;
+	n->mtime_ms = mt ? mt : n->mtime_ms;
+	if (n->reported)
+		ns_inval_inode(ns, n);
 }
 
 /* Takes what a Reload object says (with its log when full). */
@@ -210,19 +271,16 @@ static void rl_apply(struct ns *ns, struct xreload *x, cJSON *obj, bool full)
 	cJSON *log = cJSON_DetachItemFromObjectCaseSensitive(obj, "log");
 	size_t jlen = 0;
 	char *json = jsonfmt_pretty(obj, &jlen);
-	int64_t end = time_of(obj, "endTime"), start = time_of(obj, "startTime");
-	int64_t mt = end ? end : start ? start : time_of(obj, "creationTime");
+	int64_t end = rl_time_of(obj, "endTime"), start = rl_time_of(obj, "startTime");
+	int64_t mt = end ? end : start ? start : rl_time_of(obj, "creationTime");
 	snprintf(x->status, sizeof(x->status), "%s", st ? st : "UNKNOWN");
 	if (json && (!x->json || x->jlen != jlen || memcmp(x->json, json, jlen))) {
 		free(x->json);
 		x->json = json;
 		x->jlen = jlen;
 		json = NULL;
-		if (x->jnode) {
-			x->jnode->mtime_ms = mt ? mt : x->jnode->mtime_ms;
-			if (x->jnode->reported)
-				ns_inval_inode(ns, x->jnode);
-		}
+		touched(ns, x->jnode, mt);
+		touched(ns, x->bjnode, mt);
 	}
 	free(json);
 	const char *lt = cJSON_GetStringValue(log);
@@ -232,14 +290,17 @@ static void rl_apply(struct ns *ns, struct xreload *x, cJSON *obj, bool full)
 			free(x->log);
 			x->log = l;
 			x->loglen = strlen(l);
-			if (x->lnode) {
-				x->lnode->mtime_ms = mt ? mt : x->lnode->mtime_ms;
-				if (x->lnode->reported)
-					ns_inval_inode(ns, x->lnode);
-			}
+			touched(ns, x->lnode, mt);
+			touched(ns, x->blnode, mt);
 		}
 	}
 	cJSON_Delete(log);
+}
+
+void rl_take_listed(struct ns *ns, struct xreload *x, cJSON *e)
+{
+	if (!reloads_final(x->status))
+		rl_apply(ns, x, e, false); /* no log in a listing: its GET brings it */
 }
 
 static bool rl_fresh_now(struct ns *ns, const struct xreload *x)
@@ -280,12 +341,36 @@ static int rl_fetch(struct ns *ns, struct xreload *x, int64_t deadline, char *er
 	return 0;
 }
 
-/* reloads/: the tenant-wide listing, once per TTL (refused for a caller
- * who is not a tenant admin: then only this mount's reloads). */
+/* The reloads started through this state directory (reloads_reg.h): shown
+ * in reloads/ from the first use of it on.  A registry that cannot be read
+ * leaves them out; why is reloads/'s user.qlik.error. */
+static void rl_remembered(struct ns *ns, struct xreloads *r)
+{
+	struct reload_mark *v = NULL;
+	size_t n = 0;
+	char err[512] = "";
+	if (r->reg_read || !ns->o.state_dir)
+		return;
+	r->reg_read = true;
+	int rc = reloads_reg_load(ns->o.state_dir, ns_wall_ms(), &v, &n);
+	if (rc)
+		snprintf(err, sizeof(err), "%s/%s: %s", ns->o.state_dir, RELOADS_REG_FILE,
+			 rc == -EINVAL ? "not a registry of reloads (left untouched)"
+				       : strerror(-rc));
+	mut_node_set_errmsg(r->dir, rc ? err : NULL);
+	for (size_t i = 0; i < n; i++)
+		rl_get(ns, v[i].id, v[i].created_ms);
+	free(v);
+}
+
+/* reloads/: the remembered reloads, then the tenant-wide listing, once per
+ * TTL (refused for a caller who is not a tenant admin: then only this
+ * mount's reloads and the remembered ones). */
 static int rl_list(struct ns *ns, char *err, size_t errn)
 {
 	struct xreloads *r = RL(ns);
 	const int64_t deadline = ns_deadline(ns);
+	rl_remembered(ns, r);
 	while (r->list_busy) {
 		int rc = ns_wait(ns, deadline, "the listing of reloads", err, errn);
 		if (rc)
@@ -311,16 +396,16 @@ static int rl_list(struct ns *ns, char *err, size_t errn)
 	cJSON_ArrayForEach(e, arr)
 	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
-		struct xreload *x = id ? rl_get(ns, id, time_of(e, "creationTime")) : NULL;
-		if (x && !reloads_final(x->status))
-			rl_apply(ns, x, e, false); /* no log in the listing: its GET brings it */
+		struct xreload *x = id ? rl_get(ns, id, rl_time_of(e, "creationTime")) : NULL;
+		if (x)
+			rl_take_listed(ns, x, e);
 	}
 	cJSON_Delete(arr);
 	r->list_at = started ? started : 1;
 	return 0;
 }
 
-int rl_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+int rl_listed_own(struct ns *ns, struct node *d, char *err, size_t errn)
 {
 	struct xreload *x;
 	switch (d->xk) {
@@ -447,6 +532,32 @@ static char *request_body(struct ns *ns, const char *buf, size_t len, char *err,
 	return body;
 }
 
+/* Remembers a reload just started in the state directory, for later mounts
+ * (lock not held).  A failure is reported (logged, .errors): the reload
+ * runs anyway. */
+static void remember(struct ns *ns, const cJSON *obj, uint64_t ino)
+{
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "id"));
+	const char *app = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "appId"));
+	struct reload_mark m = { .created_ms = rl_time_of(obj, "creationTime") };
+	char err[600] = "", why[512] = "";
+	if (!ns->o.state_dir || !id || strlen(id) > RELOADS_ID_MAX ||
+	    (app && strlen(app) > RELOADS_ID_MAX))
+		return;
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	snprintf(m.app, sizeof(m.app), "%s", app ? app : "");
+	int64_t now = ns_wall_ms();
+	if (!m.created_ms)
+		m.created_ms = now;
+	int rc = reloads_reg_add(ns->o.state_dir, &m, now, why, sizeof(why));
+	if (rc) {
+		snprintf(err, sizeof(err),
+			 "reload %s started, but a later mount will not show it: %s", id,
+			 why[0] ? why : strerror(-rc));
+		ns->hooks.report(ns, "reload", ino, NULL, rc, err);
+	}
+}
+
 /* Sends what h holds (once): the new reload's id becomes its answer. */
 static int rl_start(struct ns *ns, struct node *n, struct xrl_handle *h, char *err, size_t errn)
 {
@@ -458,13 +569,16 @@ static int rl_start(struct ns *ns, struct node *n, struct xrl_handle *h, char *e
 		mut_node_set_errmsg(n, err);
 		return h->rc = -EINVAL;
 	}
+	uint64_t ino = n->ino;
 	pthread_mutex_unlock(&ns->lock);
 	cJSON *obj = NULL;
 	int rc = reloads_create(ns->o.client, body, strlen(body), &obj, err, errn);
+	if (!rc)
+		remember(ns, obj, ino);
 	pthread_mutex_lock(&ns->lock);
 	free(body);
 	const char *id = rc ? NULL : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "id"));
-	struct xreload *x = id ? rl_get(ns, id, time_of(obj, "creationTime")) : NULL;
+	struct xreload *x = id ? rl_get(ns, id, rl_time_of(obj, "creationTime")) : NULL;
 	if (!rc && x) {
 		rl_apply(ns, x, obj, false);
 		snprintf(RL(ns)->last, sizeof(RL(ns)->last), "%s", id);
@@ -600,8 +714,8 @@ static int rl_cancel(struct ns *ns, struct xreload *x, char *err, size_t errn)
 	if (rc == -EALREADY)
 		rc = 0; /* it had ended: nothing to cancel */
 	x->at = 0; /* its state moved */
-	if (x->jnode && x->jnode->reported)
-		ns_inval_inode(ns, x->jnode);
+	touched(ns, x->jnode, 0);
+	touched(ns, x->bjnode, 0);
 	return rc;
 }
 
@@ -636,7 +750,8 @@ int rl_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t er
 {
 	struct xreload *x = n->xk == X_RELOAD ? rl_of(ns, n) : NULL;
 	if (!x) {
-		errmsg_set(err, errn, "reloads/ cannot be removed");
+		errmsg_set(err, errn, "reloads/, reloads/by-app/ and an app's directory there "
+				      "cannot be removed (rmdir of a reload's directory cancels it)");
 		return -EPERM;
 	}
 	int rc = reloads_final(x->status) && x->at ? 0 : rl_cancel(ns, x, err, errn);
@@ -651,5 +766,5 @@ const char *rl_xattr(struct ns *ns, const struct node *n, const char *name)
 		return NULL;
 	if (n->xk == X_RLNEW)
 		return r && r->last[0] ? r->last : NULL;
-	return n->xk == X_RELOADS ? NULL : n->id;
+	return n->xk == X_RELOADS || n->xk == X_RLBYAPP ? NULL : n->id; /* (an app's: the app) */
 }
