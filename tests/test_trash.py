@@ -336,3 +336,35 @@ def test_a_delayed_delete_is_kept_when_it_is_sent(fresh_sim, mount_factory):
              timeout=10, what="the DELETE")
     (e,) = entries(m)
     assert meta(m, e)["id"] == a["id"]
+
+
+def test_an_app_goes_back_where_it_was_or_into_the_space_it_is_moved_to(tm):
+    sim, m = tm
+    fin = space(sim, "Finance")["id"]
+    a = app_in(sim, fin)
+    fd = m.path("spaces", "Finance", "apps")
+    # into the tenant-wide apps/: back into the space it was in
+    os.unlink(os.path.join(fd, entry_of(fd, a["id"])))
+    (e,) = entries(m)
+    subprocess.run(["mv", m.path(".trash", e), m.path("apps") + "/"], check=True)
+    back = [x["attributes"] for x in sim.state()["apps"] if x["attributes"]["name"] == a["name"]]
+    assert len(back) == 1 and back[0]["spaceId"] == fin and back[0]["id"] != a["id"]
+    a = back[0]
+    os.mkdir(m.path("spaces", "Solo"))
+    solo = space(sim, "Solo")["id"]
+    f = entry_of(fd, a["id"])
+    os.rename(os.path.join(fd, f), m.path("spaces", "Solo", "apps", f))
+    os.unlink(m.path("spaces", "Solo", "apps", f))
+    (e,) = entries(m)
+    # its space is deleted behind the mount's back: apps/ cannot put it back there
+    assert sim.api("DELETE", "/api/v1/spaces/" + solo)[0] == 204
+    with pytest.raises(OSError) as x:
+        os.rename(m.path(".trash", e), m.path("apps", e))
+    assert x.value.errno == errno.EPERM
+    assert "is gone" in os.getxattr(m.path(".trash", e), "user.qlik.error").decode()
+    # moved into another space's apps/, it goes there
+    listed = set(os.listdir(fd))
+    subprocess.run(["mv", m.path(".trash", e), fd + "/"], check=True)
+    (g,) = set(os.listdir(fd)) - listed
+    assert json.load(open(os.path.join(fd, g)))["spaceId"] == space(sim, "Finance")["id"]
+    assert entries(m) == []

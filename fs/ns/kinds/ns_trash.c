@@ -396,6 +396,11 @@ static int restore_app(struct ns *ns, struct node *top, const struct tentry *e,
 	if (!rc && !id) {
 		rc = -EIO;
 		errmsg_set(err, errn, "the import answered no app id");
+	} else if (rc == -ENOENT && sp) {
+		/* (ENOENT would read "no such file", and is not logged) */
+		rc = -EPERM;
+		errmsg_set(err, errn, "its space %s is gone: move the entry into another space's "
+				      "apps/ (or spaces/@personal/apps/)", sp);
 	}
 	int frc = rc ? 0 : app_fields(ns, id, e->obj, &now, ferr, sizeof(ferr));
 	if (frc)
