@@ -368,3 +368,13 @@ def test_an_app_goes_back_where_it_was_or_into_the_space_it_is_moved_to(tm):
     (g,) = set(os.listdir(fd)) - listed
     assert json.load(open(os.path.join(fd, g)))["spaceId"] == space(sim, "Finance")["id"]
     assert entries(m) == []
+
+
+def test_trash_option_errors_name_the_option_and_form(tmp_path):
+    from test_ops import qlikfs
+    for opt, want in {"trash_days=0": "-o trash_days=0: expected DAYS, a number above 0",
+                      "trash_days=40000": "-o trash_days=40000: expected DAYS",
+                      "trash_days=week": "-o trash_days=week: expected DAYS",
+                      "trash_qvf_max=1T": "-o trash_qvf_max=1T: expected BYTES"}.items():
+        r = qlikfs("-o", opt, "http://127.0.0.1:1", str(tmp_path), env={"QLIK_API_KEY": "x"})
+        assert r.returncode != 0 and want in r.stderr, (opt, r.stderr)
