@@ -232,9 +232,10 @@ def test_rm_of_a_resource_file_is_sent_after_the_delay(wd):
     for sp in os.listdir(m.path("spaces")):
         assert not [f for f in os.listdir(m.path("spaces", sp, "apps")) if app_id in f]
     assert changes(sim) == []
-    # ... and deleted on the tenant after the delay
-    wait_for(lambda: changes(sim), timeout=5, what="the DELETE")
-    assert changes(sim) == [("DELETE", "/api/v1/apps/" + app_id, None)]
+    # ... and deleted on the tenant after the delay (the trash keeps its export first)
+    delete = ("DELETE", "/api/v1/apps/" + app_id, None)
+    wait_for(lambda: delete in changes(sim), timeout=5, what="the DELETE")
+    assert changes(sim) == [("POST", "/api/v1/apps/%s/export" % app_id, None), delete]
     assert app_id not in [a["attributes"]["id"] for a in sim.state()["apps"]]
 
 
@@ -740,7 +741,9 @@ def test_unlink_deletes_and_gone_is_enoent(wm):
     app_id = json.load(open(p))["resourceId"]
     sim.reset()
     os.unlink(p)
-    assert changes(sim) == [("DELETE", "/api/v1/apps/" + app_id, None)]
+    # (the trash keeps the app's export first)
+    assert changes(sim) == [("POST", "/api/v1/apps/%s/export" % app_id, None),
+                            ("DELETE", "/api/v1/apps/" + app_id, None)]
     assert not app_named(sim, "Budget draft")
     assert not os.path.exists(p)
     # deleted behind the mount's back: rm says ENOENT, not success

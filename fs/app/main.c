@@ -361,6 +361,8 @@ static int mount_fs(struct app *a)
 		.transfer_timeout_ms = (long)(n->transfer_timeout * 1000),
 		.me = a->me, .delete_delay_ms = (int64_t)(n->delete_delay * 1000),
 		.no_scripts = a->o.noscripts, .reload_wait_ms = (long)(n->reload_wait * 1000),
+		.trash_keep_ms = (int64_t)(n->trash_days * 86400000.0),
+		.trash_qvf_max = (uint64_t)n->trash_qvf_max, .trash_required = a->o.trash_required,
 	};
 	a->ns = ns_new(&no);
 	cJSON_Delete(a->me);

@@ -49,6 +49,10 @@ static const struct fuse_opt qopts[] = {
 	OPT("retries=%s", retries),
 	OPT("ratelimit_wait=%s", ratelimit_wait),
 	OPT("delete_delay=%s", delete_delay),
+	OPT("trash_days=%s", trash_days),
+	OPT("trash_qvf_max=%s", trash_qvf_max),
+	{ "notrash", offsetof(struct options, notrash), 1 },
+	{ "trash_required", offsetof(struct options, trash_required), 1 },
 	OPT("walk_max=%s", walk_max),
 	OPT("prefetch=%s", prefetch),
 	OPT("uid=%s", uid),
@@ -297,6 +301,7 @@ static int parse_switch(const char *s, bool *out)
 #define F_SECONDS "SECONDS, a number >= 0 such as 60 or 0.5"
 #define F_BYTES "BYTES, a number >= 0 with an optional K, M or G suffix such as 256M"
 #define F_ID "a whole number from 0 to 4294967294"
+#define F_DAYS "DAYS, a number above 0 and at most 36500 such as 7 or 0.5 (-o notrash: no trash)"
 
 /* Reports a bad value of -o name and returns -EINVAL. */
 static int bad_opt(const char *name, const char *val, const char *form)
@@ -343,7 +348,8 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 				     .size = 256.0 * 1024 * 1024,
 				     .qvf_size = 2.0 * 1024 * 1024 * 1024, .transfer_timeout = 600,
 				     .ratelimit_wait = 600, .delete_delay = 2, .walk_max = 600,
-				     .reload_wait = 3600,
+				     .reload_wait = 3600, .trash_days = 7,
+				     .trash_qvf_max = 256.0 * 1024 * 1024,
 				     .umask = 077 };
 	unsigned long retries = 5, uid = getuid(), gid = getgid(), prefetch = 4;
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
@@ -362,8 +368,14 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    num_opt("walk_max", o->walk_max, 0, F_SECONDS " (0: listings live cache_ttl)",
 		    &n->walk_max) ||
 	    uint_opt("prefetch", o->prefetch, 0, 32, "a whole number from 0 to 32", &prefetch) ||
-	    num_opt("reload_wait", o->reload_wait, 1, F_RELOADWAIT, &n->reload_wait))
+	    num_opt("reload_wait", o->reload_wait, 1, F_RELOADWAIT, &n->reload_wait) ||
+	    num_opt("trash_days", o->trash_days, 0, F_DAYS, &n->trash_days) ||
+	    num_opt("trash_qvf_max", o->trash_qvf_max, 0, F_BYTES, &n->trash_qvf_max))
 		return -EINVAL;
+	if (o->trash_days && (n->trash_days <= 0 || n->trash_days > 36500))
+		return bad_opt("trash_days", o->trash_days, F_DAYS);
+	if (o->notrash)
+		n->trash_days = 0;
 	if (n->reload_wait > 86400) {
 		fprintf(stderr, "qlikfs: invalid -o reload_wait=%s: expected %s\n", o->reload_wait,
 			F_RELOADWAIT);
@@ -424,7 +436,7 @@ void options_free(struct options *o)
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
 			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types,
 			  &o->log_file, &o->log_level, &o->walk_max, &o->prefetch, &o->bad_option,
-			  &o->reload_wait };
+			  &o->reload_wait, &o->trash_days, &o->trash_qvf_max };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -477,6 +489,12 @@ void options_usage(const char *prog)
 	       "  -o delete_delay=SECONDS rm of a resource file sends its DELETE this much later;\n"
 	       "                         a create of the same name meanwhile (mv from another\n"
 	       "                         filesystem) updates the resource instead (default 2; 0: at once)\n"
+	       "  -o trash_days=DAYS     what a delete through the mount needs to be undone is kept\n"
+	       "                         this long in STATE_DIR/trash, shown as .trash/ (default 7;\n"
+	       "                         `mv .trash/ENTRY DIR/` restores it)\n"
+	       "  -o trash_qvf_max=BYTES the largest app export the trash keeps (default 256M)\n"
+	       "  -o trash_required      refuse a delete whose copy the trash cannot keep\n"
+	       "  -o notrash             keep nothing: deletes cannot be undone\n"
 	       "  -o uid=N,gid=N,umask=M owner and permission mask of every file (default: the\n"
 	       "                         mounting user, umask 077: files 0600, directories 0700)\n"
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"

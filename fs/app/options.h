@@ -26,6 +26,8 @@ struct options {
 	char *state_dir;
 	/* mount */
 	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait, *delete_delay;
+	char *trash_days, *trash_qvf_max;
+	int notrash, trash_required;
 	char *walk_max, *prefetch;
 	int noscripts;
 	char *reload_wait;
@@ -61,6 +63,8 @@ struct mount_numbers {
 	double qvf_size, transfer_timeout;
 	double ratelimit_wait; /* seconds; 0: 429 waits come out of timeout */
 	double delete_delay;   /* seconds before an rm'd resource file's DELETE */
+	double trash_days;     /* how long the trash keeps an entry (0: -o notrash) */
+	double trash_qvf_max;  /* bytes: the largest app export the trash keeps */
 	double walk_max;       /* seconds */
 	unsigned prefetch;     /* background listings at once */
 	double reload_wait;    /* seconds: bound on a read of reloads/ID/wait */

@@ -11,6 +11,7 @@
 #include "ns/core/ns_internal.h"
 #include "ns/core/ns_mut.h"
 #include "ns/kinds/ns_ext.h"
+#include "ns/kinds/ns_trash.h"
 #include "util/clock.h"
 
 /* A listing placed or refreshed resource node k (the node table's hook). */
@@ -27,10 +28,11 @@ struct ns *ns_new(const struct ns_opts *o)
 		return NULL;
 	ns->o = *o;
 	ns->hooks = (struct ns_hooks){ node_add_fixed_kids, placed, ns_report_failure,
-				       view_index_build };
+				       view_index_build, trash_keep, trash_done };
 	/* the node kinds, one line each: a node of that role gets the kind */
 	ns->kinds[R_EXT] = &ns_ext_kind; /* api, reports/, .status.json, .errors */
 	ns->kinds[R_LOCAL] = &ns_local_kind; /* changes/ */
+	ns->kinds[R_TRASH] = &ns_trash_kind; /* .trash/ */
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);

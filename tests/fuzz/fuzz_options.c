@@ -25,7 +25,8 @@
 static void check_numbers(const struct mount_numbers *n)
 {
 	const double v[] = { n->ttl, n->neg_ttl, n->timeout, n->size, n->retries, n->uid,
-			     n->gid, n->umask, n->qvf_size, n->transfer_timeout };
+			     n->gid, n->umask, n->qvf_size, n->transfer_timeout,
+			     n->trash_qvf_max };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		FZ_CHECK(isfinite(v[i]) && v[i] >= 0 && v[i] <= 1e15); /* main.c: * 1000 -> long */
 	FZ_CHECK(n->retries >= 1 && n->retries <= 100);
@@ -34,6 +35,8 @@ static void check_numbers(const struct mount_numbers *n)
 	FZ_CHECK(n->uid <= 0xfffffffe && n->gid <= 0xfffffffe);
 	FZ_CHECK(n->changes.interval_ms >= 0);
 	FZ_CHECK(n->changes.full_scan_every <= 1000000);
+	/* main.c: days * 86400000 -> int64 ms; 0 only with -o notrash */
+	FZ_CHECK(isfinite(n->trash_days) && n->trash_days >= 0 && n->trash_days <= 36500);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

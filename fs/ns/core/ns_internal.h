@@ -40,6 +40,7 @@ enum nrole {
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
 	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
 	R_EXT,     /* reports/ and the api control file: node->xk says which (ns_ext.h) */
+	R_TRASH,   /* .trash/ and what is in it, shown from the state directory (ns_trash.c) */
 	R_COUNT
 };
 
@@ -71,7 +72,7 @@ struct node {
 	char *store_id;         /* data assets (dirs, files, their data-sets/ collection) and
 				 * data sets: the data store they belong to */
 	char *item_id;          /* apps: the catalogue item's id */
-	char *local_dir;        /* R_LOCAL root: the absolute directory it shows */
+	char *local_dir;        /* R_LOCAL root, .trash: the absolute directory it shows */
 	char *sname;            /* server name the entry name was made from */
 	enum coll coll;         /* R_COLL */
 	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
@@ -263,6 +264,13 @@ struct ns_hooks {
 		       const char *err);
 	/* a listing of coll was fetched and applied: the views index it */
 	void (*listed)(struct ns *ns, struct node *coll, const struct listing *l);
+	/* the trash (ns_trash_keep.c), around the DELETE of the resource node n
+	 * shows: trash_keep keeps what undoing it needs before it is sent (*kept:
+	 * the entry, or NULL) and returns 0, or -errno to refuse the delete (why
+	 * in err); trash_done, after it (rc: its result), keeps or drops the
+	 * entry.  Lock held (n busy); trash_keep drops it meanwhile. */
+	int (*trash_keep)(struct ns *ns, struct node *n, void **kept, char *err, size_t errn);
+	void (*trash_done)(struct ns *ns, void *kept, int rc);
 };
 
 struct ns {
@@ -279,6 +287,7 @@ struct ns {
 	size_t mem_bytes; /* held by scratch and new files */
 	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
 	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
+	struct ns_trash *trash; /* the trash (ns_trash.h); NULL: none */
 	/* the open handles (a release the kernel never sent, at unmount, frees
 	 * them in ns_free); GUARDED_BY(files_lock), a leaf lock */
 	pthread_mutex_t files_lock;

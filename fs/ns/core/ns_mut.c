@@ -488,11 +488,13 @@ int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n)
 	return 0;
 }
 
-/* Deletes the resource a node shows.  Lock held; dropped during the request. */
+/* Deletes the resource a node shows, what undoing it needs kept in the
+ * trash first (the trash hooks).  Lock held; dropped during the requests. */
 int mut_delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	const struct rtype *rt = n->rt;
 	char *id = n->id ? strdup(n->id) : NULL;
+	void *kept = NULL;
 	if (!id)
 		return -ENOMEM;
 	int rc = mut_node_lock_change(ns, n, err, errn);
@@ -500,9 +502,17 @@ int mut_delete_resource(struct ns *ns, struct node *n, char *err, size_t errn)
 		free(id);
 		return rc;
 	}
+	if (ns->hooks.trash_keep && (rc = ns->hooks.trash_keep(ns, n, &kept, err, errn))) {
+		mut_node_unlock_change(ns, n); /* refused: not deleted */
+		mut_node_set_errmsg(n, err);
+		free(id);
+		return rc;
+	}
 	pthread_mutex_unlock(&ns->lock);
 	rc = res_delete(ns->o.client, rt, id, err, errn);
 	pthread_mutex_lock(&ns->lock);
+	if (ns->hooks.trash_done)
+		ns->hooks.trash_done(ns, kept, rc);
 	mut_node_unlock_change(ns, n);
 	mut_node_set_errmsg(n, rc && rc != -ENOENT ? err : NULL); /* user.qlik.error */
 	if (!rc || rc == -ENOENT)

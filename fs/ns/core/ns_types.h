@@ -72,6 +72,13 @@ struct ns_opts {
 	 * the same name before then takes the resource back (ns_defer.c).
 	 * 0: at once. */
 	int64_t delete_delay_ms;
+	/* The trash (docs/SEMANTICS.md "Trash"; needs state_dir): what a delete
+	 * through the mount needs to be undone is kept trash_keep_ms (0: no
+	 * trash), an app's export when it is at most trash_qvf_max bytes;
+	 * trash_required: a delete whose copy cannot be kept is refused. */
+	int64_t trash_keep_ms;
+	uint64_t trash_qvf_max;
+	bool trash_required;
 };
 
 struct ns_attr {
