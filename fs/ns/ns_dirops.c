@@ -582,6 +582,54 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 	return rc;
 }
 
+/* rename of a file that is not (yet) a resource: a scratch file or a new
+ * JSON file not yet created; onto a resource (its update), to an upload, to
+ * a scratch name, or to a name that creates a resource */
+static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+		      const char *newname, bool to_scratch, char *err, size_t errn)
+{
+	int rc;
+	if (t && t->dir) {
+		rc = -EISDIR;
+	} else if (t && t->role == R_FILE) {
+		rc = rename_onto_resource(ns, n, t, err, errn);
+	} else if (upload_wanted(ns, nd, newname) &&
+		   (!t || t->role == R_UPLOAD || t->role == R_SCRATCH)) {
+		rc = rename_to_upload(ns, n, nd, newname, t, err, errn);
+	} else if (to_scratch || n->role == R_NEW) {
+		if (t)
+			mut_mem_node_remove(ns, t);
+		node_detach(ns, n);
+		rc = node_attach(ns, nd, n, newname);
+		if (!rc && to_scratch) {
+			n->role = R_SCRATCH;
+		} else if (!rc) {
+			n->mem_dirty = true;
+			rc = mut_commit_create(ns, n, err, errn);
+		}
+	} else if (t) {
+		rc = -EPERM;
+		errmsg_set(err, errn, "cannot replace this file");
+	} else {
+		struct node *c = mut_dir_coll(nd);
+		if (!c || !c->rt->creatable || c->coll == C_DATAFILES ||
+		    !mut_ends_with(newname, ".json")) {
+			rc = -EPERM;
+			errmsg_set(err, errn, "a file renamed here would have to create a resource, "
+					  "and this kind cannot be created by a file");
+		} else {
+			node_detach(ns, n);
+			if (!(rc = node_attach(ns, nd, n, newname))) {
+				n->role = R_NEW;
+				n->rt = c->rt;
+				n->mem_dirty = true;
+				rc = mut_commit_create(ns, n, err, errn);
+			}
+		}
+	}
+	return rc;
+}
+
 int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newparent,
 	      const char *newname, unsigned flags, char *err, size_t errn)
 {
@@ -630,44 +678,7 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 	}
 	bool to_scratch = mut_name_is_scratch(nd, newname);
 	if (n->role == R_SCRATCH || (n->role == R_NEW && !n->created)) {
-		if (t && t->dir) {
-			rc = -EISDIR;
-		} else if (t && t->role == R_FILE) {
-			rc = rename_onto_resource(ns, n, t, err, errn);
-		} else if (upload_wanted(ns, nd, newname) &&
-			   (!t || t->role == R_UPLOAD || t->role == R_SCRATCH)) {
-			rc = rename_to_upload(ns, n, nd, newname, t, err, errn);
-		} else if (to_scratch || n->role == R_NEW) {
-			if (t)
-				mut_mem_node_remove(ns, t);
-			node_detach(ns, n);
-			rc = node_attach(ns, nd, n, newname);
-			if (!rc && to_scratch) {
-				n->role = R_SCRATCH;
-			} else if (!rc) {
-				n->mem_dirty = true;
-				rc = mut_commit_create(ns, n, err, errn);
-			}
-		} else if (t) {
-			rc = -EPERM;
-			errmsg_set(err, errn, "cannot replace this file");
-		} else {
-			struct node *c = mut_dir_coll(nd);
-			if (!c || !c->rt->creatable || c->coll == C_DATAFILES ||
-			    !mut_ends_with(newname, ".json")) {
-				rc = -EPERM;
-				errmsg_set(err, errn, "a file renamed here would have to create a resource, "
-						  "and this kind cannot be created by a file");
-			} else {
-				node_detach(ns, n);
-				if (!(rc = node_attach(ns, nd, n, newname))) {
-					n->role = R_NEW;
-					n->rt = c->rt;
-					n->mem_dirty = true;
-					rc = mut_commit_create(ns, n, err, errn);
-				}
-			}
-		}
+		rc = rename_new(ns, n, t, nd, newname, to_scratch, err, errn);
 	} else if (n->role == R_FILE && !n->self && to_scratch) {
 		if (t && t->role != R_SCRATCH) {
 			rc = -EPERM;
