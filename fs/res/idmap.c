@@ -1,0 +1,300 @@
+/*
+ * idmap.c - the restore map (idmap.h): an append-only file of OLD -> NEW
+ * records per kind, and two in-memory indexes over it.
+ *
+ * Locks: m->lock is a leaf; the file is appended under it.
+ */
+#include "res/idmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/statedir.h"
+#include "util/strmap.h"
+
+#define IDMAP_MAX_FILE (64u << 20)
+
+struct idmap {
+	pthread_mutex_t lock;
+	char *path;             /* NULL: memory only */
+	struct strmap *by_old;  /* "type\told" -> struct idmap_rec * (latest) */
+	struct strmap *by_new;  /* "type\tnew" -> struct idmap_rec * */
+	struct idmap_rec **all; /* every record made or loaded (owned) */
+	size_t n, cap;
+	size_t mapped;
+};
+
+static bool field_ok(const char *s, size_t max, bool empty_ok)
+{
+	size_t l = strlen(s);
+	if ((!l && !empty_ok) || l >= max)
+		return false;
+	return !strpbrk(s, "\t\n\r");
+}
+
+static bool kind_of(const char *type, size_t tl, enum rkind *out)
+{
+	for (int k = 0; k < RK_COUNT; k++) {
+		const char *t = restab_get((enum rkind)k)->type;
+		if (strlen(t) == tl && !memcmp(t, type, tl)) {
+			*out = (enum rkind)k;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int copy_field(const char *s, size_t l, char *out, size_t n, bool empty_ok)
+{
+	if ((!l && !empty_ok) || l >= n || memchr(s, '\r', l) || memchr(s, '\0', l))
+		return -EINVAL;
+	memcpy(out, s, l);
+	out[l] = '\0';
+	return 0;
+}
+
+int idmap_parse_line(const char *line, size_t len, struct idmap_rec *out)
+{
+	const char *f[4];
+	size_t fl[4], nf = 0;
+	const char *p = line, *end = line + len;
+	memset(out, 0, sizeof(*out));
+	while (nf < 4) {
+		const char *t = memchr(p, '\t', (size_t)(end - p));
+		if (nf == 3)
+			t = NULL; /* the note is the rest (no tab in it) */
+		f[nf] = p;
+		fl[nf] = t ? (size_t)(t - p) : (size_t)(end - p);
+		nf++;
+		if (!t)
+			break;
+		p = t + 1;
+	}
+	if (nf != 4 || memchr(f[3], '\t', fl[3]) || memchr(line, '\n', len))
+		return -EINVAL;
+	if (!kind_of(f[0], fl[0], &out->kind))
+		return -EINVAL;
+	if (copy_field(f[1], fl[1], out->old_id, sizeof(out->old_id), false) ||
+	    copy_field(f[2], fl[2], out->new_id, sizeof(out->new_id), false) ||
+	    copy_field(f[3], fl[3], out->note, sizeof(out->note), true))
+		return -EINVAL;
+	return 0;
+}
+
+int idmap_format_line(const struct idmap_rec *r, char *out, size_t n)
+{
+	if ((unsigned)r->kind >= RK_COUNT || !field_ok(r->old_id, sizeof(r->old_id), false) ||
+	    !field_ok(r->new_id, sizeof(r->new_id), false) ||
+	    !field_ok(r->note, sizeof(r->note), true))
+		return -EINVAL;
+	int l = snprintf(out, n, "%s\t%s\t%s\t%s\n", restab_get(r->kind)->type, r->old_id,
+			 r->new_id, r->note);
+	return l < 0 || (size_t)l >= n ? -ENAMETOOLONG : l;
+}
+
+static void key_of(enum rkind k, const char *id, char *out, size_t n)
+{
+	snprintf(out, n, "%s\t%s", restab_get(k)->type, id);
+}
+
+/* Indexes rec (owned from now on).  Lock held. */
+static int remember(struct idmap *m, struct idmap_rec *rec)
+{
+	char key[160];
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct idmap_rec **v = realloc(m->all, cap * sizeof(*v));
+		if (!v) {
+			free(rec);
+			return -ENOMEM;
+		}
+		m->all = v;
+		m->cap = cap;
+	}
+	m->all[m->n++] = rec;
+	key_of(rec->kind, rec->old_id, key, sizeof(key));
+	struct idmap_rec *prev = strmap_get(m->by_old, key);
+	if (prev && strcmp(prev->new_id, "?")) {
+		m->mapped--;
+		char nk[160];
+		key_of(prev->kind, prev->new_id, nk, sizeof(nk));
+		if (strmap_get(m->by_new, nk) == prev)
+			strmap_del(m->by_new, nk);
+	}
+	if (strmap_put(m->by_old, key, rec))
+		return -ENOMEM;
+	if (strcmp(rec->new_id, "?")) {
+		m->mapped++;
+		key_of(rec->kind, rec->new_id, key, sizeof(key));
+		if (strmap_put(m->by_new, key, rec))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int load(struct idmap *m)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = statedir_read_path(m->path, IDMAP_MAX_FILE, &data, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	for (char *p = data, *end = data + len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break; /* a torn last line: the record was never complete */
+		struct idmap_rec *r = malloc(sizeof(*r));
+		if (!r) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (idmap_parse_line(p, (size_t)(nl - p), r) == 0) {
+			if ((rc = remember(m, r)))
+				break;
+		} else {
+			free(r);
+		}
+		p = nl + 1;
+	}
+	free(data);
+	return rc;
+}
+
+int idmap_open(const char *dir, struct idmap **out)
+{
+	struct idmap *m = calloc(1, sizeof(*m));
+	int rc = -ENOMEM;
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	if (!(m->by_old = strmap_new()) || !(m->by_new = strmap_new()))
+		goto fail;
+	if (dir) {
+		if ((rc = statedir_mkdir(dir, NULL)))
+			goto fail;
+		if (asprintf(&m->path, "%s/ids", dir) < 0) {
+			m->path = NULL;
+			rc = -ENOMEM;
+			goto fail;
+		}
+		if ((rc = load(m)))
+			goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	idmap_free(m);
+	return rc;
+}
+
+void idmap_free(struct idmap *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->all[i]);
+	free(m->all);
+	strmap_free(m->by_old);
+	strmap_free(m->by_new);
+	free(m->path);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static bool lookup(struct idmap *m, struct strmap *idx, enum rkind k, const char *id,
+		   struct idmap_rec *out)
+{
+	char key[160];
+	if (!id || (unsigned)k >= RK_COUNT)
+		return false;
+	key_of(k, id, key, sizeof(key));
+	pthread_mutex_lock(&m->lock);
+	struct idmap_rec *r = strmap_get(idx, key);
+	if (r)
+		*out = *r;
+	pthread_mutex_unlock(&m->lock);
+	return r != NULL;
+}
+
+bool idmap_get(struct idmap *m, enum rkind k, const char *old_id, struct idmap_rec *out)
+{
+	return m && lookup(m, m->by_old, k, old_id, out);
+}
+
+bool idmap_new_id(struct idmap *m, enum rkind k, const char *old_id, char *out, size_t n)
+{
+	struct idmap_rec r;
+	if (!idmap_get(m, k, old_id, &r) || !strcmp(r.new_id, "?"))
+		return false;
+	snprintf(out, n, "%s", r.new_id);
+	return true;
+}
+
+bool idmap_old_id(struct idmap *m, enum rkind k, const char *new_id, char *out, size_t n)
+{
+	struct idmap_rec r;
+	if (!m || !m->mapped || !lookup(m, m->by_new, k, new_id, &r))
+		return false;
+	snprintf(out, n, "%s", r.old_id);
+	return true;
+}
+
+static int append(const char *path, const char *line, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, line, len);
+	int rc = w == (ssize_t)len ? 0 : (w < 0 ? -errno : -EIO);
+	if (!rc && fsync(fd))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new_id,
+	      const char *note)
+{
+	struct idmap_rec *r = calloc(1, sizeof(*r));
+	char line[1024];
+	if (!r)
+		return -ENOMEM;
+	r->kind = k;
+	if (!old_id || !new_id || !field_ok(old_id, sizeof(r->old_id), false) ||
+	    !field_ok(new_id, sizeof(r->new_id), false) ||
+	    (note && !field_ok(note, sizeof(r->note), true))) {
+		free(r);
+		return -EINVAL;
+	}
+	snprintf(r->old_id, sizeof(r->old_id), "%s", old_id);
+	snprintf(r->new_id, sizeof(r->new_id), "%s", new_id);
+	snprintf(r->note, sizeof(r->note), "%s", note ? note : "");
+	int len = idmap_format_line(r, line, sizeof(line));
+	if (len < 0) {
+		free(r);
+		return len;
+	}
+	pthread_mutex_lock(&m->lock);
+	int rc = m->path ? append(m->path, line, (size_t)len) : 0;
+	if (!rc)
+		rc = remember(m, r);
+	else
+		free(r);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+size_t idmap_count(struct idmap *m)
+{
+	pthread_mutex_lock(&m->lock);
+	size_t n = m->mapped;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
