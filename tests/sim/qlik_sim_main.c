@@ -22,7 +22,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: qlik-sim [--bind 127.0.0.1] [--port N] [--port-file PATH] [--seed N]\n"
 		   "                [--users N] [--spaces N] [--apps N] [--data-files N]\n"
 		   "                [--data-stores N] [--latency-ms N] [--clock-skew-ms N]\n"
-		   "                [--api-key-file PATH]\n"
+		   "                [--api-key-file PATH] [--empty]\n"
+		   "--empty: a tenant with only the caller's user (nothing else seeded).\n"
 		   "API key: --api-key-file (first line), else $QLIK_SIM_API_KEY, else "
 		   "\"sim-admin-key\".\n");
 }
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
 		{ "latency-ms", required_argument, 0, 'l' },
 		{ "clock-skew-ms", required_argument, 0, 'k' },
 		{ "api-key-file", required_argument, 0, 'K' },
+		{ "empty", no_argument, 0, 'E' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
 		if (o == 'h') {
 			usage(stdout);
 			return 0;
+		}
+		if (o == 'E') {
+			cfg.empty = true;
+			continue;
 		}
 		if (o == 'b' || o == 'f' || o == 'K') {
 			if (o == 'b')

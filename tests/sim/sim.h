@@ -10,12 +10,15 @@
 #ifndef QLIKFS_SIM_H
 #define QLIKFS_SIM_H
 
+#include <stdbool.h>
+
 #include "http/http.h" /* fs/http.h */
 
 struct sim_config {
 	unsigned seed; /* deterministic seeding */
 	int n_users, n_spaces, n_apps, n_data_files, n_data_stores; /* 0 = defaults */
 	int assets_per_store, sets_per_asset;
+	bool empty;           /* only the caller's user: a tenant to restore into */
 	long latency_ms;      /* added to every API request (server and transport) */
 	long clock_skew_ms;   /* server clock = real clock + skew (timestamps, token expiry) */
 	const char *api_key;  /* the admin key; the caller's user is a TenantAdmin */

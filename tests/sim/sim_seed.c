@@ -278,8 +278,10 @@ int sim_seed(struct sim_tenant *t)
 	const struct sim_config *c = &t->cfg;
 	long long now = sim_now(t);
 	int rc;
-	if ((rc = seed_users(t, c->n_users > 0 ? c->n_users : 120, now)))
+	if ((rc = seed_users(t, c->empty ? 1 : c->n_users > 0 ? c->n_users : 120, now)))
 		return rc;
+	if (c->empty)
+		return 0;
 	if ((rc = seed_spaces(t, c->n_spaces > 0 ? c->n_spaces : 10, now)))
 		return rc;
 	if ((rc = seed_apps(t, c->n_apps > 0 ? c->n_apps : 60, now)))
