@@ -27,6 +27,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.write_path = "/api/v1/spaces", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
 		.creatable = true, .writable = { "name", "description", "ownerId" },
 		.stale_field = "updatedAt",
+		.refs = { { "ownerId", RK_USER, true } },
 	},
 	[RK_APP] = {
 		.kind = RK_APP, .type = "app", .id_field = "resourceId",
@@ -44,6 +45,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.writable = { "name", "description", "spaceId", "ownerId" },
 		/* the item's updatedAt has whole seconds: the app's own ms */
 		.stale_field = "resourceAttributes.modifiedDate",
+		.refs = { { "spaceId", RK_SPACE, false }, { "ownerId", RK_USER, true } },
 	},
 	[RK_DATAFILE] = {
 		.kind = RK_DATAFILE, .type = "data-file", .id_field = "id",
@@ -73,6 +75,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.creatable = true, .all_writable = true,
 		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
 			      "lastModifiedTime", "version", "ownerId" },
+		.refs = { { "spaceId", RK_SPACE, false } },
 	},
 	[RK_DATAASSET] = {
 		.kind = RK_DATAASSET, .type = "data-asset", .id_field = "id",
@@ -87,6 +90,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.creatable = true, .all_writable = true,
 		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
 			      "lastModifiedTime", "version", "ownerId" },
+		.refs = { { "dataStoreInfo.id", RK_DATASTORE, false } },
 	},
 	[RK_DATASET] = {
 		.kind = RK_DATASET, .type = "data-set", .id_field = "id",
@@ -101,6 +105,8 @@ static const struct rtype rows[RK_COUNT] = {
 		.creatable = true, .all_writable = true,
 		.readonly = { "id", "tenantId", "createdBy", "createdTime", "lastModifiedBy",
 			      "lastModifiedTime", "version", "ownerId" },
+		.refs = { { "dataAssetInfo.id", RK_DATAASSET, false },
+			  { "dataAssetInfo.dataStoreInfo.id", RK_DATASTORE, false } },
 	},
 	[RK_USER] = {
 		.kind = RK_USER, .type = "user", .id_field = "id",

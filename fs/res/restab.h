@@ -37,6 +37,16 @@ enum rdel {
 	DEL_BATCH, /* DELETE <write_path> {"ids":[id]} (data stores family: no single delete) */
 };
 
+/* An id of another resource that an object holds ("spaceId", or a dotted
+ * path "dataStoreInfo.id"): a restore rewrites it to the restored object
+ * (docs/SEMANTICS.md "Restore").  owner: a user who may not exist in the
+ * target; such a field is left out rather than waited for. */
+struct rref {
+	const char *path;
+	enum rkind to;
+	bool owner;
+};
+
 struct rtype {
 	enum rkind kind;
 	const char *type;          /* value of the user.qlik.type xattr */
@@ -68,6 +78,7 @@ struct rtype {
 	bool all_writable;         /* every top-level field but `readonly` (data stores family) */
 	const char *readonly[10];  /* never sent, whatever the file says; NULL-ended */
 	const char *stale_field;   /* field ("f" or "obj.f") whose change since open means "changed on the server" */
+	struct rref refs[3];       /* the ids of other resources it holds; path NULL ends */
 };
 
 /* Returns the row for kind (never NULL for a valid kind). */
