@@ -32,6 +32,7 @@
 #include "util/names.h"
 #include "ns/kinds/ns_ext.h"
 #include "ns/core/ns_mut.h"
+#include "ns/core/ns_restore.h"
 
 /* ---- node table ---- */
 
@@ -376,6 +377,10 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		} else {
 			id[0] = '\0';
 		}
+		char rid[128]; /* a backup's id stands for the resource restored from it */
+		const char *real = restore_real_id(ns, p->rt->kind, id, rid, sizeof(rid));
+		if (real != id)
+			snprintf(id, sizeof(id), "%s", real);
 		if (id[0] && id_like(id) && !defer_hides(ns, p->rt->kind, id)) {
 			char key[192];
 			snprintf(key, sizeof(key), "neg:%s:%s", p->rt->type, id);

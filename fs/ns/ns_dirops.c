@@ -3,6 +3,7 @@
  * ns_mut.c.
  */
 #include "ns/core/ns_mut.h"
+#include "ns/core/ns_restore.h"
 #include "ns/ns.h"
 
 #include <errno.h>
@@ -137,9 +138,34 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 		rc = -EEXIST;
 		goto out;
 	}
+	struct node *dc = mut_dir_coll(d);
+	if (dc && dc->coll == C_DATAFILES && (d->role == R_COLL || d->role == R_FOLDER)) {
+		/* a folder of data files: a path prefix, not an object of the
+		 * tenant; it lives in the mount until files are copied into it */
+		if (names_decode(name, sname, sizeof(sname)) <= 0 || strchr(sname, '/')) {
+			rc = -EINVAL;
+			errmsg_set(err, errn, "not a valid folder name");
+			goto out;
+		}
+		struct node *f = node_new(ns, d, name, R_FOLDER, true);
+		if (!f) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		f->coll_root = dc;
+		f->rt = dc->rt;
+		f->pinned = true;
+		f->mark = ns->gen;
+		f->mtime_ms = f->ctime_ms = ns_wall_ms();
+		ns_inval_entry(ns, d, name);
+		ns_fill_attr(ns, f, attr);
+		f->nlookup++;
+		goto out;
+	}
 	if (d->role != R_COLL || d->coll != C_SPACES) {
 		rc = -EPERM;
-		errmsg_set(err, errn, "directories can only be made in spaces/ (a new shared space)");
+		errmsg_set(err, errn, "directories can only be made in spaces/ (a new shared space) "
+				      "and in data-files/ (a folder)");
 		goto out;
 	}
 	if (names_decode(name, sname, sizeof(sname)) <= 0 || names_is_scratch(name)) {
@@ -582,6 +608,46 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 	return rc;
 }
 
+/* A backup's "Name (OLD).qvf" renamed onto the export of the app restored
+ * from OLD (rsync's temporary file): the restore map decides (the same
+ * export: nothing to send; an app made from its JSON: replaced by the
+ * import); an app's export is never replaced otherwise. */
+static int rename_onto_export(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+			      const char *newname, char *err, size_t errn)
+{
+	char old[128], note[80];
+	struct node *c = mut_dir_coll(nd);
+	(void)t;
+	if (!c || names_parse_id(newname, ".qvf", old, sizeof(old)) <= 0 || !ns->restore) {
+		errmsg_set(err, errn, "an app's export cannot be replaced (copy NAME.qvf into apps/ "
+				      "to import a new app)");
+		return -EPERM;
+	}
+	int fd = upload_tmpfile(ns);
+	if (fd < 0)
+		return fd;
+	if (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen) {
+		int e = errno ? -errno : -EIO;
+		close(fd);
+		return e;
+	}
+	int rc = mut_node_lock_change(ns, n, err, errn);
+	if (!rc) {
+		rc = restore_qvf(ns, c, old, fd, n->memlen, note, sizeof(note), err, errn);
+		mut_node_unlock_change(ns, n);
+	}
+	close(fd);
+	if (rc == 1) {
+		rc = -EPERM;
+		errmsg_set(err, errn, "an app's export cannot be replaced");
+	}
+	if (!rc) { /* (its inode stays valid for the writer's fstat, unlisted) */
+		node_drop_mem(ns, n);
+		n->hidden = true;
+	}
+	return rc;
+}
+
 /* rename of a file that is not (yet) a resource: a scratch file or a new
  * JSON file not yet created; onto a resource (its update), to an upload, to
  * a scratch name, or to a name that creates a resource */
@@ -591,6 +657,8 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 	int rc;
 	if (t && t->dir) {
 		rc = -EISDIR;
+	} else if (t && t->role == R_QVF) {
+		rc = rename_onto_export(ns, n, t, nd, newname, err, errn);
 	} else if (t && t->role == R_FILE) {
 		rc = rename_onto_resource(ns, n, t, err, errn);
 	} else if (upload_wanted(ns, nd, newname) &&
@@ -607,13 +675,22 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 			n->mem_dirty = true;
 			rc = mut_commit_create(ns, n, err, errn);
 		}
-	} else if (t) {
+	} else if (t && !(t->role == R_NEW && !t->created)) {
 		rc = -EPERM;
 		errmsg_set(err, errn, "cannot replace this file");
 	} else {
+		/* (onto a new file not created yet, a failed or held one: this
+		 * content replaces it) */
+		if (t)
+			mut_mem_node_remove(ns, t);
 		struct node *c = mut_dir_coll(nd);
-		if (!c || !c->rt->creatable || c->coll == C_DATAFILES ||
-		    !mut_ends_with(newname, ".json")) {
+		if (c && c->coll == C_DATAFILES) {
+			rc = -EPERM;
+			errmsg_set(err, errn, "a data file is made by copying its bytes in (NAME, not "
+					  "NAME.json); the API does not give a data file's bytes "
+					  "back, so a backup of the mount holds only its metadata");
+			restore_report(ns, "refused", nd, "data-file", NULL, NULL, err);
+		} else if (!c || !c->rt->creatable || !mut_ends_with(newname, ".json")) {
 			rc = -EPERM;
 			errmsg_set(err, errn, "a file renamed here would have to create a resource, "
 					  "and this kind cannot be created by a file");

@@ -10,6 +10,7 @@
 
 #include "ns/core/ns_internal.h"
 #include "ns/core/ns_mut.h"
+#include "ns/core/ns_restore.h"
 #include "ns/kinds/ns_ext.h"
 #include "ns/kinds/ns_trash.h"
 #include "util/clock.h"
@@ -59,6 +60,7 @@ struct ns *ns_new(const struct ns_opts *o)
 	if (ns->o.me && me && node_set_obj(ns, me, ns->o.me, NULL) == 0)
 		me->fetched_at = ns_now(ns) ? ns_now(ns) : 1;
 	ns->o.me = NULL; /* borrowed for this call only */
+	restore_open(ns); /* (without it, backups copied in are plain new files) */
 	if (defer_start(ns)) {
 		ns_free(ns);
 		return NULL;
@@ -80,6 +82,7 @@ void ns_free(struct ns *ns)
 	FOR_EACH_KIND(ns, kd)
 		if (kd->free)
 			kd->free(ns);
+	restore_free(ns);
 	for (size_t i = 1; i < ns->ntab; i++) {
 		view_index_free(ns->tab[i]->vindex);
 		node_destroy(ns->tab[i]);

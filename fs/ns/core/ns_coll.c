@@ -24,6 +24,7 @@
 #include "util/names.h"
 #include "res/reswrite.h"
 #include "util/url.h"
+#include "ns/core/ns_restore.h"
 
 /* Data assets are directories only under their store (they hold data-sets/);
  * the flat data-assets/ collection shows files. */
@@ -293,11 +294,13 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 		sname = "";
 	if (rt->kind == RK_DATAFILE && !(dir = folder_for(ns, coll, sname, false)))
 		return;
-	if (coll_entry_name(coll, rt, sname, p->id, rt->unique_names, name, sizeof(name)) < 0)
+	char sid[128]; /* a restored resource shows under its backup's id */
+	const char *shown = restore_shown_id(ns, rt->kind, p->id, sid, sizeof(sid));
+	if (coll_entry_name(coll, rt, sname, shown, rt->unique_names, name, sizeof(name)) < 0)
 		return;
 	struct node *holder = strmap_get(dir->kids, name);
 	if (holder && holder != p->existing && !holder->hidden &&
-	    coll_entry_name(coll, rt, sname, p->id, false, name, sizeof(name)) < 0)
+	    coll_entry_name(coll, rt, sname, shown, false, name, sizeof(name)) < 0)
 		return;
 	holder = strmap_get(dir->kids, name);
 	if (holder && holder != p->existing && !holder->hidden)

@@ -288,6 +288,7 @@ struct ns {
 	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
 	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
 	struct ns_trash *trash; /* the trash (ns_trash.h); NULL: none */
+	struct restore *restore; /* ns_restore.c; NULL: no state dir */
 	/* the open handles (a release the kernel never sent, at unmount, frees
 	 * them in ns_free); GUARDED_BY(files_lock), a leaf lock */
 	pthread_mutex_t files_lock;

@@ -36,6 +36,7 @@
 
 #include "util/names.h"
 #include "res/reswrite.h"
+#include "ns/core/ns_restore.h"
 
 void mut_node_set_errmsg(struct node *n, const char *msg)
 {
@@ -331,6 +332,16 @@ int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const ch
 		goto fail;
 	}
 	const struct rtype *rt = rn->rt;
+	/* a backup's references rewritten; held until they are restored */
+	if ((rc = restore_before_update(ns, rn, edited, err, errn)) < 0)
+		goto fail;
+	if (rc == 1) {
+		cJSON_Delete(edited);
+		mut_node_set_errmsg(n, NULL);
+		if (newbase)
+			*newbase = cJSON_Duplicate(base, 1);
+		return 0;
+	}
 	char *id = strdup(rn->id);
 	if (!id) {
 		rc = -ENOMEM;
@@ -435,6 +446,15 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 		return -EINVAL;
 	}
 	const struct rtype *rt = c->rt;
+	/* a backup's file: an update of what it was restored to, held, or a
+	 * create recorded in the restore map */
+	if ((rc = restore_create(ns, n, c, doc, err, errn)) <= 0) {
+		free(name);
+		cJSON_Delete(doc);
+		if (rc)
+			mut_node_set_errmsg(n, err);
+		return rc;
+	}
 	char *s1 = c->id ? strdup(c->id) : NULL, *s2 = c->store_id ? strdup(c->store_id) : NULL;
 	struct node tmp = *c;
 	tmp.id = s1;
@@ -450,12 +470,14 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	free(s1);
 	free(s2);
 	free(name);
-	cJSON_Delete(doc);
 	if (rc) {
+		cJSON_Delete(doc);
 		mut_node_set_errmsg(n, err);
 		return rc;
 	}
 	mut_node_set_errmsg(n, NULL);
+	restore_created(ns, n, c, doc, now);
+	cJSON_Delete(doc);
 	cJSON_Delete(n->created);
 	n->created = now;
 	n->rt = rt;

@@ -36,6 +36,7 @@
 #include "util/names.h"
 #include "actions/qvf.h"
 #include "actions/upload.h"
+#include "ns/core/ns_restore.h"
 
 /* ---- .qvf twins ---- */
 
@@ -48,7 +49,10 @@ void qvf_twin_make(struct ns *ns, struct node *app)
 	if (!qd || qd->role != R_QVFDIR)
 		return;
 	twin_name(app->name, name, sizeof(name));
-	if (strmap_get(qd->kids, name))
+	struct node *o = strmap_get(qd->kids, name);
+	if (o && o->role == R_UPLOAD && o->sent && o->hidden)
+		node_detach(ns, o); /* the import of this very app (a restore's) */
+	else if (o)
 		return; /* a file of the user's holds that name */
 	struct node *t = node_new(ns, qd, name, R_QVF, false);
 	if (!t)
@@ -221,6 +225,13 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 		errmsg_set(err, errn, "not a valid name");
 		return -EINVAL;
 	}
+	/* a backup's "Name (OLD).qvf": the app is named Name; the restore map
+	 * says whether it is to be imported */
+	char old[128] = "", note[80] = "";
+	if (app && names_parse_id(n->name, ".qvf", old, sizeof(old)) > 0 &&
+	    names_to_server(n->name, ".qvf", sname, sizeof(sname)) <= 0)
+		return -EINVAL;
+	int64_t replace_mtime = 0;
 	bool personal = !c->id || !strcmp(c->id, "personal");
 	char *space = personal ? NULL : strdup(c->id);
 	char *conn = c->conn ? strdup(c->conn) : NULL;
@@ -231,8 +242,9 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 			free(conn);
 			return rc;
 		}
-		struct node *old = datafile_named(d, n->name);
-		replace = old ? strdup(old->id) : NULL;
+		struct node *was = datafile_named(d, n->name);
+		replace = was ? strdup(was->id) : NULL;
+		replace_mtime = was ? was->mtime_ms : 0;
 	}
 	int fd = n->tmpfd;
 	uint64_t size = n->tmplen;
@@ -244,8 +256,13 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 		return rc;
 	}
 	n->mem_dirty = false;
+	/* 1: to send; 0: nothing to send (the same content went before) */
+	int todo = app && old[0] ? restore_qvf(ns, c, old, fd, size, note, sizeof(note), err, errn)
+		   : !app && replace && restore_same_bytes(ns, replace, replace_mtime, fd) ? 0 : 1;
 	pthread_mutex_unlock(&ns->lock);
-	if (app) {
+	if (todo <= 0) {
+		rc = todo;
+	} else if (app) {
 		rc = qvf_import(ns->o.client, fd, size, sname, space, ns->o.transfer_timeout_ms, &out,
 				err, errn);
 	} else {
@@ -272,6 +289,11 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 		return rc;
 	}
 	mut_node_set_errmsg(n, NULL);
+	if (app && old[0] && out)
+		restore_imported(ns, old, json_str(cJSON_GetObjectItemCaseSensitive(out, "attributes"),
+						   "id"), note);
+	else if (!app && out)
+		restore_uploaded(ns, out, fd);
 	if (replace && out)
 		mut_apply_change(ns, restab_get(RK_DATAFILE), replace, out);
 	mut_colls_stale(ns, app ? RK_APP : RK_DATAFILE);

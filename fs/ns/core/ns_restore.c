@@ -1,0 +1,791 @@
+/*
+ * ns_restore.c - a backup copied back into the mount (docs/SEMANTICS.md
+ * "Restore").
+ *
+ *  - The map (res/idmap.c, <state_dir>/restore/ids) keeps which resource of
+ *    this tenant a backup's id stands for.  Listings show a restored
+ *    resource under the backup's id ("Sales (OLD).json"), so rsync, cp and
+ *    tar find on their next run what they wrote on the first.
+ *  - A new file named after (or holding) an id the map knows updates the
+ *    resource restored from it, sending only the writable fields that
+ *    differ; an id still in the tenant (a restore over the tenant the backup
+ *    came from) updates that resource; any other becomes a create, recorded
+ *    before (an intent, so that a restore killed mid-way adopts what it made)
+ *    and after.
+ *  - References (restab's refs: an app's spaceId, a data set's asset and
+ *    store) are rewritten to the restored objects.  One that is neither
+ *    mapped nor in the tenant is inferred from the directory the file is
+ *    written in (spaces/X/apps/: space X) or else holds the file: it stays
+ *    in the mount with its content, and goes through when the object it
+ *    waits for is restored.  An unknown owner is left out and reported.
+ *  - Apps' .qvf: imported under the name without the id; an app first made
+ *    from its JSON (no content yet) is replaced by the import.  Data files'
+ *    bytes equal to what was last uploaded to an unchanged file are not sent
+ *    again.
+ *  - The report (<state_dir>/restore/report.jsonl) gets a JSON line for
+ *    what was created, updated, held, released and refused, with why.
+ *
+ * Locks: ns->lock held on entry; requests drop it (the node being written
+ * is busy meanwhile).
+ */
+#include "ns/core/ns_restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "actions/qvf.h"
+#include "ns/core/ns_mut.h"
+#include "res/idmap.h"
+#include "util/log.h"
+#include "util/names.h"
+#include "util/statedir.h"
+
+#define NOTE_JSON "json" /* an app made from its JSON: no content yet */
+#define NOTE_QVF "qvf "  /* an app imported from a .qvf: "qvf <sha256>" */
+
+struct hold {
+	uint64_t ino;       /* a held create: the new file's node; 0: an update */
+	enum rkind kind;    /* what it waits for */
+	char id[128];
+	enum rkind tkind;   /* a held update: its resource and content */
+	char tid[128];
+	char *doc;
+};
+
+struct restore {
+	struct idmap *map;     /* backup id -> restored id */
+	struct idmap *bytes;   /* data file id -> sha256 of its last upload (note: mtime) */
+	char *report;          /* report.jsonl */
+	struct strmap *absent; /* "type:id" known not to be in the tenant */
+	struct hold *held;
+	size_t nheld, capheld;
+};
+
+int restore_open(struct ns *ns)
+{
+	char dir[4096], bdir[4200];
+	if (!ns->o.state_dir || ns->restore)
+		return 0;
+	struct restore *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	snprintf(dir, sizeof(dir), "%s/restore", ns->o.state_dir);
+	snprintf(bdir, sizeof(bdir), "%s/bytes", dir);
+	int rc = statedir_mkdir(ns->o.state_dir, "restore");
+	if (!rc)
+		rc = idmap_open(dir, &r->map);
+	if (!rc)
+		rc = idmap_open(bdir, &r->bytes);
+	if (!rc && (asprintf(&r->report, "%s/report.jsonl", dir) < 0 ||
+		    !(r->absent = strmap_new())))
+		rc = -ENOMEM;
+	if (rc) {
+		log_warn("restore: cannot use %s: %s; backups copied in are created as new files",
+			 dir, strerror(-rc));
+		ns->restore = r;
+		restore_free(ns);
+		return rc;
+	}
+	ns->restore = r;
+	return 0;
+}
+
+static void free_absent(struct restore *r)
+{
+	strmap_free(r->absent);
+	r->absent = strmap_new();
+}
+
+void restore_free(struct ns *ns)
+{
+	struct restore *r = ns->restore;
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nheld; i++) {
+		if (r->held[i].ino)
+			restore_report(ns, "held-unmounted", NULL, restab_get(r->held[i].kind)->type,
+				       r->held[i].id, NULL,
+				       "still waiting at unmount: not sent (copy it again)");
+		free(r->held[i].doc);
+	}
+	free(r->held);
+	idmap_free(r->map);
+	idmap_free(r->bytes);
+	free(r->report);
+	strmap_free(r->absent);
+	free(r);
+	ns->restore = NULL;
+}
+
+/* ---- the report ---- */
+
+static int node_path(const struct node *n, char *buf, size_t len)
+{
+	const char *parts[64];
+	int np = 0;
+	for (; n && n->parent && np < 64; n = n->parent)
+		parts[np++] = n->name;
+	size_t o = 0;
+	buf[0] = '\0';
+	while (np-- > 0) {
+		int w = snprintf(buf + o, len - o, "/%s", parts[np]);
+		if (w < 0 || (size_t)w >= len - o)
+			return -ENAMETOOLONG;
+		o += (size_t)w;
+	}
+	return 0;
+}
+
+void restore_report(struct ns *ns, const char *action, const struct node *n, const char *kind,
+		    const char *old, const char *new_id, const char *why)
+{
+	struct restore *r = ns->restore;
+	char path[4096] = "", ts[32];
+	if (!r || !r->report)
+		return;
+	if (n)
+		node_path(n, path, sizeof(path));
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "time", ts);
+	cJSON_AddStringToObject(o, "action", action);
+	if (path[0])
+		cJSON_AddStringToObject(o, "path", path);
+	if (kind)
+		cJSON_AddStringToObject(o, "kind", kind);
+	if (old)
+		cJSON_AddStringToObject(o, "backupId", old);
+	if (new_id)
+		cJSON_AddStringToObject(o, "id", new_id);
+	if (why && why[0])
+		cJSON_AddStringToObject(o, "why", why);
+	char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	int fd = line ? open(r->report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	if (fd >= 0) {
+		size_t l = strlen(line);
+		line[l] = '\n';
+		if (write(fd, line, l + 1) != (ssize_t)(l + 1))
+			log_warn("restore: cannot write the report %s", r->report);
+		close(fd);
+	}
+	free(line);
+}
+
+/* ---- ids ---- */
+
+const char *restore_shown_id(struct ns *ns, enum rkind k, const char *id, char *buf, size_t n)
+{
+	if (ns->restore && id && idmap_old_id(ns->restore->map, k, id, buf, n))
+		return buf;
+	return id;
+}
+
+const char *restore_real_id(struct ns *ns, enum rkind k, const char *id, char *buf, size_t n)
+{
+	if (ns->restore && id && idmap_new_id(ns->restore->map, k, id, buf, n))
+		return buf;
+	return id;
+}
+
+/* Is id of kind k in the tenant?  1 yes, 0 no, or -errno.  A listing that
+ * holds it answers; else one GET (the lock dropped). */
+static int in_tenant(struct ns *ns, enum rkind k, const char *id, char *err, size_t errn)
+{
+	char key[200];
+	for (size_t i = 1; i < ns->ntab; i++) {
+		struct node *c = ns->tab[i];
+		if (c->role == R_COLL && c->rt && c->rt->kind == k && c->by_id &&
+		    strmap_get(c->by_id, id))
+			return 1;
+	}
+	snprintf(key, sizeof(key), "%d:%s", (int)k, id);
+	if (strmap_get(ns->restore->absent, key))
+		return 0;
+	cJSON *root = NULL;
+	const cJSON *obj = NULL;
+	int rc = fetch_obj(ns, restab_get(k), id, &root, &obj, err, errn);
+	cJSON_Delete(root);
+	if (rc == -ENOENT || rc == -EACCES || rc == -EPERM) {
+		strmap_put(ns->restore->absent, key, (void *)1);
+		return 0;
+	}
+	return rc ? rc : 1;
+}
+
+static void release(struct ns *ns, enum rkind k, const char *old);
+
+/* Records old -> new and lets go what waited for it. */
+static void mapped(struct ns *ns, enum rkind k, const char *old, const char *new_id,
+		   const char *note)
+{
+	struct restore *r = ns->restore;
+	int rc = idmap_add(r->map, k, old, new_id, note);
+	if (rc)
+		log_warn("restore: cannot record %s %s -> %s: %s", restab_get(k)->type, old, new_id,
+			 strerror(-rc));
+	free_absent(r);
+	mut_colls_stale(ns, k); /* shown under the backup's id from the next listing */
+	release(ns, k, old);
+}
+
+/* ---- references ---- */
+
+static cJSON *at_path(cJSON *o, const char *path, cJSON **parent, const char **leaf)
+{
+	char part[64];
+	const char *p = path;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		if (!dot) {
+			*parent = o;
+			*leaf = p;
+			return cJSON_GetObjectItemCaseSensitive(o, p);
+		}
+		size_t l = (size_t)(dot - p);
+		if (l >= sizeof(part))
+			return NULL;
+		memcpy(part, p, l);
+		part[l] = '\0';
+		o = cJSON_GetObjectItemCaseSensitive(o, part);
+		if (!cJSON_IsObject(o))
+			return NULL;
+		p = dot + 1;
+	}
+}
+
+/* The id the directory a file is written in gives for kind k. */
+static const char *scope_id(const struct res_scope *sc, enum rkind k)
+{
+	const char *v = k == RK_SPACE ? sc->space_id : k == RK_DATASTORE ? sc->store_id
+				     : k == RK_DATAASSET ? sc->asset_id : NULL;
+	return v && v[0] && strcmp(v, "personal") ? v : NULL;
+}
+
+/* Rewrites doc's references.  0, 1 when held (what it waits for in *wk,
+ * wid), or -errno. */
+static int translate(struct ns *ns, const struct node *n, const struct rtype *rt, cJSON *doc,
+		     const struct res_scope *sc, enum rkind *wk, char *wid, size_t widn,
+		     char *err, size_t errn)
+{
+	char nid[128];
+	for (size_t i = 0; i < sizeof(rt->refs) / sizeof(rt->refs[0]) && rt->refs[i].path; i++) {
+		const struct rref *f = &rt->refs[i];
+		cJSON *parent = NULL;
+		const char *leaf = NULL;
+		cJSON *v = at_path(doc, f->path, &parent, &leaf);
+		if (!cJSON_IsString(v) || !v->valuestring[0] || !strcmp(v->valuestring, "personal"))
+			continue;
+		char old[128];
+		snprintf(old, sizeof(old), "%s", v->valuestring);
+		const char *to = NULL;
+		if (idmap_new_id(ns->restore->map, f->to, old, nid, sizeof(nid))) {
+			to = nid;
+		} else {
+			int rc = in_tenant(ns, f->to, old, err, errn);
+			if (rc < 0)
+				return rc;
+			if (rc == 1)
+				continue;
+			const char *s = scope_id(sc, f->to);
+			if (s) {
+				snprintf(nid, sizeof(nid), "%s", s);
+				mapped(ns, f->to, old, nid, "from the directory");
+				to = nid;
+			}
+		}
+		if (to) {
+			cJSON_ReplaceItemInObjectCaseSensitive(parent, leaf, cJSON_CreateString(to));
+		} else if (f->owner) {
+			char why[300];
+			snprintf(why, sizeof(why), "%s %s is not a user of this tenant: left out",
+				 f->path, old);
+			restore_report(ns, "field-left-out", n, rt->type, old, NULL, why);
+			cJSON_DeleteItemFromObjectCaseSensitive(parent, leaf);
+		} else {
+			*wk = f->to;
+			snprintf(wid, widn, "%s", old);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int hold_add(struct ns *ns, const struct hold *h)
+{
+	struct restore *r = ns->restore;
+	if (r->nheld == r->capheld) {
+		size_t nc = r->capheld ? r->capheld * 2 : 16;
+		struct hold *v = realloc(r->held, nc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		r->held = v;
+		r->capheld = nc;
+	}
+	r->held[r->nheld++] = *h;
+	return 0;
+}
+
+/* Where a creation in collection c goes (as ns_mut.c's scope_of). */
+static void coll_scope(const struct node *c, struct res_scope *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	if (!c)
+		return;
+	if (c->coll == C_APPS || c->coll == C_DATAFILES)
+		sc->space_id = c->id;
+	else if (c->coll == C_ASSETS)
+		sc->store_id = c->id;
+	else if (c->coll == C_DATASTORES)
+		sc->space_id = c->space_filter;
+	else if (c->coll == C_SETS) {
+		sc->asset_id = c->id;
+		sc->store_id = c->store_id;
+	}
+}
+
+static void held_update_run(struct ns *ns, struct hold *h);
+
+/* What waited for (k, old) goes through now. */
+static void release(struct ns *ns, enum rkind k, const char *old)
+{
+	struct restore *r = ns->restore;
+	for (size_t i = 0; i < r->nheld;) {
+		if (r->held[i].kind != k || strcmp(r->held[i].id, old)) {
+			i++;
+			continue;
+		}
+		struct hold h = r->held[i];
+		r->held[i] = r->held[--r->nheld];
+		if (h.ino) {
+			char err[512] = "";
+			struct node *n = ns_node(ns, h.ino);
+			if (n && !n->gone && n->role == R_NEW && !n->created && n->parent) {
+				restore_report(ns, "released", n, n->rt ? n->rt->type : NULL, old,
+					       NULL, NULL);
+				n->mem_dirty = true;
+				if (mut_commit_create(ns, n, err, sizeof(err)))
+					restore_report(ns, "failed", n, NULL, NULL, NULL, err);
+			}
+		} else {
+			held_update_run(ns, &h);
+		}
+		free(h.doc);
+		i = 0; /* the list may have changed meanwhile */
+	}
+}
+
+/* ---- updates ---- */
+
+/* Sends the writable fields of doc that differ from resource id's state
+ * now.  0 (with *changed) or -errno. */
+static int converge(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *doc,
+		    bool *changed, char *err, size_t errn)
+{
+	cJSON *root = NULL, *now = NULL;
+	const cJSON *obj = NULL;
+	*changed = false;
+	int rc = fetch_obj(ns, rt, id, &root, &obj, err, errn);
+	if (rc)
+		return rc;
+	char *idc = strdup(id);
+	pthread_mutex_unlock(&ns->lock);
+	rc = idc ? res_update(ns->o.client, rt, idc, obj, doc, &now, err, errn) : -ENOMEM;
+	pthread_mutex_lock(&ns->lock);
+	if (rc == 1) { /* moved out of sight (an app to a personal space) */
+		mut_apply_delete(ns, rt, idc);
+		rc = 0;
+	}
+	if (!rc && now) {
+		*changed = true;
+		mut_apply_change(ns, rt, idc, now);
+	}
+	free(idc);
+	cJSON_Delete(now);
+	cJSON_Delete(root);
+	return rc;
+}
+
+static void held_update_run(struct ns *ns, struct hold *h)
+{
+	const struct rtype *rt = restab_get(h->tkind);
+	char err[512] = "", wid[128];
+	enum rkind wk;
+	struct res_scope sc = { 0 };
+	bool changed;
+	cJSON *doc = cJSON_Parse(h->doc);
+	int rc = doc ? translate(ns, NULL, rt, doc, &sc, &wk, wid, sizeof(wid), err, sizeof(err))
+		     : -ENOMEM;
+	if (rc == 1) {
+		h->kind = wk;
+		snprintf(h->id, sizeof(h->id), "%s", wid);
+		if (!hold_add(ns, h)) {
+			h->doc = NULL; /* the list owns it now */
+			cJSON_Delete(doc);
+			return;
+		}
+		rc = -ENOMEM;
+	}
+	if (!rc)
+		rc = converge(ns, rt, h->tid, doc, &changed, err, sizeof(err));
+	restore_report(ns, rc ? "failed" : "released", NULL, rt->type, NULL, h->tid,
+		       rc ? err : "the held update was sent");
+	cJSON_Delete(doc);
+}
+
+int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, char *err, size_t errn)
+{
+	if (!ns->restore || !rn->rt || !rn->id)
+		return 0;
+	const struct rtype *rt = rn->rt;
+	const char *own = restab_id(rt, edited);
+	char buf[128];
+	if (own && strcmp(own, rn->id) &&
+	    !idmap_new_id(ns->restore->map, rt->kind, own, buf, sizeof(buf))) {
+		/* the backup's JSON of this object (space.json in spaces/X/) */
+		char old[128];
+		snprintf(old, sizeof(old), "%s", own);
+		int rc = in_tenant(ns, rt->kind, old, err, errn);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			char id[128];
+			snprintf(id, sizeof(id), "%s", rn->id);
+			mapped(ns, rt->kind, old, id, "from the directory");
+		}
+	}
+	struct node *c = rn->parent ? mut_dir_coll(rn->parent) : NULL;
+	struct res_scope sc;
+	coll_scope(c, &sc);
+	enum rkind wk;
+	char wid[128];
+	int rc = translate(ns, rn, rt, edited, &sc, &wk, wid, sizeof(wid), err, errn);
+	if (rc != 1)
+		return rc;
+	struct hold h = { .kind = wk, .tkind = rt->kind, .doc = cJSON_PrintUnformatted(edited) };
+	snprintf(h.id, sizeof(h.id), "%s", wid);
+	snprintf(h.tid, sizeof(h.tid), "%s", rn->id);
+	if (!h.doc || hold_add(ns, &h)) {
+		free(h.doc);
+		return -ENOMEM;
+	}
+	char why[300];
+	snprintf(why, sizeof(why), "waits for %s %s to be restored", restab_get(wk)->type, wid);
+	restore_report(ns, "held", rn, rt->type, NULL, rn->id, why);
+	return 1;
+}
+
+/* ---- creates ---- */
+
+/* The backup id a new file stands for: its name's "(id)" when its content
+ * is that object's (a backup's file: "Sales (OLD).json" holding id OLD).
+ * False otherwise (a plain new file, or a copy of another file). */
+static bool backup_id(const struct node *n, const struct node *c, const cJSON *doc, char *out,
+		      size_t len)
+{
+	const char *ext = coll_kids_are_dirs(c) ? "" : ".json";
+	const char *own = restab_id(c->rt, doc);
+	return names_parse_id(n->name, ext, out, len) > 0 && own && !strcmp(own, out);
+}
+
+/* An update of the existing resource id from a new file n. */
+static int create_as_update(struct ns *ns, struct node *n, const struct rtype *rt,
+			    const char *old, const char *id, cJSON *doc, char *err, size_t errn)
+{
+	char idc[128];
+	bool changed = false;
+	snprintf(idc, sizeof(idc), "%s", id);
+	int rc = mut_node_lock_change(ns, n, err, errn);
+	if (rc)
+		return rc;
+	n->mem_dirty = false;
+	rc = converge(ns, rt, idc, doc, &changed, err, errn);
+	mut_node_unlock_change(ns, n);
+	if (rc)
+		return rc;
+	restore_report(ns, changed ? "updated" : "unchanged", n, rt->type, old, idc, NULL);
+	mut_colls_stale(ns, rt->kind);
+	node_detach(ns, n); /* the resource shows under this name from the next listing */
+	return 0;
+}
+
+/* A create killed after its POST and before its record: the object of that
+ * name made after the intent, if the listing of c holds one. */
+static bool adopt(struct ns *ns, struct node *c, const struct idmap_rec *intent,
+		  const char *name, char *out, size_t len)
+{
+	long long t0 = atoll(intent->note);
+	for (size_t i = 1; i < ns->ntab; i++) {
+		struct node *k = ns->tab[i];
+		if (k->gone || k->parent != c || !k->rt || k->rt->kind != c->rt->kind || !k->id ||
+		    !k->sname || strcmp(k->sname, name) || k->ctime_ms < t0 - 1000)
+			continue;
+		char b[128];
+		if (idmap_old_id(ns->restore->map, k->rt->kind, k->id, b, sizeof(b)))
+			continue;
+		snprintf(out, len, "%s", k->id);
+		return true;
+	}
+	return false;
+}
+
+int restore_create(struct ns *ns, struct node *n, struct node *c, cJSON *doc, char *err,
+		   size_t errn)
+{
+	struct restore *r = ns->restore;
+	const struct rtype *rt = c->rt;
+	char old[128], id[128], wid[128];
+	if (!r || !rt || !backup_id(n, c, doc, old, sizeof(old)))
+		return 1;
+	if (rt->kind == RK_USER) {
+		errmsg_set(err, errn, "a user is not created by a restore (its id %s is the backup "
+				      "tenant's): invite the user in this tenant", old);
+		restore_report(ns, "refused", n, rt->type, old, NULL, err);
+		return -EPERM;
+	}
+	int rc;
+	bool target = false; /* id: the resource to update */
+	if (idmap_new_id(r->map, rt->kind, old, id, sizeof(id))) {
+		if ((rc = in_tenant(ns, rt->kind, id, err, errn)) < 0)
+			return rc;
+		target = rc == 1;
+	}
+	if (!target) {
+		if ((rc = in_tenant(ns, rt->kind, old, err, errn)) < 0)
+			return rc;
+		if (rc == 1) /* the tenant the backup came from */
+			snprintf(id, sizeof(id), "%s", old);
+		target = rc == 1;
+	}
+	struct res_scope sc;
+	coll_scope(c, &sc);
+	enum rkind wk;
+	if ((rc = translate(ns, n, rt, doc, &sc, &wk, wid, sizeof(wid), err, errn)) < 0)
+		return rc;
+	if (rc == 1 && target) {
+		/* the resource exists: its update waits, and it shows as it is */
+		struct hold h = { .kind = wk, .tkind = rt->kind, .doc = cJSON_PrintUnformatted(doc) };
+		snprintf(h.id, sizeof(h.id), "%s", wid);
+		snprintf(h.tid, sizeof(h.tid), "%s", id);
+		if (!h.doc || hold_add(ns, &h)) {
+			free(h.doc);
+			return -ENOMEM;
+		}
+		char why[300];
+		snprintf(why, sizeof(why), "waits for %s %s to be restored", restab_get(wk)->type,
+			 wid);
+		restore_report(ns, "held", n, rt->type, old, id, why);
+		n->mem_dirty = false;
+		mut_colls_stale(ns, rt->kind);
+		node_detach(ns, n);
+		return 0;
+	}
+	if (rc == 1) {
+		struct hold h = { .ino = n->ino, .kind = wk };
+		snprintf(h.id, sizeof(h.id), "%s", wid);
+		if (hold_add(ns, &h))
+			return -ENOMEM;
+		n->mem_dirty = false;
+		char why[300];
+		snprintf(why, sizeof(why), "held: waits for %s %s to be restored (the file stays "
+					   "here until then)", restab_get(wk)->type, wid);
+		mut_node_set_errmsg(n, why);
+		restore_report(ns, "held", n, rt->type, old, NULL, why);
+		return 0;
+	}
+	if (target)
+		goto update;
+	struct idmap_rec prev;
+	const char *name = json_str(doc, "name") ? json_str(doc, "name") : "";
+	if (idmap_get(r->map, rt->kind, old, &prev) && !strcmp(prev.new_id, "?") &&
+	    adopt(ns, c, &prev, name, id, sizeof(id))) {
+		mapped(ns, rt->kind, old, id, "adopted after an interrupted restore");
+		goto update;
+	}
+	char note[600];
+	snprintf(note, sizeof(note), "%lld %.500s", (long long)ns_wall_ms(), name);
+	for (char *p = note; *p; p++)
+		if (*p == '\t' || *p == '\n')
+			*p = ' ';
+	idmap_add(r->map, rt->kind, old, "?", note);
+	return 1; /* the caller creates; restore_created records it */
+update:
+	return create_as_update(ns, n, rt, old, id, doc, err, errn);
+}
+
+void restore_created(struct ns *ns, struct node *n, struct node *c, const cJSON *doc,
+		     const cJSON *now)
+{
+	char old[128], id[128], err[512] = "";
+	const struct rtype *rt = c->rt;
+	const char *nid = now ? restab_id(rt, now) : NULL;
+	bool changed;
+	if (!ns->restore || !rt || !nid || !backup_id(n, c, doc, old, sizeof(old)))
+		return;
+	snprintf(id, sizeof(id), "%s", nid);
+	mapped(ns, rt->kind, old, id, rt->kind == RK_APP ? NOTE_JSON : "created");
+	/* what the create could not send (an app's owner, a space's) */
+	int rc = converge(ns, rt, id, doc, &changed, err, sizeof(err));
+	restore_report(ns, rc ? "created-partly" : "created", n, rt->type, old, id,
+		       rc ? err : NULL);
+}
+
+/* ---- content: apps' .qvf, data files' bytes ---- */
+
+/* sha256 of bytes [0, end) of fd in hex.  0 or -errno.  Lock dropped. */
+static int fd_sha(struct ns *ns, int fd, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdl = 0;
+	char *buf = malloc(1 << 16);
+	EVP_MD_CTX *x = EVP_MD_CTX_new();
+	int rc = buf && x && EVP_DigestInit_ex(x, EVP_sha256(), NULL) ? 0 : -ENOMEM;
+	off_t off = 0;
+	ssize_t got = 0;
+	pthread_mutex_unlock(&ns->lock);
+	while (!rc && (got = pread(fd, buf, 1 << 16, off)) > 0) {
+		EVP_DigestUpdate(x, buf, (size_t)got);
+		off += got;
+	}
+	pthread_mutex_lock(&ns->lock);
+	if (!rc && got < 0)
+		rc = -errno;
+	if (!rc && !EVP_DigestFinal_ex(x, md, &mdl))
+		rc = -EIO;
+	for (unsigned i = 0; !rc && i < mdl && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(x);
+	free(buf);
+	return rc;
+}
+
+/* The app made from its JSON (id), replaced by an import of fd: same name,
+ * space and description; the empty one deleted. */
+static int swap_in(struct ns *ns, const char *old, const char *id, int fd, uint64_t size,
+		   const char *note, char *err, size_t errn)
+{
+	const struct rtype *rt = restab_get(RK_APP);
+	cJSON *root = NULL, *app = NULL;
+	const cJSON *obj = NULL;
+	char sid[128];
+	snprintf(sid, sizeof(sid), "%s", id);
+	int rc = fetch_obj(ns, rt, sid, &root, &obj, err, errn);
+	if (rc)
+		return rc;
+	char *name = strdup(json_str(obj, "name") ? json_str(obj, "name") : "app");
+	const char *sp = json_str(obj, "spaceId");
+	char *space = sp ? strdup(sp) : NULL;
+	cJSON *fields = cJSON_CreateObject();
+	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(obj, "description");
+	if (cJSON_IsString(desc) && desc->valuestring[0])
+		cJSON_AddStringToObject(fields, "description", desc->valuestring);
+	cJSON_Delete(root);
+	pthread_mutex_unlock(&ns->lock);
+	rc = name ? qvf_import(ns->o.client, fd, size, name, space, ns->o.transfer_timeout_ms, &app,
+			       err, errn)
+		  : -ENOMEM;
+	pthread_mutex_lock(&ns->lock);
+	const char *nid = json_str(cJSON_GetObjectItemCaseSensitive(app, "attributes"), "id");
+	char newid[128] = "";
+	if (!rc && nid)
+		snprintf(newid, sizeof(newid), "%s", nid);
+	else if (!rc)
+		rc = -EIO;
+	cJSON_Delete(app);
+	free(name);
+	free(space);
+	if (!rc) {
+		bool changed;
+		char ferr[256];
+		if (converge(ns, rt, newid, fields, &changed, ferr, sizeof(ferr)))
+			restore_report(ns, "field-left-out", NULL, rt->type, old, newid, ferr);
+		pthread_mutex_unlock(&ns->lock);
+		int drc = res_delete(ns->o.client, rt, sid, err, errn);
+		pthread_mutex_lock(&ns->lock);
+		if (!drc || drc == -ENOENT)
+			mut_apply_delete(ns, rt, sid);
+		else
+			restore_report(ns, "failed", NULL, rt->type, old, sid,
+				       "the app made from the JSON could not be deleted");
+		mapped(ns, RK_APP, old, newid, note);
+		restore_report(ns, "imported", NULL, rt->type, old, newid,
+			       "replaces the app first made from its JSON");
+	}
+	cJSON_Delete(fields);
+	return rc;
+}
+
+int restore_qvf(struct ns *ns, struct node *c, const char *old, int fd, uint64_t size,
+		char *note, size_t noten, char *err, size_t errn)
+{
+	struct restore *r = ns->restore;
+	char sha[65] = "";
+	struct idmap_rec rec;
+	(void)c;
+	if (!r)
+		return 1;
+	int rc = fd_sha(ns, fd, sha);
+	if (rc)
+		return rc;
+	snprintf(note, noten, NOTE_QVF "%s", sha);
+	const char *id = old;
+	if (idmap_get(r->map, RK_APP, old, &rec) && strcmp(rec.new_id, "?"))
+		id = rec.new_id;
+	if ((rc = in_tenant(ns, RK_APP, id, err, errn)) < 0)
+		return rc;
+	if (rc == 0)
+		return 1; /* not here (any more): the caller imports */
+	if (id != old && !strcmp(rec.note, note)) {
+		restore_report(ns, "unchanged", NULL, "app", old, id, "this export was imported");
+		return 0;
+	}
+	if (id != old && !strcmp(rec.note, NOTE_JSON))
+		return swap_in(ns, old, id, fd, size, note, err, errn);
+	errmsg_set(err, errn, "app %s exists: a restore does not replace an app's content (rm "
+			      "the app first to restore it from this file)", id);
+	restore_report(ns, "refused", NULL, "app", old, id, err);
+	return -EPERM;
+}
+
+void restore_imported(struct ns *ns, const char *old, const char *new_id, const char *note)
+{
+	if (!ns->restore || !new_id)
+		return;
+	char o[128], id[128];
+	snprintf(o, sizeof(o), "%s", old);
+	snprintf(id, sizeof(id), "%s", new_id);
+	mapped(ns, RK_APP, o, id, note);
+	restore_report(ns, "imported", NULL, "app", o, id, NULL);
+}
+
+bool restore_same_bytes(struct ns *ns, const char *id, int64_t mtime_ms, int fd)
+{
+	struct idmap_rec rec;
+	char sha[65] = "";
+	if (!ns->restore || !id || !idmap_get(ns->restore->bytes, RK_DATAFILE, id, &rec) ||
+	    atoll(rec.note) != (long long)mtime_ms || fd_sha(ns, fd, sha))
+		return false;
+	return !strcmp(rec.new_id, sha);
+}
+
+void restore_uploaded(struct ns *ns, const cJSON *now, int fd)
+{
+	const struct rtype *rt = restab_get(RK_DATAFILE);
+	const char *nid = now ? restab_id(rt, now) : NULL;
+	char sha[65] = "", id[128], note[32];
+	if (!ns->restore || !nid || fd_sha(ns, fd, sha))
+		return;
+	snprintf(id, sizeof(id), "%s", nid);
+	snprintf(note, sizeof(note), "%lld", (long long)restab_mtime_ms(rt, now));
+	idmap_add(ns->restore->bytes, RK_DATAFILE, id, sha, note);
+}
