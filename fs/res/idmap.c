@@ -177,7 +177,8 @@ int idmap_open(const char *dir, struct idmap **out)
 	if (!(m->by_old = strmap_new()) || !(m->by_new = strmap_new()))
 		goto fail;
 	if (dir) {
-		if ((rc = statedir_mkdir(dir, NULL)))
+		/* "." as the sub-directory: dir itself (and its parents) */
+		if ((rc = statedir_mkdir(dir, ".")))
 			goto fail;
 		if (asprintf(&m->path, "%s/ids", dir) < 0) {
 			m->path = NULL;

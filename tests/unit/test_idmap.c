@@ -86,6 +86,15 @@ static void round_trip(void)
 	CHECK(stat(ids, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
 	CHECK_STR(slurp(ids), "app\ta-old\ta-new\tSales\nspace\ts-old\ts-new\t\n"
 			      "data-set\td-old\t?\t1714558923123 Orders.csv\n");
+	/* nothing else lands in the directory */
+	DIR *d = opendir(dir);
+	int others = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		others += strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "ids");
+	if (d)
+		closedir(d);
+	CHECK_INT(others, 0);
+
 	m = NULL;
 	CHECK_INT(idmap_open(dir, &m), 0);
 	CHECK_INT(idmap_count(m), 2);
