@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "util/statedir.h"
@@ -21,7 +23,7 @@
 
 struct idmap {
 	pthread_mutex_t lock;
-	char *path;             /* NULL: memory only */
+	char *dir, *path;       /* NULL: memory only */
 	struct strmap *by_old;  /* "type\told" -> struct idmap_rec * (latest) */
 	struct strmap *by_new;  /* "type\tnew" -> struct idmap_rec * */
 	struct idmap_rec **all; /* every record made or loaded (owned) */
@@ -180,7 +182,7 @@ int idmap_open(const char *dir, struct idmap **out)
 		/* "." as the sub-directory: dir itself (and its parents) */
 		if ((rc = statedir_mkdir(dir, ".")))
 			goto fail;
-		if (asprintf(&m->path, "%s/ids", dir) < 0) {
+		if (!(m->dir = strdup(dir)) || asprintf(&m->path, "%s/ids", dir) < 0) {
 			m->path = NULL;
 			rc = -ENOMEM;
 			goto fail;
@@ -204,6 +206,7 @@ void idmap_free(struct idmap *m)
 	free(m->all);
 	strmap_free(m->by_old);
 	strmap_free(m->by_new);
+	free(m->dir);
 	free(m->path);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -247,16 +250,67 @@ bool idmap_old_id(struct idmap *m, enum rkind k, const char *new_id, char *out, 
 	return true;
 }
 
-static int append(const char *path, const char *line, size_t len)
+/* Drops a torn last line (a write cut short, by this process or an earlier
+ * one) before a record is appended: the record would end it and be lost
+ * with it, or, cut in its note, the fragment would become a record that
+ * was never made.  A fragment longer than any record is not ours: *sep
+ * asks for a newline to end it instead.  Returns 0 or -errno. */
+static int drop_torn(int fd, bool *sep)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct stat st;
+	char buf[1024];
+	*sep = false;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size == 0)
+		return 0;
+	size_t n = st.st_size < (off_t)sizeof(buf) ? (size_t)st.st_size : sizeof(buf);
+	off_t at = st.st_size - (off_t)n;
+	ssize_t r = pread(fd, buf, n, at);
+	if (r != (ssize_t)n)
+		return r < 0 ? -errno : -EIO;
+	if (buf[n - 1] == '\n')
+		return 0;
+	const char *nl = memrchr(buf, '\n', n);
+	if (!nl && at > 0) {
+		*sep = true;
+		return 0;
+	}
+	return ftruncate(fd, nl ? at + (nl - buf) + 1 : 0) < 0 ? -errno : 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ssize_t w = write(fd, line, len);
-	int rc = w == (ssize_t)len ? 0 : (w < 0 ? -errno : -EIO);
+	int rc = fsync(fd) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* Appends line and fsyncs it (and the directory when the file is new). */
+static int append(struct idmap *m, const char *line, size_t len)
+{
+	bool created = false, sep = false;
+	int fd = open(m->path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(m->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		created = fd >= 0;
+	}
+	if (fd < 0)
+		return -errno;
+	int rc = drop_torn(fd, &sep);
+	if (!rc) {
+		struct iovec iov[2] = { { "\n", sep }, { (void *)line, len } };
+		ssize_t w = writev(fd, iov, 2);
+		rc = w == (ssize_t)(len + sep) ? 0 : (w < 0 ? -errno : -EIO);
+	}
 	if (!rc && fsync(fd))
 		rc = -errno;
 	close(fd);
+	if (!rc && created)
+		rc = fsync_dir(m->dir);
 	return rc;
 }
 
@@ -283,7 +337,7 @@ int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new
 		return len;
 	}
 	pthread_mutex_lock(&m->lock);
-	int rc = m->path ? append(m->path, line, (size_t)len) : 0;
+	int rc = m->path ? append(m, line, (size_t)len) : 0;
 	if (!rc)
 		rc = remember(m, r);
 	else

@@ -192,6 +192,53 @@ static void torn_line(void)
 	CHECK_INT(idmap_add(m, RK_APP, "C", "D", NULL), 0);
 	CHECK(has_new(m, RK_APP, "C", "D"));
 	idmap_free(m);
+	m = NULL;
+	CHECK_INT(idmap_open(dir, &m), 0);
+	CHECK(has_new(m, RK_APP, "C", "D"));
+	CHECK(has_new(m, RK_APP, "A", "N"));
+	CHECK(has_new(m, RK_APP, "X", NULL));
+	CHECK_INT(idmap_count(m), 2);
+	/* torn while open (another writer died): the same */
+	int fd = open(ids, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "space\tS", 7) == 7);
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(idmap_add(m, RK_APP, "E", "F", NULL), 0);
+	idmap_free(m);
+	m = NULL;
+	CHECK_INT(idmap_open(dir, &m), 0);
+	CHECK(has_new(m, RK_APP, "E", "F"));
+	CHECK_INT(idmap_count(m), 3);
+	idmap_free(m);
+	/* a fragment cut in its note would parse: it is dropped, not ended */
+	fd = open(ids, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "app\tX\tY\tcut", 12) == 12);
+	if (fd >= 0)
+		close(fd);
+	m = NULL;
+	CHECK_INT(idmap_open(dir, &m), 0);
+	CHECK_INT(idmap_add(m, RK_APP, "G", "H", NULL), 0);
+	idmap_free(m);
+	m = NULL;
+	CHECK_INT(idmap_open(dir, &m), 0);
+	CHECK(has_new(m, RK_APP, "X", NULL));
+	CHECK(has_new(m, RK_APP, "G", "H"));
+	CHECK_INT(idmap_count(m), 4);
+	/* a tail longer than any record is not ours: ended, not cut */
+	char junk[1500];
+	memset(junk, 'j', sizeof(junk));
+	fd = open(ids, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, junk, sizeof(junk)) == (ssize_t)sizeof(junk));
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(idmap_add(m, RK_APP, "I", "J", NULL), 0);
+	idmap_free(m);
+	m = NULL;
+	CHECK_INT(idmap_open(dir, &m), 0);
+	CHECK(has_new(m, RK_APP, "I", "J"));
+	CHECK_INT(idmap_count(m), 5);
+	idmap_free(m);
+	CHECK(strstr(slurp(ids), "jjj\napp\tI\tJ\t\n") != NULL);
 	/* an empty file is an empty map */
 	spit(ids, "");
 	m = NULL;
