@@ -21,12 +21,20 @@
 
 #define IDMAP_MAX_FILE (64u << 20)
 
+/* A record, and the one that held its new id in by_new before it (another
+ * backup id restored to the same resource), to fall back on when this one
+ * is replaced. */
+struct node {
+	struct idmap_rec rec;
+	struct node *older;
+};
+
 struct idmap {
 	pthread_mutex_t lock;
 	char *dir, *path;       /* NULL: memory only */
-	struct strmap *by_old;  /* "type\told" -> struct idmap_rec * (latest) */
-	struct strmap *by_new;  /* "type\tnew" -> struct idmap_rec * */
-	struct idmap_rec **all; /* every record made or loaded (owned) */
+	struct strmap *by_old;  /* "type\told" -> struct node * (latest) */
+	struct strmap *by_new;  /* "type\tnew" -> struct node * (latest current mapping) */
+	struct node **all;      /* every record made or loaded (owned) */
 	size_t n, cap;
 	size_t mapped;
 };
@@ -104,36 +112,52 @@ static void key_of(enum rkind k, const char *id, char *out, size_t n)
 	snprintf(out, n, "%s\t%s", restab_get(k)->type, id);
 }
 
-/* Indexes rec (owned from now on).  Lock held. */
-static int remember(struct idmap *m, struct idmap_rec *rec)
+/* prev (a mapping) no longer stands for its new id: the reverse index
+ * falls back on the latest other backup id still mapped to it.  Lock held. */
+static int unindex_new(struct idmap *m, struct node *prev)
+{
+	char key[160], ok[160];
+	key_of(prev->rec.kind, prev->rec.new_id, key, sizeof(key));
+	if (strmap_get(m->by_new, key) != prev)
+		return 0;
+	for (struct node *o = prev->older; o; o = o->older) {
+		key_of(o->rec.kind, o->rec.old_id, ok, sizeof(ok));
+		if (strmap_get(m->by_old, ok) == o && !strcmp(o->rec.new_id, prev->rec.new_id))
+			return strmap_put(m->by_new, key, o);
+	}
+	strmap_del(m->by_new, key);
+	return 0;
+}
+
+/* Indexes nd (owned from now on).  Lock held. */
+static int remember(struct idmap *m, struct node *nd)
 {
 	char key[160];
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct idmap_rec **v = realloc(m->all, cap * sizeof(*v));
+		struct node **v = realloc(m->all, cap * sizeof(*v));
 		if (!v) {
-			free(rec);
+			free(nd);
 			return -ENOMEM;
 		}
 		m->all = v;
 		m->cap = cap;
 	}
-	m->all[m->n++] = rec;
-	key_of(rec->kind, rec->old_id, key, sizeof(key));
-	struct idmap_rec *prev = strmap_get(m->by_old, key);
-	if (prev && strcmp(prev->new_id, "?")) {
-		m->mapped--;
-		char nk[160];
-		key_of(prev->kind, prev->new_id, nk, sizeof(nk));
-		if (strmap_get(m->by_new, nk) == prev)
-			strmap_del(m->by_new, nk);
-	}
-	if (strmap_put(m->by_old, key, rec))
+	m->all[m->n++] = nd;
+	key_of(nd->rec.kind, nd->rec.old_id, key, sizeof(key));
+	struct node *prev = strmap_get(m->by_old, key);
+	if (strmap_put(m->by_old, key, nd))
 		return -ENOMEM;
-	if (strcmp(rec->new_id, "?")) {
+	if (prev && strcmp(prev->rec.new_id, "?")) {
+		m->mapped--;
+		if (unindex_new(m, prev))
+			return -ENOMEM;
+	}
+	if (strcmp(nd->rec.new_id, "?")) {
 		m->mapped++;
-		key_of(rec->kind, rec->new_id, key, sizeof(key));
-		if (strmap_put(m->by_new, key, rec))
+		key_of(nd->rec.kind, nd->rec.new_id, key, sizeof(key));
+		nd->older = strmap_get(m->by_new, key);
+		if (strmap_put(m->by_new, key, nd))
 			return -ENOMEM;
 	}
 	return 0;
@@ -152,12 +176,12 @@ static int load(struct idmap *m)
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			break; /* a torn last line: the record was never complete */
-		struct idmap_rec *r = malloc(sizeof(*r));
+		struct node *r = calloc(1, sizeof(*r));
 		if (!r) {
 			rc = -ENOMEM;
 			break;
 		}
-		if (idmap_parse_line(p, (size_t)(nl - p), r) == 0) {
+		if (idmap_parse_line(p, (size_t)(nl - p), &r->rec) == 0) {
 			if ((rc = remember(m, r)))
 				break;
 		} else {
@@ -220,9 +244,9 @@ static bool lookup(struct idmap *m, struct strmap *idx, enum rkind k, const char
 		return false;
 	key_of(k, id, key, sizeof(key));
 	pthread_mutex_lock(&m->lock);
-	struct idmap_rec *r = strmap_get(idx, key);
+	struct node *r = strmap_get(idx, key);
 	if (r)
-		*out = *r;
+		*out = r->rec;
 	pthread_mutex_unlock(&m->lock);
 	return r != NULL;
 }
@@ -317,15 +341,16 @@ static int append(struct idmap *m, const char *line, size_t len)
 int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new_id,
 	      const char *note)
 {
-	struct idmap_rec *r = calloc(1, sizeof(*r));
+	struct node *nd = calloc(1, sizeof(*nd));
+	struct idmap_rec *r = nd ? &nd->rec : NULL;
 	char line[1024];
-	if (!r)
+	if (!nd)
 		return -ENOMEM;
 	r->kind = k;
 	if (!old_id || !new_id || !field_ok(old_id, sizeof(r->old_id), false) ||
 	    !field_ok(new_id, sizeof(r->new_id), false) ||
 	    (note && !field_ok(note, sizeof(r->note), true))) {
-		free(r);
+		free(nd);
 		return -EINVAL;
 	}
 	snprintf(r->old_id, sizeof(r->old_id), "%s", old_id);
@@ -333,15 +358,15 @@ int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new
 	snprintf(r->note, sizeof(r->note), "%s", note ? note : "");
 	int len = idmap_format_line(r, line, sizeof(line));
 	if (len < 0) {
-		free(r);
+		free(nd);
 		return len;
 	}
 	pthread_mutex_lock(&m->lock);
 	int rc = m->path ? append(m, line, (size_t)len) : 0;
 	if (!rc)
-		rc = remember(m, r);
+		rc = remember(m, nd);
 	else
-		free(r);
+		free(nd);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }

@@ -146,6 +146,33 @@ static void replacement(void)
 	}
 }
 
+/* two backup ids restored to one resource: replacing the later one keeps
+ * the reverse lookup of the earlier one. */
+static void shared_new(void)
+{
+	const char *dir = path_in("shared");
+	struct idmap *m = NULL;
+	CHECK_INT(idmap_open(dir, &m), 0);
+	CHECK_INT(idmap_add(m, RK_APP, "A", "N", NULL), 0);
+	CHECK_INT(idmap_add(m, RK_APP, "B", "N", NULL), 0);
+	CHECK(has_old(m, RK_APP, "N", "B"));
+	CHECK_INT(idmap_add(m, RK_APP, "B", "M", NULL), 0);
+	CHECK(has_old(m, RK_APP, "N", "A"));
+	CHECK(has_old(m, RK_APP, "M", "B"));
+	CHECK_INT(idmap_count(m), 2);
+	idmap_free(m);
+	m = NULL;
+	CHECK_INT(idmap_open(dir, &m), 0);
+	CHECK(has_old(m, RK_APP, "N", "A"));
+	CHECK(has_old(m, RK_APP, "M", "B"));
+	CHECK(has_new(m, RK_APP, "A", "N"));
+	/* once A moves too, N stands for nothing */
+	CHECK_INT(idmap_add(m, RK_APP, "A", "P", NULL), 0);
+	CHECK(has_old(m, RK_APP, "N", NULL));
+	CHECK_INT(idmap_count(m), 2);
+	idmap_free(m);
+}
+
 /* an intent ("?") is not a mapping: no new id, no reverse lookup, not
  * counted; a mapping after it, and an intent after a mapping, replace. */
 static void intents(void)
@@ -488,6 +515,7 @@ int main(void)
 		return 1;
 	round_trip();
 	replacement();
+	shared_new();
 	intents();
 	torn_line();
 	hostile_lines();
