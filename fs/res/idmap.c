@@ -268,7 +268,7 @@ bool idmap_new_id(struct idmap *m, enum rkind k, const char *old_id, char *out, 
 bool idmap_old_id(struct idmap *m, enum rkind k, const char *new_id, char *out, size_t n)
 {
 	struct idmap_rec r;
-	if (!m || !m->mapped || !lookup(m, m->by_new, k, new_id, &r))
+	if (!m || !lookup(m, m->by_new, k, new_id, &r))
 		return false;
 	snprintf(out, n, "%s", r.old_id);
 	return true;
@@ -341,6 +341,8 @@ static int append(struct idmap *m, const char *line, size_t len)
 int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new_id,
 	      const char *note)
 {
+	if (!m)
+		return -EINVAL;
 	struct node *nd = calloc(1, sizeof(*nd));
 	struct idmap_rec *r = nd ? &nd->rec : NULL;
 	char line[1024];
@@ -373,6 +375,8 @@ int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new
 
 size_t idmap_count(struct idmap *m)
 {
+	if (!m)
+		return 0;
 	pthread_mutex_lock(&m->lock);
 	size_t n = m->mapped;
 	pthread_mutex_unlock(&m->lock);
