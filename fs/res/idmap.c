@@ -68,7 +68,7 @@ static int copy_field(const char *s, size_t l, char *out, size_t n, bool empty_o
 	return 0;
 }
 
-int idmap_parse_line(const char *line, size_t len, struct idmap_rec *out)
+static int parse_fields(const char *line, size_t len, struct idmap_rec *out)
 {
 	const char *f[4];
 	size_t fl[4], nf = 0;
@@ -94,6 +94,14 @@ int idmap_parse_line(const char *line, size_t len, struct idmap_rec *out)
 	    copy_field(f[3], fl[3], out->note, sizeof(out->note), true))
 		return -EINVAL;
 	return 0;
+}
+
+int idmap_parse_line(const char *line, size_t len, struct idmap_rec *out)
+{
+	int rc = parse_fields(line, len, out);
+	if (rc)
+		memset(out, 0, sizeof(*out)); /* no half record */
+	return rc;
 }
 
 int idmap_format_line(const struct idmap_rec *r, char *out, size_t n)

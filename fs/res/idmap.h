@@ -66,7 +66,8 @@ int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new
 /* How many mappings (not intents) the map holds. */
 size_t idmap_count(struct idmap *m);
 
-/* Parses one record (without its newline).  Returns 0 or -EINVAL.  Pure;
+/* Parses one record (without its newline).  Returns 0, or -EINVAL with
+ * *out cleared.  Pure;
  * exposed for tests and the fuzz target. */
 int idmap_parse_line(const char *line, size_t len, struct idmap_rec *out);
 /* Formats rec as a line with its newline into out.  Returns its length, or

@@ -339,9 +339,13 @@ static void hostile_lines(void)
 	CHECK_INT(parse_str("user\tu1\t?\t", &r), 0);
 	CHECK(r.kind == RK_USER);
 	CHECK_STR(r.new_id, "?");
-	/* a refusal leaves the record cleared */
+	/* a refusal leaves the record cleared, however far it got */
 	CHECK_INT(parse_str("app\tA\tB", &r), -EINVAL);
 	CHECK(!r.old_id[0] && !r.new_id[0] && !r.note[0]);
+	CHECK_INT(parse_str("space\tA\tB\tn\r", &r), -EINVAL);
+	CHECK(r.kind == 0 && !r.old_id[0] && !r.new_id[0] && !r.note[0]);
+	CHECK_INT(parse_str("data-set\tA\t\t", &r), -EINVAL);
+	CHECK(r.kind == 0 && !r.old_id[0]);
 }
 
 static void symmetry(void)
