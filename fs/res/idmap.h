@@ -10,8 +10,9 @@
  * backup's references (an app's spaceId, a data set's data store) to the
  * new objects.
  *
- * On disk: <dir>/ids, one record per line, appended and fsync'ed as it is
- * made, so it survives a crash and a remount:
+ * On disk: <dir>/ids (0600; dir created 0700 when missing), one record per
+ * line, appended and fsync'ed as it is made (the directory too when the
+ * file is new), so it survives a crash and a remount:
  *
  *     <type>\t<old id>\t<new id>\t<note>\n
  *
@@ -20,7 +21,9 @@
  * create about to be sent, note "<ms since epoch> <name>"), so that a
  * restore killed between the POST and its record finds the object it made
  * instead of making a second one.  Lines that do not parse (a torn last
- * line) are skipped.  Ids and notes never hold tabs or newlines.
+ * line) are skipped; a torn last line is cut off before the next record
+ * is appended, so that it neither swallows that record nor, cut in its
+ * note, becomes one.  Ids and notes never hold tabs or newlines.
  *
  * Thread-safe (an internal leaf mutex).  Layer: res (includes util only).
  */
@@ -63,7 +66,8 @@ int idmap_add(struct idmap *m, enum rkind k, const char *old_id, const char *new
 /* How many mappings (not intents) the map holds. */
 size_t idmap_count(struct idmap *m);
 
-/* Parses one record (without its newline).  Returns 0 or -EINVAL.  Pure;
+/* Parses one record (without its newline).  Returns 0, or -EINVAL with
+ * *out cleared.  Pure;
  * exposed for tests and the fuzz target. */
 int idmap_parse_line(const char *line, size_t len, struct idmap_rec *out);
 /* Formats rec as a line with its newline into out.  Returns its length, or
