@@ -191,3 +191,23 @@ def test_restore_over_the_same_tenant_changes_only_what_changed(tmp_path):
         assert m.unmount() == 0
     finally:
         s.stop()
+
+
+def test_the_same_bytes_copied_again_are_not_uploaded_again(tmp_path):
+    s = Sim(args=SMALL)
+    try:
+        m = Mount(s.url, ())
+        f = tmp_path / "restored.csv"
+        f.write_bytes(b"id,amount\n1,2\n")
+        assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
+        assert ("POST", "/api/v1/data-files") in writes(s, 0)
+        n0 = len(s.log())
+        assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
+        assert writes(s, n0) == []
+        f.write_bytes(b"id,amount\n1,3\n")
+        n0 = len(s.log())
+        assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
+        assert [w for w in writes(s, n0) if w[1].startswith("/api/v1/data-files")], writes(s, n0)
+        assert m.unmount() == 0
+    finally:
+        s.stop()
