@@ -28,7 +28,10 @@
  *
  * Invariants: an xscript is never freed while the namespace lives (a
  * pointer stays valid across a dropped lock); one fetch or save per app at
- * a time (busy; waiters sleep on ns->cv, bounded by ns_deadline).  An
+ * a time (its flight `op`, util/flight.h: waiters sleep on ns->cv, bounded
+ * by ns_deadline; a fetch's waiters take the text it left, and after a
+ * failed one the next caller fetches again; a save waits for the fetch or
+ * save under way and runs its own, which readers wait for).  An
  * X_QVS node's id is its app's id; a scripts/ directory's by_id maps app
  * ids to its X_QVS nodes and coll_root is its apps/ collection.
  *
@@ -155,13 +158,7 @@ bool xs_fresh(struct ns *ns, const struct xscript *s)
 
 int xs_wait(struct ns *ns, struct xscript *s, char *err, size_t errn)
 {
-	const int64_t deadline = ns_deadline(ns);
-	while (s->busy) {
-		int rc = ns_wait(ns, deadline, "the same app's script", err, errn);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return ns_flight_idle(ns, &s->op, ns_deadline(ns), "the same app's script", err, errn);
 }
 
 /* Makes s fresh: one fetch (two requests) when stale, the lock dropped. */
@@ -173,15 +170,14 @@ int scr_fetch(struct ns *ns, struct xscript *s, char *err, size_t errn)
 	char app[sizeof(s->app)];
 	memcpy(app, s->app, sizeof(app));
 	int64_t started = ns_now(ns);
-	s->busy = true;
+	flight_begin(&s->op);
 	pthread_mutex_unlock(&ns->lock);
 	struct script_ver ver;
 	char *text = NULL;
 	size_t len = 0;
 	rc = scripts_current(ns->o.client, app, &ver, &text, &len, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	s->busy = false;
-	pthread_cond_broadcast(&ns->cv);
+	flight_end(&s->op, rc, &ns->cv);
 	if (rc)
 		return rc;
 	ns->stats.gets += 2;
@@ -225,9 +221,9 @@ void scr_prefetch(struct ns *ns, struct node *d)
 	for (size_t i = 0; i < d->nkids; i++) {
 		struct node *k = d->kidv[i];
 		struct xscript *s = k->role == R_EXT && k->xk == X_QVS && !k->gone ? scr_of(ns, k) : NULL;
-		if (!s || s->busy || xs_fresh(ns, s))
+		if (!s || s->op.running || xs_fresh(ns, s))
 			continue;
-		s->busy = true;
+		flight_begin(&s->op);
 		v[n].s = s;
 		memcpy(v[n].app, s->app, sizeof(v[n].app));
 		n++;
@@ -242,13 +238,12 @@ void scr_prefetch(struct ns *ns, struct node *d)
 	par_run(n, SCR_PARALLEL, pf_one, &j);
 	pthread_mutex_lock(&ns->lock);
 	for (size_t i = 0; i < n; i++) {
-		v[i].s->busy = false;
+		flight_end(&v[i].s->op, v[i].rc, &ns->cv);
 		if (v[i].rc)
 			continue;
 		ns->stats.gets += 2;
 		xs_apply(ns, v[i].s, &v[i].ver, v[i].text, v[i].len, started);
 	}
-	pthread_cond_broadcast(&ns->cv);
 	free(v);
 }
 
