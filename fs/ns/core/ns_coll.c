@@ -432,6 +432,19 @@ int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 	return rc;
 }
 
+int ns_flight_join(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
+		   size_t errn)
+{
+	int rc = 0;
+	while (f->running && !rc)
+		if (flight_wait(f, &ns->lock, &ns->cv, deadline, &rc))
+			return waited_too_long(what, err, errn);
+	if (rc)
+		errmsg_set(err, errn, "another caller's request for %s failed: %s", what,
+			   strerrordesc_np(-rc));
+	return rc;
+}
+
 int ns_flight_idle(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
 		   size_t errn)
 {

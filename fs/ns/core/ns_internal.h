@@ -411,11 +411,18 @@ int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
 void listing_clear(struct listing *l);
 /* Applies a listing to coll's entries, lock held. */
 void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l);
-/* Joins the refresh of coll in flight, within this caller's deadline. */
+/* Joins the refresh of coll (or of any directory listed through its
+ * `listing` flight, with refresh_err) in flight, within this caller's
+ * deadline, and shares its outcome. */
 int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
-/* Waits (on ns->cv) until no execution of f is under way, however many follow
- * one another, at most until deadline: 0, or -EIO (a timeout, like ns_wait's)
- * with why in err (`what` names what was waited for). */
+/* Waits (on ns->cv) for the executions of f under way, one after another,
+ * at most until deadline, and shares their outcome: 0 once none is under
+ * way, the -errno of one that failed (why in err), or -EIO at the deadline
+ * (a timeout, like ns_wait's; `what` names what was waited for). */
+int ns_flight_join(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
+		   size_t errn);
+/* The same without sharing a failure: 0 once no execution of f is under way
+ * (for work that is not shared, such as a save, that must not overlap it). */
 int ns_flight_idle(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
 		   size_t errn);
 

@@ -24,9 +24,9 @@
  * two directories are views of the same state.  A reload's files come from one GET
  * /api/v1/reloads/{id}, made at most once per RL_POLL_MS while the reload is
  * active, however many readers (single flight, util/flight.h: poll; waiters
- * sleep on ns->cv and take the state it left; after a failed GET the next
- * caller asks again), and never again once it has ended.  The tenant-wide
- * listing is one flight too (list).
+ * sleep on ns->cv, bounded by their deadline, and share its outcome, a
+ * failure too), and never again once it has ended.  The tenant-wide listing
+ * is one flight too (list).
  *
  * Invariants: an xreload is never freed while the namespace lives; its
  * dir (reloads/) is never detached, its bdir (by-app/) is NULL once
@@ -318,7 +318,7 @@ static bool rl_fresh_now(struct ns *ns, const struct xreload *x)
 /* Makes x fresh: one GET when stale (lock dropped). */
 static int rl_fetch(struct ns *ns, struct xreload *x, int64_t deadline, char *err, size_t errn)
 {
-	int rc = ns_flight_idle(ns, &x->poll, deadline, "the same reload's state", err, errn);
+	int rc = ns_flight_join(ns, &x->poll, deadline, "the same reload's state", err, errn);
 	if (rc || rl_fresh_now(ns, x))
 		return rc;
 	char id[sizeof(x->id)];
@@ -368,8 +368,8 @@ static int rl_list(struct ns *ns, char *err, size_t errn)
 {
 	struct xreloads *r = RL(ns);
 	rl_remembered(ns, r);
-	int rc = ns_flight_idle(ns, &r->list, ns_deadline(ns), "the listing of reloads", err, errn);
-	if (rc)
+	int rc = ns_flight_join(ns, &r->list, ns_deadline(ns), "the listing of reloads", err, errn);
+	if (rc && !r->list_denied)
 		return rc;
 	if (r->list_denied || ns_fresh(ns, r->list_at))
 		return 0;

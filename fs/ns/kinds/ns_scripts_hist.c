@@ -40,7 +40,7 @@ struct xhist {
 	struct xver **v;
 	size_t n, cap;
 	int64_t at;
-	struct flight fetch; /* the fetch in flight: its waiters take what it left */
+	struct flight fetch; /* the fetch in flight: its waiters share its outcome */
 };
 
 void scr_hist_free(struct xscript *s)
@@ -152,7 +152,7 @@ static void ver_name(struct node *d, const struct xver *x, char *out, size_t n)
 static int hist_fetch(struct ns *ns, struct xscript *s, char *err, size_t errn)
 {
 	struct xhist *h = s->hist;
-	int rc = ns_flight_idle(ns, &h->fetch, ns_deadline(ns), "the same app's script history",
+	int rc = ns_flight_join(ns, &h->fetch, ns_deadline(ns), "the same app's script history",
 				err, errn);
 	if (rc || ns_fresh(ns, h->at))
 		return rc;
