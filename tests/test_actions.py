@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import tarfile
+import threading
 
 import pytest
 
@@ -68,6 +69,40 @@ def test_export_then_import_round_trip(am, tmp_path):
     assert again == orig
     # the copied-in file is not listed, and its bytes cannot be read back
     assert "Round trip.qvf" not in os.listdir(m.path("spaces", "Finance", "apps"))
+
+
+def test_concurrent_readers_of_one_app_by_two_paths_export_it_once(am):
+    """apps/.qvf/X.qvf and spaces/Finance/apps/.qvf/X.qvf are one app: read at
+    the same time while nothing is cached, they cost one export (the second
+    reader waits for the first's and shares it)."""
+    sim, m = am
+    d = os.path.join("spaces", "Finance", "apps")
+    j = sorted(x for x in os.listdir(m.path(d)) if x.endswith(".json"))[0]
+    assert j in os.listdir(m.path("apps"))
+    app_id = json.load(open(m.path(d, j)))["resourceId"]
+    paths = [qvf_of(m, j), qvf_of(m, j, d)]
+    sim.reset()
+    sim.config(latency_ms=300)  # an export that takes a while
+    out, errs = {}, {}
+
+    def reader(i):
+        try:
+            out[i] = open(paths[i], "rb").read()
+        except OSError as e:
+            errs[i] = e.errno
+
+    try:
+        th = [threading.Thread(target=reader, args=(i,)) for i in range(2)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(120)
+    finally:
+        sim.config(latency_ms=0)
+    assert errs == {} and len(out) == 2, errs
+    assert out[0] == out[1] and out[0].startswith(b"QVFSIM")
+    exports = [c[:2] for c in changes(sim) if c[1].endswith("/export")]
+    assert exports == [("POST", "/api/v1/apps/%s/export" % app_id)], changes(sim)
 
 
 def test_failed_import_keeps_the_file_and_says_why(am, tmp_path):

@@ -397,3 +397,61 @@ def test_a_registry_that_is_not_one_is_left_untouched(rsim, tmp_path):
             f.write("1")
     finally:
         assert m.unmount() == 0
+
+
+
+def _list_at_once(path, n=8):
+    """n threads list path at once: {i: names or None}, {i: errno}, {i: seconds}."""
+    out, errs, took = {}, {}, {}
+
+    def lister(i):
+        t0 = time.monotonic()
+        try:
+            out[i] = sorted(os.listdir(path))
+            errs[i] = 0
+        except OSError as e:
+            errs[i] = e.errno
+        took[i] = time.monotonic() - t0
+
+    th = [threading.Thread(target=lister, args=(i,)) for i in range(n)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join(60)
+    assert len(took) == n
+    return out, errs, took
+
+
+@pytest.mark.parametrize("stall", [False, True], ids=["latency", "stall"])
+def test_waiters_on_an_apps_reloads_listing_share_it_within_their_deadline(rsim, stall):
+    """Eight concurrent listers of reloads/by-app/<app>/ cost one listing; when
+    the tenant stalls, each fails with EIO within its own timeout (the
+    waiters share the leader's failure instead of asking again, each with a
+    fresh timeout), and once the tenant is back the next listing succeeds."""
+    timeout = 2
+    m = Mount(rsim.url, ("cache_ttl=300", "noqvf", "timeout=%d" % timeout))
+    try:
+        d = sorted(os.listdir(m.path("apps")))[0][:-len(".json")]
+        assert d in os.listdir(m.path("reloads", "by-app"))
+        rsim.reset()
+        if stall:
+            rsim.faults(mode="stall", stall_ms=60000, count=1000, match="GET /api/v1/reloads")
+        else:
+            rsim.config(latency_ms=500)
+        out, errs, took = _list_at_once(m.path("reloads", "by-app", d))
+        rsim.faults(clear=True)
+        rsim.config(latency_ms=0)
+        print("took", sorted(took.values()), "routes", rsim.routes())
+        if stall:
+            assert set(errs.values()) == {errno.EIO}, errs
+            # one deadline each: not timeout, then 2 x timeout
+            assert max(took.values()) < timeout + 1.5, sorted(took.values())
+            assert os.listdir(m.path("reloads", "by-app", d)) is not None
+        else:
+            assert set(errs.values()) == {0}, errs
+            assert len({tuple(v) for v in out.values()}) == 1
+            assert rsim.routes() == {"GET /api/v1/reloads": 1}, rsim.routes()
+    finally:
+        rsim.faults(clear=True)
+        rsim.config(latency_ms=0)
+        assert m.unmount() == 0

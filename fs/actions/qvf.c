@@ -9,7 +9,10 @@
  *    and fsync'd; ".tmp.*" files found at start-up are leftovers and removed;
  *  - an entry is freed when it is neither listed nor pinned (e->pins counts
  *    the qvf_file handles and the waiters it was promised to);
- *  - at most one flight (export in progress) exists per key.
+ *  - at most one export per key is in progress: c->flights (util/flight.h),
+ *    keyed "<app id>.<mtime>.<data|nodata>"; its leader leaves a struct
+ *    outcome (the entry, pinned once per waiter still waiting, or why it
+ *    failed), and a waiter gives up at its own deadline (an export's).
  *
  * Locks: c->lock guards the entry list, the flights, the counters and the
  * LRU ticks.  It is never held across a request; it is held across the
@@ -31,6 +34,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/flight.h"
 #include "util/opstats.h"
 #include "util/url.h"
 
@@ -50,18 +54,10 @@ struct entry {
 	uint64_t used; /* LRU tick */
 };
 
-struct flight {
-	struct flight *next;
-	char app_id[QVF_APP_ID_MAX + 1];
-	int64_t mtime;
-	bool nodata;
-	bool done;
-	int rc;
-	int refs; /* the exporter + the waiters */
-	int waiters;
+/* What an export's leader leaves for its waiters (a flight_set result). */
+struct outcome {
 	struct entry *e; /* on success, pinned once per waiter */
 	char errmsg[512];
-	pthread_cond_t cv;
 };
 
 struct qvf_cache {
@@ -72,7 +68,7 @@ struct qvf_cache {
 
 	pthread_mutex_t lock;
 	struct entry *entries;  /* GUARDED_BY(lock) */
-	struct flight *flights; /* GUARDED_BY(lock) */
+	struct flight_set flights; /* GUARDED_BY(lock): exports by key, results outcomes */
 	uint64_t bytes;         /* GUARDED_BY(lock) */
 	uint64_t tick;          /* GUARDED_BY(lock) */
 	struct qvf_stats stats; /* GUARDED_BY(lock) */
@@ -283,6 +279,7 @@ struct qvf_cache *qvf_cache_new(const struct qvf_cache_opts *o, int *err)
 	c->max_bytes = o->max_bytes ? o->max_bytes : QVF_DEFAULT_MAX_BYTES;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	pthread_mutex_init(&c->lock, NULL);
+	c->flights.free_result = free;
 	struct stat st;
 	if (mkdir(c->dir, 0700) < 0 && errno != EEXIST)
 		*err = -errno;
@@ -446,65 +443,107 @@ static int open_pinned(struct qvf_cache *c, struct entry *e, struct qvf_file **o
 	return 0;
 }
 
-static void flight_put(struct flight *f)
+/* The key of an export's flight: what names its file. */
+static void flight_key_of(const char *id, int64_t mtime, bool nodata, char *buf, size_t n)
 {
-	if (--f->refs > 0)
-		return;
-	pthread_cond_destroy(&f->cv);
-	free(f);
+	snprintf(buf, n, "%s.%lld.%s", id, (long long)mtime, nodata ? "nodata" : "data");
 }
 
-static struct flight *find_flight(struct qvf_cache *c, const char *id, int64_t mtime,
-				  bool nodata)
+/* Exports as the leader of k's flight (c->lock held on entry, dropped
+ * around the export, released on return); returns the entry pinned for us
+ * and once for each waiter still waiting. */
+static int lead_export(struct qvf_cache *c, struct flight_key *k, const char *id, int64_t mtime,
+		       bool nodata, struct entry **out, char *err, size_t n)
 {
-	for (struct flight *f = c->flights; f; f = f->next)
-		if (f->mtime == mtime && f->nodata == nodata && !strcmp(f->app_id, id))
-			return f;
-	return NULL;
-}
-
-/* Exports as the leader of a new flight; returns the entry pinned for us. */
-static int lead_export(struct qvf_cache *c, struct flight *f, struct entry **out, char *err,
-		       size_t n)
-{
+	struct outcome *o = calloc(1, sizeof(*o));
+	char *why = o ? o->errmsg : err;
+	size_t whyn = o ? sizeof(o->errmsg) : n;
 	uint64_t size = 0;
-	int rc = export_app(c, f->app_id, f->mtime, f->nodata, &size, f->errmsg,
-			    sizeof(f->errmsg));
+	int rc = o ? 0 : -ENOMEM;
+	if (rc)
+		errmsg_set(why, whyn, "export of app %s: out of memory", id);
+	pthread_mutex_unlock(&c->lock);
+	if (!rc)
+		rc = export_app(c, id, mtime, nodata, &size, why, whyn);
 	pthread_mutex_lock(&c->lock);
 	struct entry *e = NULL;
 	if (!rc) {
 		/* a stale entry of the same key (file removed meanwhile) is replaced */
-		struct entry *old = find(c, f->app_id, f->mtime, f->nodata);
+		struct entry *old = find(c, id, mtime, nodata);
 		if (old)
 			unlist(c, old);
-		e = insert(c, f->app_id, f->mtime, f->nodata, size, ++c->tick);
+		e = insert(c, id, mtime, nodata, size, ++c->tick);
 		if (!e) {
 			rc = -ENOMEM;
-			snprintf(f->errmsg, sizeof(f->errmsg), "export of app %s: out of memory",
-				 f->app_id);
+			errmsg_set(why, whyn, "export of app %s: out of memory", id);
 		}
 	}
 	if (e) {
-		e->pins = 1 + f->waiters;
+		e->pins = 1 + flight_key_waiters(k);
 		c->stats.exports++;
 		supersede(c, e);
 	}
-	f->done = true;
-	f->rc = rc;
-	f->e = e;
-	for (struct flight **pp = &c->flights; *pp; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	pthread_cond_broadcast(&f->cv);
-	if (rc)
-		errmsg_set(err, n, "%s", f->errmsg);
-	flight_put(f);
+	if (o)
+		o->e = e;
+	if (rc && o)
+		errmsg_set(err, n, "%s", o->errmsg);
+	flight_set_end(&c->flights, k, rc, o);
+	flight_key_put(&c->flights, k);
 	evict(c);
 	pthread_mutex_unlock(&c->lock);
 	*out = e;
 	return rc;
+}
+
+/* Waits for the export of k another reader leads (c->lock held on entry,
+ * released on return), bounded like an export of our own; takes the entry
+ * it pinned for us. */
+static int join_export(struct qvf_cache *c, struct flight_key *k, const char *id,
+		       struct entry **out, char *err, size_t n)
+{
+	int rc;
+	if (flight_key_wait(k, &c->lock, now_ms() + c->timeout_ms, &rc)) {
+		flight_key_put(&c->flights, k);
+		pthread_mutex_unlock(&c->lock);
+		errmsg_set(err, n, "timed out waiting for the export of app %s (started by "
+			   "another reader)", id);
+		return -EIO;
+	}
+	const struct outcome *o = k->result;
+	*out = o ? o->e : NULL;
+	if (rc)
+		errmsg_set(err, n, "%s", o ? o->errmsg : "export: out of memory");
+	flight_key_put(&c->flights, k);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* The entry of the key, pinned for the caller: cached, or exported once
+ * however many readers ask at the same time. */
+static int pin_export(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nodata,
+		      struct entry **out, char *err, size_t n)
+{
+	char key[QVF_APP_ID_MAX + 48];
+	bool lead;
+	pthread_mutex_lock(&c->lock);
+	struct entry *e = find(c, app_id, mtime_ms, nodata);
+	if (e) {
+		e->pins++;
+		e->used = ++c->tick;
+		c->stats.hits++;
+		pthread_mutex_unlock(&c->lock);
+		*out = e;
+		return 0;
+	}
+	flight_key_of(app_id, mtime_ms, nodata, key, sizeof(key));
+	struct flight_key *k = flight_set_join(&c->flights, key, &lead);
+	if (!k) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	if (lead)
+		return lead_export(c, k, app_id, mtime_ms, nodata, out, err, n);
+	return join_export(c, k, app_id, out, err, n);
 }
 
 int qvf_open(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nodata,
@@ -516,59 +555,9 @@ int qvf_open(struct qvf_cache *c, const char *app_id, int64_t mtime_ms, bool nod
 	}
 	for (int round = 0;; round++) {
 		struct entry *e;
-		int rc;
-		pthread_mutex_lock(&c->lock);
-		e = find(c, app_id, mtime_ms, nodata);
-		if (e) {
-			e->pins++;
-			e->used = ++c->tick;
-			c->stats.hits++;
-			pthread_mutex_unlock(&c->lock);
-		} else {
-			struct flight *f = find_flight(c, app_id, mtime_ms, nodata);
-			if (f) {
-				f->refs++;
-				f->waiters++;
-				/* bounded like an export of our own */
-				const int64_t deadline = now_ms() + c->timeout_ms;
-				while (!f->done &&
-				       !clock_cond_wait_until(&f->cv, &c->lock, deadline))
-					;
-				if (!f->done) {
-					f->waiters--;
-					flight_put(f);
-					pthread_mutex_unlock(&c->lock);
-					errmsg_set(err, n, "timed out waiting for the export of app %s "
-						   "(started by another reader)", app_id);
-					return -EIO;
-				}
-				rc = f->rc;
-				e = f->e;
-				if (rc)
-					errmsg_set(err, n, "%s", f->errmsg);
-				flight_put(f);
-				pthread_mutex_unlock(&c->lock);
-				if (rc)
-					return rc;
-			} else {
-				f = calloc(1, sizeof(*f));
-				if (!f) {
-					pthread_mutex_unlock(&c->lock);
-					return -ENOMEM;
-				}
-				snprintf(f->app_id, sizeof(f->app_id), "%s", app_id);
-				f->mtime = mtime_ms;
-				f->nodata = nodata;
-				f->refs = 1;
-				clock_cond_init(&f->cv);
-				f->next = c->flights;
-				c->flights = f;
-				pthread_mutex_unlock(&c->lock);
-				rc = lead_export(c, f, &e, err, n);
-				if (rc)
-					return rc;
-			}
-		}
+		int rc = pin_export(c, app_id, mtime_ms, nodata, &e, err, n);
+		if (rc)
+			return rc;
 		rc = open_pinned(c, e, out);
 		if (rc != -ENOENT || round > 0) {
 			if (rc)

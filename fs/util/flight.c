@@ -3,7 +3,9 @@
  *
  * Invariants: a struct flight's gen only grows; flight_wait() returns as
  * soon as gen moved past the value it saw (the execution it joined ended,
- * even if another began since), or at its deadline.  A flight_key is in its
+ * even if another began since), or at its deadline; an execution that ended
+ * by the time the waiter holds the mutex again is never reported as a
+ * timeout (the leader counted that waiter in: flight_key_waiters()).  A flight_key is in its
  * set's list exactly while its execution runs, and is freed by whoever drops
  * the last reference (leader or waiter, in any order).
  *
@@ -36,10 +38,19 @@ int flight_wait(struct flight *f, pthread_mutex_t *mu, pthread_cond_t *cv, int64
 	const unsigned gen = f->gen;
 	*rc = 0;
 	while (f->running && f->gen == gen)
-		if (clock_cond_wait_until(cv, mu, deadline_ms))
+		if (clock_cond_wait_until(cv, mu, deadline_ms) && f->running && f->gen == gen)
 			return ETIMEDOUT;
 	if (f->gen != gen)
 		*rc = f->rc;
+	return 0;
+}
+
+int flight_idle(struct flight *f, pthread_mutex_t *mu, pthread_cond_t *cv, int64_t deadline_ms)
+{
+	int rc;
+	while (f->running)
+		if (flight_wait(f, mu, cv, deadline_ms, &rc))
+			return ETIMEDOUT;
 	return 0;
 }
 

@@ -37,9 +37,17 @@ void flight_begin(struct flight *f);
 void flight_end(struct flight *f, int rc, pthread_cond_t *cv);
 /* Waits (on cv, releasing mu meanwhile) for the execution under way when
  * called to end, at most until deadline_ms (clock_mono_ms()).  Returns 0
- * with *rc its outcome (0 when none was under way), or ETIMEDOUT. */
+ * with *rc its outcome (0 when none was under way), or ETIMEDOUT (only when
+ * it is still under way: one that ended as the deadline passed is an
+ * outcome, since its leader counted this waiter in). */
 int flight_wait(struct flight *f, pthread_mutex_t *mu, pthread_cond_t *cv, int64_t deadline_ms,
 		int *rc);
+/* Waits as flight_wait() until no execution is under way (one that begins
+ * meanwhile included), at most until deadline_ms: 0 or ETIMEDOUT.  For work
+ * whose callers take the state the leader left rather than its outcome (a
+ * fresh copy; after a failure the next caller leads an execution of its
+ * own) or that must not overlap another execution (a save after a fetch). */
+int flight_idle(struct flight *f, pthread_mutex_t *mu, pthread_cond_t *cv, int64_t deadline_ms);
 
 /* ------------------------------------------------------------- by key */
 

@@ -4,7 +4,10 @@
  * comes after it ended starts a new one, a waiter gives up at its own
  * deadline while the leader carries on, the result is freed once by the last
  * reference whoever drops it, and a bare struct flight shares an outcome
- * under its owner's lock.
+ * under its owner's lock; flight_idle() waits out executions that follow one
+ * another (a failed one and the retry begun as it ended) and no longer than
+ * its deadline; an execution that ended as a waiter's deadline passed is an
+ * outcome for it, not a timeout.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -171,11 +174,99 @@ static void test_owned_flight(void)
 	pthread_cond_destroy(&cv);
 }
 
+/* Ends the execution under way with a failure and at once begins the next
+ * (a caller that retries), which ends 100 ms later. */
+static void *relay(void *arg)
+{
+	(void)arg;
+	usleep(50 * 1000);
+	pthread_mutex_lock(&mu);
+	flight_end(&owned, -EIO, &cv);
+	flight_begin(&owned);
+	pthread_mutex_unlock(&mu);
+	usleep(100 * 1000);
+	pthread_mutex_lock(&mu);
+	flight_end(&owned, 0, &cv);
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+static void test_idle(void)
+{
+	clock_cond_init(&cv);
+	owned = (struct flight){ 0 };
+	pthread_mutex_lock(&mu);
+	CHECK_INT(flight_idle(&owned, &mu, &cv, clock_mono_ms() + 1000), 0); /* none: no wait */
+	flight_begin(&owned);
+	pthread_t t;
+	pthread_create(&t, NULL, relay, NULL);
+	int64_t t0 = clock_mono_ms();
+	CHECK_INT(flight_idle(&owned, &mu, &cv, clock_mono_ms() + 5000), 0);
+	CHECK(!owned.running);
+	CHECK_INT(owned.gen, 2); /* both executions ended, not only the first */
+	CHECK(clock_mono_ms() - t0 >= 140);
+	/* bounded: gives up at its deadline, the execution goes on */
+	flight_begin(&owned);
+	t0 = clock_mono_ms();
+	CHECK_INT(flight_idle(&owned, &mu, &cv, clock_mono_ms() + 30), ETIMEDOUT);
+	CHECK(clock_mono_ms() - t0 < 1000);
+	CHECK(owned.running);
+	flight_end(&owned, 0, &cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
+	pthread_cond_destroy(&cv);
+}
+
+/* The leader ends the execution after the waiter's deadline passed but
+ * before the waiter got the mutex back: the waiter was counted in (a pin
+ * was taken for it), so it must get the outcome, not a timeout. */
+static bool in_wait;
+
+static void *late_waiter(void *arg)
+{
+	int *rc = arg;
+	pthread_mutex_lock(&mu);
+	in_wait = true;
+	int w = flight_wait(&owned, &mu, &cv, clock_mono_ms() + 50, rc);
+	pthread_mutex_unlock(&mu);
+	if (w)
+		*rc = 1000 + w;
+	return NULL;
+}
+
+static void test_end_at_the_deadline(void)
+{
+	clock_cond_init(&cv);
+	owned = (struct flight){ 0 };
+	in_wait = false;
+	int rc = 7;
+	pthread_mutex_lock(&mu);
+	flight_begin(&owned);
+	pthread_mutex_unlock(&mu);
+	pthread_t t;
+	pthread_create(&t, NULL, late_waiter, &rc);
+	for (;;) { /* holding mu with in_wait set: the waiter sleeps in its wait */
+		pthread_mutex_lock(&mu);
+		if (in_wait)
+			break;
+		pthread_mutex_unlock(&mu);
+		usleep(1000);
+	}
+	usleep(200 * 1000); /* its deadline passes while we hold the mutex */
+	flight_end(&owned, -EACCES, &cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
+	CHECK_INT(rc, -EACCES);
+	pthread_cond_destroy(&cv);
+}
+
 int main(void)
 {
 	set.free_result = free_result;
 	test_shared_outcome();
 	test_waiter_deadline();
 	test_owned_flight();
+	test_idle();
+	test_end_at_the_deadline();
 	return check_done();
 }

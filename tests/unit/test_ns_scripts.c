@@ -2,9 +2,12 @@
  * test_ns_scripts.c - scripts/ and reloads/ through the namespace (no
  * kernel) against the in-process simulator, with a fake clock: what a
  * listing, a read, an unchanged write, a save and a stale save send; the
- * TTL; a reload started through reloads/new and followed to its end.
+ * TTL; a reload started through reloads/new and followed to its end; readers
+ * of one script while the tenant stalls share one fetch and its failure,
+ * each within its own deadline.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "cache.h"
@@ -156,6 +159,66 @@ static void test_reload(struct env *e, const char *app)
 	ns_release(f);
 }
 
+struct reader {
+	struct ns *ns;
+	uint64_t ino;
+	int rc;
+	int64_t took;
+};
+
+static void *stat_script(void *arg)
+{
+	struct reader *r = arg;
+	struct ns_attr a;
+	char err[256];
+	int64_t t0 = simenv_ms();
+	r->rc = ns_getattr(r->ns, r->ino, &a, err, sizeof(err));
+	r->took = simenv_ms() - t0;
+	return NULL;
+}
+
+/* Four readers of one stale script while the tenant stalls (a client
+ * timeout of 400 ms): one fetch, whose failure each shares within its own
+ * deadline (a reader that asked again after it failed took two timeouts). */
+static void test_stalled_fetch_is_shared(const char *app)
+{
+	struct env e;
+	simenv_init(&e.s, 400);
+	e.cache = cache_new(1 << 20, NULL);
+	struct ns_opts no = { .client = e.s.qc, .cache = e.cache, .ttl_ms = 60000,
+			      .neg_ttl_ms = 5000, .uid = 1, .gid = 2, .umask = 077,
+			      .now_ms = clock_fn };
+	e.ns = ns_new(&no);
+	char *mine = simenv_app_create(&e.s, app);
+	char path[600];
+	snprintf(path, sizeof(path), "%s", qvs_of(&e, mine)); /* fetched by the listing */
+	struct ns_attr a;
+	long long ino = ns_walk(e.ns, path, &a);
+	CHECK(path[0] && ino > 0);
+	fake_now += 61000; /* stale */
+	CHECK_INT(ns_walk(e.ns, "scripts", &a) > 0, 1); /* (the apps listing: not stalled) */
+	CHECK_INT(simenv_fault(&e.s, "{\"mode\":\"stall\",\"stall_ms\":60000,\"count\":100,"
+				     "\"match\":\"GET /api/v1/apps/\"}"), 0);
+	sim_reset_counts(e.s.sim);
+	struct reader r[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct reader){ .ns = e.ns, .ino = (uint64_t)ino };
+		pthread_create(&th[i], NULL, stat_script, &r[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(r[i].rc < 0);
+		CHECK(r[i].took < 400 + 300); /* one deadline, not two */
+	}
+	CHECK_INT(sim_count(e.s.sim, "GET", "/api/v1/apps/"), 1);
+	CHECK_INT(simenv_fault(&e.s, "{\"clear\":true}"), 0);
+	free(mine);
+	ns_free(e.ns);
+	cache_free(e.cache);
+	simenv_fini(&e.s);
+}
+
 int main(void)
 {
 	struct env e;
@@ -175,5 +238,6 @@ int main(void)
 	ns_free(e.ns);
 	cache_free(e.cache);
 	simenv_fini(&e.s);
+	test_stalled_fetch_is_shared("Script stalled");
 	return check_done();
 }

@@ -415,29 +415,50 @@ static void plan_clear(struct plan *p)
 	free(p->conn);
 }
 
+static int waited_too_long(const char *what, char *err, size_t errn)
+{
+	errmsg_set(err, errn, "timed out waiting for %s (another caller's request)", what);
+	return -EIO; /* as a timeout of our own request: a network failure */
+}
+
 /* Waits for the refresh of coll that another caller is doing, within this
  * caller's own deadline, and shares its outcome: its error too, so that
  * waiters neither wait past their deadline nor start fetches of their own
  * after it failed (each with a fresh deadline: 30, 60, 90 s...). */
 int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
-	const unsigned gen = coll->refresh_gen;
-	const int64_t deadline = ns_deadline(ns);
-	while (coll->refreshing && coll->refresh_gen == gen) {
-		int rc = ns_wait(ns, deadline, "a listing", err, errn);
-		if (rc)
-			return rc;
-	}
-	if (coll->refresh_gen != gen && coll->refresh_rc) {
+	int rc;
+	if (flight_wait(&coll->listing, &ns->lock, &ns->cv, ns_deadline(ns), &rc))
+		return waited_too_long("a listing", err, errn);
+	if (rc)
 		errmsg_set(err, errn, "%s", coll->refresh_err ? coll->refresh_err : "");
-		return coll->refresh_rc;
-	}
+	return rc;
+}
+
+int ns_flight_join(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
+		   size_t errn)
+{
+	int rc = 0;
+	while (f->running && !rc)
+		if (flight_wait(f, &ns->lock, &ns->cv, deadline, &rc))
+			return waited_too_long(what, err, errn);
+	if (rc)
+		errmsg_set(err, errn, "another caller's request for %s failed: %s", what,
+			   strerrordesc_np(-rc));
+	return rc;
+}
+
+int ns_flight_idle(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
+		   size_t errn)
+{
+	if (flight_idle(f, &ns->lock, &ns->cv, deadline))
+		return waited_too_long(what, err, errn);
 	return 0;
 }
 
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
-	if (coll->refreshing)
+	if (coll->listing.running)
 		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
@@ -451,17 +472,14 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 	};
 	int64_t started = ns_now(ns);
 	struct listing arr = { 0 };
-	coll->refreshing = true;
+	flight_begin(&coll->listing);
 	coll->refresh_outdated = false;
 	pthread_mutex_unlock(&ns->lock);
 	int rc = fetch_listing(ns->o.client, &p, &arr, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	coll->refreshing = false;
-	coll->refresh_gen++;
-	coll->refresh_rc = rc;
 	free(coll->refresh_err);
 	coll->refresh_err = rc && err ? strndup(err, errn) : NULL;
-	pthread_cond_broadcast(&ns->cv);
+	flight_end(&coll->listing, rc, &ns->cv);
 	if (!rc) {
 		if (p.conn && !coll->conn)
 			coll->conn = strdup(p.conn);

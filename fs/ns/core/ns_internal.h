@@ -7,9 +7,9 @@
  *    stays valid after ns->lock is dropped, and an inode number names the
  *    same resource (at the same path) for the life of the mount.
  *  - Every field of every node is GUARDED_BY(ns->lock).  The lock is never
- *    held across an HTTP request: refreshes mark the collection `refreshing`,
- *    drop the lock, fetch, retake it and apply (single flight per collection;
- *    waiters sleep on ns->cv).
+ *    held across an HTTP request: a refresh begins the collection's `listing`
+ *    flight, drops the lock, fetches, retakes it and applies (single flight
+ *    per collection, util/flight.h; waiters sleep on ns->cv).
  *  - A non-hidden child is in its parent's `kids` map and `kidv` vector under
  *    its entry name; a hidden child (reached by bare id) only in `kids`.
  *  - Collection children are also in the collection's `by_id` map.
@@ -23,6 +23,7 @@
 
 #include "ns/core/ns_types.h"
 #include "res/restab.h"
+#include "util/flight.h"
 #include "util/strmap.h"
 
 enum nrole {
@@ -93,10 +94,10 @@ struct node {
 	/* R_COLL */
 	struct strmap *by_id;
 	int64_t listed_at;
-	bool refreshing;
-	unsigned refresh_gen;   /* refreshes ended: a waiter knows its refresh is done */
-	int refresh_rc;         /* how the last one ended (waiters share it) */
-	char *refresh_err;      /* and why, when it failed */
+	struct flight listing;  /* the refresh in flight (R_COLL, X_RLAPP); waiters
+				 * share its outcome */
+	char *refresh_err;      /* why the last one failed (waiters share it too) */
+	unsigned refresh_gen;   /* an extension directory's listings: its kids' mark */
 	bool refresh_outdated;  /* a change was noted during the refresh: its listing
 				 * is applied but not counted fresh */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
@@ -411,8 +412,20 @@ int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
 void listing_clear(struct listing *l);
 /* Applies a listing to coll's entries, lock held. */
 void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l);
-/* Joins the refresh of coll in flight, within this caller's deadline. */
+/* Joins the refresh of coll (or of any directory listed through its
+ * `listing` flight, with refresh_err) in flight, within this caller's
+ * deadline, and shares its outcome. */
 int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn);
+/* Waits (on ns->cv) for the executions of f under way, one after another,
+ * at most until deadline, and shares their outcome: 0 once none is under
+ * way, the -errno of one that failed (why in err), or -EIO at the deadline
+ * (a timeout, like ns_wait's; `what` names what was waited for). */
+int ns_flight_join(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
+		   size_t errn);
+/* The same without sharing a failure: 0 once no execution of f is under way
+ * (for work that is not shared, such as a save, that must not overlap it). */
+int ns_flight_idle(struct ns *ns, struct flight *f, int64_t deadline, const char *what, char *err,
+		   size_t errn);
 
 /* ns_view.c: views of tenant-wide collections. */
 enum view_field { VF_NONE, VF_SPACE, VF_STORE, VF_ASSET };

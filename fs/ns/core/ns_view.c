@@ -234,13 +234,13 @@ static int wide_ready(struct ns *ns, struct node *c, struct node *w, char *err, 
 {
 	if (ns_fresh(ns, w->listed_at))
 		return 0;
-	if (w->refreshing || w->queued) {
+	if (w->listing.running || w->queued) {
 		const int64_t deadline = ns_deadline(ns);
-		while (w->queued && !w->refreshing) {
+		while (w->queued && !w->listing.running) {
 			if (ns_wait(ns, deadline, "a listing", err, errn))
 				return 1; /* (its own request then) */
 		}
-		if (w->refreshing && coll_join_refresh(ns, w, err, errn))
+		if (w->listing.running && coll_join_refresh(ns, w, err, errn))
 			return 1;
 		return ns_fresh(ns, w->listed_at) ? 0 : 1;
 	}
@@ -297,7 +297,7 @@ int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
 
 int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
-	if (coll->refreshing)
+	if (coll->listing.running)
 		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
@@ -306,7 +306,7 @@ int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn)
 		int rc = view_refresh(ns, coll, err, errn);
 		if (rc <= 0)
 			return rc;
-		if (coll->refreshing) /* another caller started its own meanwhile */
+		if (coll->listing.running) /* another caller started its own meanwhile */
 			return coll_join_refresh(ns, coll, err, errn);
 		if (ns_fresh(ns, coll->listed_at))
 			return 0;

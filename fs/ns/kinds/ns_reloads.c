@@ -23,8 +23,10 @@
  * again).  A reload shown in reloads/ and in by-app/ is one xreload: its
  * two directories are views of the same state.  A reload's files come from one GET
  * /api/v1/reloads/{id}, made at most once per RL_POLL_MS while the reload is
- * active, however many readers (single flight: busy; waiters sleep on
- * ns->cv), and never again once it has ended.
+ * active, however many readers (single flight, util/flight.h: poll; waiters
+ * sleep on ns->cv, bounded by their deadline, and share its outcome, a
+ * failure too), and never again once it has ended.  The tenant-wide listing
+ * is one flight too (list).
  *
  * Invariants: an xreload is never freed while the namespace lives; its
  * dir (reloads/) is never detached, its bdir (by-app/) is NULL once
@@ -68,7 +70,7 @@ struct xreload {
 	size_t jlen, loglen;
 	int64_t at;       /* ns_now() of the last GET; 0: never */
 	int64_t created_ms;
-	bool busy;
+	struct flight poll; /* the GET in flight */
 	struct node *dir, *jnode, *lnode;    /* reloads/<id>/ (NULL: not shown there) */
 	struct node *bdir, *bjnode, *blnode; /* reloads/by-app/<app>/<id>/, or NULL */
 };
@@ -78,7 +80,8 @@ struct xreloads {
 	struct xreload **all;
 	size_t n, cap;
 	int64_t list_at;
-	bool list_busy, list_denied;
+	struct flight list; /* the listing in flight */
+	bool list_denied;
 	bool reg_read; /* the remembered reloads were read (once per mount) */
 	unsigned waiting; /* reads of wait blocked now (RL_WAITERS_MAX) */
 	char last[RELOADS_ID_MAX + 1]; /* the last reload started through `new` */
@@ -315,23 +318,18 @@ static bool rl_fresh_now(struct ns *ns, const struct xreload *x)
 /* Makes x fresh: one GET when stale (lock dropped). */
 static int rl_fetch(struct ns *ns, struct xreload *x, int64_t deadline, char *err, size_t errn)
 {
-	while (x->busy) {
-		int rc = ns_wait(ns, deadline, "the same reload's state", err, errn);
-		if (rc)
-			return rc;
-	}
-	if (rl_fresh_now(ns, x))
-		return 0;
+	int rc = ns_flight_join(ns, &x->poll, deadline, "the same reload's state", err, errn);
+	if (rc || rl_fresh_now(ns, x))
+		return rc;
 	char id[sizeof(x->id)];
 	memcpy(id, x->id, sizeof(id));
 	int64_t started = ns_now(ns);
-	x->busy = true;
+	flight_begin(&x->poll);
 	pthread_mutex_unlock(&ns->lock);
 	cJSON *obj = NULL;
-	int rc = reloads_get(ns->o.client, id, &obj, err, errn);
+	rc = reloads_get(ns->o.client, id, &obj, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	x->busy = false;
-	pthread_cond_broadcast(&ns->cv);
+	flight_end(&x->poll, rc, &ns->cv);
 	if (rc)
 		return rc;
 	ns->stats.gets++;
@@ -369,23 +367,19 @@ static void rl_remembered(struct ns *ns, struct xreloads *r)
 static int rl_list(struct ns *ns, char *err, size_t errn)
 {
 	struct xreloads *r = RL(ns);
-	const int64_t deadline = ns_deadline(ns);
 	rl_remembered(ns, r);
-	while (r->list_busy) {
-		int rc = ns_wait(ns, deadline, "the listing of reloads", err, errn);
-		if (rc)
-			return rc;
-	}
+	int rc = ns_flight_join(ns, &r->list, ns_deadline(ns), "the listing of reloads", err, errn);
+	if (rc && !r->list_denied)
+		return rc;
 	if (r->list_denied || ns_fresh(ns, r->list_at))
 		return 0;
 	int64_t started = ns_now(ns);
-	r->list_busy = true;
+	flight_begin(&r->list);
 	pthread_mutex_unlock(&ns->lock);
 	cJSON *arr = NULL, *e;
-	int rc = reloads_list(ns->o.client, NULL, RL_LIST_MAX, &arr, err, errn);
+	rc = reloads_list(ns->o.client, NULL, RL_LIST_MAX, &arr, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	r->list_busy = false;
-	pthread_cond_broadcast(&ns->cv);
+	flight_end(&r->list, rc, &ns->cv);
 	if (rc == -EINVAL || rc == -EACCES) {
 		r->list_denied = true; /* appId is required for this caller */
 		return 0;

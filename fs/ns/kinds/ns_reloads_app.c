@@ -24,8 +24,9 @@
  *
  * Invariants: an X_RLBYAPP node's coll_root is the apps collection and its
  * by_id maps app ids to X_RLAPP nodes; an X_RLAPP node's id is the app's id,
- * listed_at the start of its last listing, refreshing set while one is in
- * flight (single flight; waiters sleep on ns->cv, bounded by ns_deadline).
+ * listed_at the start of its last listing, `listing` the flight of the one
+ * under way (util/flight.h: waiters sleep on ns->cv, bounded by
+ * ns_deadline, and share its outcome, a failure with its refresh_err too).
  * Locks: ns->lock held on entry; dropped around every request.
  */
 #include "ns/kinds/ns_reloads.h"
@@ -149,23 +150,21 @@ static void app_apply(struct ns *ns, struct node *d, cJSON *arr)
 /* An app's directory: its reloads, listed once per TTL. */
 static int app_list(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	const int64_t deadline = ns_deadline(ns);
-	int rc;
-	while (d->refreshing)
-		if ((rc = ns_wait(ns, deadline, "the listing of the app's reloads", err, errn)))
-			return rc;
+	if (d->listing.running)
+		return coll_join_refresh(ns, d, err, errn);
 	if (d->gone || ns_fresh(ns, d->listed_at))
 		return 0;
 	char app[RELOADS_ID_MAX + 1];
 	snprintf(app, sizeof(app), "%s", d->id);
 	int64_t started = ns_now(ns);
 	cJSON *arr = NULL;
-	d->refreshing = true;
+	flight_begin(&d->listing);
 	pthread_mutex_unlock(&ns->lock);
-	rc = reloads_list_app(ns->o.client, app, RLA_MAX, &arr, NULL, err, errn);
+	int rc = reloads_list_app(ns->o.client, app, RLA_MAX, &arr, NULL, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	d->refreshing = false;
-	pthread_cond_broadcast(&ns->cv);
+	free(d->refresh_err);
+	d->refresh_err = rc && err ? strndup(err, errn) : NULL;
+	flight_end(&d->listing, rc, &ns->cv);
 	if (rc)
 		return rc;
 	ns->stats.listings++;

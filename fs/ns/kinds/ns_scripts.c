@@ -28,7 +28,10 @@
  *
  * Invariants: an xscript is never freed while the namespace lives (a
  * pointer stays valid across a dropped lock); one fetch or save per app at
- * a time (busy; waiters sleep on ns->cv, bounded by ns_deadline).  An
+ * a time (its flights `fetch` and `save`, util/flight.h: waiters sleep on
+ * ns->cv, bounded by ns_deadline; readers share a fetch's outcome, a
+ * failure too; a save waits for the fetch or save under way and runs its
+ * own, which readers wait for, then read what it left).  An
  * X_QVS node's id is its app's id; a scripts/ directory's by_id maps app
  * ids to its X_QVS nodes and coll_root is its apps/ collection.
  *
@@ -156,8 +159,9 @@ bool xs_fresh(struct ns *ns, const struct xscript *s)
 int xs_wait(struct ns *ns, struct xscript *s, char *err, size_t errn)
 {
 	const int64_t deadline = ns_deadline(ns);
-	while (s->busy) {
-		int rc = ns_wait(ns, deadline, "the same app's script", err, errn);
+	while (s->fetch.running || s->save.running) {
+		int rc = ns_flight_idle(ns, s->save.running ? &s->save : &s->fetch, deadline,
+					"the same app's script", err, errn);
 		if (rc)
 			return rc;
 	}
@@ -167,21 +171,26 @@ int xs_wait(struct ns *ns, struct xscript *s, char *err, size_t errn)
 /* Makes s fresh: one fetch (two requests) when stale, the lock dropped. */
 int scr_fetch(struct ns *ns, struct xscript *s, char *err, size_t errn)
 {
-	int rc = xs_wait(ns, s, err, errn);
+	const int64_t deadline = ns_deadline(ns);
+	int rc = 0;
+	while (!rc && (s->fetch.running || s->save.running))
+		rc = s->save.running
+			     ? ns_flight_idle(ns, &s->save, deadline, "the same app's script", err, errn)
+			     : ns_flight_join(ns, &s->fetch, deadline, "the same app's script", err,
+					      errn);
 	if (rc || xs_fresh(ns, s))
 		return rc;
 	char app[sizeof(s->app)];
 	memcpy(app, s->app, sizeof(app));
 	int64_t started = ns_now(ns);
-	s->busy = true;
+	flight_begin(&s->fetch);
 	pthread_mutex_unlock(&ns->lock);
 	struct script_ver ver;
 	char *text = NULL;
 	size_t len = 0;
 	rc = scripts_current(ns->o.client, app, &ver, &text, &len, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	s->busy = false;
-	pthread_cond_broadcast(&ns->cv);
+	flight_end(&s->fetch, rc, &ns->cv);
 	if (rc)
 		return rc;
 	ns->stats.gets += 2;
@@ -225,9 +234,9 @@ void scr_prefetch(struct ns *ns, struct node *d)
 	for (size_t i = 0; i < d->nkids; i++) {
 		struct node *k = d->kidv[i];
 		struct xscript *s = k->role == R_EXT && k->xk == X_QVS && !k->gone ? scr_of(ns, k) : NULL;
-		if (!s || s->busy || xs_fresh(ns, s))
+		if (!s || s->fetch.running || s->save.running || xs_fresh(ns, s))
 			continue;
-		s->busy = true;
+		flight_begin(&s->fetch);
 		v[n].s = s;
 		memcpy(v[n].app, s->app, sizeof(v[n].app));
 		n++;
@@ -242,13 +251,12 @@ void scr_prefetch(struct ns *ns, struct node *d)
 	par_run(n, SCR_PARALLEL, pf_one, &j);
 	pthread_mutex_lock(&ns->lock);
 	for (size_t i = 0; i < n; i++) {
-		v[i].s->busy = false;
+		flight_end(&v[i].s->fetch, v[i].rc, &ns->cv);
 		if (v[i].rc)
 			continue;
 		ns->stats.gets += 2;
 		xs_apply(ns, v[i].s, &v[i].ver, v[i].text, v[i].len, started);
 	}
-	pthread_cond_broadcast(&ns->cv);
 	free(v);
 }
 

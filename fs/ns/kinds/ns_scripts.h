@@ -18,7 +18,9 @@ struct xscript {
 	char *text;
 	size_t len;
 	int64_t at; /* ns_now() of the fetch; 0: stale */
-	bool busy;  /* a fetch or a save is in flight */
+	/* one at a time: the fetch in flight (readers share its outcome) or
+	 * the save (not shared: readers and other saves wait for it) */
+	struct flight fetch, save;
 	char *msg;  /* user.qlik.message: the next save's version message */
 	struct node *nodes[4];
 	int64_t hidden_until; /* ns_now(): a removed NAME.qvs stays away until then */

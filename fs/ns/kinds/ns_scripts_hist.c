@@ -40,7 +40,7 @@ struct xhist {
 	struct xver **v;
 	size_t n, cap;
 	int64_t at;
-	bool busy;
+	struct flight fetch; /* the fetch in flight: its waiters share its outcome */
 };
 
 void scr_hist_free(struct xscript *s)
@@ -152,17 +152,14 @@ static void ver_name(struct node *d, const struct xver *x, char *out, size_t n)
 static int hist_fetch(struct ns *ns, struct xscript *s, char *err, size_t errn)
 {
 	struct xhist *h = s->hist;
-	const int64_t deadline = ns_deadline(ns);
-	int rc = 0;
-	while (h->busy)
-		if ((rc = ns_wait(ns, deadline, "the same app's script history", err, errn)))
-			return rc;
-	if (ns_fresh(ns, h->at))
-		return 0;
+	int rc = ns_flight_join(ns, &h->fetch, ns_deadline(ns), "the same app's script history",
+				err, errn);
+	if (rc || ns_fresh(ns, h->at))
+		return rc;
 	char app[sizeof(s->app)];
 	memcpy(app, s->app, sizeof(app));
 	int64_t started = ns_now(ns);
-	h->busy = true;
+	flight_begin(&h->fetch);
 	pthread_mutex_unlock(&ns->lock);
 	cJSON *arr = NULL, *e;
 	rc = scripts_history(ns->o.client, app, &arr, err, errn);
@@ -187,8 +184,7 @@ static int hist_fetch(struct ns *ns, struct xscript *s, char *err, size_t errn)
 			x->msg = msg;
 		}
 	}
-	h->busy = false;
-	pthread_cond_broadcast(&ns->cv);
+	flight_end(&h->fetch, rc, &ns->cv);
 	if (!rc)
 		h->at = started ? started : 1;
 	return rc;

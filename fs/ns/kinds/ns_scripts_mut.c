@@ -47,7 +47,7 @@ static int scr_save(struct ns *ns, struct node *n, struct xscript *s, const char
 	copy[len] = 0;
 	memcpy(app, s->app, sizeof(app));
 	memcpy(was, base, sizeof(was));
-	s->busy = true;
+	flight_begin(&s->save);
 	pthread_mutex_unlock(&ns->lock);
 	struct script_ver head, now;
 	rc = scripts_head(ns->o.client, app, &head, err, errn);
@@ -62,8 +62,7 @@ static int scr_save(struct ns *ns, struct node *n, struct xscript *s, const char
 	if (!rc && !same && !(rc = scripts_set(ns->o.client, app, copy, len, msg, err, errn)))
 		rc = scripts_head(ns->o.client, app, &now, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	s->busy = false;
-	pthread_cond_broadcast(&ns->cv);
+	flight_end(&s->save, rc, &ns->cv);
 	free(msg);
 	if (rc) {
 		free(copy);
