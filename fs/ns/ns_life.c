@@ -29,7 +29,8 @@ struct ns *ns_new(const struct ns_opts *o)
 		return NULL;
 	ns->o = *o;
 	ns->hooks = (struct ns_hooks){ node_add_fixed_kids, placed, ns_report_failure,
-				       view_index_build, trash_keep, trash_done };
+				       view_index_build, trash_keep, trash_done,
+				       restore_create, restore_created, restore_before_update };
 	/* the node kinds, one line each: a node of that role gets the kind */
 	ns->kinds[R_EXT] = &ns_ext_kind; /* api, reports/, .status.json, .errors */
 	ns->kinds[R_LOCAL] = &ns_local_kind; /* changes/ */

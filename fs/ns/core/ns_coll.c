@@ -24,7 +24,7 @@
 #include "util/names.h"
 #include "res/reswrite.h"
 #include "util/url.h"
-#include "ns/core/ns_restore.h"
+#include "res/idmap.h"
 
 /* Data assets are directories only under their store (they hold data-sets/);
  * the flat data-assets/ collection shows files. */
@@ -295,7 +295,8 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 	if (rt->kind == RK_DATAFILE && !(dir = folder_for(ns, coll, sname, false)))
 		return;
 	char sid[128]; /* a restored resource shows under its backup's id */
-	const char *shown = restore_shown_id(ns, rt->kind, p->id, sid, sizeof(sid));
+	const char *shown = ns->idmap && idmap_old_id(ns->idmap, rt->kind, p->id, sid, sizeof(sid))
+			    ? sid : p->id;
 	if (coll_entry_name(coll, rt, sname, shown, rt->unique_names, name, sizeof(name)) < 0)
 		return;
 	struct node *holder = strmap_get(dir->kids, name);

@@ -272,6 +272,14 @@ struct ns_hooks {
 	 * entry.  Lock held (n busy); trash_keep drops it meanwhile. */
 	int (*trash_keep)(struct ns *ns, struct node *n, void **kept, char *err, size_t errn);
 	void (*trash_done)(struct ns *ns, void *kept, int rc);
+	/* a restore (ns_restore.c), around a create and an update (may be
+	 * NULL): see restore_create, restore_created, restore_before_update */
+	int (*restore_create)(struct ns *ns, struct node *n, struct node *c, cJSON *doc,
+			      char *err, size_t errn);
+	void (*restore_created)(struct ns *ns, struct node *n, struct node *c, const cJSON *doc,
+				const cJSON *now);
+	int (*restore_update)(struct ns *ns, struct node *rn, cJSON *edited, char *err,
+			      size_t errn);
 };
 
 struct ns {
@@ -290,6 +298,7 @@ struct ns {
 	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
 	struct ns_trash *trash; /* the trash (ns_trash.h); NULL: none */
 	struct restore *restore; /* ns_restore.c; NULL: no state dir */
+	struct idmap *idmap;     /* its map (backup id -> restored id), or NULL */
 	/* the open handles (a release the kernel never sent, at unmount, frees
 	 * them in ns_free); GUARDED_BY(files_lock), a leaf lock */
 	pthread_mutex_t files_lock;

@@ -36,7 +36,6 @@
 
 #include "util/names.h"
 #include "res/reswrite.h"
-#include "ns/core/ns_restore.h"
 
 void mut_node_set_errmsg(struct node *n, const char *msg)
 {
@@ -333,7 +332,8 @@ int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const ch
 	}
 	const struct rtype *rt = rn->rt;
 	/* a backup's references rewritten; held until they are restored */
-	if ((rc = restore_before_update(ns, rn, edited, err, errn)) < 0)
+	rc = ns->hooks.restore_update ? ns->hooks.restore_update(ns, rn, edited, err, errn) : 0;
+	if (rc < 0)
 		goto fail;
 	if (rc == 1) {
 		cJSON_Delete(edited);
@@ -448,7 +448,8 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	const struct rtype *rt = c->rt;
 	/* a backup's file: an update of what it was restored to, held, or a
 	 * create recorded in the restore map */
-	if ((rc = restore_create(ns, n, c, doc, err, errn)) <= 0) {
+	rc = ns->hooks.restore_create ? ns->hooks.restore_create(ns, n, c, doc, err, errn) : 1;
+	if (rc <= 0) {
 		free(name);
 		cJSON_Delete(doc);
 		if (rc)
@@ -476,7 +477,8 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 		return rc;
 	}
 	mut_node_set_errmsg(n, NULL);
-	restore_created(ns, n, c, doc, now);
+	if (ns->hooks.restore_created)
+		ns->hooks.restore_created(ns, n, c, doc, now);
 	cJSON_Delete(doc);
 	cJSON_Delete(n->created);
 	n->created = now;

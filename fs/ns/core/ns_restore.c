@@ -95,6 +95,7 @@ int restore_open(struct ns *ns)
 		return rc;
 	}
 	ns->restore = r;
+	ns->idmap = r->map;
 	return 0;
 }
 
@@ -123,6 +124,7 @@ void restore_free(struct ns *ns)
 	strmap_free(r->absent);
 	free(r);
 	ns->restore = NULL;
+	ns->idmap = NULL;
 }
 
 /* ---- the report ---- */
@@ -183,13 +185,6 @@ void restore_report(struct ns *ns, const char *action, const struct node *n, con
 }
 
 /* ---- ids ---- */
-
-const char *restore_shown_id(struct ns *ns, enum rkind k, const char *id, char *buf, size_t n)
-{
-	if (ns->restore && id && idmap_old_id(ns->restore->map, k, id, buf, n))
-		return buf;
-	return id;
-}
 
 const char *restore_real_id(struct ns *ns, enum rkind k, const char *id, char *buf, size_t n)
 {

@@ -19,10 +19,9 @@
 int restore_open(struct ns *ns);
 void restore_free(struct ns *ns);
 
-/* The id a resource is shown by: the backup's id it was restored from, else
- * its own.  Returns id or buf. */
-const char *restore_shown_id(struct ns *ns, enum rkind k, const char *id, char *buf, size_t n);
-/* The resource of this tenant an id in a name stands for (the reverse). */
+/* The resource of this tenant an id in a name stands for: the one restored
+ * from that backup id, else the id itself.  Returns id or buf.  (Listings
+ * show a restored resource under its backup id: ns_coll.c reads the map.) */
 const char *restore_real_id(struct ns *ns, enum rkind k, const char *id, char *buf, size_t n);
 
 /* A new file of collection c that is a backup's ("Sales (OLD).json" holding

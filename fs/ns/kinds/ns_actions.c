@@ -207,6 +207,23 @@ static struct node *datafile_named(struct node *dir, const char *name)
 	return m && !m->gone && m->role == R_FILE && m->id ? m : NULL;
 }
 
+/* Sent: the content cannot be read back; the name stays reachable (not
+ * listed) for the tool's chmod/utimes, and shows the size it had. */
+static void upload_sent(struct ns *ns, struct node *n, struct node *d)
+{
+	n->sent = true;
+	close(n->tmpfd);
+	n->tmpfd = -1;
+	if (!n->hidden && !n->gone) {
+		char *name = strdup(n->name);
+		node_detach(ns, n);
+		n->hidden = true;
+		if (name && node_attach(ns, d, n, name) < 0)
+			n->gone = true;
+		free(name);
+	}
+}
+
 /* Sends an upload node's content.  Lock held; dropped during the requests. */
 int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 {
@@ -299,18 +316,6 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	mut_colls_stale(ns, app ? RK_APP : RK_DATAFILE);
 	free(replace);
 	cJSON_Delete(out);
-	/* sent: the content cannot be read back; the name stays reachable (not
-	 * listed) for the tool's chmod/utimes, and shows the size it had */
-	n->sent = true;
-	close(n->tmpfd);
-	n->tmpfd = -1;
-	if (!n->hidden && !n->gone) {
-		char *name = strdup(n->name);
-		node_detach(ns, n);
-		n->hidden = true;
-		if (name && node_attach(ns, d, n, name) < 0)
-			n->gone = true;
-		free(name);
-	}
+	upload_sent(ns, n, d);
 	return 0;
 }
