@@ -211,3 +211,52 @@ def test_the_same_bytes_copied_again_are_not_uploaded_again(tmp_path):
         assert m.unmount() == 0
     finally:
         s.stop()
+
+
+def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path):
+    """tar x unlinks an existing file and creates it again with O_EXCL: a
+    resource dir's own file and an app's export must make room (they used to
+    stay, and tar looped on EEXIST forever)."""
+    src, msrc = source
+    tarf = str(tmp_path / "b.tar")
+    r = subprocess.run(["tar", "-C", msrc.mnt, "-cf", tarf, "--exclude=./changes",
+                        "--exclude=./api", "--exclude=./reports", "."], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    ex = ["--exclude=./data-model", "--exclude=./lineage", "--exclude=./reloads",
+          "--exclude=./me.json", "--exclude=./users"]
+    dst = Sim(args=["--empty"])
+    try:
+        # (tar's unlink-then-create of an existing file needs the delete delay)
+        m = Mount(dst.url, ("cache_ttl=300", "delete_delay=5"))
+        r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
+                           text=True, timeout=120)
+        assert app_places(dst) == app_places(src)
+        n0 = len(dst.log())
+        r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
+                           text=True, timeout=120)
+        assert writes(dst, n0) == []
+        assert app_places(dst) == app_places(src)
+        assert "spaces/Finance/space.json" not in r.stderr, r.stderr
+        assert m.unmount() == 0
+    finally:
+        dst.stop()
+
+
+def test_rm_of_a_space_json_frees_its_name_and_changes_nothing(source):
+    """rm of a resource dir's own file sends nothing; a file made by that name
+    right after updates the resource (what tar x does)."""
+    src, m = source
+    p = m.path("spaces", "Finance", "space.json")
+    doc = json.load(open(p))
+    n0 = len(src.log())
+    os.unlink(p)
+    assert writes(src, n0) == []
+    assert "space.json" not in os.listdir(m.path("spaces", "Finance"))
+    doc["description"] = "written after rm"
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, json.dumps(doc).encode())
+    os.close(fd)
+    st, sp = src.api("GET", "/api/v1/spaces/%s" % doc["id"])
+    assert sp["description"] == "written after rm"
+    assert os.path.getsize(p) == len(open(p, "rb").read())

@@ -46,6 +46,16 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 		pthread_mutex_unlock(&ns->lock);
 		goto open; /* an existing file: opened (and truncated if asked) */
 	}
+	if (n && n->gone && n->self) {
+		/* a resource dir's own file unlinked a moment ago: back, and what
+		 * is written now updates the resource */
+		n->gone = false;
+		ns_inval_entry(ns, d, name);
+		pthread_mutex_unlock(&ns->lock);
+		flags = (flags & ~(O_EXCL | O_ACCMODE)) | O_TRUNC |
+			((flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : (flags & O_ACCMODE));
+		goto open;
+	}
 	if ((n = defer_take_back(ns, d, name))) {
 		/* unlinked a moment ago and its delete not sent (mv from another
 		 * filesystem): the resource is back, and what is written now
@@ -248,18 +258,26 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		break;
 	case R_QVF:
 		/* the export goes with its app (rm of the .json deletes the app);
-		 * removing it alone is accepted and changes nothing, so that rm -r
-		 * of a directory of apps works */
-		if (n->twin && n->twin->twin == n && n->twin->gone)
-			node_detach(ns, n); /* its app was deleted: gone now */
+		 * removing it alone is accepted and changes nothing on the server,
+		 * so that rm -r of a directory of apps works.  The name is free
+		 * until the next listing shows the export again: a tool that
+		 * unlinks and then creates with O_EXCL (tar x) gets its create. */
+		if (n->twin && n->twin->twin == n)
+			n->twin->twin = NULL;
+		n->twin = NULL;
+		node_detach(ns, n);
 		ns_inval_entry(ns, d, name);
 		rc = 0;
 		break;
 	case R_FILE:
 		if (n->self) {
 			/* A resource dir's own file goes with its dir (rmdir); removing
-			 * it alone is accepted and changes nothing, so that rm -r of
-			 * the dir works. */
+			 * it alone is accepted and changes nothing on the server, so
+			 * that rm -r of the dir works.  The name is free until the next
+			 * listing of the dir's collection: a file created by that name
+			 * meanwhile is this one, its content an update (tar x unlinks
+			 * and creates with O_EXCL). */
+			n->gone = true;
 			ns_inval_entry(ns, d, name);
 			rc = 0;
 			break;

@@ -328,6 +328,9 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 	free(k->sname);
 	k->sname = strdup(sname);
 	k->mark = ns->gen;
+	struct node *own = dirs ? node_self(k) : NULL;
+	if (own && own->gone) /* unlinked (ns_unlink): the listing shows it again */
+		own->gone = false;
 	node_set_obj(ns, k, p->obj, NULL);
 	ns->hooks.placed(ns, k);
 	if (k->twin)
