@@ -651,7 +651,7 @@ static int rename_onto_export(struct ns *ns, struct node *n, struct node *t, str
 	}
 	int rc = mut_node_lock_change(ns, n, err, errn);
 	if (!rc) {
-		rc = restore_qvf(ns, c, old, fd, n->memlen, note, sizeof(note), err, errn);
+		rc = restore_qvf(ns, c, old, NULL, fd, n->memlen, note, sizeof(note), err, errn);
 		mut_node_unlock_change(ns, n);
 	}
 	close(fd);

@@ -720,13 +720,35 @@ static int swap_in(struct ns *ns, const char *old, const char *id, int fd, uint6
 	return rc;
 }
 
-int restore_qvf(struct ns *ns, struct node *c, const char *old, int fd, uint64_t size,
-		char *note, size_t noten, char *err, size_t errn)
+/* The import of a backup's .qvf, about to be sent: an intent recorded, or
+ * the import an interrupted restore made adopted (0).  1: to send. */
+static int import_intent(struct ns *ns, struct node *c, const char *old, const char *name,
+			 const char *note)
+{
+	struct restore *r = ns->restore;
+	struct idmap_rec prev;
+	char nid[128], in[600];
+	if (idmap_get(r->map, RK_APP, old, &prev) && !strcmp(prev.new_id, "?") &&
+	    adopt(ns, c, &prev, name, nid, sizeof(nid))) {
+		mapped(ns, RK_APP, old, nid, note);
+		restore_report(ns, "adopted", NULL, "app", old, nid,
+			       "imported by a restore that was interrupted");
+		return 0;
+	}
+	snprintf(in, sizeof(in), "%lld %.500s", (long long)ns_wall_ms(), name);
+	for (char *p = in; *p; p++)
+		if (*p == '\t' || *p == '\n')
+			*p = ' ';
+	idmap_add(r->map, RK_APP, old, "?", in);
+	return 1;
+}
+
+int restore_qvf(struct ns *ns, struct node *c, const char *old, const char *name, int fd,
+		uint64_t size, char *note, size_t noten, char *err, size_t errn)
 {
 	struct restore *r = ns->restore;
 	char sha[65] = "";
 	struct idmap_rec rec;
-	(void)c;
 	if (!r)
 		return 1;
 	int rc = fd_sha(ns, fd, sha);
@@ -738,8 +760,8 @@ int restore_qvf(struct ns *ns, struct node *c, const char *old, int fd, uint64_t
 		id = rec.new_id;
 	if ((rc = in_tenant(ns, RK_APP, id, err, errn)) < 0)
 		return rc;
-	if (rc == 0)
-		return 1; /* not here (any more): the caller imports */
+	if (rc == 0) /* not here (any more): the caller imports */
+		return name ? import_intent(ns, c, old, name, note) : 1;
 	if (id != old && !strcmp(rec.note, note)) {
 		restore_report(ns, "unchanged", NULL, "app", old, id, "this export was imported");
 		return 0;

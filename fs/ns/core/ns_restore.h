@@ -46,13 +46,15 @@ void restore_created(struct ns *ns, struct node *n, struct node *c, const cJSON 
  * a reference is restored (nothing to send now), or -errno. */
 int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, char *err, size_t errn);
 
-/* An app's .qvf written to a name carrying a backup's id (old).  Returns 1
+/* An app's .qvf written to a name carrying a backup's id (old); name: the
+ * app's name when the caller would import it (an intent is recorded, and an
+ * import an interrupted restore made is adopted), NULL when it would not.  Returns 1
  * when the caller imports as usual (and then calls restore_imported with
  * note), 0
  * when nothing is to be sent (the same export was imported before) or the
  * import was done here, or -errno (why in err). */
-int restore_qvf(struct ns *ns, struct node *c, const char *old, int fd, uint64_t size,
-		char *note, size_t noten, char *err, size_t errn);
+int restore_qvf(struct ns *ns, struct node *c, const char *old, const char *name, int fd,
+		uint64_t size, char *note, size_t noten, char *err, size_t errn);
 /* note: what restore_qvf put in note (the export's sha256). */
 void restore_imported(struct ns *ns, const char *old, const char *new_id, const char *note);
 

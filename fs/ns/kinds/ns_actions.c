@@ -274,7 +274,7 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	}
 	n->mem_dirty = false;
 	/* 1: to send; 0: nothing to send (the same content went before) */
-	int todo = app && old[0] ? restore_qvf(ns, c, old, fd, size, note, sizeof(note), err, errn)
+	int todo = app && old[0] ? restore_qvf(ns, c, old, sname, fd, size, note, sizeof(note), err, errn)
 		   : !app && replace && restore_same_bytes(ns, replace, replace_mtime, fd) ? 0 : 1;
 	pthread_mutex_unlock(&ns->lock);
 	if (todo <= 0) {
