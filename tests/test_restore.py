@@ -340,3 +340,31 @@ def test_a_create_interrupted_after_its_post_is_adopted_not_repeated(backup, tmp
         assert m.unmount() == 0
     finally:
         dst.stop()
+
+
+def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(source, backup, tmp_path):
+    src, _ = source
+    dst = Sim(args=["--empty"])
+    state = str(tmp_path / "state")
+    try:
+        m = Mount(dst.url, ("cache_ttl=300", "dry_run", "state_dir=" + state))
+        n0 = len(dst.log())
+        r = rsync(backup, m.mnt, *DERIVED)
+        assert r.returncode != 0 and "Read-only file system" in r.stderr, r.stderr
+        assert writes(dst, n0) == []
+        assert tenant(dst)[0] == [] and tenant(dst)[1] == []
+        rep = report(m)
+        would = [(e["method"], e["path"], e.get("body")) for e in rep
+                 if e["action"] == "would-send"]
+        spaces = sorted({b["name"] for meth, p, b in would if (meth, p) == ("POST", "/api/v1/spaces")})
+        assert spaces == sorted(s["name"] for s in tenant(src)[0]), would
+        assert any(p.startswith("/api/v1/temp-contents") for _, p, _ in would), would
+        assert any(e["action"] == "held" and "space" in e["why"] for e in rep)
+        assert m.unmount() == 0
+        # the real run after it
+        m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
+        rsync(backup, m.mnt, *DERIVED)
+        assert app_places(dst) == app_places(src)
+        assert m.unmount() == 0
+    finally:
+        dst.stop()

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/auth.h"
@@ -230,6 +231,44 @@ static int prepare(struct app *a)
 	return 0;
 }
 
+/* -o dry_run: a request the mount would have sent, as a line of the
+ * restore report (STATE_DIR/restore/report.jsonl; its body when JSON). */
+static void dry_record(void *arg, const char *method, const char *url, const char *body,
+		       size_t len)
+{
+	const struct app *a = arg;
+	char path[4200], ts[32];
+	const char *base = a->cr.base, *p = url;
+	if (base && !strncmp(url, base, strlen(base)))
+		p = url + strlen(base);
+	if (statedir_mkdir(a->cr.state_dir, "restore"))
+		return;
+	snprintf(path, sizeof(path), "%s/restore/report.jsonl", a->cr.state_dir);
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	cJSON *o = cJSON_CreateObject(), *b = body ? cJSON_ParseWithLength(body, len) : NULL;
+	cJSON_AddStringToObject(o, "time", ts);
+	cJSON_AddStringToObject(o, "action", "would-send");
+	cJSON_AddStringToObject(o, "method", method);
+	cJSON_AddStringToObject(o, "path", p);
+	if (b)
+		cJSON_AddItemToObject(o, "body", b);
+	else if (len)
+		cJSON_AddNumberToObject(o, "bodyBytes", (double)len);
+	char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	int fd = line ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	if (fd >= 0) {
+		size_t l = strlen(line);
+		line[l] = '\n';
+		if (write(fd, line, l + 1) != (ssize_t)(l + 1))
+			log_warn("dry run: cannot write %s", path);
+		close(fd);
+	}
+	free(line);
+}
+
 /* The transport, the credentials' provider, the client, and the check that
  * they work (GET /users/me, whose answer is me.json's first content). */
 static int connect_tenant(struct app *a)
@@ -256,6 +295,7 @@ static int connect_tenant(struct app *a)
 		.timeout_ms = timeout_ms, .max_attempts = (int)a->nums.retries,
 		.ratelimit_wait_ms = (long)(a->nums.ratelimit_wait * 1000),
 		.api_version = a->o.api_version,
+		.dry_run = a->o.dry_run, .dry_record = dry_record, .dry_arg = a,
 	};
 	if (!(a->qc = qclient_new(&qo)))
 		return -1;

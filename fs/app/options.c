@@ -53,6 +53,7 @@ static const struct fuse_opt qopts[] = {
 	OPT("trash_qvf_max=%s", trash_qvf_max),
 	{ "notrash", offsetof(struct options, notrash), 1 },
 	{ "trash_required", offsetof(struct options, trash_required), 1 },
+	{ "dry_run", offsetof(struct options, dry_run), 1 },
 	OPT("walk_max=%s", walk_max),
 	OPT("prefetch=%s", prefetch),
 	OPT("uid=%s", uid),
@@ -499,6 +500,8 @@ void options_usage(const char *prog)
 	       "                         mounting user, umask 077: files 0600, directories 0700)\n"
 	       "  -o api_version=V       send qlik-api-version: V (default: not sent)\n"
 	       "  -o ro                  read-only mount\n"
+	       "  -o dry_run             send no request that would change the tenant: record it\n"
+	       "                         in STATE_DIR/restore/report.jsonl (the write fails: EROFS)\n"
 	       "  -o noscripts           no scripts/ (each app's load script as NAME.qvs),\n"
 	       "                         data-model/ and lineage/ directories\n"
 	       "  -o reload_wait=SECONDS bound on a read of reloads/ID/wait (default 3600, at most 86400)\n"

@@ -28,6 +28,7 @@ struct options {
 	char *cache_ttl, *cache_size, *neg_ttl, *timeout, *retries, *ratelimit_wait, *delete_delay;
 	char *trash_days, *trash_qvf_max;
 	int notrash, trash_required;
+	int dry_run;              /* requests that change the tenant are recorded, not sent */
 	char *walk_max, *prefetch;
 	int noscripts;
 	char *reload_wait;

@@ -64,6 +64,10 @@ struct qclient {
 	long timeout_ms;
 	int max_attempts;
 	long ratelimit_wait_ms; /* 0: 429 waits come out of the call's budget */
+	bool dry_run;           /* requests that change the tenant are not sent */
+	void (*dry_record)(void *arg, const char *method, const char *url, const char *body,
+			   size_t len);
+	void *dry_arg;
 	char *api_version;
 	char *user_agent;
 
@@ -120,6 +124,9 @@ struct qclient *qclient_new(const struct qclient_opts *o)
 	c->sleep = o->sleep_ms ? o->sleep_ms : clock_sleep_ms;
 	c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
 	c->ratelimit_wait_ms = o->ratelimit_wait_ms > 0 ? o->ratelimit_wait_ms : 0;
+	c->dry_run = o->dry_run;
+	c->dry_record = o->dry_record;
+	c->dry_arg = o->dry_arg;
 	pthread_mutex_init(&c->lock, NULL);
 	c->flights.free_result = free_shared;
 	if (!c->base || !c->user_agent || (o->api_version && !c->api_version)) {
@@ -697,9 +704,27 @@ static int share_get(struct qclient *c, struct flight_key *k, const struct qcall
 	return rc;
 }
 
+/* Does call change the tenant?  (An export is a POST that only reads.) */
+static bool changes_tenant(const struct qcall *call)
+{
+	if (!strcmp(call->method, "GET") || !strcmp(call->method, "HEAD"))
+		return false;
+	const char *q = strchr(call->url, '?');
+	size_t l = q ? (size_t)(q - call->url) : strlen(call->url);
+	return !(!strcmp(call->method, "POST") && l >= 7 && !strncmp(call->url + l - 7, "/export", 7));
+}
+
 int qclient_call(struct qclient *c, const struct qcall *call, struct qresp *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (c->dry_run && changes_tenant(call)) {
+		if (c->dry_record)
+			c->dry_record(c->dry_arg, call->method, call->url, call->body,
+				      call->body ? call->body_len : 0);
+		snprintf(out->errmsg, sizeof(out->errmsg), "%s %s: not sent (-o dry_run)",
+			 call->method, call->url);
+		return -EROFS;
+	}
 	if (!shareable(call))
 		return do_call(c, call, out);
 	bool lead;

@@ -44,6 +44,13 @@ struct qclient_opts {
 	 * clock (a condition variable cannot be faked). */
 	int64_t (*now_ms)(void);
 	void (*sleep_ms)(int64_t ms);
+	/* A dry run (-o dry_run): a request that would change the tenant (any
+	 * method but GET and HEAD; a POST .../export is a read) is not sent:
+	 * dry_record (may be NULL) gets it, and the call fails with -EROFS. */
+	bool dry_run;
+	void (*dry_record)(void *arg, const char *method, const char *url, const char *body,
+			   size_t len);
+	void *dry_arg;
 };
 
 /* Returns a client or NULL on OOM.  Strings in opts are copied. */
