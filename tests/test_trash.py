@@ -349,10 +349,11 @@ def test_an_app_goes_back_where_it_was_or_into_the_space_it_is_moved_to(tm):
     subprocess.run(["mv", m.path(".trash", e), m.path("apps") + "/"], check=True)
     back = [x["attributes"] for x in sim.state()["apps"] if x["attributes"]["name"] == a["name"]]
     assert len(back) == 1 and back[0]["spaceId"] == fin and back[0]["id"] != a["id"]
-    a = back[0]
+    old, a = a["id"], back[0]
     os.mkdir(m.path("spaces", "Solo"))
     solo = space(sim, "Solo")["id"]
-    f = entry_of(fd, a["id"])
+    f = entry_of(fd, old)  # back under the name it had (the restore map: old id -> new)
+    assert os.getxattr(os.path.join(fd, f), "user.qlik.id").decode() == a["id"]
     os.rename(os.path.join(fd, f), m.path("spaces", "Solo", "apps", f))
     os.unlink(m.path("spaces", "Solo", "apps", f))
     (e,) = entries(m)

@@ -774,6 +774,18 @@ int restore_qvf(struct ns *ns, struct node *c, const char *old, const char *name
 	return -EPERM;
 }
 
+void restore_record(struct ns *ns, enum rkind k, const char *old, const char *new_id,
+		    const char *note)
+{
+	char o[128], id[128];
+	if (!ns->restore || !old || !new_id || !strcmp(old, new_id))
+		return;
+	snprintf(o, sizeof(o), "%s", old);
+	snprintf(id, sizeof(id), "%s", new_id);
+	mapped(ns, k, o, id, note);
+	restore_report(ns, "restored", NULL, restab_get(k)->type, o, id, note);
+}
+
 void restore_imported(struct ns *ns, const char *old, const char *new_id, const char *note)
 {
 	if (!ns->restore || !new_id)

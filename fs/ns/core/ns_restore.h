@@ -63,6 +63,11 @@ void restore_imported(struct ns *ns, const char *old, const char *new_id, const 
 bool restore_same_bytes(struct ns *ns, const char *id, int64_t mtime_ms, int fd);
 void restore_uploaded(struct ns *ns, const cJSON *now, int fd);
 
+/* old (a resource's id before it was deleted: the trash's undo) now stands
+ * for new_id: recorded, and shown under the old id's name again. */
+void restore_record(struct ns *ns, enum rkind k, const char *old, const char *new_id,
+		    const char *note);
+
 /* One line of the report (<state_dir>/restore/report.jsonl). */
 void restore_report(struct ns *ns, const char *action, const struct node *n, const char *kind,
 		    const char *old, const char *new_id, const char *why);

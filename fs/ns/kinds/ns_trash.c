@@ -38,6 +38,7 @@
 
 #include "actions/qvf.h"
 #include "ns/core/ns_mut.h"
+#include "ns/core/ns_restore.h"
 #include "res/reswrite.h"
 #include "util/clock.h"
 #include "util/statedir.h"
@@ -411,6 +412,8 @@ static int restore_app(struct ns *ns, struct node *top, const struct tentry *e,
 		mut_colls_stale(ns, RK_APP);
 		if (now)
 			mut_apply_change(ns, rt, id, now);
+		/* references to the deleted app (and its name) stand for this one */
+		restore_record(ns, RK_APP, restab_id(rt, e->obj), id, "from the trash");
 	}
 	cJSON_Delete(now);
 	cJSON_Delete(out);
@@ -423,7 +426,7 @@ static int restore_app(struct ns *ns, struct node *top, const struct tentry *e,
 /* Creates the entry's resource in collection c with its kept JSON as the
  * content of a new file named as its entry was: the create path.  Lock
  * held; dropped meanwhile.  *new_id: the new resource's id (malloc'd). */
-static int restore_create(struct ns *ns, struct node *c, const struct tentry *e, char **new_id,
+static int recreate(struct ns *ns, struct node *c, const struct tentry *e, char **new_id,
 			  char *err, size_t errn)
 {
 	char name[NAMES_MAX + 8];
@@ -518,7 +521,7 @@ static int restore(struct ns *ns, struct node *top, struct node *nd, char *err, 
 	if (!rc && rt->kind == RK_APP)
 		rc = restore_app(ns, top, &e, app_space(c, &e), err, errn);
 	else if (!rc)
-		rc = restore_create(ns, c, &e, &new_id, err, errn);
+		rc = recreate(ns, c, &e, &new_id, err, errn);
 	tentry_clear(&e);
 	if (!rc && rt->kind == RK_SPACE && new_id && !top->gone)
 		restore_members(ns, top, new_id);
