@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+import invariants
 from conftest import Mount, Sim
 
 SMALL = ["--users", "4", "--spaces", "2", "--apps", "4", "--data-files", "3",
@@ -109,6 +110,9 @@ def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(source, bac
         r = rsync(backup, m.mnt, *DERIVED)
         assert writes(dst, n0) == [], r.stderr
         assert app_places(dst) == app_places(src)
+        # every file of the restored mount: st_size is what a read returns
+        # (held and refused files included), before and after the read
+        invariants.check_all_orders(m.mnt)
         assert m.unmount() == 0
 
         # the map survives a remount: a third run sends nothing either
@@ -134,6 +138,14 @@ def test_cp_r_of_apps_holds_them_until_their_space_exists(backup, source):
         held = [e for e in report(m) if e["action"] == "held"]
         assert held and all("space" in e["why"] for e in held)
         assert len(tenant(dst)[0]) == 0
+        # a held file shows what was written, with its size, and why it waits
+        files = [e for e in held if "id" not in e]  # (else: an imported app's update waits)
+        for e in files:
+            p = m.mnt + e["path"]
+            data = open(p, "rb").read()
+            assert os.stat(p).st_size == len(data) and json.loads(data)["resourceId"] == e["backupId"]
+            assert b"waits for space" in os.getxattr(p, "user.qlik.error")
+        invariants.check_all_orders(m.path("apps"))
         # (cp -r of a new space fails on the entries a space has from the
         # start, made with O_EXCL: docs/SEMANTICS.md "Restore"; rsync does not)
         r = rsync(os.path.join(backup, "spaces"), m.path("spaces"), *DERIVED)
@@ -365,6 +377,55 @@ def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(source, backup, 
         m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
         rsync(backup, m.mnt, *DERIVED)
         assert app_places(dst) == app_places(src)
+        assert m.unmount() == 0
+    finally:
+        dst.stop()
+
+
+def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(backup, source):
+    """cp of an app's JSON first (an empty app), then of its .qvf over the
+    export that app now has: the import replaces it (one app, with content)."""
+    src, _ = source
+    fn = [f for f in sorted(os.listdir(os.path.join(backup, "apps")))
+          if f.endswith(".json") and not json.load(open(os.path.join(backup, "apps", f)))
+          .get("spaceId")][0]
+    q = fn[:-5] + ".qvf"
+    dst = Sim(args=["--empty"])
+    try:
+        m = Mount(dst.url, ("cache_ttl=300",))
+        subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
+        (made,) = tenant(dst)[1]
+        assert os.path.exists(m.path("apps", ".qvf", q))  # the empty app's export
+        n0 = len(dst.log())
+        subprocess.run(["cp", os.path.join(backup, "apps", ".qvf", q), m.path("apps", ".qvf")],
+                       check=True)
+        w = writes(dst, n0)
+        assert ("POST", "/api/v1/apps/import") in w
+        assert ("DELETE", "/api/v1/apps/" + made["resourceId"]) in w
+        (now,) = tenant(dst)[1]
+        assert now["name"] == made["name"] and now["resourceId"] != made["resourceId"]
+        assert open(m.path("apps", ".qvf", q), "rb").read() == \
+            open(os.path.join(backup, "apps", ".qvf", q), "rb").read()
+        assert m.unmount() == 0
+    finally:
+        dst.stop()
+
+
+def test_a_held_file_shows_what_was_written_and_why_it_waits(backup):
+    fn = [f for f in sorted(os.listdir(os.path.join(backup, "apps")))
+          if f.endswith(".json") and json.load(open(os.path.join(backup, "apps", f)))
+          .get("spaceId")][0]
+    dst = Sim(args=["--empty"])
+    try:
+        m = Mount(dst.url, ())
+        subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
+        assert tenant(dst)[1] == []
+        p = m.path("apps", fn)
+        data = open(p, "rb").read()
+        assert data == open(os.path.join(backup, "apps", fn), "rb").read()
+        assert os.stat(p).st_size == len(data)
+        assert b"waits for space" in os.getxattr(p, "user.qlik.error")
+        assert fn in os.listdir(m.path("apps"))
         assert m.unmount() == 0
     finally:
         dst.stop()

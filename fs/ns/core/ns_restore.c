@@ -797,6 +797,13 @@ void restore_imported(struct ns *ns, const char *old, const char *new_id, const 
 	restore_report(ns, "imported", NULL, "app", o, id, NULL);
 }
 
+bool restore_app_is_empty(struct ns *ns, const char *old)
+{
+	struct idmap_rec rec;
+	return ns->restore && idmap_get(ns->restore->map, RK_APP, old, &rec) &&
+	       strcmp(rec.new_id, "?") && !strcmp(rec.note, NOTE_JSON);
+}
+
 bool restore_same_bytes(struct ns *ns, const char *id, int64_t mtime_ms, int fd)
 {
 	struct idmap_rec rec;

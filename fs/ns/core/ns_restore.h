@@ -58,6 +58,10 @@ int restore_qvf(struct ns *ns, struct node *c, const char *old, const char *name
 /* note: what restore_qvf put in note (the export's sha256). */
 void restore_imported(struct ns *ns, const char *old, const char *new_id, const char *note);
 
+/* Is the app restored from backup id old one its JSON made (no content
+ * yet), which a .qvf written over its export replaces? */
+bool restore_app_is_empty(struct ns *ns, const char *old);
+
 /* Data files: true when bytes equal to what the mount last uploaded to data
  * file id, which has not changed since, are written again (nothing to send). */
 bool restore_same_bytes(struct ns *ns, const char *id, int64_t mtime_ms, int fd);

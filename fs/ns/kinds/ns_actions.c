@@ -170,6 +170,24 @@ struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, 
 	return n;
 }
 
+int qvf_to_upload(struct ns *ns, struct node *n)
+{
+	int fd = upload_tmpfile(ns);
+	if (fd < 0)
+		return fd;
+	if (n->twin && n->twin->twin == n)
+		n->twin->twin = NULL; /* (the next listing gives the app a new one) */
+	n->twin = NULL;
+	n->role = R_UPLOAD;
+	n->tmpfd = fd;
+	n->tmplen = 0;
+	n->size = 0;
+	n->sent = false;
+	n->mem_dirty = true;
+	n->mtime_ms = n->ctime_ms = ns_wall_ms();
+	return 0;
+}
+
 void upload_node_drop(struct ns *ns, struct node *n)
 {
 	(void)ns;
