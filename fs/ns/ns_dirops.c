@@ -19,6 +19,29 @@
 
 /* ---- create, mkdir ---- */
 
+/* A file of d unlinked a moment ago and created again (tar x, mv from
+ * another filesystem): a resource dir's own file, or a resource whose delete
+ * is not sent yet (delete_delay), is back as *n.  1 when taken back, 0 when
+ * there is none (*n as it was), or -errno. */
+static int take_back(struct ns *ns, struct node *d, struct node **n, const char *name)
+{
+	struct node *b = *n && (*n)->gone && (*n)->self ? *n : defer_take_back(ns, d, name);
+	if (!b)
+		return 0;
+	if (b == *n) {
+		b->gone = false;
+	} else {
+		int rc = node_attach(ns, d, b, name);
+		if (rc) {
+			defer_delete(ns, b);
+			return rc;
+		}
+	}
+	ns_inval_entry(ns, d, name);
+	*n = b;
+	return 1;
+}
+
 int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn)
 {
@@ -46,25 +69,9 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 		pthread_mutex_unlock(&ns->lock);
 		goto open; /* an existing file: opened (and truncated if asked) */
 	}
-	if (n && n->gone && n->self) {
-		/* a resource dir's own file unlinked a moment ago: back, and what
-		 * is written now updates the resource */
-		n->gone = false;
-		ns_inval_entry(ns, d, name);
-		pthread_mutex_unlock(&ns->lock);
-		flags = (flags & ~(O_EXCL | O_ACCMODE)) | O_TRUNC |
-			((flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : (flags & O_ACCMODE));
-		goto open;
-	}
-	if ((n = defer_take_back(ns, d, name))) {
-		/* unlinked a moment ago and its delete not sent (mv from another
-		 * filesystem): the resource is back, and what is written now
-		 * updates it */
-		if ((rc = node_attach(ns, d, n, name))) {
-			defer_delete(ns, n);
-			goto unlock;
-		}
-		ns_inval_entry(ns, d, name);
+	if ((rc = take_back(ns, d, &n, name)) < 0)
+		goto unlock;
+	if (rc == 1) { /* what is written now updates the resource */
 		pthread_mutex_unlock(&ns->lock);
 		flags = (flags & ~(O_EXCL | O_ACCMODE)) | O_TRUNC |
 			((flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : (flags & O_ACCMODE));
@@ -626,46 +633,6 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 	return rc;
 }
 
-/* A backup's "Name (OLD).qvf" renamed onto the export of the app restored
- * from OLD (rsync's temporary file): the restore map decides (the same
- * export: nothing to send; an app made from its JSON: replaced by the
- * import); an app's export is never replaced otherwise. */
-static int rename_onto_export(struct ns *ns, struct node *n, struct node *t, struct node *nd,
-			      const char *newname, char *err, size_t errn)
-{
-	char old[128], note[80];
-	struct node *c = mut_dir_coll(nd);
-	(void)t;
-	if (!c || names_parse_id(newname, ".qvf", old, sizeof(old)) <= 0 || !ns->restore) {
-		errmsg_set(err, errn, "an app's export cannot be replaced (copy NAME.qvf into apps/ "
-				      "to import a new app)");
-		return -EPERM;
-	}
-	int fd = upload_tmpfile(ns);
-	if (fd < 0)
-		return fd;
-	if (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen) {
-		int e = errno ? -errno : -EIO;
-		close(fd);
-		return e;
-	}
-	int rc = mut_node_lock_change(ns, n, err, errn);
-	if (!rc) {
-		rc = restore_qvf(ns, c, old, NULL, fd, n->memlen, note, sizeof(note), err, errn);
-		mut_node_unlock_change(ns, n);
-	}
-	close(fd);
-	if (rc == 1) {
-		rc = -EPERM;
-		errmsg_set(err, errn, "an app's export cannot be replaced");
-	}
-	if (!rc) { /* (its inode stays valid for the writer's fstat, unlisted) */
-		node_drop_mem(ns, n);
-		n->hidden = true;
-	}
-	return rc;
-}
-
 /* rename of a file that is not (yet) a resource: a scratch file or a new
  * JSON file not yet created; onto a resource (its update), to an upload, to
  * a scratch name, or to a name that creates a resource */
@@ -676,7 +643,7 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 	if (t && t->dir) {
 		rc = -EISDIR;
 	} else if (t && t->role == R_QVF) {
-		rc = rename_onto_export(ns, n, t, nd, newname, err, errn);
+		rc = qvf_rename_onto(ns, n, nd, newname, err, errn);
 	} else if (t && t->role == R_FILE) {
 		rc = rename_onto_resource(ns, n, t, err, errn);
 	} else if (upload_wanted(ns, nd, newname) &&

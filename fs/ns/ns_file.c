@@ -3,8 +3,6 @@
  * change is sent), truncate.  Contract and locks: ns_mut.c.
  */
 #include "ns/core/ns_mut.h"
-#include "ns/core/ns_restore.h"
-#include "util/names.h"
 #include "ns/ns.h"
 
 #include <errno.h>
@@ -138,10 +136,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		rc = -EISDIR;
 		goto out;
 	}
-	char old[128];
-	if (wr && n->role == R_QVF && (flags & O_TRUNC) &&
-	    names_parse_id(n->name, ".qvf", old, sizeof(old)) > 0 &&
-	    restore_app_is_empty(ns, old) && (rc = qvf_to_upload(ns, n)))
+	if (wr && n->role == R_QVF && (flags & O_TRUNC) && (rc = qvf_to_upload(ns, n)))
 		goto out; /* (a backup's .qvf over the export of the app its JSON made) */
 	if (wr && !node_writable(ns, n)) {
 		rc = -EACCES;

@@ -377,9 +377,15 @@ int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size
 int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
 bool upload_wanted(struct ns *ns, struct node *dir, const char *name);
 int upload_tmpfile(struct ns *ns); /* an unlinked 0600 file in tmp_dir, or -errno */
-/* An app's export n opened to be written over (O_TRUNC) becomes an upload
- * of that name (an import, which the restore map decides on).  0 or -errno. */
+/* An app's export n opened to be written over (O_TRUNC): when its name
+ * carries a backup's id the restore map says is an app its JSON made (no
+ * content yet), n becomes an upload of that name (the import that replaces
+ * it).  0 (changed or not: the caller goes on) or -errno. */
 int qvf_to_upload(struct ns *ns, struct node *n);
+/* A scratch file n renamed onto app export t in nd (rsync's temporary file
+ * of a backup's .qvf): the restore map decides.  0 or -errno. */
+int qvf_rename_onto(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+		    char *err, size_t errn);
 /* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
 int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn);
 struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err);

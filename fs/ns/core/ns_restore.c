@@ -28,7 +28,7 @@
  * Locks: ns->lock held on entry; requests drop it (the node being written
  * is busy meanwhile).
  */
-#include "ns/core/ns_restore.h"
+#include "ns/core/ns_restore_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,35 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
-#include "actions/qvf.h"
 #include "ns/core/ns_mut.h"
 #include "res/idmap.h"
 #include "util/log.h"
 #include "util/names.h"
 #include "util/statedir.h"
-
-#define NOTE_JSON "json" /* an app made from its JSON: no content yet */
-#define NOTE_QVF "qvf "  /* an app imported from a .qvf: "qvf <sha256>" */
-
-struct hold {
-	uint64_t ino;       /* a held create: the new file's node; 0: an update */
-	enum rkind kind;    /* what it waits for */
-	char id[128];
-	enum rkind tkind;   /* a held update: its resource and content */
-	char tid[128];
-	char *doc;
-};
-
-struct restore {
-	struct idmap *map;     /* backup id -> restored id */
-	struct idmap *bytes;   /* data file id -> sha256 of its last upload (note: mtime) */
-	char *report;          /* report.jsonl */
-	struct strmap *absent; /* "type:id" known not to be in the tenant */
-	struct hold *held;
-	size_t nheld, capheld;
-};
 
 int restore_open(struct ns *ns)
 {
@@ -195,7 +172,7 @@ const char *restore_real_id(struct ns *ns, enum rkind k, const char *id, char *b
 
 /* Is id of kind k in the tenant?  1 yes, 0 no, or -errno.  A listing that
  * holds it answers; else one GET (the lock dropped). */
-static int in_tenant(struct ns *ns, enum rkind k, const char *id, char *err, size_t errn)
+int rs_in_tenant(struct ns *ns, enum rkind k, const char *id, char *err, size_t errn)
 {
 	char key[200];
 	for (size_t i = 1; i < ns->ntab; i++) {
@@ -221,7 +198,7 @@ static int in_tenant(struct ns *ns, enum rkind k, const char *id, char *err, siz
 static void release(struct ns *ns, enum rkind k, const char *old);
 
 /* Records old -> new and lets go what waited for it. */
-static void mapped(struct ns *ns, enum rkind k, const char *old, const char *new_id,
+void rs_mapped(struct ns *ns, enum rkind k, const char *old, const char *new_id,
 		   const char *note)
 {
 	struct restore *r = ns->restore;
@@ -287,7 +264,7 @@ static int translate(struct ns *ns, const struct node *n, const struct rtype *rt
 		if (idmap_new_id(ns->restore->map, f->to, old, nid, sizeof(nid))) {
 			to = nid;
 		} else {
-			int rc = in_tenant(ns, f->to, old, err, errn);
+			int rc = rs_in_tenant(ns, f->to, old, err, errn);
 			if (rc < 0)
 				return rc;
 			if (rc == 1)
@@ -295,7 +272,7 @@ static int translate(struct ns *ns, const struct node *n, const struct rtype *rt
 			const char *s = scope_id(sc, f->to);
 			if (s) {
 				snprintf(nid, sizeof(nid), "%s", s);
-				mapped(ns, f->to, old, nid, "from the directory");
+				rs_mapped(ns, f->to, old, nid, "from the directory");
 				to = nid;
 			}
 		}
@@ -384,7 +361,7 @@ static void release(struct ns *ns, enum rkind k, const char *old)
 
 /* Sends the writable fields of doc that differ from resource id's state
  * now.  0 (with *changed) or -errno. */
-static int converge(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *doc,
+int rs_converge(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *doc,
 		    bool *changed, char *err, size_t errn)
 {
 	cJSON *root = NULL, *now = NULL;
@@ -432,7 +409,7 @@ static void held_update_run(struct ns *ns, struct hold *h)
 		rc = -ENOMEM;
 	}
 	if (!rc)
-		rc = converge(ns, rt, h->tid, doc, &changed, err, sizeof(err));
+		rc = rs_converge(ns, rt, h->tid, doc, &changed, err, sizeof(err));
 	restore_report(ns, rc ? "failed" : "released", NULL, rt->type, NULL, h->tid,
 		       rc ? err : "the held update was sent");
 	cJSON_Delete(doc);
@@ -450,13 +427,13 @@ int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, char *e
 		/* the backup's JSON of this object (space.json in spaces/X/) */
 		char old[128];
 		snprintf(old, sizeof(old), "%s", own);
-		int rc = in_tenant(ns, rt->kind, old, err, errn);
+		int rc = rs_in_tenant(ns, rt->kind, old, err, errn);
 		if (rc < 0)
 			return rc;
 		if (rc == 0) {
 			char id[128];
 			snprintf(id, sizeof(id), "%s", rn->id);
-			mapped(ns, rt->kind, old, id, "from the directory");
+			rs_mapped(ns, rt->kind, old, id, "from the directory");
 		}
 	}
 	struct node *c = rn->parent ? mut_dir_coll(rn->parent) : NULL;
@@ -504,7 +481,7 @@ static int create_as_update(struct ns *ns, struct node *n, const struct rtype *r
 	if (rc)
 		return rc;
 	n->mem_dirty = false;
-	rc = converge(ns, rt, idc, doc, &changed, err, errn);
+	rc = rs_converge(ns, rt, idc, doc, &changed, err, errn);
 	mut_node_unlock_change(ns, n);
 	if (rc)
 		return rc;
@@ -516,7 +493,7 @@ static int create_as_update(struct ns *ns, struct node *n, const struct rtype *r
 
 /* A create killed after its POST and before its record: the object of that
  * name made after the intent, if the listing of c holds one. */
-static bool adopt(struct ns *ns, struct node *c, const struct idmap_rec *intent,
+bool rs_adopt(struct ns *ns, struct node *c, const struct idmap_rec *intent,
 		  const char *name, char *out, size_t len)
 {
 	long long t0 = atoll(intent->note);
@@ -551,12 +528,12 @@ int restore_create(struct ns *ns, struct node *n, struct node *c, cJSON *doc, ch
 	int rc;
 	bool target = false; /* id: the resource to update */
 	if (idmap_new_id(r->map, rt->kind, old, id, sizeof(id))) {
-		if ((rc = in_tenant(ns, rt->kind, id, err, errn)) < 0)
+		if ((rc = rs_in_tenant(ns, rt->kind, id, err, errn)) < 0)
 			return rc;
 		target = rc == 1;
 	}
 	if (!target) {
-		if ((rc = in_tenant(ns, rt->kind, old, err, errn)) < 0)
+		if ((rc = rs_in_tenant(ns, rt->kind, old, err, errn)) < 0)
 			return rc;
 		if (rc == 1) /* the tenant the backup came from */
 			snprintf(id, sizeof(id), "%s", old);
@@ -603,8 +580,8 @@ int restore_create(struct ns *ns, struct node *n, struct node *c, cJSON *doc, ch
 	struct idmap_rec prev;
 	const char *name = json_str(doc, "name") ? json_str(doc, "name") : "";
 	if (idmap_get(r->map, rt->kind, old, &prev) && !strcmp(prev.new_id, "?") &&
-	    adopt(ns, c, &prev, name, id, sizeof(id))) {
-		mapped(ns, rt->kind, old, id, "adopted after an interrupted restore");
+	    rs_adopt(ns, c, &prev, name, id, sizeof(id))) {
+		rs_mapped(ns, rt->kind, old, id, "adopted after an interrupted restore");
 		goto update;
 	}
 	char note[600];
@@ -628,200 +605,10 @@ void restore_created(struct ns *ns, struct node *n, struct node *c, const cJSON 
 	if (!ns->restore || !rt || !nid || !backup_id(n, c, doc, old, sizeof(old)))
 		return;
 	snprintf(id, sizeof(id), "%s", nid);
-	mapped(ns, rt->kind, old, id, rt->kind == RK_APP ? NOTE_JSON : "created");
+	rs_mapped(ns, rt->kind, old, id, rt->kind == RK_APP ? NOTE_JSON : "created");
 	/* what the create could not send (an app's owner, a space's) */
-	int rc = converge(ns, rt, id, doc, &changed, err, sizeof(err));
+	int rc = rs_converge(ns, rt, id, doc, &changed, err, sizeof(err));
 	restore_report(ns, rc ? "created-partly" : "created", n, rt->type, old, id,
 		       rc ? err : NULL);
 }
 
-/* ---- content: apps' .qvf, data files' bytes ---- */
-
-/* sha256 of bytes [0, end) of fd in hex.  0 or -errno.  Lock dropped. */
-static int fd_sha(struct ns *ns, int fd, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdl = 0;
-	char *buf = malloc(1 << 16);
-	EVP_MD_CTX *x = EVP_MD_CTX_new();
-	int rc = buf && x && EVP_DigestInit_ex(x, EVP_sha256(), NULL) ? 0 : -ENOMEM;
-	off_t off = 0;
-	ssize_t got = 0;
-	pthread_mutex_unlock(&ns->lock);
-	while (!rc && (got = pread(fd, buf, 1 << 16, off)) > 0) {
-		EVP_DigestUpdate(x, buf, (size_t)got);
-		off += got;
-	}
-	pthread_mutex_lock(&ns->lock);
-	if (!rc && got < 0)
-		rc = -errno;
-	if (!rc && !EVP_DigestFinal_ex(x, md, &mdl))
-		rc = -EIO;
-	for (unsigned i = 0; !rc && i < mdl && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	EVP_MD_CTX_free(x);
-	free(buf);
-	return rc;
-}
-
-/* The app made from its JSON (id), replaced by an import of fd: same name,
- * space and description; the empty one deleted. */
-static int swap_in(struct ns *ns, const char *old, const char *id, int fd, uint64_t size,
-		   const char *note, char *err, size_t errn)
-{
-	const struct rtype *rt = restab_get(RK_APP);
-	cJSON *root = NULL, *app = NULL;
-	const cJSON *obj = NULL;
-	char sid[128];
-	snprintf(sid, sizeof(sid), "%s", id);
-	int rc = fetch_obj(ns, rt, sid, &root, &obj, err, errn);
-	if (rc)
-		return rc;
-	char *name = strdup(json_str(obj, "name") ? json_str(obj, "name") : "app");
-	const char *sp = json_str(obj, "spaceId");
-	char *space = sp ? strdup(sp) : NULL;
-	cJSON *fields = cJSON_CreateObject();
-	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(obj, "description");
-	if (cJSON_IsString(desc) && desc->valuestring[0])
-		cJSON_AddStringToObject(fields, "description", desc->valuestring);
-	cJSON_Delete(root);
-	pthread_mutex_unlock(&ns->lock);
-	rc = name ? qvf_import(ns->o.client, fd, size, name, space, ns->o.transfer_timeout_ms, &app,
-			       err, errn)
-		  : -ENOMEM;
-	pthread_mutex_lock(&ns->lock);
-	const char *nid = json_str(cJSON_GetObjectItemCaseSensitive(app, "attributes"), "id");
-	char newid[128] = "";
-	if (!rc && nid)
-		snprintf(newid, sizeof(newid), "%s", nid);
-	else if (!rc)
-		rc = -EIO;
-	cJSON_Delete(app);
-	free(name);
-	free(space);
-	if (!rc) {
-		bool changed;
-		char ferr[256];
-		if (converge(ns, rt, newid, fields, &changed, ferr, sizeof(ferr)))
-			restore_report(ns, "field-left-out", NULL, rt->type, old, newid, ferr);
-		pthread_mutex_unlock(&ns->lock);
-		int drc = res_delete(ns->o.client, rt, sid, err, errn);
-		pthread_mutex_lock(&ns->lock);
-		if (!drc || drc == -ENOENT)
-			mut_apply_delete(ns, rt, sid);
-		else
-			restore_report(ns, "failed", NULL, rt->type, old, sid,
-				       "the app made from the JSON could not be deleted");
-		mapped(ns, RK_APP, old, newid, note);
-		restore_report(ns, "imported", NULL, rt->type, old, newid,
-			       "replaces the app first made from its JSON");
-	}
-	cJSON_Delete(fields);
-	return rc;
-}
-
-/* The import of a backup's .qvf, about to be sent: an intent recorded, or
- * the import an interrupted restore made adopted (0).  1: to send. */
-static int import_intent(struct ns *ns, struct node *c, const char *old, const char *name,
-			 const char *note)
-{
-	struct restore *r = ns->restore;
-	struct idmap_rec prev;
-	char nid[128], in[600];
-	if (idmap_get(r->map, RK_APP, old, &prev) && !strcmp(prev.new_id, "?") &&
-	    adopt(ns, c, &prev, name, nid, sizeof(nid))) {
-		mapped(ns, RK_APP, old, nid, note);
-		restore_report(ns, "adopted", NULL, "app", old, nid,
-			       "imported by a restore that was interrupted");
-		return 0;
-	}
-	snprintf(in, sizeof(in), "%lld %.500s", (long long)ns_wall_ms(), name);
-	for (char *p = in; *p; p++)
-		if (*p == '\t' || *p == '\n')
-			*p = ' ';
-	idmap_add(r->map, RK_APP, old, "?", in);
-	return 1;
-}
-
-int restore_qvf(struct ns *ns, struct node *c, const char *old, const char *name, int fd,
-		uint64_t size, char *note, size_t noten, char *err, size_t errn)
-{
-	struct restore *r = ns->restore;
-	char sha[65] = "";
-	struct idmap_rec rec;
-	if (!r)
-		return 1;
-	int rc = fd_sha(ns, fd, sha);
-	if (rc)
-		return rc;
-	snprintf(note, noten, NOTE_QVF "%s", sha);
-	const char *id = old;
-	if (idmap_get(r->map, RK_APP, old, &rec) && strcmp(rec.new_id, "?"))
-		id = rec.new_id;
-	if ((rc = in_tenant(ns, RK_APP, id, err, errn)) < 0)
-		return rc;
-	if (rc == 0) /* not here (any more): the caller imports */
-		return name ? import_intent(ns, c, old, name, note) : 1;
-	if (id != old && !strcmp(rec.note, note)) {
-		restore_report(ns, "unchanged", NULL, "app", old, id, "this export was imported");
-		return 0;
-	}
-	if (id != old && !strcmp(rec.note, NOTE_JSON))
-		return swap_in(ns, old, id, fd, size, note, err, errn);
-	errmsg_set(err, errn, "app %s exists: a restore does not replace an app's content (rm "
-			      "the app first to restore it from this file)", id);
-	restore_report(ns, "refused", NULL, "app", old, id, err);
-	return -EPERM;
-}
-
-void restore_record(struct ns *ns, enum rkind k, const char *old, const char *new_id,
-		    const char *note)
-{
-	char o[128], id[128];
-	if (!ns->restore || !old || !new_id || !strcmp(old, new_id))
-		return;
-	snprintf(o, sizeof(o), "%s", old);
-	snprintf(id, sizeof(id), "%s", new_id);
-	mapped(ns, k, o, id, note);
-	restore_report(ns, "restored", NULL, restab_get(k)->type, o, id, note);
-}
-
-void restore_imported(struct ns *ns, const char *old, const char *new_id, const char *note)
-{
-	if (!ns->restore || !new_id)
-		return;
-	char o[128], id[128];
-	snprintf(o, sizeof(o), "%s", old);
-	snprintf(id, sizeof(id), "%s", new_id);
-	mapped(ns, RK_APP, o, id, note);
-	restore_report(ns, "imported", NULL, "app", o, id, NULL);
-}
-
-bool restore_app_is_empty(struct ns *ns, const char *old)
-{
-	struct idmap_rec rec;
-	return ns->restore && idmap_get(ns->restore->map, RK_APP, old, &rec) &&
-	       strcmp(rec.new_id, "?") && !strcmp(rec.note, NOTE_JSON);
-}
-
-bool restore_same_bytes(struct ns *ns, const char *id, int64_t mtime_ms, int fd)
-{
-	struct idmap_rec rec;
-	char sha[65] = "";
-	if (!ns->restore || !id || !idmap_get(ns->restore->bytes, RK_DATAFILE, id, &rec) ||
-	    atoll(rec.note) != (long long)mtime_ms || fd_sha(ns, fd, sha))
-		return false;
-	return !strcmp(rec.new_id, sha);
-}
-
-void restore_uploaded(struct ns *ns, const cJSON *now, int fd)
-{
-	const struct rtype *rt = restab_get(RK_DATAFILE);
-	const char *nid = now ? restab_id(rt, now) : NULL;
-	char sha[65] = "", id[128], note[32];
-	if (!ns->restore || !nid || fd_sha(ns, fd, sha))
-		return;
-	snprintf(id, sizeof(id), "%s", nid);
-	snprintf(note, sizeof(note), "%lld", (long long)restab_mtime_ms(rt, now));
-	idmap_add(ns->restore->bytes, RK_DATAFILE, id, sha, note);
-}

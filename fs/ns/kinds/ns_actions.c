@@ -172,6 +172,9 @@ struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, 
 
 int qvf_to_upload(struct ns *ns, struct node *n)
 {
+	char old[128];
+	if (names_parse_id(n->name, ".qvf", old, sizeof(old)) <= 0 || !restore_app_is_empty(ns, old))
+		return 0;
 	int fd = upload_tmpfile(ns);
 	if (fd < 0)
 		return fd;
@@ -186,6 +189,45 @@ int qvf_to_upload(struct ns *ns, struct node *n)
 	n->mem_dirty = true;
 	n->mtime_ms = n->ctime_ms = ns_wall_ms();
 	return 0;
+}
+
+/* A backup's "Name (OLD).qvf" renamed onto the export of the app restored
+ * from OLD (rsync's temporary file): the restore map decides (the same
+ * export: nothing to send; an app made from its JSON: replaced by the
+ * import); an app's export is never replaced otherwise. */
+int qvf_rename_onto(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+		    char *err, size_t errn)
+{
+	char old[128], note[80];
+	struct node *c = mut_dir_coll(nd);
+	if (!c || names_parse_id(newname, ".qvf", old, sizeof(old)) <= 0 || !ns->restore) {
+		errmsg_set(err, errn, "an app's export cannot be replaced (copy NAME.qvf into apps/ "
+				      "to import a new app)");
+		return -EPERM;
+	}
+	int fd = upload_tmpfile(ns);
+	if (fd < 0)
+		return fd;
+	if (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen) {
+		int e = errno ? -errno : -EIO;
+		close(fd);
+		return e;
+	}
+	int rc = mut_node_lock_change(ns, n, err, errn);
+	if (!rc) {
+		rc = restore_qvf(ns, c, old, NULL, fd, n->memlen, note, sizeof(note), err, errn);
+		mut_node_unlock_change(ns, n);
+	}
+	close(fd);
+	if (rc == 1) {
+		rc = -EPERM;
+		errmsg_set(err, errn, "an app's export cannot be replaced");
+	}
+	if (!rc) { /* (its inode stays valid for the writer's fstat, unlisted) */
+		node_drop_mem(ns, n);
+		n->hidden = true;
+	}
+	return rc;
 }
 
 void upload_node_drop(struct ns *ns, struct node *n)
