@@ -76,7 +76,7 @@ def backup(source, tmp_path_factory):
 
 def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(source, backup, tmp_path):
     src, _ = source
-    dst = Sim(args=["--empty"])
+    dst = Sim(args=["--empty", "--seed", "77"])
     state = str(tmp_path / "state")
     try:
         m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
@@ -128,7 +128,7 @@ def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(source, bac
 
 def test_cp_r_of_apps_holds_them_until_their_space_exists(backup, source):
     src, _ = source
-    dst = Sim(args=["--empty"])
+    dst = Sim(args=["--empty", "--seed", "77"])
     try:
         m = Mount(dst.url, ("cache_ttl=300",))
         # apps first: their spaces do not exist yet, so they wait
@@ -237,7 +237,7 @@ def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path):
     assert r.returncode == 0, r.stderr
     ex = ["--exclude=./data-model", "--exclude=./lineage", "--exclude=./reloads",
           "--exclude=./me.json", "--exclude=./users"]
-    dst = Sim(args=["--empty"])
+    dst = Sim(args=["--empty", "--seed", "77"])
     try:
         # (tar's unlink-then-create of an existing file needs the delete delay)
         m = Mount(dst.url, ("cache_ttl=300", "delete_delay=5"))
@@ -281,7 +281,7 @@ def test_a_restore_killed_half_way_completes_without_duplicates(source, backup, 
     import signal
     import time
     src, _ = source
-    dst = Sim(args=["--empty", "--latency-ms", "40"])
+    dst = Sim(args=["--empty", "--seed", "77", "--latency-ms", "40"])
     state = str(tmp_path / "state")
     try:
         m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
@@ -331,7 +331,7 @@ def test_a_create_interrupted_after_its_post_is_adopted_not_repeated(backup, tmp
           .get("spaceId")][0]
     doc = json.load(open(os.path.join(backup, "apps", fn)))
     old = doc["resourceId"]
-    dst = Sim(args=["--empty"])
+    dst = Sim(args=["--empty", "--seed", "77"])
     state = str(tmp_path / "state")
     try:
         os.makedirs(os.path.join(state, "restore"), mode=0o700)
@@ -356,7 +356,7 @@ def test_a_create_interrupted_after_its_post_is_adopted_not_repeated(backup, tmp
 
 def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(source, backup, tmp_path):
     src, _ = source
-    dst = Sim(args=["--empty"])
+    dst = Sim(args=["--empty", "--seed", "77"])
     state = str(tmp_path / "state")
     try:
         m = Mount(dst.url, ("cache_ttl=300", "dry_run", "state_dir=" + state))
@@ -390,7 +390,7 @@ def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(backup
           if f.endswith(".json") and not json.load(open(os.path.join(backup, "apps", f)))
           .get("spaceId")][0]
     q = fn[:-5] + ".qvf"
-    dst = Sim(args=["--empty"])
+    dst = Sim(args=["--empty", "--seed", "77"])
     try:
         m = Mount(dst.url, ("cache_ttl=300",))
         subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
@@ -415,7 +415,7 @@ def test_a_held_file_shows_what_was_written_and_why_it_waits(backup):
     fn = [f for f in sorted(os.listdir(os.path.join(backup, "apps")))
           if f.endswith(".json") and json.load(open(os.path.join(backup, "apps", f)))
           .get("spaceId")][0]
-    dst = Sim(args=["--empty"])
+    dst = Sim(args=["--empty", "--seed", "77"])
     try:
         m = Mount(dst.url, ())
         subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)

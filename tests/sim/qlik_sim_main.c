@@ -23,7 +23,8 @@ static void usage(FILE *f)
 		   "                [--users N] [--spaces N] [--apps N] [--data-files N]\n"
 		   "                [--data-stores N] [--latency-ms N] [--clock-skew-ms N]\n"
 		   "                [--api-key-file PATH] [--empty]\n"
-		   "--empty: a tenant with only the caller's user (nothing else seeded).\n"
+		   "--empty: a tenant with only the caller's user (nothing else seeded); ids come\n"
+		   "from --seed: give a second tenant another seed than the first's.\n"
 		   "API key: --api-key-file (first line), else $QLIK_SIM_API_KEY, else "
 		   "\"sim-admin-key\".\n");
 }

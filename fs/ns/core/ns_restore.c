@@ -62,7 +62,7 @@ int restore_open(struct ns *ns)
 	if (!rc)
 		rc = idmap_open(bdir, &r->bytes);
 	if (!rc && (asprintf(&r->report, "%s/report.jsonl", dir) < 0 ||
-		    !(r->absent = strmap_new())))
+		    !(r->absent = strmap_new()) || !(r->told = strmap_new())))
 		rc = -ENOMEM;
 	if (rc) {
 		log_warn("restore: cannot use %s: %s; backups copied in are created as new files",
@@ -99,6 +99,7 @@ void restore_free(struct ns *ns)
 	idmap_free(r->bytes);
 	free(r->report);
 	strmap_free(r->absent);
+	strmap_free(r->told);
 	free(r);
 	ns->restore = NULL;
 	ns->idmap = NULL;
@@ -279,10 +280,14 @@ static int translate(struct ns *ns, const struct node *n, const struct rtype *rt
 		if (to) {
 			cJSON_ReplaceItemInObjectCaseSensitive(parent, leaf, cJSON_CreateString(to));
 		} else if (f->owner) {
-			char why[300];
-			snprintf(why, sizeof(why), "%s %s is not a user of this tenant: left out",
-				 f->path, old);
-			restore_report(ns, "field-left-out", n, rt->type, old, NULL, why);
+			char why[300], key[160];
+			snprintf(why, sizeof(why), "%s %s is not a user of this tenant: left out (the "
+						   "restoring user owns what it makes)", f->path, old);
+			snprintf(key, sizeof(key), "owner:%s", old); /* reported once a mount */
+			if (!strmap_get(ns->restore->told, key)) {
+				strmap_put(ns->restore->told, key, (void *)1);
+				restore_report(ns, "field-left-out", n, rt->type, NULL, NULL, why);
+			}
 			cJSON_DeleteItemFromObjectCaseSensitive(parent, leaf);
 		} else {
 			*wk = f->to;

@@ -26,6 +26,7 @@ struct restore {
 	struct idmap *bytes;   /* data file id -> sha256 of its last upload (note: mtime) */
 	char *report;          /* report.jsonl */
 	struct strmap *absent; /* "type:id" known not to be in the tenant */
+	struct strmap *told;   /* what the report said once a mount ("owner:id") */
 	struct hold *held;
 	size_t nheld, capheld;
 };
