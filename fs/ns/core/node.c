@@ -482,3 +482,31 @@ bool ns_fresh(struct ns *ns, int64_t t)
 	return op_walk && ns->o.walk_max_ms > 0 && t >= ns->walk_start &&
 	       now - ns->walk_start < ns->o.walk_max_ms;
 }
+
+void node_mirror_stat(struct node *n, const struct stat *st)
+{
+	n->mtime_ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+	n->ctime_ms = (int64_t)st->st_ctim.tv_sec * 1000 + st->st_ctim.tv_nsec / 1000000;
+	if (!n->dir)
+		n->size = (uint64_t)st->st_size;
+}
+
+int node_mirror(struct ns *ns, struct node *p, const char *name, const struct stat *st,
+		enum nrole role, struct node **out)
+{
+	struct node *k = strmap_get(p->kids, name);
+	if (!st || (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))) {
+		if (k && !k->pinned)
+			node_detach(ns, k);
+		return -ENOENT;
+	}
+	if (k && k->dir != S_ISDIR(st->st_mode)) {
+		node_detach(ns, k);
+		k = NULL;
+	}
+	if (!k && !(k = node_new(ns, p, name, role, S_ISDIR(st->st_mode))))
+		return -ENOMEM;
+	node_mirror_stat(k, st);
+	*out = k;
+	return 0;
+}

@@ -331,6 +331,15 @@ void ns_file_untrack(struct ns *ns, struct ns_file *f);
 void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr *a);
 /* The name of an app file's .qvf twin ("X (id).json" -> "X (id).qvf"). */
 void twin_name(const char *json_name, char *out, size_t n);
+/* Kinds that show a directory of the local disk (changes/, .trash/): p's
+ * child `name` brought in line with a file whose lstat is st (NULL: absent;
+ * not a regular file or directory counts as absent): made with role,
+ * updated, or detached (unless pinned).  0 with *out, -ENOENT or -ENOMEM. */
+struct stat;
+int node_mirror(struct ns *ns, struct node *p, const char *name, const struct stat *st,
+		enum nrole role, struct node **out);
+/* n's times and (files) size from st. */
+void node_mirror_stat(struct node *n, const struct stat *st);
 int64_t ns_now(struct ns *ns);
 /* The deadline of an operation starting now (the client's timeout), and a
  * wait on ns->cv bounded by it: 0 when woken, or -EIO (a timeout, like a request's own) with why in err

@@ -81,45 +81,18 @@ static int child_path(const struct node *p, const char *name, char *buf, size_t 
 	return rc;
 }
 
-static int64_t ts_ms(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000;
-}
-
-static void apply_stat(struct node *n, const struct stat *st)
-{
-	n->mtime_ms = ts_ms(&st->st_mtim);
-	n->ctime_ms = ts_ms(&st->st_ctim);
-	if (!n->dir)
-		n->size = (uint64_t)st->st_size;
-}
-
 /* Brings p's child `name` in line with the disk: created, updated, or
  * detached when gone.  Returns 0 with *out, -ENOENT, or another -errno. */
 static int sync_child(struct ns *ns, struct node *p, const char *name, struct node **out)
 {
 	char path[4096];
 	struct stat st;
-	struct node *k = strmap_get(p->kids, name);
 	int rc = child_path(p, name, path, sizeof(path)) ? -ENOENT : 0;
 	if (!rc && lstat(path, &st) < 0)
 		rc = -errno;
-	else if (!rc && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		rc = -ENOENT; /* links, devices, sockets: not shown */
-	if (rc) {
-		if (k && !k->pinned)
-			node_detach(ns, k);
-		return rc == -ENOTDIR ? -ENOENT : rc;
-	}
-	if (k && k->dir != S_ISDIR(st.st_mode)) {
-		node_detach(ns, k);
-		k = NULL;
-	}
-	if (!k && !(k = node_new(ns, p, name, R_LOCAL, S_ISDIR(st.st_mode))))
-		return -ENOMEM;
-	apply_stat(k, &st);
-	*out = k;
-	return 0;
+	/* (links, devices, sockets: not shown) */
+	int mr = node_mirror(ns, p, name, rc ? NULL : &st, R_LOCAL, out);
+	return rc && rc != -ENOTDIR ? rc : mr;
 }
 
 /* Re-reads n itself.  Returns 0 or -ENOENT (n is detached then). */
@@ -136,7 +109,7 @@ static int sync_self(struct ns *ns, struct node *n)
 		node_detach(ns, n);
 		return -ENOENT;
 	}
-	apply_stat(n, &st);
+	node_mirror_stat(n, &st);
 	return 0;
 }
 

@@ -67,41 +67,20 @@ static int tpath(const struct node *n, char *buf, size_t len)
 	return rc;
 }
 
-static void apply_stat(struct node *n, const struct stat *st)
-{
-	n->mtime_ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
-	n->ctime_ms = (int64_t)st->st_ctim.tv_sec * 1000 + st->st_ctim.tv_nsec / 1000000;
-	if (!n->dir)
-		n->size = (uint64_t)st->st_size;
-}
-
 /* p's child `name` brought in line with the disk (made, updated, or
  * detached when gone).  Returns 0 with *out, or -ENOENT / -ENOMEM. */
 static int sync_child(struct ns *ns, struct node *p, const char *name, struct node **out)
 {
 	char path[4096];
 	struct stat st;
-	struct node *k = strmap_get(p->kids, name);
 	bool shown = name[0] != '.' && !strchr(name, '/') && !tpath(p, path, sizeof(path)) &&
 		     strlen(path) + strlen(name) + 2 < sizeof(path);
 	if (shown) {
 		strcat(path, "/");
 		strcat(path, name);
 	}
-	if (!shown || lstat(path, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
-		if (k)
-			node_detach(ns, k);
-		return -ENOENT;
-	}
-	if (k && k->dir != S_ISDIR(st.st_mode)) {
-		node_detach(ns, k);
-		k = NULL;
-	}
-	if (!k && !(k = node_new(ns, p, name, R_TRASH, S_ISDIR(st.st_mode))))
-		return -ENOMEM;
-	apply_stat(k, &st);
-	*out = k;
-	return 0;
+	shown = shown && lstat(path, &st) == 0;
+	return node_mirror(ns, p, name, shown ? &st : NULL, R_TRASH, out);
 }
 
 /* n itself: 0, or -ENOENT (detached then). */
@@ -119,7 +98,7 @@ static int sync_self(struct ns *ns, struct node *n)
 		node_detach(ns, n);
 		return -ENOENT;
 	}
-	apply_stat(n, &st);
+	node_mirror_stat(n, &st);
 	return 0;
 }
 
