@@ -14,10 +14,18 @@ def test_random_steps_agree_with_the_model(seed, ttl_ms):
     ok, info = model.run(seed, 120, model.KINDS, ttl_ms, log=print)
     assert ok, info.get("report", info)
     assert info["steps"] == 120
-    # every kind of step was taken (the run is not vacuous)
+    # every kind of step was taken (the run is not vacuous).  With a 1 s TTL
+    # which steps are possible depends on timing (what the mount may still
+    # show from before a change behind its back), so a slow or loaded
+    # machine may never draw one kind: those runs must take most kinds; the
+    # long-TTL runs, whose mix does not depend on time, every one.
     ops = info["ops"]
-    for op in ("mkdir", "create_app", "write", "rename_app", "move_app", "rm_app", "upload"):
-        assert ops.get(op), (op, ops)
+    kinds = ("mkdir", "create_app", "write", "rename_app", "move_app", "rm_app", "upload")
+    taken = [op for op in kinds if ops.get(op)]
+    if ttl_ms > 60000:
+        assert taken == list(kinds), ops
+    else:
+        assert len(taken) >= len(kinds) - 1, ops
     assert sum(n for op, n in ops.items() if op.startswith("r_")) >= 10, ops
     if ttl_ms > 60000:
         assert info["sighups"] >= 1
