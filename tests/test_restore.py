@@ -429,3 +429,39 @@ def test_a_held_file_shows_what_was_written_and_why_it_waits(backup):
         assert m.unmount() == 0
     finally:
         dst.stop()
+
+
+def test_a_user_invited_before_the_restore_stands_for_the_backups_and_owns_its_apps(
+        source, backup):
+    src, _ = source
+    owned = {}
+    for f in os.listdir(os.path.join(backup, "apps")):
+        if f.endswith(".json"):
+            d = json.load(open(os.path.join(backup, "apps", f)))
+            if d.get("spaceId"):
+                owned.setdefault(d["ownerId"], []).append(d)
+    users = {json.load(open(os.path.join(backup, "users", f)))["id"]:
+             json.load(open(os.path.join(backup, "users", f)))
+             for f in os.listdir(os.path.join(backup, "users"))}
+    uid = [u for u in owned if u in users and users[u]["email"] != "admin@sim-tenant.example"]
+    if not uid:
+        pytest.skip("no app in a space owned by a user other than the caller")
+    u = users[uid[0]]
+    dst = Sim(args=["--empty", "--seed", "77"])
+    try:
+        st, made = dst.api("POST", "/api/v1/users", {"name": u["name"], "email": u["email"],
+                                                     "subject": u["subject"]})
+        assert st in (200, 201), made
+        m = Mount(dst.url, ("cache_ttl=300",))
+        rsync(backup, m.mnt, *DERIVED)
+        fn = [f for f in os.listdir(os.path.join(backup, "users")) if uid[0] in f][0]
+        assert os.getxattr(m.path("users", fn), "user.qlik.id").decode() == made["id"]
+        st, items = dst.api("GET", "/api/v1/items?resourceType=app&limit=100")
+        mine = [a for a in items["data"] if a.get("ownerId") == made["id"]]
+        assert sorted(a["name"] for a in mine) == sorted(d["name"] for d in owned[uid[0]])
+        n0 = len(dst.log())
+        rsync(backup, m.mnt, *DERIVED)
+        assert writes(dst, n0) == []
+        assert m.unmount() == 0
+    finally:
+        dst.stop()

@@ -40,10 +40,12 @@
 #include <unistd.h>
 
 
+#include "client/qclient.h"
 #include "ns/core/ns_mut.h"
 #include "res/idmap.h"
 #include "util/log.h"
 #include "util/names.h"
+#include "util/url.h"
 #include "util/statedir.h"
 
 int restore_open(struct ns *ns)
@@ -95,6 +97,7 @@ void restore_free(struct ns *ns)
 		free(r->held[i].doc);
 	}
 	free(r->held);
+	free(r->fixes);
 	idmap_free(r->map);
 	idmap_free(r->bytes);
 	free(r->report);
@@ -245,6 +248,54 @@ static const char *scope_id(const struct res_scope *sc, enum rkind k)
 	return v && v[0] && strcmp(v, "personal") ? v : NULL;
 }
 
+static void owner_fix_add(struct ns *ns, enum rkind k, const char *obj, const char *owner)
+{
+	struct restore *r = ns->restore;
+	if (!obj || strlen(obj) >= 128 || strlen(owner) >= 128)
+		return;
+	for (size_t i = 0; i < r->nfix; i++)
+		if (r->fixes[i].kind == k && !strcmp(r->fixes[i].obj, obj))
+			return;
+	if (r->nfix == r->capfix) {
+		size_t nc = r->capfix ? r->capfix * 2 : 16;
+		struct owner_fix *v = realloc(r->fixes, nc * sizeof(*v));
+		if (!v)
+			return;
+		r->fixes = v;
+		r->capfix = nc;
+	}
+	struct owner_fix *f = &r->fixes[r->nfix++];
+	f->kind = k;
+	snprintf(f->obj, sizeof(f->obj), "%s", obj);
+	snprintf(f->owner, sizeof(f->owner), "%s", owner);
+}
+
+/* The backup's user `owner` now stands for user id: the objects restored
+ * without their owner get it. */
+static void owner_fix_run(struct ns *ns, const char *owner, const char *id)
+{
+	struct restore *r = ns->restore;
+	for (size_t i = 0; i < r->nfix;) {
+		struct owner_fix f = r->fixes[i];
+		char nid[128], err[512] = "";
+		bool changed;
+		if (strcmp(f.owner, owner)) {
+			i++;
+			continue;
+		}
+		r->fixes[i] = r->fixes[--r->nfix];
+		if (!idmap_new_id(r->map, f.kind, f.obj, nid, sizeof(nid)))
+			continue;
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "ownerId", id);
+		int rc = rs_converge(ns, restab_get(f.kind), nid, doc, &changed, err, sizeof(err));
+		cJSON_Delete(doc);
+		restore_report(ns, rc ? "failed" : "owner-set", NULL, restab_get(f.kind)->type, f.obj,
+			       nid, rc ? err : "its user is in the tenant now");
+		i = 0;
+	}
+}
+
 /* Rewrites doc's references.  0, 1 when held (what it waits for in *wk,
  * wid), or -errno. */
 static int translate(struct ns *ns, const struct node *n, const struct rtype *rt, cJSON *doc,
@@ -280,6 +331,7 @@ static int translate(struct ns *ns, const struct node *n, const struct rtype *rt
 		if (to) {
 			cJSON_ReplaceItemInObjectCaseSensitive(parent, leaf, cJSON_CreateString(to));
 		} else if (f->owner) {
+			owner_fix_add(ns, rt->kind, restab_id(rt, doc), old);
 			char why[300], key[160];
 			snprintf(why, sizeof(why), "%s %s is not a user of this tenant: left out (the "
 						   "restoring user owns what it makes)", f->path, old);
@@ -464,6 +516,62 @@ int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, char *e
 
 /* ---- creates ---- */
 
+/* A user of this tenant with the backup user's subject, else its email
+ * (GET /users?filter=...&limit=1, the lock dropped): its id in out, true. */
+static bool user_match(struct ns *ns, const cJSON *doc, char *out, size_t len)
+{
+	static const char *const fields[] = { "subject", "email" };
+	bool found = false;
+	for (size_t i = 0; i < 2 && !found; i++) {
+		const char *v = json_str(doc, fields[i]);
+		char filter[600], err[256];
+		if (!v || strchr(v, '"') || strchr(v, '\\') ||
+		    snprintf(filter, sizeof(filter), "%s eq \"%s\"", fields[i], v) >= (int)sizeof(filter))
+			continue;
+		char *esc = url_escape(filter), *url = NULL;
+		if (!esc || asprintf(&url, "/api/v1/users?limit=1&filter=%s", esc) < 0)
+			url = NULL;
+		free(esc);
+		cJSON *r = NULL;
+		pthread_mutex_unlock(&ns->lock);
+		int rc = url ? qclient_get_json(ns->o.client, url, &r, err, sizeof(err)) : -ENOMEM;
+		pthread_mutex_lock(&ns->lock);
+		free(url);
+		const cJSON *first = rc ? NULL : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "data"), 0);
+		const char *id = json_str(first, "id");
+		if (id && !strcmp(json_str(first, fields[i]) ? json_str(first, fields[i]) : "", v)) {
+			snprintf(out, len, "%s", id);
+			found = true;
+		}
+		cJSON_Delete(r);
+	}
+	return found;
+}
+
+/* A backup's user: the user of this tenant with its subject or email stands
+ * for it (owners of what is restored are rewritten to that user); else it
+ * cannot come back.  0 (n leaves: the user shows under the backup's name),
+ * or -EPERM. */
+static int restore_user(struct ns *ns, struct node *n, const cJSON *doc, const char *old,
+			char *err, size_t errn)
+{
+	char id[128];
+	if (!user_match(ns, doc, id, sizeof(id))) {
+		errmsg_set(err, errn, "a user is not created by a restore (its id %s is the backup "
+				      "tenant's): invite the user in this tenant (same subject or "
+				      "email) and copy the file again", old);
+		restore_report(ns, "refused", n, "user", old, NULL, err);
+		return -EPERM;
+	}
+	rs_mapped(ns, RK_USER, old, id, "matched by subject or email");
+	owner_fix_run(ns, old, id);
+	restore_report(ns, "matched", n, "user", old, id, "a user of this tenant with the same "
+						     "subject or email: not changed");
+	n->mem_dirty = false;
+	node_detach(ns, n);
+	return 0;
+}
+
 /* The backup id a new file stands for: its name's "(id)" when its content
  * is that object's (a backup's file: "Sales (OLD).json" holding id OLD).
  * False otherwise (a plain new file, or a copy of another file). */
@@ -524,13 +632,14 @@ int restore_create(struct ns *ns, struct node *n, struct node *c, cJSON *doc, ch
 	char old[128], id[128], wid[128];
 	if (!r || !rt || !backup_id(n, c, doc, old, sizeof(old)))
 		return 1;
-	if (rt->kind == RK_USER) {
-		errmsg_set(err, errn, "a user is not created by a restore (its id %s is the backup "
-				      "tenant's): invite the user in this tenant", old);
-		restore_report(ns, "refused", n, rt->type, old, NULL, err);
-		return -EPERM;
-	}
 	int rc;
+	if (rt->kind == RK_USER && idmap_new_id(r->map, RK_USER, old, id, sizeof(id))) {
+		n->mem_dirty = false; /* a matched user is not changed by a restore */
+		node_detach(ns, n);
+		return 0;
+	}
+	if (rt->kind == RK_USER && (rc = rs_in_tenant(ns, RK_USER, old, err, errn)) <= 0)
+		return rc < 0 ? rc : restore_user(ns, n, doc, old, err, errn);
 	bool target = false; /* id: the resource to update */
 	if (idmap_new_id(r->map, rt->kind, old, id, sizeof(id))) {
 		if ((rc = rs_in_tenant(ns, rt->kind, id, err, errn)) < 0)

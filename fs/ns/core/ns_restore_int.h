@@ -21,6 +21,14 @@ struct hold {
 	char *doc;
 };
 
+/* An owner left out of a restored object (its user not in the tenant yet):
+ * set when a user of the tenant is matched to it later in the same mount. */
+struct owner_fix {
+	enum rkind kind;
+	char obj[128];   /* the object's backup id */
+	char owner[128]; /* the backup's user id */
+};
+
 struct restore {
 	struct idmap *map;     /* backup id -> restored id */
 	struct idmap *bytes;   /* data file id -> sha256 of its last upload (note: mtime) */
@@ -29,6 +37,8 @@ struct restore {
 	struct strmap *told;   /* what the report said once a mount ("owner:id") */
 	struct hold *held;
 	size_t nheld, capheld;
+	struct owner_fix *fixes;
+	size_t nfix, capfix;
 };
 
 /* Is id of kind k in the tenant?  1 yes, 0 no, or -errno (may drop the lock). */
