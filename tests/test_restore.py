@@ -47,6 +47,17 @@ def tenant(sim):
     return spaces["data"], items["data"]
 
 
+def data_places(sim):
+    """Sorted (data set, its asset, the asset's store) names of a tenant, each
+    reference resolved through the ids the tenant has (so a data set whose
+    asset id points at nothing shows None)."""
+    st = sim.state()
+    stores = {x["id"]: x["name"] for x in st["data_stores"]}
+    assets = {x["id"]: (x["name"], stores.get(x["dataStoreInfo"]["id"])) for x in st["data_assets"]}
+    return sorted((x["name"],) + assets.get(x["dataAssetInfo"]["id"], (None, None))
+                  for x in st["data_sets"])
+
+
 def app_places(sim):
     """Sorted (app name, description, space name or '') of a tenant."""
     spaces, items = tenant(sim)
@@ -83,8 +94,10 @@ def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(source, bac
         r = rsync(backup, m.mnt, *DERIVED)
         # users and data files' metadata cannot be made by a file: refused, with why
         assert "users/" in r.stderr and r.returncode == 23, r.stderr
-        # spaces and apps came back once each, with their content, fields and places
+        # spaces and apps came back once each, with their content, fields and
+        # places; data stores, their assets and sets, with their references
         assert app_places(dst) == app_places(src)
+        assert data_places(dst) == data_places(src) and len(data_places(dst)) == 6
         assert sorted(s["name"] for s in tenant(dst)[0]) == sorted(s["name"] for s in tenant(src)[0])
         st, items = dst.api("GET", "/api/v1/items?resourceType=app&limit=100")
         for a in items["data"]:
@@ -244,6 +257,7 @@ def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path):
         r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
                            text=True, timeout=120)
         assert app_places(dst) == app_places(src)
+        assert data_places(dst) == data_places(src)
         n0 = len(dst.log())
         r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
                            text=True, timeout=120)

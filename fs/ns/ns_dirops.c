@@ -79,7 +79,15 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	}
 	struct node *c = mut_dir_coll(d);
 	int uerr = -ENOMEM;
-	if (KIND(ns, d) && KIND(ns, d)->create) { /* reports/ */
+	if (d->pending) { /* its own JSON (a create, later), else kept in memory */
+		bool own = d->rt && !strcmp(name, restore_own_file(d->rt->kind));
+		n = own ? node_new(ns, d, name, R_NEW, false) : mut_scratch_new(ns, d, name);
+		if (n && own) {
+			n->mtime_ms = n->ctime_ms = ns_wall_ms();
+			n->mem_dirty = true;
+			n->rt = d->rt;
+		}
+	} else if (KIND(ns, d) && KIND(ns, d)->create) { /* reports/ */
 		if ((rc = KIND(ns, d)->create(ns, d, name, &n, err, errn)))
 			goto unlock;
 	} else if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
@@ -156,6 +164,22 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 		goto out;
 	}
 	struct node *dc = mut_dir_coll(d);
+	if (restore_pending_wanted(ns, d, name)) {
+		/* a backup's data store or data asset directory: it waits, in
+		 * memory, for its own JSON (docs/SEMANTICS.md "Restore") */
+		struct node *f = node_new(ns, d, name, R_FOLDER, true);
+		if (!f) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		f->pending = f->pinned = true;
+		f->rt = d->pending ? NULL : d->rt;
+		f->mtime_ms = f->ctime_ms = ns_wall_ms();
+		ns_inval_entry(ns, d, name);
+		ns_fill_attr(ns, f, attr);
+		f->nlookup++;
+		goto out;
+	}
 	if (dc && dc->coll == C_DATAFILES && (d->role == R_COLL || d->role == R_FOLDER)) {
 		/* a folder of data files: a path prefix, not an object of the
 		 * tenant; it lives in the mount until files are copied into it */
@@ -640,6 +664,22 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 		      const char *newname, bool to_scratch, char *err, size_t errn)
 {
 	int rc;
+	if (nd->pending && !(t && (t->dir || (t->role != R_SCRATCH && t->role != R_NEW)))) {
+		/* into a backup's resource directory waiting for its own JSON:
+		 * that JSON creates the resource, anything else stays in memory */
+		bool own = nd->rt && !strcmp(newname, restore_own_file(nd->rt->kind));
+		if (t)
+			mut_mem_node_remove(ns, t);
+		node_detach(ns, n);
+		if ((rc = node_attach(ns, nd, n, newname)))
+			return rc;
+		n->role = own ? R_NEW : R_SCRATCH;
+		if (!own)
+			return 0;
+		n->rt = nd->rt;
+		n->mem_dirty = true;
+		return mut_commit_create(ns, n, err, errn);
+	}
 	if (t && t->dir) {
 		rc = -EISDIR;
 	} else if (t && t->role == R_QVF) {

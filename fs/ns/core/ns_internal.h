@@ -101,6 +101,11 @@ struct node {
 	bool refresh_outdated;  /* a change was noted during the refresh: its listing
 				 * is applied but not counted fresh */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
+	/* R_FOLDER made by mkdir of a backup's resource directory ("Store (OLD)")
+	 * not restored yet, or a directory inside one: it holds what is written
+	 * into it, in memory, until its own JSON (rt's) creates the resource
+	 * (ns_restore.c; rt NULL inside) */
+	bool pending;
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
 	 * collection whose spaceId is space_filter (a view, below, with no request
 	 * of its own) */

@@ -427,6 +427,8 @@ char *mut_server_name(struct node *c, const char *name, const char *own_id, bool
 int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	struct node *c = n->parent ? mut_dir_coll(n->parent) : NULL;
+	if (n->parent && n->parent->pending && n->parent->rt && n->parent->parent)
+		c = n->parent->parent; /* a backup's resource dir's own JSON: its collection */
 	cJSON *doc = NULL, *now = NULL;
 	struct res_scope sc;
 	int rc;

@@ -573,14 +573,57 @@ static int restore_user(struct ns *ns, struct node *n, const cJSON *doc, const c
 }
 
 /* The backup id a new file stands for: its name's "(id)" when its content
- * is that object's (a backup's file: "Sales (OLD).json" holding id OLD).
- * False otherwise (a plain new file, or a copy of another file). */
+ * is that object's (a backup's file: "Sales (OLD).json" holding id OLD; a
+ * pending directory's own file: the directory's name).  False otherwise (a
+ * plain new file, or a copy of another file). */
 static bool backup_id(const struct node *n, const struct node *c, const cJSON *doc, char *out,
 		      size_t len)
 {
-	const char *ext = coll_kids_are_dirs(c) ? "" : ".json";
+	bool dirs = coll_kids_are_dirs(c);
+	const char *nm = dirs && n->parent && n->parent->pending ? n->parent->name : n->name;
 	const char *own = restab_id(c->rt, doc);
-	return names_parse_id(n->name, ext, out, len) > 0 && own && !strcmp(own, out);
+	return names_parse_id(nm, dirs ? "" : ".json", out, len) > 0 && own && !strcmp(own, out);
+}
+
+const char *restore_own_file(enum rkind k)
+{
+	return k == RK_DATASTORE ? "data-store.json" : k == RK_DATAASSET ? "data-asset.json"
+									  : "";
+}
+
+bool restore_pending_wanted(struct ns *ns, struct node *d, const char *name)
+{
+	char old[128], id[128];
+	if (!ns->restore)
+		return false;
+	if (d->pending)
+		return true;
+	return d->role == R_COLL && (d->coll == C_DATASTORES || d->coll == C_ASSETS) && d->rt &&
+	       d->rt->creatable && names_parse_id(name, "", old, sizeof(old)) > 0 &&
+	       !idmap_new_id(ns->restore->map, d->rt->kind, old, id, sizeof(id));
+}
+
+/* A pending directory whose resource now exists: it leaves (the resource
+ * shows by that name from the next listing); what was written into it
+ * besides its own file is reported as not sent. */
+static void pending_done(struct ns *ns, struct node *p, struct node *own)
+{
+	for (size_t i = 0; i < p->nkids; i++) {
+		struct node *k = p->kidv[i];
+		if (k == own)
+			continue;
+		if (k->dir && k->pending) {
+			pending_done(ns, k, NULL);
+		} else if (k->memlen) {
+			restore_report(ns, "not-sent", k, NULL, NULL, NULL,
+				       "written into the directory of a backup's resource before "
+				       "its own JSON: copy it again");
+		}
+	}
+	if (p->parent && !p->parent->pending) {
+		ns_inval_entry(ns, p->parent, p->name);
+		node_detach(ns, p);
+	}
 }
 
 /* An update of the existing resource id from a new file n. */
@@ -599,6 +642,8 @@ static int create_as_update(struct ns *ns, struct node *n, const struct rtype *r
 	if (rc)
 		return rc;
 	restore_report(ns, changed ? "updated" : "unchanged", n, rt->type, old, idc, NULL);
+	if (n->parent && n->parent->pending)
+		pending_done(ns, n->parent, n);
 	mut_colls_stale(ns, rt->kind);
 	node_detach(ns, n); /* the resource shows under this name from the next listing */
 	return 0;
@@ -720,6 +765,8 @@ void restore_created(struct ns *ns, struct node *n, struct node *c, const cJSON 
 		return;
 	snprintf(id, sizeof(id), "%s", nid);
 	rs_mapped(ns, rt->kind, old, id, rt->kind == RK_APP ? NOTE_JSON : "created");
+	if (n->parent && n->parent->pending)
+		pending_done(ns, n->parent, n);
 	/* what the create could not send (an app's owner, a space's) */
 	int rc = rs_converge(ns, rt, id, doc, &changed, err, sizeof(err));
 	restore_report(ns, rc ? "created-partly" : "created", n, rt->type, old, id,

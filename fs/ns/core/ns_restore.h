@@ -72,6 +72,13 @@ void restore_uploaded(struct ns *ns, const cJSON *now, int fd);
 void restore_record(struct ns *ns, enum rkind k, const char *old, const char *new_id,
 		    const char *note);
 
+/* Does mkdir of name in d make a pending directory (d a collection of data
+ * stores or data assets and name a backup's "Name (OLD)" not restored, or d
+ * itself pending)? */
+bool restore_pending_wanted(struct ns *ns, struct node *d, const char *name);
+/* The name of a resource directory's own file for kind k ("data-store.json"). */
+const char *restore_own_file(enum rkind k);
+
 /* One line of the report (<state_dir>/restore/report.jsonl). */
 void restore_report(struct ns *ns, const char *action, const struct node *n, const char *kind,
 		    const char *old, const char *new_id, const char *why);
