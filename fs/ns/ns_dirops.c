@@ -19,29 +19,6 @@
 
 /* ---- create, mkdir ---- */
 
-/* A file of d unlinked a moment ago and created again (tar x, mv from
- * another filesystem): a resource dir's own file, or a resource whose delete
- * is not sent yet (delete_delay), is back as *n.  1 when taken back, 0 when
- * there is none (*n as it was), or -errno. */
-static int take_back(struct ns *ns, struct node *d, struct node **n, const char *name)
-{
-	struct node *b = *n && (*n)->gone && (*n)->self ? *n : defer_take_back(ns, d, name);
-	if (!b)
-		return 0;
-	if (b == *n) {
-		b->gone = false;
-	} else {
-		int rc = node_attach(ns, d, b, name);
-		if (rc) {
-			defer_delete(ns, b);
-			return rc;
-		}
-	}
-	ns_inval_entry(ns, d, name);
-	*n = b;
-	return 1;
-}
-
 int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn)
 {
@@ -69,7 +46,7 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 		pthread_mutex_unlock(&ns->lock);
 		goto open; /* an existing file: opened (and truncated if asked) */
 	}
-	if ((rc = take_back(ns, d, &n, name)) < 0)
+	if ((rc = mut_take_back(ns, d, &n, name)) < 0)
 		goto unlock;
 	if (rc == 1) { /* what is written now updates the resource */
 		pthread_mutex_unlock(&ns->lock);
@@ -141,6 +118,27 @@ unlock:
 	return rc;
 }
 
+/* A directory that lives in the mount only (pinned): a data-file folder of
+ * collection dc, or (dc NULL) a pending directory of a restore.  0 or
+ * -ENOMEM. */
+static int mkdir_local(struct ns *ns, struct node *d, const char *name, struct node *dc,
+		       struct ns_attr *attr)
+{
+	struct node *f = node_new(ns, d, name, R_FOLDER, true);
+	if (!f)
+		return -ENOMEM;
+	f->pinned = true;
+	f->pending = !dc;
+	f->coll_root = dc;
+	f->rt = dc ? dc->rt : d->pending ? NULL : d->rt;
+	f->mark = ns->gen;
+	f->mtime_ms = f->ctime_ms = ns_wall_ms();
+	ns_inval_entry(ns, d, name);
+	ns_fill_attr(ns, f, attr);
+	f->nlookup++;
+	return 0;
+}
+
 int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *attr, char *err,
 	     size_t errn)
 {
@@ -167,17 +165,7 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 	if (restore_pending_wanted(ns, d, name)) {
 		/* a backup's data store or data asset directory: it waits, in
 		 * memory, for its own JSON (docs/SEMANTICS.md "Restore") */
-		struct node *f = node_new(ns, d, name, R_FOLDER, true);
-		if (!f) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		f->pending = f->pinned = true;
-		f->rt = d->pending ? NULL : d->rt;
-		f->mtime_ms = f->ctime_ms = ns_wall_ms();
-		ns_inval_entry(ns, d, name);
-		ns_fill_attr(ns, f, attr);
-		f->nlookup++;
+		rc = mkdir_local(ns, d, name, NULL, attr);
 		goto out;
 	}
 	if (dc && dc->coll == C_DATAFILES && (d->role == R_COLL || d->role == R_FOLDER)) {
@@ -186,21 +174,9 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 		if (names_decode(name, sname, sizeof(sname)) <= 0 || strchr(sname, '/')) {
 			rc = -EINVAL;
 			errmsg_set(err, errn, "not a valid folder name");
-			goto out;
+		} else {
+			rc = mkdir_local(ns, d, name, dc, attr);
 		}
-		struct node *f = node_new(ns, d, name, R_FOLDER, true);
-		if (!f) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		f->coll_root = dc;
-		f->rt = dc->rt;
-		f->pinned = true;
-		f->mark = ns->gen;
-		f->mtime_ms = f->ctime_ms = ns_wall_ms();
-		ns_inval_entry(ns, d, name);
-		ns_fill_attr(ns, f, attr);
-		f->nlookup++;
 		goto out;
 	}
 	if (d->role != R_COLL || d->coll != C_SPACES) {

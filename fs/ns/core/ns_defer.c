@@ -149,3 +149,26 @@ static void *sender(void *arg)
 	pthread_mutex_unlock(&ns->lock);
 	return NULL;
 }
+
+/* A file of d unlinked a moment ago and created again (tar x, mv from
+ * another filesystem): a resource dir's own file, or a resource whose delete
+ * is not sent yet (delete_delay), is back as *n.  1 when taken back, 0 when
+ * there is none (*n as it was), or -errno. */
+int mut_take_back(struct ns *ns, struct node *d, struct node **n, const char *name)
+{
+	struct node *b = *n && (*n)->gone && (*n)->self ? *n : defer_take_back(ns, d, name);
+	if (!b)
+		return 0;
+	if (b == *n) {
+		b->gone = false;
+	} else {
+		int rc = node_attach(ns, d, b, name);
+		if (rc) {
+			defer_delete(ns, b);
+			return rc;
+		}
+	}
+	ns_inval_entry(ns, d, name);
+	*n = b;
+	return 1;
+}

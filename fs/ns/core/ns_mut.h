@@ -29,6 +29,9 @@ void mut_node_unlock_change(struct ns *ns, struct node *n);
 void mut_colls_stale(struct ns *ns, enum rkind k);
 void mut_apply_change(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *now);
 void mut_apply_delete(struct ns *ns, const struct rtype *rt, const char *id);
+/* A file of d unlinked a moment ago and created again (tar x, mv from
+ * another filesystem): back as *n (1), none (0), or -errno. */
+int mut_take_back(struct ns *ns, struct node *d, struct node **n, const char *name);
 /* DELETE of the resource n shows (ns_dirops.c); lock held, dropped meanwhile. */
 int mut_delete_resource(struct ns *ns, struct node *n, char *err, size_t errn);
 
