@@ -555,8 +555,13 @@ static bool user_match(struct ns *ns, const cJSON *doc, char *out, size_t len)
 static int restore_user(struct ns *ns, struct node *n, const cJSON *doc, const char *old,
 			char *err, size_t errn)
 {
-	char id[128];
-	if (!user_match(ns, doc, id, sizeof(id))) {
+	char id[128], key[160];
+	snprintf(key, sizeof(key), "nouser:%s", old); /* no match: asked again after the TTL */
+	intptr_t until = (intptr_t)strmap_get(ns->restore->told, key);
+	bool miss = until > ns_now(ns) || !user_match(ns, doc, id, sizeof(id));
+	if (miss && until <= ns_now(ns))
+		strmap_put(ns->restore->told, key, (void *)(intptr_t)(ns_now(ns) + ns->o.ttl_ms));
+	if (miss) {
 		errmsg_set(err, errn, "a user is not created by a restore (its id %s is the backup "
 				      "tenant's): invite the user in this tenant (same subject or "
 				      "email) and copy the file again", old);
