@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #define CACHE_MIN_BUCKETS 64
 
 struct cache_blob {
@@ -50,6 +52,7 @@ struct entry {
 	size_t size;
 	int64_t expires_ms;
 	struct cache_blob *blob; /* NULL for a negative entry */
+	size_t plain_len;        /* blob is packed (deflated): its length unpacked, else 0 */
 	int err;                 /* negative errno of a negative entry */
 };
 
@@ -61,11 +64,13 @@ struct cache {
 	size_t nbuckets; /* power of two */
 	struct lru_link lru;
 	uint64_t hits, misses, neg_hits, evictions;
+	size_t pack_min; /* blobs of at least this length are kept deflated; 0: none */
 };
 
 /* ---- blobs ---- */
 
-struct cache_blob *cache_blob_new(const void *data, size_t len)
+/* A blob of len bytes in one allocation, its bytes left to the caller. */
+static struct cache_blob *blob_alloc(size_t len)
 {
 	if (len > SIZE_MAX - sizeof(struct cache_blob) - 1)
 		return NULL;
@@ -76,9 +81,15 @@ struct cache_blob *cache_blob_new(const void *data, size_t len)
 	b->len = len;
 	b->data = (char *)(b + 1);
 	b->separate = false;
-	if (len)
-		memcpy(b->data, data, len);
 	b->data[len] = '\0';
+	return b;
+}
+
+struct cache_blob *cache_blob_new(const void *data, size_t len)
+{
+	struct cache_blob *b = blob_alloc(len);
+	if (b && len)
+		memcpy(b->data, data, len);
 	return b;
 }
 
@@ -132,6 +143,74 @@ const char *cache_blob_data(const struct cache_blob *b)
 size_t cache_blob_len(const struct cache_blob *b)
 {
 	return b->len;
+}
+
+/* ---- packing (no lock held) ----
+ * Blobs kept deflated (cache_set_pack): resource contents are JSON, which a
+ * raw deflate with a small window keeps in about half its bytes; a hit
+ * inflates them again into a blob of the caller's. */
+
+#define PACK_MAX (1u << 20) /* larger blobs are kept as they are */
+#define PACK_WBITS 12       /* a 4 KiB window: 48 KiB of zlib state per call */
+
+/* b deflated in a new blob, or NULL when that would not save an eighth of
+ * it (or on OOM: b is then kept as it is). */
+static struct cache_blob *pack(const struct cache_blob *b)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (b->len > PACK_MAX || b->len < 8 ||
+	    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -PACK_WBITS, 6,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	size_t room = b->len - b->len / 8;
+	struct cache_blob *p = blob_alloc(room);
+	int rc = Z_MEM_ERROR;
+	if (p) {
+		z.next_in = (Bytef *)b->data;
+		z.avail_in = (uInt)b->len;
+		z.next_out = (Bytef *)p->data;
+		z.avail_out = (uInt)room;
+		rc = deflate(&z, Z_FINISH);
+	}
+	size_t n = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) { /* (did not fit in room: not worth it) */
+		free(p);
+		return NULL;
+	}
+	struct cache_blob *s = realloc(p, sizeof(*p) + n + 1);
+	if (s)
+		p = s;
+	p->data = (char *)(p + 1);
+	p->len = n;
+	p->data[n] = '\0';
+	return p;
+}
+
+/* The len bytes packed in p, in a new blob; NULL on OOM. */
+static struct cache_blob *unpack(const struct cache_blob *p, size_t len)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	struct cache_blob *b = blob_alloc(len);
+	if (!b || inflateInit2(&z, -PACK_WBITS) != Z_OK) {
+		free(b);
+		return NULL;
+	}
+	z.next_in = (Bytef *)p->data;
+	z.avail_in = (uInt)p->len;
+	z.next_out = (Bytef *)b->data;
+	z.avail_out = (uInt)len;
+	int rc = inflate(&z, Z_FINISH);
+	bool ok = rc == Z_STREAM_END && z.total_out == len;
+	inflateEnd(&z);
+	if (!ok) {
+		free(b);
+		return NULL;
+	}
+	b->data[len] = '\0';
+	return b;
 }
 
 /* ---- helpers (all called with c->lock held) ---- */
@@ -233,10 +312,11 @@ static void drop_key(struct cache *c, const char *key, size_t hash)
 		entry_remove(c, e);
 }
 
-/* Stores blob (a new reference is taken) or err under key, replacing any
- * entry.  Returns 0 or -ENOMEM. */
-static int store(struct cache *c, const char *key, size_t hash, struct cache_blob *blob, int err,
-		 int64_t ttl_ms)
+/* Stores blob (a new reference is taken; plain_len not 0: packed, of that
+ * length unpacked) or err under key, replacing any entry.  Returns 0 or
+ * -ENOMEM. */
+static int store(struct cache *c, const char *key, size_t hash, struct cache_blob *blob,
+		 size_t plain_len, int err, int64_t ttl_ms)
 {
 	struct entry *old = entry_find(c, key, hash);
 	if (old)
@@ -244,7 +324,7 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 	if (ttl_ms <= 0)
 		return 0;
 	size_t klen = strlen(key);
-	size_t blen = blob ? blob->len : 0;
+	size_t blen = plain_len ? plain_len : blob ? blob->len : 0;
 	if (blen > SIZE_MAX - klen - CACHE_ENTRY_OVERHEAD)
 		return 0;
 	size_t size = blen + klen + CACHE_ENTRY_OVERHEAD;
@@ -265,6 +345,7 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 	e->size = size;
 	e->expires_ms = ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms;
 	e->blob = cache_blob_ref(blob);
+	e->plain_len = plain_len;
 	e->err = err;
 	size_t i = hash & (c->nbuckets - 1);
 	e->hnext = c->buckets[i];
@@ -277,8 +358,10 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 }
 
 /* Looks key up, dropping it if expired.  Returns 1 (positive, *out = new
- * ref), 0 (miss) or the negative errno; updates the hit/miss counters. */
-static int lookup_locked(struct cache *c, const char *key, size_t hash, struct cache_blob **out)
+ * ref, *plain_len not 0 when it is packed), 0 (miss) or the negative errno;
+ * updates the hit/miss counters. */
+static int lookup_locked(struct cache *c, const char *key, size_t hash, struct cache_blob **out,
+			 size_t *plain_len)
 {
 	*out = NULL;
 	struct entry *e = entry_find(c, key, hash);
@@ -298,6 +381,7 @@ static int lookup_locked(struct cache *c, const char *key, size_t hash, struct c
 	}
 	c->hits++;
 	*out = cache_blob_ref(e->blob);
+	*plain_len = e->plain_len;
 	return 1;
 }
 
@@ -341,9 +425,17 @@ int cache_lookup(struct cache *c, const char *key, struct cache_blob **out)
 	if (!key)
 		return 0;
 	size_t hash = hash_key(key);
+	size_t plain_len = 0;
 	pthread_mutex_lock(&c->lock);
-	int rc = lookup_locked(c, key, hash, out);
+	int rc = lookup_locked(c, key, hash, out, &plain_len);
 	pthread_mutex_unlock(&c->lock);
+	if (rc == 1 && plain_len) {
+		struct cache_blob *b = unpack(*out, plain_len);
+		cache_blob_unref(*out);
+		*out = b;
+		if (!b)
+			return 0; /* (OOM: as a miss) */
+	}
 	return rc;
 }
 
@@ -352,11 +444,18 @@ int cache_put(struct cache *c, const char *key, struct cache_blob *b, int64_t tt
 	if (!key || !b)
 		return -EINVAL;
 	size_t hash = hash_key(key);
+	struct cache_blob *p = c->pack_min && b->len >= c->pack_min && ttl_ms > 0 ? pack(b) : NULL;
 	pthread_mutex_lock(&c->lock);
 	drop_key(c, key, hash);
-	int rc = store(c, key, hash, b, 0, ttl_ms);
+	int rc = store(c, key, hash, p ? p : b, p ? b->len : 0, 0, ttl_ms);
 	pthread_mutex_unlock(&c->lock);
+	cache_blob_unref(p);
 	return rc;
+}
+
+void cache_set_pack(struct cache *c, size_t min_len)
+{
+	c->pack_min = min_len;
 }
 
 int cache_put_negative(struct cache *c, const char *key, int err, int64_t ttl_ms)
@@ -366,7 +465,7 @@ int cache_put_negative(struct cache *c, const char *key, int err, int64_t ttl_ms
 	size_t hash = hash_key(key);
 	pthread_mutex_lock(&c->lock);
 	drop_key(c, key, hash);
-	int rc = store(c, key, hash, NULL, err, ttl_ms);
+	int rc = store(c, key, hash, NULL, 0, err, ttl_ms);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

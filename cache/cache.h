@@ -92,6 +92,13 @@ void cache_invalidate_prefix(struct cache *c, const char *prefix);
 /* Same as cache_invalidate() for every key. */
 void cache_clear(struct cache *c);
 
+/* Keeps the blobs of at least min_len bytes stored from now on deflated,
+ * when that saves an eighth of them (0, the default: none).  A hit on such an
+ * entry returns a new blob with the same bytes (not the one stored); the
+ * accounting is unchanged: an entry costs its blob's length unpacked.  Call
+ * before the cache is shared between threads. */
+void cache_set_pack(struct cache *c, size_t min_len);
+
 /* Changes the byte bound, evicting LRU entries until the cache fits. */
 void cache_set_max_bytes(struct cache *c, size_t max_bytes);
 
