@@ -152,39 +152,38 @@ size_t cache_blob_len(const struct cache_blob *b)
 
 #define PACK_MAX (1u << 20) /* larger blobs are kept as they are */
 #define PACK_WBITS 12       /* a 4 KiB window: 48 KiB of zlib state per call */
+#define PACK_STACK 16384    /* blobs deflated on the stack up to this size */
 
-/* b deflated in a new blob, or NULL when that would not save an eighth of
- * it (or on OOM: b is then kept as it is). */
+/* b deflated in a new blob of its exact size, or NULL when that would not
+ * save an eighth of it (or on OOM: b is then kept as it is).  The deflate
+ * goes to a scratch buffer first, so that no shrunk allocation leaves a hole
+ * next to the long-lived blob. */
 static struct cache_blob *pack(const struct cache_blob *b)
 {
+	unsigned char small[PACK_STACK];
 	z_stream z;
 	memset(&z, 0, sizeof(z));
-	if (b->len > PACK_MAX || b->len < 8 ||
-	    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -PACK_WBITS, 6,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
+	if (b->len > PACK_MAX || b->len < 8)
 		return NULL;
 	size_t room = b->len - b->len / 8;
-	struct cache_blob *p = blob_alloc(room);
-	int rc = Z_MEM_ERROR;
-	if (p) {
-		z.next_in = (Bytef *)b->data;
-		z.avail_in = (uInt)b->len;
-		z.next_out = (Bytef *)p->data;
-		z.avail_out = (uInt)room;
-		rc = deflate(&z, Z_FINISH);
-	}
-	size_t n = z.total_out;
-	deflateEnd(&z);
-	if (rc != Z_STREAM_END) { /* (did not fit in room: not worth it) */
-		free(p);
+	unsigned char *tmp = room <= sizeof(small) ? small : malloc(room);
+	if (!tmp || deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -PACK_WBITS, 6,
+				 Z_DEFAULT_STRATEGY) != Z_OK) {
+		if (tmp != small)
+			free(tmp);
 		return NULL;
 	}
-	struct cache_blob *s = realloc(p, sizeof(*p) + n + 1);
-	if (s)
-		p = s;
-	p->data = (char *)(p + 1);
-	p->len = n;
-	p->data[n] = '\0';
+	z.next_in = (Bytef *)b->data;
+	z.avail_in = (uInt)b->len;
+	z.next_out = tmp;
+	z.avail_out = (uInt)room;
+	int rc = deflate(&z, Z_FINISH);
+	size_t n = z.total_out;
+	deflateEnd(&z);
+	/* (Z_OK or Z_BUF_ERROR: it did not fit in room, not worth it) */
+	struct cache_blob *p = rc == Z_STREAM_END ? cache_blob_new(tmp, n) : NULL;
+	if (tmp != small)
+		free(tmp);
 	return p;
 }
 
