@@ -154,18 +154,18 @@ size_t cache_blob_len(const struct cache_blob *b)
 #define PACK_WBITS 12       /* a 4 KiB window: 48 KiB of zlib state per call */
 #define PACK_STACK 16384    /* blobs deflated on the stack up to this size */
 
-/* b deflated in a new blob of its exact size, or NULL when that would not
- * save an eighth of it (or on OOM: b is then kept as it is).  The deflate
+/* The len bytes at data deflated in a new blob of its exact size, or NULL
+ * when that would not save an eighth of them (or on OOM).  The deflate
  * goes to a scratch buffer first, so that no shrunk allocation leaves a hole
  * next to the long-lived blob. */
-static struct cache_blob *pack(const struct cache_blob *b)
+static struct cache_blob *pack(const void *data, size_t len)
 {
 	unsigned char small[PACK_STACK];
 	z_stream z;
 	memset(&z, 0, sizeof(z));
-	if (b->len > PACK_MAX || b->len < 8)
+	if (len > PACK_MAX || len < 8)
 		return NULL;
-	size_t room = b->len - b->len / 8;
+	size_t room = len - len / 8;
 	unsigned char *tmp = room <= sizeof(small) ? small : malloc(room);
 	if (!tmp || deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -PACK_WBITS, 6,
 				 Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -173,8 +173,8 @@ static struct cache_blob *pack(const struct cache_blob *b)
 			free(tmp);
 		return NULL;
 	}
-	z.next_in = (Bytef *)b->data;
-	z.avail_in = (uInt)b->len;
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
 	z.next_out = tmp;
 	z.avail_out = (uInt)room;
 	int rc = deflate(&z, Z_FINISH);
@@ -443,13 +443,24 @@ int cache_put(struct cache *c, const char *key, struct cache_blob *b, int64_t tt
 	if (!key || !b)
 		return -EINVAL;
 	size_t hash = hash_key(key);
-	struct cache_blob *p = c->pack_min && b->len >= c->pack_min && ttl_ms > 0 ? pack(b) : NULL;
+	struct cache_blob *p =
+		c->pack_min && b->len >= c->pack_min && ttl_ms > 0 ? pack(b->data, b->len) : NULL;
 	pthread_mutex_lock(&c->lock);
 	drop_key(c, key, hash);
 	int rc = store(c, key, hash, p ? p : b, p ? b->len : 0, 0, ttl_ms);
 	pthread_mutex_unlock(&c->lock);
 	cache_blob_unref(p);
 	return rc;
+}
+
+struct cache_blob *cache_pack(const void *data, size_t len)
+{
+	return pack(data, len);
+}
+
+struct cache_blob *cache_unpack(const struct cache_blob *p, size_t len)
+{
+	return unpack(p, len);
 }
 
 void cache_set_pack(struct cache *c, size_t min_len)

@@ -411,15 +411,25 @@ int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **roo
 	      const cJSON **obj, char *err, size_t errn);
 int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
 bool coll_kids_are_dirs(const struct node *coll);
-/* A listing as it arrived: one compact JSON text per object (a fraction of
- * the memory of parsed objects, which a walk of 10k users would hold all at
- * once); objects are parsed one at a time when applied. */
+/* A listing as it arrived: one compact JSON text per object, kept deflated
+ * (a fraction of the memory of parsed objects, which a walk of 10k users
+ * would hold all at once, and about half that of the texts: a walk's
+ * prefetch holds several big listings at once); objects are parsed one at a
+ * time when applied. */
+struct listing_item {
+	struct cache_blob *b;
+	size_t plain; /* not 0: b holds the text packed (cache_pack), of this length */
+};
 struct listing {
-	char **v;
+	struct listing_item *v;
 	size_t n, cap;
 };
 int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
+/* Adds item i of src to l (shared, not copied); 0 or -ENOMEM. */
+int listing_add_item(struct listing *l, const struct listing *src, size_t i);
 void listing_clear(struct listing *l);
+/* Item i parsed (the caller frees it), or NULL on OOM or when it is not JSON. */
+cJSON *listing_obj(const struct listing *l, size_t i);
 /* Applies a listing to coll's entries, lock held. */
 void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l);
 /* Joins the refresh of coll (or of any directory listed through its
