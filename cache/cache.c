@@ -151,8 +151,10 @@ size_t cache_blob_len(const struct cache_blob *b)
  * inflates them again into a blob of the caller's. */
 
 #define PACK_MAX (1u << 20) /* larger blobs are kept as they are */
-#define PACK_WBITS 12       /* a 4 KiB window: 48 KiB of deflate state */
+#define PACK_WBITS 12       /* a 4 KiB window */
 #define PACK_STACK 16384    /* blobs deflated on the stack up to this size */
+#define PACK_LEVEL 1        /* the fastest: a walk packs every object it lists */
+#define PACK_MEMLEVEL 3     /* a 2 KiB hash table, cleared at each reset: enough for objects of a few KiB */
 
 /* zlib streams, kept for reuse (reset between uses): their state is some
  * 60 KiB of allocations, made once per thread that packs at the same time
@@ -176,7 +178,7 @@ static struct zs *zs_get(int inflating)
 	if (!(s = calloc(1, sizeof(*s))))
 		return NULL;
 	int rc = inflating ? inflateInit2(&s->z, -PACK_WBITS)
-			   : deflateInit2(&s->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -PACK_WBITS, 6,
+			   : deflateInit2(&s->z, PACK_LEVEL, Z_DEFLATED, -PACK_WBITS, PACK_MEMLEVEL,
 					  Z_DEFAULT_STRATEGY);
 	if (rc != Z_OK) {
 		free(s);

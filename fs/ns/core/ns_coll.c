@@ -80,7 +80,8 @@ int listing_add(struct listing *l, char *text)
 	if (!text)
 		return -ENOMEM;
 	size_t len = strlen(text);
-	struct listing_item it = { len >= 256 ? cache_pack(text, len) : NULL, len };
+	l->bytes += len;
+	struct listing_item it = { l->bytes > LISTING_PLAIN ? cache_pack(text, len) : NULL, len };
 	if (it.b)
 		free(text);
 	else

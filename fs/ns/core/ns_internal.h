@@ -411,11 +411,12 @@ int fetch_obj(struct ns *ns, const struct rtype *rt, const char *id, cJSON **roo
 	      const cJSON **obj, char *err, size_t errn);
 int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err, size_t errn);
 bool coll_kids_are_dirs(const struct node *coll);
-/* A listing as it arrived: one compact JSON text per object, kept deflated
- * (a fraction of the memory of parsed objects, which a walk of 10k users
- * would hold all at once, and about half that of the texts: a walk's
- * prefetch holds several big listings at once); objects are parsed one at a
- * time when applied. */
+/* A listing as it arrived: one compact JSON text per object (a fraction of
+ * the memory of parsed objects, which a walk of 10k users would hold all at
+ * once), past its first LISTING_PLAIN bytes kept deflated (about half the
+ * memory of the texts: a walk's prefetch holds several big listings at
+ * once); objects are parsed one at a time when applied. */
+#define LISTING_PLAIN (128 * 1024)
 struct listing_item {
 	struct cache_blob *b;
 	size_t plain; /* not 0: b holds the text packed (cache_pack), of this length */
@@ -423,6 +424,7 @@ struct listing_item {
 struct listing {
 	struct listing_item *v;
 	size_t n, cap;
+	size_t bytes; /* the texts' length */
 };
 int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
 /* Adds item i of src to l (shared, not copied); 0 or -ENOMEM. */
