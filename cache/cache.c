@@ -157,8 +157,8 @@ size_t cache_blob_len(const struct cache_blob *b)
 #define PACK_MEMLEVEL 3     /* a 2 KiB hash table, cleared at each reset: enough for objects of a few KiB */
 
 /* zlib streams, kept for reuse (reset between uses): their state is some
- * 60 KiB of allocations, made once per thread that packs at the same time
- * rather than per blob.  Reachable from these lists until the process ends. */
+ * 20 KiB of allocations, made once per thread packing at the same time
+ * rather than once per blob.  Reachable from these lists until the process ends. */
 struct zs {
 	struct zs *next;
 	z_stream z;
