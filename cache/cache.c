@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #define CACHE_MIN_BUCKETS 64
 
 struct cache_blob {
@@ -50,6 +52,7 @@ struct entry {
 	size_t size;
 	int64_t expires_ms;
 	struct cache_blob *blob; /* NULL for a negative entry */
+	size_t plain_len;        /* blob is packed (deflated): its length unpacked, else 0 */
 	int err;                 /* negative errno of a negative entry */
 };
 
@@ -61,11 +64,13 @@ struct cache {
 	size_t nbuckets; /* power of two */
 	struct lru_link lru;
 	uint64_t hits, misses, neg_hits, evictions;
+	size_t pack_min; /* blobs of at least this length are kept deflated; 0: none */
 };
 
 /* ---- blobs ---- */
 
-struct cache_blob *cache_blob_new(const void *data, size_t len)
+/* A blob of len bytes in one allocation, its bytes left to the caller. */
+static struct cache_blob *blob_alloc(size_t len)
 {
 	if (len > SIZE_MAX - sizeof(struct cache_blob) - 1)
 		return NULL;
@@ -76,9 +81,15 @@ struct cache_blob *cache_blob_new(const void *data, size_t len)
 	b->len = len;
 	b->data = (char *)(b + 1);
 	b->separate = false;
-	if (len)
-		memcpy(b->data, data, len);
 	b->data[len] = '\0';
+	return b;
+}
+
+struct cache_blob *cache_blob_new(const void *data, size_t len)
+{
+	struct cache_blob *b = blob_alloc(len);
+	if (b && len)
+		memcpy(b->data, data, len);
 	return b;
 }
 
@@ -132,6 +143,119 @@ const char *cache_blob_data(const struct cache_blob *b)
 size_t cache_blob_len(const struct cache_blob *b)
 {
 	return b->len;
+}
+
+/* ---- packing (no lock held) ----
+ * Blobs kept deflated (cache_set_pack): resource contents are JSON, which a
+ * raw deflate with a small window keeps in about half its bytes; a hit
+ * inflates them again into a blob of the caller's. */
+
+#define PACK_MAX (1u << 20) /* larger blobs are kept as they are */
+#define PACK_WBITS 12       /* a 4 KiB window */
+#define PACK_STACK 16384    /* blobs deflated on the stack up to this size */
+#define PACK_LEVEL 1        /* the fastest: a walk packs every object it lists */
+#define PACK_MEMLEVEL 3     /* a 2 KiB hash table, cleared at each reset: enough for objects of a few KiB */
+
+/* zlib streams, kept for reuse (reset between uses): their state is some
+ * 20 KiB of allocations, made once per thread packing at the same time
+ * rather than once per blob.  Reachable from these lists until the process ends. */
+struct zs {
+	struct zs *next;
+	z_stream z;
+};
+static pthread_mutex_t zs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zs *zs_free[2]; /* [0] deflate, [1] inflate */
+
+static struct zs *zs_get(int inflating)
+{
+	pthread_mutex_lock(&zs_lock);
+	struct zs *s = zs_free[inflating];
+	if (s)
+		zs_free[inflating] = s->next;
+	pthread_mutex_unlock(&zs_lock);
+	if (s)
+		return s;
+	if (!(s = calloc(1, sizeof(*s))))
+		return NULL;
+	int rc = inflating ? inflateInit2(&s->z, -PACK_WBITS)
+			   : deflateInit2(&s->z, PACK_LEVEL, Z_DEFLATED, -PACK_WBITS, PACK_MEMLEVEL,
+					  Z_DEFAULT_STRATEGY);
+	if (rc != Z_OK) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void zs_put(struct zs *s, int inflating)
+{
+	if ((inflating ? inflateReset(&s->z) : deflateReset(&s->z)) != Z_OK) {
+		if (inflating)
+			inflateEnd(&s->z);
+		else
+			deflateEnd(&s->z);
+		free(s);
+		return;
+	}
+	pthread_mutex_lock(&zs_lock);
+	s->next = zs_free[inflating];
+	zs_free[inflating] = s;
+	pthread_mutex_unlock(&zs_lock);
+}
+
+/* The len bytes at data deflated in a new blob of its exact size, or NULL
+ * when that would not save an eighth of them (or on OOM).  The deflate
+ * goes to a scratch buffer first, so that no shrunk allocation leaves a hole
+ * next to the long-lived blob. */
+static struct cache_blob *pack(const void *data, size_t len)
+{
+	unsigned char small[PACK_STACK];
+	if (len > PACK_MAX || len < 8)
+		return NULL;
+	size_t room = len - len / 8;
+	unsigned char *tmp = room <= sizeof(small) ? small : malloc(room);
+	struct zs *s = tmp ? zs_get(0) : NULL;
+	if (!s) {
+		if (tmp != small)
+			free(tmp);
+		return NULL;
+	}
+	s->z.next_in = (Bytef *)data;
+	s->z.avail_in = (uInt)len;
+	s->z.next_out = tmp;
+	s->z.avail_out = (uInt)room;
+	int rc = deflate(&s->z, Z_FINISH);
+	size_t n = s->z.total_out;
+	zs_put(s, 0);
+	/* (Z_OK or Z_BUF_ERROR: it did not fit in room, not worth it) */
+	struct cache_blob *p = rc == Z_STREAM_END ? cache_blob_new(tmp, n) : NULL;
+	if (tmp != small)
+		free(tmp);
+	return p;
+}
+
+/* The len bytes packed in p, in a new blob; NULL on OOM. */
+static struct cache_blob *unpack(const struct cache_blob *p, size_t len)
+{
+	struct cache_blob *b = blob_alloc(len);
+	struct zs *s = b ? zs_get(1) : NULL;
+	if (!s) {
+		free(b);
+		return NULL;
+	}
+	s->z.next_in = (Bytef *)p->data;
+	s->z.avail_in = (uInt)p->len;
+	s->z.next_out = (Bytef *)b->data;
+	s->z.avail_out = (uInt)len;
+	int rc = inflate(&s->z, Z_FINISH);
+	bool ok = rc == Z_STREAM_END && s->z.total_out == len;
+	zs_put(s, 1);
+	if (!ok) {
+		free(b);
+		return NULL;
+	}
+	b->data[len] = '\0';
+	return b;
 }
 
 /* ---- helpers (all called with c->lock held) ---- */
@@ -233,10 +357,11 @@ static void drop_key(struct cache *c, const char *key, size_t hash)
 		entry_remove(c, e);
 }
 
-/* Stores blob (a new reference is taken) or err under key, replacing any
- * entry.  Returns 0 or -ENOMEM. */
-static int store(struct cache *c, const char *key, size_t hash, struct cache_blob *blob, int err,
-		 int64_t ttl_ms)
+/* Stores blob (a new reference is taken; plain_len not 0: packed, of that
+ * length unpacked) or err under key, replacing any entry.  Returns 0 or
+ * -ENOMEM. */
+static int store(struct cache *c, const char *key, size_t hash, struct cache_blob *blob,
+		 size_t plain_len, int err, int64_t ttl_ms)
 {
 	struct entry *old = entry_find(c, key, hash);
 	if (old)
@@ -244,7 +369,7 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 	if (ttl_ms <= 0)
 		return 0;
 	size_t klen = strlen(key);
-	size_t blen = blob ? blob->len : 0;
+	size_t blen = plain_len ? plain_len : blob ? blob->len : 0;
 	if (blen > SIZE_MAX - klen - CACHE_ENTRY_OVERHEAD)
 		return 0;
 	size_t size = blen + klen + CACHE_ENTRY_OVERHEAD;
@@ -265,6 +390,7 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 	e->size = size;
 	e->expires_ms = ttl_ms > INT64_MAX - now ? INT64_MAX : now + ttl_ms;
 	e->blob = cache_blob_ref(blob);
+	e->plain_len = plain_len;
 	e->err = err;
 	size_t i = hash & (c->nbuckets - 1);
 	e->hnext = c->buckets[i];
@@ -277,8 +403,10 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 }
 
 /* Looks key up, dropping it if expired.  Returns 1 (positive, *out = new
- * ref), 0 (miss) or the negative errno; updates the hit/miss counters. */
-static int lookup_locked(struct cache *c, const char *key, size_t hash, struct cache_blob **out)
+ * ref, *plain_len not 0 when it is packed), 0 (miss) or the negative errno;
+ * updates the hit/miss counters. */
+static int lookup_locked(struct cache *c, const char *key, size_t hash, struct cache_blob **out,
+			 size_t *plain_len)
 {
 	*out = NULL;
 	struct entry *e = entry_find(c, key, hash);
@@ -298,6 +426,7 @@ static int lookup_locked(struct cache *c, const char *key, size_t hash, struct c
 	}
 	c->hits++;
 	*out = cache_blob_ref(e->blob);
+	*plain_len = e->plain_len;
 	return 1;
 }
 
@@ -341,9 +470,17 @@ int cache_lookup(struct cache *c, const char *key, struct cache_blob **out)
 	if (!key)
 		return 0;
 	size_t hash = hash_key(key);
+	size_t plain_len = 0;
 	pthread_mutex_lock(&c->lock);
-	int rc = lookup_locked(c, key, hash, out);
+	int rc = lookup_locked(c, key, hash, out, &plain_len);
 	pthread_mutex_unlock(&c->lock);
+	if (rc == 1 && plain_len) {
+		struct cache_blob *b = unpack(*out, plain_len);
+		cache_blob_unref(*out);
+		*out = b;
+		if (!b)
+			return 0; /* (OOM: as a miss) */
+	}
 	return rc;
 }
 
@@ -352,11 +489,29 @@ int cache_put(struct cache *c, const char *key, struct cache_blob *b, int64_t tt
 	if (!key || !b)
 		return -EINVAL;
 	size_t hash = hash_key(key);
+	struct cache_blob *p =
+		c->pack_min && b->len >= c->pack_min && ttl_ms > 0 ? pack(b->data, b->len) : NULL;
 	pthread_mutex_lock(&c->lock);
 	drop_key(c, key, hash);
-	int rc = store(c, key, hash, b, 0, ttl_ms);
+	int rc = store(c, key, hash, p ? p : b, p ? b->len : 0, 0, ttl_ms);
 	pthread_mutex_unlock(&c->lock);
+	cache_blob_unref(p);
 	return rc;
+}
+
+struct cache_blob *cache_pack(const void *data, size_t len)
+{
+	return pack(data, len);
+}
+
+struct cache_blob *cache_unpack(const struct cache_blob *p, size_t len)
+{
+	return unpack(p, len);
+}
+
+void cache_set_pack(struct cache *c, size_t min_len)
+{
+	c->pack_min = min_len;
 }
 
 int cache_put_negative(struct cache *c, const char *key, int err, int64_t ttl_ms)
@@ -366,7 +521,7 @@ int cache_put_negative(struct cache *c, const char *key, int err, int64_t ttl_ms
 	size_t hash = hash_key(key);
 	pthread_mutex_lock(&c->lock);
 	drop_key(c, key, hash);
-	int rc = store(c, key, hash, NULL, err, ttl_ms);
+	int rc = store(c, key, hash, NULL, 0, err, ttl_ms);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

@@ -92,6 +92,21 @@ void cache_invalidate_prefix(struct cache *c, const char *prefix);
 /* Same as cache_invalidate() for every key. */
 void cache_clear(struct cache *c);
 
+/* Keeps the blobs of at least min_len bytes stored from now on deflated,
+ * when that saves an eighth of them (0, the default: none).  A hit on such an
+ * entry returns a new blob with the same bytes (not the one stored); the
+ * accounting is unchanged: an entry costs its blob's length unpacked.  Call
+ * before the cache is shared between threads. */
+void cache_set_pack(struct cache *c, size_t min_len);
+
+/* The len bytes at data deflated into a new blob (as cache_set_pack keeps
+ * entries), or NULL when that would not save an eighth of them, or on OOM. */
+struct cache_blob *cache_pack(const void *data, size_t len);
+
+/* The len bytes that cache_pack packed into p, in a new blob; NULL on OOM
+ * or when p does not hold them. */
+struct cache_blob *cache_unpack(const struct cache_blob *p, size_t len);
+
 /* Changes the byte bound, evicting LRU entries until the cache fits. */
 void cache_set_max_bytes(struct cache *c, size_t max_bytes);
 

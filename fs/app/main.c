@@ -329,6 +329,7 @@ static int open_services(struct app *a)
 	sigaction(SIGUSR1, &usr1, NULL);
 	if (!(a->cache = cache_new((size_t)a->nums.size, NULL)))
 		return -1;
+	cache_set_pack(a->cache, 256); /* contents kept deflated (docs/SEMANTICS.md "Memory") */
 	if ((rc = statedir_cache_resolve(a->o.cache_dir, a->cr.base, &a->cdir)) ||
 	    (rc = statedir_mkdir(a->cdir, "tmp")) || asprintf(&a->tdir, "%s/tmp", a->cdir) < 0 ||
 	    asprintf(&a->qdir, "%s/qvf", a->cdir) < 0) {

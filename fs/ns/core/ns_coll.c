@@ -59,30 +59,61 @@ struct plan {
 	const struct rtype *rt;
 };
 
-int listing_add(struct listing *l, char *text)
+static int listing_push(struct listing *l, struct listing_item it)
 {
-	if (!text)
-		return -ENOMEM;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 128;
-		char **v = realloc(l->v, cap * sizeof(*v));
+		struct listing_item *v = realloc(l->v, cap * sizeof(*v));
 		if (!v) {
-			free(text);
+			cache_blob_unref(it.b);
 			return -ENOMEM;
 		}
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = text;
+	l->v[l->n++] = it;
 	return 0;
+}
+
+int listing_add(struct listing *l, char *text)
+{
+	if (!text)
+		return -ENOMEM;
+	size_t len = strlen(text);
+	l->bytes += len;
+	struct listing_item it = { l->bytes > LISTING_PLAIN ? cache_pack(text, len) : NULL, len };
+	if (it.b)
+		free(text);
+	else
+		it = (struct listing_item){ cache_blob_take(text, len), 0 }; /* takes text */
+	if (!it.b)
+		return -ENOMEM;
+	return listing_push(l, it);
+}
+
+int listing_add_item(struct listing *l, const struct listing *src, size_t i)
+{
+	struct listing_item it = src->v[i];
+	cache_blob_ref(it.b);
+	return listing_push(l, it);
 }
 
 void listing_clear(struct listing *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
+		cache_blob_unref(l->v[i].b);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+cJSON *listing_obj(const struct listing *l, size_t i)
+{
+	const struct listing_item *it = &l->v[i];
+	struct cache_blob *b = it->plain ? cache_unpack(it->b, it->plain) : it->b;
+	cJSON *o = b ? cJSON_ParseWithLength(cache_blob_data(b), cache_blob_len(b)) : NULL;
+	if (b != it->b)
+		cache_blob_unref(b);
+	return o;
 }
 
 /* Drops from l the objects whose spaceId is not space. */
@@ -90,12 +121,12 @@ static void keep_space(struct listing *l, const char *space)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		cJSON *o = cJSON_Parse(l->v[i]);
+		cJSON *o = listing_obj(l, i);
 		const char *s = json_str(o, "spaceId");
 		if (s && !strcmp(s, space))
 			l->v[k++] = l->v[i];
 		else
-			free(l->v[i]);
+			cache_blob_unref(l->v[i].b);
 		cJSON_Delete(o);
 	}
 	l->n = k;
@@ -347,7 +378,7 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 		return;
 	ns->gen++;
 	for (size_t i = 0; i < l->n; i++) {
-		cJSON *obj = cJSON_Parse(l->v[i]);
+		cJSON *obj = listing_obj(l, i);
 		if (!obj)
 			continue;
 		if (rt->kind == RK_DATAFILE && json_bool(obj, "folder")) {
@@ -400,7 +431,7 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 		if (pend[i].existing && !pend[i].existing->gone)
 			node_detach(ns, pend[i].existing);
 	for (size_t i = 0; i < np; i++) {
-		cJSON *obj = cJSON_Parse(l->v[pend[i].idx]);
+		cJSON *obj = listing_obj(l, pend[i].idx);
 		pend[i].obj = obj;
 		if (obj)
 			place_child(ns, coll, &pend[i]);

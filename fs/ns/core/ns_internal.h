@@ -56,16 +56,12 @@ enum coll {
 	C_USERS,
 };
 
+/* (Fields are grouped by size and flags are bit fields: a walk of a tenant
+ * holds a node per entry, tens of thousands; docs/SEMANTICS.md "Memory".) */
 struct node {
 	uint64_t ino;
 	struct node *parent;
 	char *name;
-	enum nrole role;
-	bool dir;
-	bool hidden;  /* reached by bare id; not listed */
-	bool pinned;  /* a fixed child: never removed by a refresh */
-	bool gone;    /* no longer in its parent */
-	bool self;    /* the resource's own file inside its R_RESDIR */
 	uint64_t nlookup;
 
 	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
@@ -75,31 +71,21 @@ struct node {
 	char *item_id;          /* apps: the catalogue item's id */
 	char *local_dir;        /* R_LOCAL root, .trash: the absolute directory it shows */
 	char *sname;            /* server name the entry name was made from */
-	enum coll coll;         /* R_COLL */
 	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
 
 	int64_t mtime_ms, ctime_ms;
 	uint64_t size;
 	uint64_t reported_size; /* the size last handed to the kernel */
-	bool reported;          /* the kernel has been given attributes of n */
 	int64_t fetched_at;     /* hidden nodes and R_ME: when fetched alone */
-	unsigned mark;          /* refresh generation that last saw it */
 
 	/* directories */
 	struct strmap *kids;
 	struct node **kidv;
-	size_t nkids, capkids;
-	size_t idx; /* position in parent->kidv */
 
 	/* R_COLL */
 	struct strmap *by_id;
 	int64_t listed_at;
-	struct flight listing;  /* the refresh in flight (R_COLL, X_RLAPP); waiters
-				 * share its outcome */
 	char *refresh_err;      /* why the last one failed (waiters share it too) */
-	unsigned refresh_gen;   /* an extension directory's listings: its kids' mark */
-	bool refresh_outdated;  /* a change was noted during the refresh: its listing
-				 * is applied but not counted fresh */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
 	/* R_FOLDER made by mkdir of a backup's resource directory ("Store (OLD)")
 	 * not restored yet, or a directory inside one: it holds what is written
@@ -116,50 +102,65 @@ struct node {
 	 * view_key) while that one is fresh or being listed, else by its own
 	 * request.  view_key NULL with VF_SPACE: the personal space. */
 	struct node *view_of;
-	unsigned char view_field; /* enum view_field (ns_view.c) */
 	char *view_key;
 	/* R_COLL that views are made from: its objects by view key (ns_view.c),
 	 * made from the listing of listed_at; the views it answered by their
 	 * own requests since it was last listed (the rule's count) */
 	struct view_index *vindex;
-	unsigned view_misses;
-	bool queued; /* waits for a prefetch worker (ns_prefetch.c) */
-
-	/* walks (node.c): the walk that last visited the node, and by
-	 * which operations (WALK_*) */
-	unsigned walk_id;
-	unsigned char walk_ops;
 
 	/* writes (ns_mut.c) */
 	char *mem;              /* R_SCRATCH, R_NEW: the content */
 	size_t memlen, memcap;
-	bool mem_dirty;         /* R_NEW: written since the last attempt to create it */
 	cJSON *created;         /* R_NEW: the resource it created (later closes update it) */
 	char *errmsg;           /* why the last change through this file failed */
-	unsigned dirty_handles; /* open handles holding unsent writes */
 	uint64_t wsize;         /* size of the latest such write buffer */
-	bool busy;              /* a change is in flight (ns->cv waits) */
 
 	/* apps: the app file <-> its .qvf twin (follows its renames; a listing
 	 * that no longer holds the app removes it) */
 	struct node *twin;
 	/* R_UPLOAD: the content, in an unlinked temporary file */
-	int tmpfd;
 	uint64_t tmplen;
-	bool sent; /* uploaded or imported: its content cannot be read back */
 
 	/* R_INDEX */
 	char *ixbuf;
 	size_t ixlen;
 	int64_t idx_at;   /* listed_at of the listing it was made from */
-	unsigned idx_gen; /* ns->gen then (changes through the mount move it) */
-
-	/* R_EXT */
-	unsigned char xk; /* enum xkind (ns_ext.h) */
 
 	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
-	bool del_pending;
 	int64_t del_due; /* CLOCK_MONOTONIC ms */
+
+	struct flight listing;  /* R_COLL, X_RLAPP: the refresh in flight; waiters
+				 * share its outcome */
+	enum nrole role;
+	enum coll coll;         /* R_COLL */
+	unsigned mark;          /* refresh generation that last saw it */
+	uint32_t nkids, capkids; /* directories: kidv's length and room */
+	uint32_t idx;           /* position in parent->kidv */
+	unsigned refresh_gen;   /* an extension directory's listings: its kids' mark */
+	unsigned view_misses;
+	/* walks (node.c): the walk that last visited the node, and by
+	 * which operations (WALK_*) */
+	unsigned walk_id;
+	unsigned dirty_handles; /* open handles holding unsent writes */
+	int tmpfd;              /* R_UPLOAD */
+	unsigned idx_gen;       /* R_INDEX: ns->gen then (changes through the mount move it) */
+	unsigned char walk_ops;
+	unsigned char view_field; /* enum view_field (ns_view.c) */
+	unsigned char xk;         /* R_EXT: enum xkind (ns_ext.h) */
+
+	bool dir : 1;
+	bool hidden : 1;  /* reached by bare id; not listed */
+	bool pinned : 1;  /* a fixed child: never removed by a refresh */
+	bool gone : 1;    /* no longer in its parent */
+	bool self : 1;    /* the resource's own file inside its R_RESDIR */
+	bool reported : 1;          /* the kernel has been given attributes of n */
+	bool refresh_outdated : 1;  /* a change was noted during the refresh: its listing
+				     * is applied but not counted fresh */
+	bool queued : 1;            /* waits for a prefetch worker (ns_prefetch.c) */
+	bool mem_dirty : 1;         /* R_NEW: written since the last attempt to create it */
+	bool busy : 1;              /* a change is in flight (ns->cv waits) */
+	bool sent : 1;              /* R_UPLOAD: uploaded or imported: its content cannot be read back */
+	bool del_pending : 1;       /* R_FILE unlinked, its DELETE waiting */
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
@@ -435,13 +436,25 @@ int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err,
 bool coll_kids_are_dirs(const struct node *coll);
 /* A listing as it arrived: one compact JSON text per object (a fraction of
  * the memory of parsed objects, which a walk of 10k users would hold all at
+ * once), past its first LISTING_PLAIN bytes kept deflated (about half the
+ * memory of the texts: a walk's prefetch holds several big listings at
  * once); objects are parsed one at a time when applied. */
+#define LISTING_PLAIN (128 * 1024)
+struct listing_item {
+	struct cache_blob *b;
+	size_t plain; /* not 0: b holds the text packed (cache_pack), of this length */
+};
 struct listing {
-	char **v;
+	struct listing_item *v;
 	size_t n, cap;
+	size_t bytes; /* the texts' length */
 };
 int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
+/* Adds item i of src to l (shared, not copied); 0 or -ENOMEM. */
+int listing_add_item(struct listing *l, const struct listing *src, size_t i);
 void listing_clear(struct listing *l);
+/* Item i parsed (the caller frees it), or NULL on OOM or when it is not JSON. */
+cJSON *listing_obj(const struct listing *l, size_t i);
 /* Applies a listing to coll's entries, lock held. */
 void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l);
 /* Joins the refresh of coll (or of any directory listed through its

@@ -170,14 +170,14 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 	const enum rkind k = wide->rt->kind;
 	for (size_t i = 0; i < l->n; i++) {
 		char buf[300];
-		cJSON *obj = cJSON_Parse(l->v[i]);
+		cJSON *obj = listing_obj(l, i);
 		const char *key = obj_key(k, obj, buf, sizeof(buf));
 		struct view_bucket *b = key ? bucket_get(vi, key) : NULL;
 		int rc = 0;
 		if (key && !b) {
 			rc = -ENOMEM;
 		} else if (key && k == RK_DATAFILE && json_bool(obj, "folder")) {
-			rc = listing_add(&b->folders, strdup(l->v[i]));
+			rc = listing_add_item(&b->folders, l, i);
 		} else if (key) {
 			const char *id = restab_id(wide->rt, obj);
 			struct node *n = id ? strmap_get(wide->by_id, id) : NULL;
@@ -283,7 +283,7 @@ int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
 		}
 	}
 	for (size_t i = 0; b && i < b->folders.n; i++) {
-		if ((rc = listing_add(&l, strdup(b->folders.v[i])))) {
+		if ((rc = listing_add_item(&l, &b->folders, i))) {
 			listing_clear(&l);
 			return rc;
 		}
