@@ -87,11 +87,6 @@ struct node {
 	int64_t listed_at;
 	char *refresh_err;      /* why the last one failed (waiters share it too) */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
-	/* R_FOLDER made by mkdir of a backup's resource directory ("Store (OLD)")
-	 * not restored yet, or a directory inside one: it holds what is written
-	 * into it, in memory, until its own JSON (rt's) creates the resource
-	 * (ns_restore.c; rt NULL inside) */
-	bool pending;
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
 	 * collection whose spaceId is space_filter (a view, below, with no request
 	 * of its own) */
@@ -161,6 +156,11 @@ struct node {
 	bool busy : 1;              /* a change is in flight (ns->cv waits) */
 	bool sent : 1;              /* R_UPLOAD: uploaded or imported: its content cannot be read back */
 	bool del_pending : 1;       /* R_FILE unlinked, its DELETE waiting */
+	/* R_FOLDER made by mkdir of a backup's resource directory ("Store (OLD)")
+	 * not restored yet, or a directory inside one: it holds what is written
+	 * into it, in memory, until its own JSON (rt's) creates the resource
+	 * (ns_restore.c; rt NULL inside) */
+	bool pending : 1;
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
