@@ -258,14 +258,8 @@ static void dry_record(void *arg, const char *method, const char *url, const cha
 		cJSON_AddNumberToObject(o, "bodyBytes", (double)len);
 	char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	int fd = line ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
-	if (fd >= 0) {
-		size_t l = strlen(line);
-		line[l] = '\n';
-		if (write(fd, line, l + 1) != (ssize_t)(l + 1))
-			log_warn("dry run: cannot write %s", path);
-		close(fd);
-	}
+	if (line && statedir_append_line(path, line, 16u << 20))
+		log_warn("dry run: cannot write %s", path);
 	free(line);
 }
 

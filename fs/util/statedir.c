@@ -289,3 +289,28 @@ int statedir_read(const char *dir, const char *name, size_t max, char **out, siz
 		return -ENAMETOOLONG;
 	return statedir_read_path(path, max, out, len);
 }
+
+int statedir_append_line(const char *path, const char *line, size_t max)
+{
+	struct stat st;
+	size_t l = strlen(line);
+	char *buf = malloc(l + 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, line, l);
+	buf[l] = '\n';
+	if (stat(path, &st) == 0 && (size_t)st.st_size > max) {
+		char old[4200];
+		if (snprintf(old, sizeof(old), "%s.1", path) < (int)sizeof(old))
+			rename(path, old);
+	}
+	int rc = 0, fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		rc = -errno;
+	else if (write(fd, buf, l + 1) != (ssize_t)(l + 1))
+		rc = errno ? -errno : -EIO;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}

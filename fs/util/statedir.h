@@ -38,6 +38,12 @@ int statedir_mkdir(const char *dir, const char *sub);
  * never a mix.  Returns 0 or -errno (the temporary file is removed). */
 int statedir_write_atomic(const char *dir, const char *name, const void *data, size_t len);
 
+/* Appends line (no newline; one is added) to the 0600 file path, in one
+ * write(2).  When the file has grown past max bytes it is first renamed to
+ * "<path>.1" (replacing an older one), so a log of lines stays bounded at
+ * about twice max.  Returns 0 or -errno. */
+int statedir_append_line(const char *path, const char *line, size_t max);
+
 /* Removes the temporary files of statedir_write_atomic() that a process
  * killed between their creation and the rename left in dir and in its
  * subdirectories (at most 4 levels; symbolic links are not followed):

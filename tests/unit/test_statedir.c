@@ -102,6 +102,27 @@ int main(void)
 	snprintf(f, sizeof(f), "%s/nosuch", sw);
 	CHECK_INT(statedir_sweep_tmp(f), -ENOENT);
 
+	/* a bounded log of lines: appended whole, moved to .1 past max */
+	char lg[600], lg1[620];
+	snprintf(lg, sizeof(lg), "%s/report.jsonl", sw);
+	snprintf(lg1, sizeof(lg1), "%s.1", lg);
+	CHECK_INT(statedir_append_line(lg, "{\"a\":1}", 20), 0);
+	CHECK_INT(statedir_append_line(lg, "{\"a\":2}", 20), 0);
+	CHECK(stat(lg, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 16);
+	CHECK_INT(statedir_read_path(lg, 100, &buf, &len), 0);
+	CHECK_STR(buf, "{\"a\":1}\n{\"a\":2}\n");
+	free(buf);
+	CHECK_INT(statedir_append_line(lg, "{\"a\":3}", 20), 0); /* 16 <= 20: appended */
+	CHECK_INT(statedir_append_line(lg, "{\"a\":4}", 20), 0); /* 24 > 20: rotated first */
+	CHECK_INT(statedir_read_path(lg, 100, &buf, &len), 0);
+	CHECK_STR(buf, "{\"a\":4}\n");
+	free(buf);
+	CHECK_INT(statedir_read_path(lg1, 100, &buf, &len), 0);
+	CHECK_STR(buf, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+	free(buf);
+	snprintf(f, sizeof(f), "%s/nosuch/x", sw);
+	CHECK_INT(statedir_append_line(f, "x", 20), -ENOENT);
+
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	CHECK_INT(system(cmd), 0);

@@ -154,14 +154,8 @@ void restore_report(struct ns *ns, const char *action, const struct node *n, con
 		cJSON_AddStringToObject(o, "why", why);
 	char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	int fd = line ? open(r->report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
-	if (fd >= 0) {
-		size_t l = strlen(line);
-		line[l] = '\n';
-		if (write(fd, line, l + 1) != (ssize_t)(l + 1))
-			log_warn("restore: cannot write the report %s", r->report);
-		close(fd);
-	}
+	if (line && statedir_append_line(r->report, line, REPORT_MAX))
+		log_warn("restore: cannot write the report %s", r->report);
 	free(line);
 }
 
