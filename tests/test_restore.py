@@ -85,12 +85,13 @@ def backup(source, tmp_path_factory):
     return d
 
 
-def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(source, backup, tmp_path):
+def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(
+        source, backup, tmp_path, mount_factory):
     src, _ = source
     dst = Sim(args=["--empty", "--seed", "77"])
     state = str(tmp_path / "state")
     try:
-        m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
+        m = mount_factory(dst.url, "cache_ttl=300", "state_dir=" + state)
         r = rsync(backup, m.mnt, *DERIVED)
         # users and data files' metadata cannot be made by a file: refused, with why
         assert "users/" in r.stderr and r.returncode == 23, r.stderr
@@ -129,7 +130,7 @@ def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(source, bac
         assert m.unmount() == 0
 
         # the map survives a remount: a third run sends nothing either
-        m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
+        m = mount_factory(dst.url, "cache_ttl=300", "state_dir=" + state)
         n0 = len(dst.log())
         rsync(backup, m.mnt, *DERIVED)
         assert writes(dst, n0) == []
@@ -139,11 +140,11 @@ def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(source, bac
         dst.stop()
 
 
-def test_cp_r_of_apps_holds_them_until_their_space_exists(backup, source):
+def test_cp_r_of_apps_holds_them_until_their_space_exists(backup, source, mount_factory):
     src, _ = source
     dst = Sim(args=["--empty", "--seed", "77"])
     try:
-        m = Mount(dst.url, ("cache_ttl=300",))
+        m = mount_factory(dst.url, "cache_ttl=300")
         # apps first: their spaces do not exist yet, so they wait
         r = subprocess.run(["cp", "-r", os.path.join(backup, "apps"), m.mnt + "/"],
                            capture_output=True, text=True)
@@ -184,10 +185,10 @@ def test_cp_r_of_apps_holds_them_until_their_space_exists(backup, source):
         dst.stop()
 
 
-def test_restore_over_the_same_tenant_changes_only_what_changed(tmp_path):
+def test_restore_over_the_same_tenant_changes_only_what_changed(tmp_path, mount_factory):
     s = Sim(args=SMALL)
     try:
-        m = Mount(s.url, ())
+        m = mount_factory(s.url)
         bk = str(tmp_path / "bk")
         assert rsync(m.mnt, bk, *NOT_BACKED_UP).returncode == 0
         assert m.unmount() == 0
@@ -199,7 +200,7 @@ def test_restore_over_the_same_tenant_changes_only_what_changed(tmp_path):
               [{"op": "replace", "path": "/description", "value": "changed since"}])
         st, newer = s.api("POST", "/api/v1/apps", {"attributes": {"name": "Made after"}})
         assert st in (200, 201)
-        m = Mount(s.url, ())
+        m = mount_factory(s.url)
         before = {a["resourceId"] for a in tenant(s)[1]}
         n0 = len(s.log())
         rsync(bk, m.mnt, *DERIVED)
@@ -223,10 +224,10 @@ def test_restore_over_the_same_tenant_changes_only_what_changed(tmp_path):
         s.stop()
 
 
-def test_the_same_bytes_copied_again_are_not_uploaded_again(tmp_path):
+def test_the_same_bytes_copied_again_are_not_uploaded_again(tmp_path, mount_factory):
     s = Sim(args=SMALL)
     try:
-        m = Mount(s.url, ())
+        m = mount_factory(s.url)
         f = tmp_path / "restored.csv"
         f.write_bytes(b"id,amount\n1,2\n")
         assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
@@ -243,7 +244,7 @@ def test_the_same_bytes_copied_again_are_not_uploaded_again(tmp_path):
         s.stop()
 
 
-def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path):
+def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path, mount_factory):
     """tar x unlinks an existing file and creates it again with O_EXCL: a
     resource dir's own file and an app's export must make room (they used to
     stay, and tar looped on EEXIST forever)."""
@@ -258,7 +259,7 @@ def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path):
     dst = Sim(args=["--empty", "--seed", "77"])
     try:
         # (tar's unlink-then-create of an existing file needs the delete delay)
-        m = Mount(dst.url, ("cache_ttl=300", "delete_delay=5"))
+        m = mount_factory(dst.url, "cache_ttl=300", "delete_delay=5")
         r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
                            text=True, timeout=120)
         assert app_places(dst) == app_places(src)
@@ -293,7 +294,8 @@ def test_rm_of_a_space_json_frees_its_name_and_changes_nothing(source):
     assert os.path.getsize(p) == len(open(p, "rb").read())
 
 
-def test_a_restore_killed_half_way_completes_without_duplicates(source, backup, tmp_path):
+def test_a_restore_killed_half_way_completes_without_duplicates(
+        source, backup, tmp_path, mount_factory):
     """kill -9 of the mount in the middle of an rsync, remount, rsync again:
     every space and app once (the intents recorded before each create and
     import let the second run adopt what the first made)."""
@@ -303,7 +305,7 @@ def test_a_restore_killed_half_way_completes_without_duplicates(source, backup, 
     dst = Sim(args=["--empty", "--seed", "77", "--latency-ms", "40"])
     state = str(tmp_path / "state")
     try:
-        m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
+        m = mount_factory(dst.url, "cache_ttl=300", "state_dir=" + state)
         p = subprocess.Popen(["rsync", "-a", *DERIVED, backup + "/", m.mnt + "/"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.time()
@@ -328,7 +330,7 @@ def test_a_restore_killed_half_way_completes_without_duplicates(source, backup, 
         made = len(dst.state()["apps"])
         assert 2 <= made < 6, made
         m.unmount()
-        m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
+        m = mount_factory(dst.url, "cache_ttl=300", "state_dir=" + state)
         rsync(backup, m.mnt, *DERIVED)
         assert app_places(dst) == app_places(src)
         n0 = len(dst.log())
@@ -340,7 +342,8 @@ def test_a_restore_killed_half_way_completes_without_duplicates(source, backup, 
         dst.stop()
 
 
-def test_a_create_interrupted_after_its_post_is_adopted_not_repeated(backup, tmp_path):
+def test_a_create_interrupted_after_its_post_is_adopted_not_repeated(
+        backup, tmp_path, mount_factory):
     """The map holds an intent for OLD (written before the POST) and the
     tenant an app of that name made after it (the POST went through, the
     record did not): copying the file again adopts that app."""
@@ -358,7 +361,7 @@ def test_a_create_interrupted_after_its_post_is_adopted_not_repeated(backup, tmp
             f.write("app\t%s\t?\t%d %s\n" % (old, int(time.time() * 1000) - 500, doc["name"]))
         st, made = dst.api("POST", "/api/v1/apps", {"attributes": {"name": doc["name"]}})
         assert st in (200, 201)
-        m = Mount(dst.url, ("state_dir=" + state,))
+        m = mount_factory(dst.url, "state_dir=" + state)
         n0 = len(dst.log())
         r = subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps", fn)],
                            capture_output=True, text=True)
@@ -373,12 +376,13 @@ def test_a_create_interrupted_after_its_post_is_adopted_not_repeated(backup, tmp
         dst.stop()
 
 
-def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(source, backup, tmp_path):
+def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(
+        source, backup, tmp_path, mount_factory):
     src, _ = source
     dst = Sim(args=["--empty", "--seed", "77"])
     state = str(tmp_path / "state")
     try:
-        m = Mount(dst.url, ("cache_ttl=300", "dry_run", "state_dir=" + state))
+        m = mount_factory(dst.url, "cache_ttl=300", "dry_run", "state_dir=" + state)
         n0 = len(dst.log())
         r = rsync(backup, m.mnt, *DERIVED)
         assert r.returncode != 0 and "Read-only file system" in r.stderr, r.stderr
@@ -393,7 +397,7 @@ def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(source, backup, 
         assert any(e["action"] == "held" and "space" in e["why"] for e in rep)
         assert m.unmount() == 0
         # the real run after it
-        m = Mount(dst.url, ("cache_ttl=300", "state_dir=" + state))
+        m = mount_factory(dst.url, "cache_ttl=300", "state_dir=" + state)
         rsync(backup, m.mnt, *DERIVED)
         assert app_places(dst) == app_places(src)
         assert m.unmount() == 0
@@ -401,7 +405,8 @@ def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(source, backup, 
         dst.stop()
 
 
-def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(backup, source):
+def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(
+        backup, source, mount_factory):
     """cp of an app's JSON first (an empty app), then of its .qvf over the
     export that app now has: the import replaces it (one app, with content)."""
     src, _ = source
@@ -411,7 +416,7 @@ def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(backup
     q = fn[:-5] + ".qvf"
     dst = Sim(args=["--empty", "--seed", "77"])
     try:
-        m = Mount(dst.url, ("cache_ttl=300",))
+        m = mount_factory(dst.url, "cache_ttl=300")
         subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
         (made,) = tenant(dst)[1]
         assert os.path.exists(m.path("apps", ".qvf", q))  # the empty app's export
@@ -430,13 +435,13 @@ def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(backup
         dst.stop()
 
 
-def test_a_held_file_shows_what_was_written_and_why_it_waits(backup):
+def test_a_held_file_shows_what_was_written_and_why_it_waits(backup, mount_factory):
     fn = [f for f in sorted(os.listdir(os.path.join(backup, "apps")))
           if f.endswith(".json") and json.load(open(os.path.join(backup, "apps", f)))
           .get("spaceId")][0]
     dst = Sim(args=["--empty", "--seed", "77"])
     try:
-        m = Mount(dst.url, ())
+        m = mount_factory(dst.url)
         subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
         assert tenant(dst)[1] == []
         p = m.path("apps", fn)
@@ -451,7 +456,7 @@ def test_a_held_file_shows_what_was_written_and_why_it_waits(backup):
 
 
 def test_a_user_invited_before_the_restore_stands_for_the_backups_and_owns_its_apps(
-        source, backup):
+        source, backup, mount_factory):
     src, _ = source
     owned = {}
     for f in os.listdir(os.path.join(backup, "apps")):
@@ -471,7 +476,7 @@ def test_a_user_invited_before_the_restore_stands_for_the_backups_and_owns_its_a
         st, made = dst.api("POST", "/api/v1/users", {"name": u["name"], "email": u["email"],
                                                      "subject": u["subject"]})
         assert st in (200, 201), made
-        m = Mount(dst.url, ("cache_ttl=300",))
+        m = mount_factory(dst.url, "cache_ttl=300")
         rsync(backup, m.mnt, *DERIVED)
         fn = [f for f in os.listdir(os.path.join(backup, "users")) if uid[0] in f][0]
         assert os.getxattr(m.path("users", fn), "user.qlik.id").decode() == made["id"]
