@@ -66,6 +66,21 @@ def app_places(sim):
                   for a in items)
 
 
+@pytest.fixture
+def dst():
+    """An empty second tenant (another seed: no id in common with SMALL's)."""
+    s = Sim(args=["--empty", "--seed", "77"])
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def small():
+    s = Sim(args=SMALL)
+    yield s
+    s.stop()
+
+
 @pytest.fixture(scope="module")
 def source():
     s = Sim(args=SMALL)
@@ -140,111 +155,101 @@ def test_rsync_restore_into_an_empty_tenant_then_again_sends_nothing(
         dst.stop()
 
 
-def test_cp_r_of_apps_holds_them_until_their_space_exists(backup, source, mount_factory):
+def test_cp_r_of_apps_holds_them_until_their_space_exists(backup, source, mount_factory, dst):
     src, _ = source
-    dst = Sim(args=["--empty", "--seed", "77"])
-    try:
-        m = mount_factory(dst.url, "cache_ttl=300")
-        # apps first: their spaces do not exist yet, so they wait
-        r = subprocess.run(["cp", "-r", os.path.join(backup, "apps"), m.mnt + "/"],
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        held = [e for e in report(m) if e["action"] == "held"]
-        assert held and all("space" in e["why"] for e in held)
-        assert len(tenant(dst)[0]) == 0
-        # a held file shows what was written, with its size, and why it waits
-        files = [e for e in held if "id" not in e]  # (else: an imported app's update waits)
-        for e in files:
-            p = m.mnt + e["path"]
-            data = open(p, "rb").read()
-            assert os.stat(p).st_size == len(data) and json.loads(data)["resourceId"] == e["backupId"]
-            assert b"waits for space" in os.getxattr(p, "user.qlik.error")
-        invariants.check_all_orders(m.path("apps"))
-        # (cp -r into a space directory it makes itself fails on the entries a
-        # space has from the start, which it creates with O_EXCL: the space
-        # directories are made first, then cp -r copies into them)
-        for sp in os.listdir(os.path.join(backup, "spaces")):
-            if not sp.startswith("@"):
-                os.mkdir(m.path("spaces", sp))
-        r = subprocess.run(["cp", "-r", os.path.join(backup, "spaces") + "/.", m.path("spaces")],
-                           capture_output=True, text=True)
-        assert "space.json" not in r.stderr, r.stderr
-        assert app_places(dst) == app_places(src)
-        assert {e["action"] for e in report(m)} >= {"held", "released"}
-        n0 = len(dst.log())
-        r = subprocess.run(["cp", "-r", os.path.join(backup, "apps"), m.mnt + "/"],
-                           capture_output=True, text=True)
-        # (an existing app's export is read-only to open: cp, unlike rsync's
-        # rename, cannot write over it)
-        errs = [line for line in r.stderr.splitlines() if line]
-        assert all("/.qvf/" in line and "Permission denied" in line for line in errs), errs
-        assert writes(dst, n0) == []
-        assert len(tenant(dst)[1]) == 4
-        assert m.unmount() == 0
-    finally:
-        dst.stop()
+    m = mount_factory(dst.url, "cache_ttl=300")
+    # apps first: their spaces do not exist yet, so they wait
+    r = subprocess.run(["cp", "-r", os.path.join(backup, "apps"), m.mnt + "/"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    held = [e for e in report(m) if e["action"] == "held"]
+    assert held and all("space" in e["why"] for e in held)
+    assert len(tenant(dst)[0]) == 0
+    # a held file shows what was written, with its size, and why it waits
+    files = [e for e in held if "id" not in e]  # (else: an imported app's update waits)
+    for e in files:
+        p = m.mnt + e["path"]
+        data = open(p, "rb").read()
+        assert os.stat(p).st_size == len(data) and json.loads(data)["resourceId"] == e["backupId"]
+        assert b"waits for space" in os.getxattr(p, "user.qlik.error")
+    invariants.check_all_orders(m.path("apps"))
+    # (cp -r into a space directory it makes itself fails on the entries a
+    # space has from the start, which it creates with O_EXCL: the space
+    # directories are made first, then cp -r copies into them)
+    for sp in os.listdir(os.path.join(backup, "spaces")):
+        if not sp.startswith("@"):
+            os.mkdir(m.path("spaces", sp))
+    r = subprocess.run(["cp", "-r", os.path.join(backup, "spaces") + "/.", m.path("spaces")],
+                       capture_output=True, text=True)
+    assert "space.json" not in r.stderr, r.stderr
+    assert app_places(dst) == app_places(src)
+    assert {e["action"] for e in report(m)} >= {"held", "released"}
+    n0 = len(dst.log())
+    r = subprocess.run(["cp", "-r", os.path.join(backup, "apps"), m.mnt + "/"],
+                       capture_output=True, text=True)
+    # (an existing app's export is read-only to open: cp, unlike rsync's
+    # rename, cannot write over it)
+    errs = [line for line in r.stderr.splitlines() if line]
+    assert all("/.qvf/" in line and "Permission denied" in line for line in errs), errs
+    assert writes(dst, n0) == []
+    assert len(tenant(dst)[1]) == 4
+    assert m.unmount() == 0
 
 
-def test_restore_over_the_same_tenant_changes_only_what_changed(tmp_path, mount_factory):
-    s = Sim(args=SMALL)
-    try:
-        m = mount_factory(s.url)
-        bk = str(tmp_path / "bk")
-        assert rsync(m.mnt, bk, *NOT_BACKED_UP).returncode == 0
-        assert m.unmount() == 0
-        spaces, items = tenant(s)
-        gone = items[0]
-        assert s.api("DELETE", "/api/v1/apps/%s" % gone["resourceId"])[0] in (200, 204)
-        fin = [x for x in spaces if x["name"] == "Finance"][0]
-        s.api("PATCH", "/api/v1/spaces/%s" % fin["id"],
-              [{"op": "replace", "path": "/description", "value": "changed since"}])
-        st, newer = s.api("POST", "/api/v1/apps", {"attributes": {"name": "Made after"}})
-        assert st in (200, 201)
-        m = mount_factory(s.url)
-        before = {a["resourceId"] for a in tenant(s)[1]}
-        n0 = len(s.log())
-        rsync(bk, m.mnt, *DERIVED)
-        w = writes(s, n0)
-        # the deleted app comes back (one import; the app its JSON made first
-        # is replaced by it), the changed field goes back, nothing else is
-        # written and nothing that was there is deleted
-        assert all(x[1].rsplit("/", 1)[1] not in before for x in w if x[0] == "DELETE"), w
-        assert ("PATCH", "/api/v1/spaces/%s" % fin["id"]) in w
-        assert [x for x in w if x == ("POST", "/api/v1/apps/import")] == [("POST", "/api/v1/apps/import")]
-        spaces, items = tenant(s)
-        assert sorted(a["name"] for a in items) == sorted([a["name"] for a in tenant(s)[1]])
-        assert any(a["name"] == "Made after" for a in items)
-        assert sum(1 for a in items if a["name"] == gone["name"]) >= 1
-        assert [x for x in spaces if x["name"] == "Finance"][0]["description"] != "changed since"
-        n0 = len(s.log())
-        rsync(bk, m.mnt, *DERIVED)
-        assert writes(s, n0) == []
-        assert m.unmount() == 0
-    finally:
-        s.stop()
+def test_restore_over_the_same_tenant_changes_only_what_changed(tmp_path, mount_factory, small):
+    s = small
+    m = mount_factory(s.url)
+    bk = str(tmp_path / "bk")
+    assert rsync(m.mnt, bk, *NOT_BACKED_UP).returncode == 0
+    assert m.unmount() == 0
+    spaces, items = tenant(s)
+    gone = items[0]
+    assert s.api("DELETE", "/api/v1/apps/%s" % gone["resourceId"])[0] in (200, 204)
+    fin = [x for x in spaces if x["name"] == "Finance"][0]
+    s.api("PATCH", "/api/v1/spaces/%s" % fin["id"],
+          [{"op": "replace", "path": "/description", "value": "changed since"}])
+    st, newer = s.api("POST", "/api/v1/apps", {"attributes": {"name": "Made after"}})
+    assert st in (200, 201)
+    m = mount_factory(s.url)
+    before = {a["resourceId"] for a in tenant(s)[1]}
+    n0 = len(s.log())
+    rsync(bk, m.mnt, *DERIVED)
+    w = writes(s, n0)
+    # the deleted app comes back (one import; the app its JSON made first
+    # is replaced by it), the changed field goes back, nothing else is
+    # written and nothing that was there is deleted
+    assert all(x[1].rsplit("/", 1)[1] not in before for x in w if x[0] == "DELETE"), w
+    assert ("PATCH", "/api/v1/spaces/%s" % fin["id"]) in w
+    assert [x for x in w if x == ("POST", "/api/v1/apps/import")] == [("POST", "/api/v1/apps/import")]
+    spaces, items = tenant(s)
+    assert sorted(a["name"] for a in items) == sorted([a["name"] for a in tenant(s)[1]])
+    assert any(a["name"] == "Made after" for a in items)
+    assert sum(1 for a in items if a["name"] == gone["name"]) >= 1
+    assert [x for x in spaces if x["name"] == "Finance"][0]["description"] != "changed since"
+    n0 = len(s.log())
+    rsync(bk, m.mnt, *DERIVED)
+    assert writes(s, n0) == []
+    assert m.unmount() == 0
 
 
-def test_the_same_bytes_copied_again_are_not_uploaded_again(tmp_path, mount_factory):
-    s = Sim(args=SMALL)
-    try:
-        m = mount_factory(s.url)
-        f = tmp_path / "restored.csv"
-        f.write_bytes(b"id,amount\n1,2\n")
-        assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
-        assert ("POST", "/api/v1/data-files") in writes(s, 0)
-        n0 = len(s.log())
-        assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
-        assert writes(s, n0) == []
-        f.write_bytes(b"id,amount\n1,3\n")
-        n0 = len(s.log())
-        assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
-        assert [w for w in writes(s, n0) if w[1].startswith("/api/v1/data-files")], writes(s, n0)
-        assert m.unmount() == 0
-    finally:
-        s.stop()
+def test_the_same_bytes_copied_again_are_not_uploaded_again(tmp_path, mount_factory, small):
+    s = small
+    m = mount_factory(s.url)
+    f = tmp_path / "restored.csv"
+    f.write_bytes(b"id,amount\n1,2\n")
+    assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
+    assert ("POST", "/api/v1/data-files") in writes(s, 0)
+    n0 = len(s.log())
+    assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
+    assert writes(s, n0) == []
+    f.write_bytes(b"id,amount\n1,3\n")
+    n0 = len(s.log())
+    assert subprocess.run(["cp", str(f), m.path("data-files")]).returncode == 0
+    assert [w for w in writes(s, n0) if w[1].startswith("/api/v1/data-files")], writes(s, n0)
+    assert m.unmount() == 0
 
 
-def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path, mount_factory):
+def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path, mount_factory, dst):
     """tar x unlinks an existing file and creates it again with O_EXCL: a
     resource dir's own file and an app's export must make room (they used to
     stay, and tar looped on EEXIST forever)."""
@@ -256,23 +261,19 @@ def test_tar_x_restores_and_a_second_tar_x_sends_nothing(source, tmp_path, mount
     assert r.returncode == 0, r.stderr
     ex = ["--exclude=./data-model", "--exclude=./lineage", "--exclude=./reloads",
           "--exclude=./me.json", "--exclude=./users"]
-    dst = Sim(args=["--empty", "--seed", "77"])
-    try:
-        # (tar's unlink-then-create of an existing file needs the delete delay)
-        m = mount_factory(dst.url, "cache_ttl=300", "delete_delay=5")
-        r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
-                           text=True, timeout=120)
-        assert app_places(dst) == app_places(src)
-        assert data_places(dst) == data_places(src)
-        n0 = len(dst.log())
-        r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
-                           text=True, timeout=120)
-        assert writes(dst, n0) == []
-        assert app_places(dst) == app_places(src)
-        assert "spaces/Finance/space.json" not in r.stderr, r.stderr
-        assert m.unmount() == 0
-    finally:
-        dst.stop()
+    # (tar's unlink-then-create of an existing file needs the delete delay)
+    m = mount_factory(dst.url, "cache_ttl=300", "delete_delay=5")
+    r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
+                       text=True, timeout=120)
+    assert app_places(dst) == app_places(src)
+    assert data_places(dst) == data_places(src)
+    n0 = len(dst.log())
+    r = subprocess.run(["tar", "-C", m.mnt, "-xf", tarf, *ex], capture_output=True,
+                       text=True, timeout=120)
+    assert writes(dst, n0) == []
+    assert app_places(dst) == app_places(src)
+    assert "spaces/Finance/space.json" not in r.stderr, r.stderr
+    assert m.unmount() == 0
 
 
 def test_rm_of_a_space_json_frees_its_name_and_changes_nothing(source):
@@ -406,7 +407,7 @@ def test_a_dry_run_sends_nothing_and_reports_what_it_would_send(
 
 
 def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(
-        backup, source, mount_factory):
+        backup, source, mount_factory, dst):
     """cp of an app's JSON first (an empty app), then of its .qvf over the
     export that app now has: the import replaces it (one app, with content)."""
     src, _ = source
@@ -414,49 +415,41 @@ def test_an_apps_qvf_copied_after_its_json_replaces_the_app_the_json_made(
           if f.endswith(".json") and not json.load(open(os.path.join(backup, "apps", f)))
           .get("spaceId")][0]
     q = fn[:-5] + ".qvf"
-    dst = Sim(args=["--empty", "--seed", "77"])
-    try:
-        m = mount_factory(dst.url, "cache_ttl=300")
-        subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
-        (made,) = tenant(dst)[1]
-        assert os.path.exists(m.path("apps", ".qvf", q))  # the empty app's export
-        n0 = len(dst.log())
-        subprocess.run(["cp", os.path.join(backup, "apps", ".qvf", q), m.path("apps", ".qvf")],
-                       check=True)
-        w = writes(dst, n0)
-        assert ("POST", "/api/v1/apps/import") in w
-        assert ("DELETE", "/api/v1/apps/" + made["resourceId"]) in w
-        (now,) = tenant(dst)[1]
-        assert now["name"] == made["name"] and now["resourceId"] != made["resourceId"]
-        assert open(m.path("apps", ".qvf", q), "rb").read() == \
-            open(os.path.join(backup, "apps", ".qvf", q), "rb").read()
-        assert m.unmount() == 0
-    finally:
-        dst.stop()
+    m = mount_factory(dst.url, "cache_ttl=300")
+    subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
+    (made,) = tenant(dst)[1]
+    assert os.path.exists(m.path("apps", ".qvf", q))  # the empty app's export
+    n0 = len(dst.log())
+    subprocess.run(["cp", os.path.join(backup, "apps", ".qvf", q), m.path("apps", ".qvf")],
+                   check=True)
+    w = writes(dst, n0)
+    assert ("POST", "/api/v1/apps/import") in w
+    assert ("DELETE", "/api/v1/apps/" + made["resourceId"]) in w
+    (now,) = tenant(dst)[1]
+    assert now["name"] == made["name"] and now["resourceId"] != made["resourceId"]
+    assert open(m.path("apps", ".qvf", q), "rb").read() == \
+        open(os.path.join(backup, "apps", ".qvf", q), "rb").read()
+    assert m.unmount() == 0
 
 
-def test_a_held_file_shows_what_was_written_and_why_it_waits(backup, mount_factory):
+def test_a_held_file_shows_what_was_written_and_why_it_waits(backup, mount_factory, dst):
     fn = [f for f in sorted(os.listdir(os.path.join(backup, "apps")))
           if f.endswith(".json") and json.load(open(os.path.join(backup, "apps", f)))
           .get("spaceId")][0]
-    dst = Sim(args=["--empty", "--seed", "77"])
-    try:
-        m = mount_factory(dst.url)
-        subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
-        assert tenant(dst)[1] == []
-        p = m.path("apps", fn)
-        data = open(p, "rb").read()
-        assert data == open(os.path.join(backup, "apps", fn), "rb").read()
-        assert os.stat(p).st_size == len(data)
-        assert b"waits for space" in os.getxattr(p, "user.qlik.error")
-        assert fn in os.listdir(m.path("apps"))
-        assert m.unmount() == 0
-    finally:
-        dst.stop()
+    m = mount_factory(dst.url)
+    subprocess.run(["cp", os.path.join(backup, "apps", fn), m.path("apps")], check=True)
+    assert tenant(dst)[1] == []
+    p = m.path("apps", fn)
+    data = open(p, "rb").read()
+    assert data == open(os.path.join(backup, "apps", fn), "rb").read()
+    assert os.stat(p).st_size == len(data)
+    assert b"waits for space" in os.getxattr(p, "user.qlik.error")
+    assert fn in os.listdir(m.path("apps"))
+    assert m.unmount() == 0
 
 
 def test_a_user_invited_before_the_restore_stands_for_the_backups_and_owns_its_apps(
-        source, backup, mount_factory):
+        source, backup, mount_factory, dst):
     src, _ = source
     owned = {}
     for f in os.listdir(os.path.join(backup, "apps")):
@@ -471,21 +464,17 @@ def test_a_user_invited_before_the_restore_stands_for_the_backups_and_owns_its_a
     if not uid:
         pytest.skip("no app in a space owned by a user other than the caller")
     u = users[uid[0]]
-    dst = Sim(args=["--empty", "--seed", "77"])
-    try:
-        st, made = dst.api("POST", "/api/v1/users", {"name": u["name"], "email": u["email"],
-                                                     "subject": u["subject"]})
-        assert st in (200, 201), made
-        m = mount_factory(dst.url, "cache_ttl=300")
-        rsync(backup, m.mnt, *DERIVED)
-        fn = [f for f in os.listdir(os.path.join(backup, "users")) if uid[0] in f][0]
-        assert os.getxattr(m.path("users", fn), "user.qlik.id").decode() == made["id"]
-        st, items = dst.api("GET", "/api/v1/items?resourceType=app&limit=100")
-        mine = [a for a in items["data"] if a.get("ownerId") == made["id"]]
-        assert sorted(a["name"] for a in mine) == sorted(d["name"] for d in owned[uid[0]])
-        n0 = len(dst.log())
-        rsync(backup, m.mnt, *DERIVED)
-        assert writes(dst, n0) == []
-        assert m.unmount() == 0
-    finally:
-        dst.stop()
+    st, made = dst.api("POST", "/api/v1/users", {"name": u["name"], "email": u["email"],
+                                                 "subject": u["subject"]})
+    assert st in (200, 201), made
+    m = mount_factory(dst.url, "cache_ttl=300")
+    rsync(backup, m.mnt, *DERIVED)
+    fn = [f for f in os.listdir(os.path.join(backup, "users")) if uid[0] in f][0]
+    assert os.getxattr(m.path("users", fn), "user.qlik.id").decode() == made["id"]
+    st, items = dst.api("GET", "/api/v1/items?resourceType=app&limit=100")
+    mine = [a for a in items["data"] if a.get("ownerId") == made["id"]]
+    assert sorted(a["name"] for a in mine) == sorted(d["name"] for d in owned[uid[0]])
+    n0 = len(dst.log())
+    rsync(backup, m.mnt, *DERIVED)
+    assert writes(dst, n0) == []
+    assert m.unmount() == 0
