@@ -478,3 +478,19 @@ def test_a_user_invited_before_the_restore_stands_for_the_backups_and_owns_its_a
     rsync(backup, m.mnt, *DERIVED)
     assert writes(dst, n0) == []
     assert m.unmount() == 0
+
+
+def test_an_ordinary_edit_costs_no_reference_check(small, mount_factory):
+    """The restore's reference checks run only for ids that differ from the
+    resource's own: editing an app's description sends what it did before."""
+    m = mount_factory(small.url)
+    d = m.path("spaces", "Finance", "apps")
+    fn = sorted(f for f in os.listdir(d) if f.endswith(".json"))[0]
+    doc = json.load(open(os.path.join(d, fn)))
+    doc["description"] = "edited"
+    n0 = len(small.log())
+    with open(os.path.join(d, fn), "w") as f:
+        json.dump(doc, f)
+    routes = [(q["method"], q["path"].split("?")[0]) for q in small.log()[n0:]]
+    assert not [r for r in routes if r[1].startswith(("/api/v1/users", "/api/v1/spaces/"))], routes
+    assert ("PUT", "/api/v1/apps/" + doc["resourceId"]) in routes

@@ -284,8 +284,8 @@ struct ns_hooks {
 			      char *err, size_t errn);
 	void (*restore_created)(struct ns *ns, struct node *n, struct node *c, const cJSON *doc,
 				const cJSON *now);
-	int (*restore_update)(struct ns *ns, struct node *rn, cJSON *edited, char *err,
-			      size_t errn);
+	int (*restore_update)(struct ns *ns, struct node *rn, cJSON *edited,
+			      const cJSON *base, char *err, size_t errn);
 };
 
 struct ns {

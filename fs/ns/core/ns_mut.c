@@ -332,7 +332,8 @@ int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const ch
 	}
 	const struct rtype *rt = rn->rt;
 	/* a backup's references rewritten; held until they are restored */
-	rc = ns->hooks.restore_update ? ns->hooks.restore_update(ns, rn, edited, err, errn) : 0;
+	rc = ns->hooks.restore_update ? ns->hooks.restore_update(ns, rn, edited, base, err, errn)
+				       : 0;
 	if (rc < 0)
 		goto fail;
 	if (rc == 1) {

@@ -293,8 +293,8 @@ static void owner_fix_run(struct ns *ns, const char *owner, const char *id)
 /* Rewrites doc's references.  0, 1 when held (what it waits for in *wk,
  * wid), or -errno. */
 static int translate(struct ns *ns, const struct node *n, const struct rtype *rt, cJSON *doc,
-		     const struct res_scope *sc, enum rkind *wk, char *wid, size_t widn,
-		     char *err, size_t errn)
+		     const cJSON *base, const struct res_scope *sc, enum rkind *wk, char *wid,
+		     size_t widn, char *err, size_t errn)
 {
 	char nid[128];
 	for (size_t i = 0; i < sizeof(rt->refs) / sizeof(rt->refs[0]) && rt->refs[i].path; i++) {
@@ -304,6 +304,11 @@ static int translate(struct ns *ns, const struct node *n, const struct rtype *rt
 		cJSON *v = at_path(doc, f->path, &parent, &leaf);
 		if (!cJSON_IsString(v) || !v->valuestring[0] || !strcmp(v->valuestring, "personal"))
 			continue;
+		cJSON *bp = NULL;
+		const char *bl = NULL;
+		const cJSON *bv = base ? at_path((cJSON *)base, f->path, &bp, &bl) : NULL;
+		if (cJSON_IsString(bv) && !strcmp(bv->valuestring, v->valuestring))
+			continue; /* as the resource has it: nothing to rewrite or check */
 		char old[128];
 		snprintf(old, sizeof(old), "%s", v->valuestring);
 		const char *to = NULL;
@@ -447,7 +452,7 @@ static void held_update_run(struct ns *ns, struct hold *h)
 	struct res_scope sc = { 0 };
 	bool changed;
 	cJSON *doc = cJSON_Parse(h->doc);
-	int rc = doc ? translate(ns, NULL, rt, doc, &sc, &wk, wid, sizeof(wid), err, sizeof(err))
+	int rc = doc ? translate(ns, NULL, rt, doc, NULL, &sc, &wk, wid, sizeof(wid), err, sizeof(err))
 		     : -ENOMEM;
 	if (rc == 1) {
 		h->kind = wk;
@@ -466,7 +471,8 @@ static void held_update_run(struct ns *ns, struct hold *h)
 	cJSON_Delete(doc);
 }
 
-int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, char *err, size_t errn)
+int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, const cJSON *base,
+			  char *err, size_t errn)
 {
 	if (!ns->restore || !rn->rt || !rn->id)
 		return 0;
@@ -492,7 +498,7 @@ int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, char *e
 	coll_scope(c, &sc);
 	enum rkind wk;
 	char wid[128];
-	int rc = translate(ns, rn, rt, edited, &sc, &wk, wid, sizeof(wid), err, errn);
+	int rc = translate(ns, rn, rt, edited, base, &sc, &wk, wid, sizeof(wid), err, errn);
 	if (rc != 1)
 		return rc;
 	struct hold h = { .kind = wk, .tkind = rt->kind, .doc = cJSON_PrintUnformatted(edited) };
@@ -700,7 +706,7 @@ int restore_create(struct ns *ns, struct node *n, struct node *c, cJSON *doc, ch
 	struct res_scope sc;
 	coll_scope(c, &sc);
 	enum rkind wk;
-	if ((rc = translate(ns, n, rt, doc, &sc, &wk, wid, sizeof(wid), err, errn)) < 0)
+	if ((rc = translate(ns, n, rt, doc, NULL, &sc, &wk, wid, sizeof(wid), err, errn)) < 0)
 		return rc;
 	if (rc == 1 && target) {
 		/* the resource exists: its update waits, and it shows as it is */

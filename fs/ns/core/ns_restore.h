@@ -40,11 +40,14 @@ int restore_create(struct ns *ns, struct node *n, struct node *c, cJSON *doc, ch
 void restore_created(struct ns *ns, struct node *n, struct node *c, const cJSON *doc,
 		     const cJSON *now);
 
-/* Before an update of resource rn from `edited`: references rewritten,
+/* Before an update of resource rn from `edited` (base: what it was made
+ * from; a reference equal to base's is left as it is, with no request):
+ * references rewritten,
  * the backup's own id (when it is not this object's and not in the tenant)
  * recorded as standing for rn.  Returns 0, 1 when the update is held until
  * a reference is restored (nothing to send now), or -errno. */
-int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, char *err, size_t errn);
+int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, const cJSON *base,
+			  char *err, size_t errn);
 
 /* An app's .qvf written to a name carrying a backup's id (old); name: the
  * app's name when the caller would import it (an intent is recorded, and an
