@@ -696,7 +696,8 @@ int h_ds_list(struct sim_ctx *c)
 	struct rec **v = malloc((cl->n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	memcpy(v, cl->v, cl->n * sizeof(*v));
+	if (cl->n) /* (an empty tenant: no array to copy from) */
+		memcpy(v, cl->v, cl->n * sizeof(*v));
 	return list_out(c, v, cl->n);
 }
 
