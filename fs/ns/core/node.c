@@ -510,3 +510,18 @@ int node_mirror(struct ns *ns, struct node *p, const char *name, const struct st
 	*out = k;
 	return 0;
 }
+
+int node_path(const struct node *n, char *buf, size_t len)
+{
+	if (!len)
+		return -1;
+	if (!n->parent || n->ino == NS_ROOT_INO) {
+		buf[0] = '\0';
+		return 0;
+	}
+	int l = node_path(n->parent, buf, len);
+	if (l < 0)
+		return -1;
+	int w = snprintf(buf + l, len - (size_t)l, "%s%s", l ? "/" : "", n->name);
+	return w < 0 || (size_t)w >= len - (size_t)l ? -1 : l + w;
+}

@@ -344,6 +344,10 @@ void twin_name(const char *json_name, char *out, size_t n);
 struct stat;
 int node_mirror(struct ns *ns, struct node *p, const char *name, const struct stat *st,
 		enum nrole role, struct node **out);
+/* n's path in the mount ("spaces/X/space.json", no leading '/'; "" for the
+ * root and a node out of the tree) into buf.  Returns its length, or -1
+ * when it does not fit.  ns->lock held. */
+int node_path(const struct node *n, char *buf, size_t len);
 /* n's times and (files) size from st. */
 void node_mirror_stat(struct node *n, const struct stat *st);
 int64_t ns_now(struct ns *ns);

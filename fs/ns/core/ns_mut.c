@@ -379,11 +379,10 @@ fail:
 	return rc;
 }
 
-/* Where a creation in collection c goes. */
-static void scope_of(struct node *c, struct res_scope *sc)
+void mut_coll_scope(const struct node *c, struct res_scope *sc)
 {
 	memset(sc, 0, sizeof(*sc));
-	switch (c->coll) {
+	switch (c ? c->coll : C_NONE) {
 	case C_APPS:
 	case C_DATAFILES:
 		sc->space_id = c->id;
@@ -463,7 +462,7 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	struct node tmp = *c;
 	tmp.id = s1;
 	tmp.store_id = s2;
-	scope_of(&tmp, &sc);
+	mut_coll_scope(&tmp, &sc);
 	if (!(rc = mut_node_lock_change(ns, n, err, errn))) {
 		n->mem_dirty = false;
 		pthread_mutex_unlock(&ns->lock);

@@ -27,6 +27,8 @@ cJSON *mut_parse_blob(struct cache_blob *b);
 int mut_node_lock_change(struct ns *ns, struct node *n, char *err, size_t errn);
 void mut_node_unlock_change(struct ns *ns, struct node *n);
 void mut_colls_stale(struct ns *ns, enum rkind k);
+/* Where a creation in collection c goes (c NULL: nowhere in particular). */
+void mut_coll_scope(const struct node *c, struct res_scope *sc);
 void mut_apply_change(struct ns *ns, const struct rtype *rt, const char *id, const cJSON *now);
 void mut_apply_delete(struct ns *ns, const struct rtype *rt, const char *id);
 /* A file of d unlinked a moment ago and created again (tar x, mv from

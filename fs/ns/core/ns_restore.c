@@ -110,23 +110,6 @@ void restore_free(struct ns *ns)
 
 /* ---- the report ---- */
 
-static int node_path(const struct node *n, char *buf, size_t len)
-{
-	const char *parts[64];
-	int np = 0;
-	for (; n && n->parent && np < 64; n = n->parent)
-		parts[np++] = n->name;
-	size_t o = 0;
-	buf[0] = '\0';
-	while (np-- > 0) {
-		int w = snprintf(buf + o, len - o, "/%s", parts[np]);
-		if (w < 0 || (size_t)w >= len - o)
-			return -ENAMETOOLONG;
-		o += (size_t)w;
-	}
-	return 0;
-}
-
 void restore_report(struct ns *ns, const char *action, const struct node *n, const char *kind,
 		    const char *old, const char *new_id, const char *why)
 {
@@ -134,8 +117,8 @@ void restore_report(struct ns *ns, const char *action, const struct node *n, con
 	char path[4096] = "", ts[32];
 	if (!r || !r->report)
 		return;
-	if (n)
-		node_path(n, path, sizeof(path));
+	if (n && node_path(n, path + 1, sizeof(path) - 1) > 0)
+		path[0] = '/';
 	time_t now = time(NULL);
 	struct tm tm;
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
@@ -364,24 +347,6 @@ static int hold_add(struct ns *ns, const struct hold *h)
 	return 0;
 }
 
-/* Where a creation in collection c goes (as ns_mut.c's scope_of). */
-static void coll_scope(const struct node *c, struct res_scope *sc)
-{
-	memset(sc, 0, sizeof(*sc));
-	if (!c)
-		return;
-	if (c->coll == C_APPS || c->coll == C_DATAFILES)
-		sc->space_id = c->id;
-	else if (c->coll == C_ASSETS)
-		sc->store_id = c->id;
-	else if (c->coll == C_DATASTORES)
-		sc->space_id = c->space_filter;
-	else if (c->coll == C_SETS) {
-		sc->asset_id = c->id;
-		sc->store_id = c->store_id;
-	}
-}
-
 static void held_update_run(struct ns *ns, struct hold *h);
 
 /* What waited for (k, old) goes through now. */
@@ -495,7 +460,7 @@ int restore_before_update(struct ns *ns, struct node *rn, cJSON *edited, const c
 	}
 	struct node *c = rn->parent ? mut_dir_coll(rn->parent) : NULL;
 	struct res_scope sc;
-	coll_scope(c, &sc);
+	mut_coll_scope(c, &sc);
 	enum rkind wk;
 	char wid[128];
 	int rc = translate(ns, rn, rt, edited, base, &sc, &wk, wid, sizeof(wid), err, errn);
@@ -704,7 +669,7 @@ int restore_create(struct ns *ns, struct node *n, struct node *c, cJSON *doc, ch
 		target = rc == 1;
 	}
 	struct res_scope sc;
-	coll_scope(c, &sc);
+	mut_coll_scope(c, &sc);
 	enum rkind wk;
 	if ((rc = translate(ns, n, rt, doc, NULL, &sc, &wk, wid, sizeof(wid), err, errn)) < 0)
 		return rc;

@@ -227,21 +227,6 @@ void ops_release(struct ns_file *f)
 
 /* ---- paths and failure reports (ns.h) ---- */
 
-/* Writes n's path (ns->lock held).  Returns the length, or -1 when it does
- * not fit. */
-static int node_path(const struct node *n, char *buf, size_t len)
-{
-	if (!n->parent || n->ino == NS_ROOT_INO) {
-		buf[0] = '\0';
-		return 0;
-	}
-	int l = node_path(n->parent, buf, len);
-	if (l < 0)
-		return -1;
-	int w = snprintf(buf + l, len - (size_t)l, "%s%s", l ? "/" : "", n->name);
-	return w < 0 || (size_t)w >= len - (size_t)l ? -1 : l + w;
-}
-
 int ns_path(struct ns *ns, uint64_t ino, const char *name, char *buf, size_t len)
 {
 	int rc = 0;

@@ -423,27 +423,12 @@ static void miss(struct keep_job *j, int rc, const char *fmt, ...)
 	j->m.not_kept = strdup(j->why);
 }
 
-/* n's path in the mount, without a leading '/'. */
-static int path_of(const struct node *n, char *buf, size_t len)
-{
-	size_t l = 0;
-	if (n->parent && n->parent->ino != NS_ROOT_INO) {
-		int rc = path_of(n->parent, buf, len);
-		if (rc)
-			return rc;
-		l = strlen(buf);
-	}
-	int r = snprintf(buf + l, len - l, "%s%s", l ? "/" : "", n->name ? n->name : "");
-	return r < 0 || (size_t)r >= len - l ? -ENAMETOOLONG : 0;
-}
-
 /* The description's fields known before any request. */
 static int gather(struct node *n, struct keep_job *j)
 {
 	char path[4096];
-	int rc = path_of(n, path, sizeof(path));
-	if (rc)
-		return rc;
+	if (node_path(n, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
 	snprintf(j->m.type, sizeof(j->m.type), "%s", n->rt->type);
 	snprintf(j->m.id, sizeof(j->m.id), "%s", n->id);
 	j->m.deleted_ms = ns_wall_ms();
