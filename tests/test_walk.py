@@ -164,3 +164,87 @@ def test_walk_max(tenant, mount_factory, walk_max, refetched):
         time.sleep(0.2)
     open(m.path("users", users[7]), "rb").read()
     assert (tenant.routes().get("GET /api/v1/users", 0) > 0) == refetched
+
+
+# ---- per-app views (scripts/, data-model/, lineage/, .qvf/) at default options
+
+def find_files(m):
+    r = subprocess.run("cd '%s' && find . \\( -path ./changes -o -path ./reports -o -path ./reloads \\) "
+                       "-prune -o -type f -print" % m.mnt, shell=True, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split("\n")[:-1]
+
+
+def top_files(files, d, ext):
+    pre = "./%s/" % d
+    return [f for f in files if f.startswith(pre) and f.endswith(ext) and "/" not in f[len(pre):]
+            and not f[len(pre):].startswith(".")]
+
+
+def test_a_find_with_every_view_on_costs_the_list_page_minimum(tenant, mount_factory):
+    """scripts/, data-model/, lineage/ and .qvf/ cost a request per app when
+    their sizes or contents are asked for, not when they are listed: a find
+    of the tree (names and types) costs the list-page minimum at default
+    options, and shows every app in each view."""
+    minimum = list_page_minimum(tenant)
+    m = mount_factory(tenant.url, "cache_ttl=300")
+    tenant.reset()
+    files = find_files(m)
+    assert tenant.total() == minimum, sorted(tenant.routes().items())
+    apps = sorted(f[len("./apps/"):-len(".json")] for f in top_files(files, "apps", ".json"))
+    assert len(apps) == 260
+    for d, ext in (("scripts", ".qvs"), ("data-model", ".json"), ("lineage", ".json"),
+                   ("apps/.qvf", ".qvf")):
+        got = sorted(f[len("./%s/" % d):-len(ext)] for f in top_files(files, d, ext))
+        assert got == apps, d
+    # every space's scripts/ holds its apps' scripts
+    for sp in space_dirs(m)[:5]:
+        have = sorted(n[:-5] for n in os.listdir(m.path("spaces", sp, "apps"))
+                      if n.endswith(".json") and not n.startswith("."))
+        assert sorted(n[:-4] for n in os.listdir(m.path("spaces", sp, "scripts"))) == have
+    assert tenant.total() == minimum
+
+
+@pytest.mark.parametrize("view,route,per_app", [
+    ("lineage", "GET /api/v1/apps/{id}/data/lineage", 1),
+    ("scripts", "GET /api/v1/apps/{id}/scripts/{id}", 2)])
+def test_ls_l_of_a_view_fetches_each_app_once_side_by_side(tenant, mount_factory, view, route,
+                                                            per_app):
+    """ls -l of a per-app view: one fetch per app (no more), several at once
+    (the walk reads ahead), sizes exact; reading them afterwards costs
+    nothing."""
+    m = mount_factory(tenant.url, "cache_ttl=300")
+    os.listdir(m.path("apps"))
+    tenant.config(latency_ms=20)
+    try:
+        tenant.reset()
+        r = subprocess.run(["ls", "-l", "--time-style=+", m.path(view)], capture_output=True,
+                           text=True, timeout=300)
+        st = tenant.stats()
+    finally:
+        tenant.config(latency_ms=0)
+    assert r.returncode == 0, r.stderr
+    assert st["routes"].get(route) == 260, st["routes"]
+    assert st["total"] == 260 * per_app, st["routes"]
+    assert st["max_inflight"] >= 4, st  # side by side, not one after another
+    sizes = {}
+    for line in r.stdout.split("\n")[1:]:
+        if line:
+            f = line.split(None, 5)
+            sizes[f[5]] = int(f[4])
+    assert len(sizes) == 260
+    tenant.reset()
+    for name, size in sizes.items():
+        assert len(open(os.path.join(m.path(view), name), "rb").read()) == size, name
+    assert tenant.total() == 0
+
+
+def test_one_file_of_a_view_after_its_listing_costs_one_request(tenant, mount_factory):
+    m = mount_factory(tenant.url, "cache_ttl=300")
+    names = sorted(os.listdir(m.path("data-model")))
+    tenant.reset()
+    raw = open(m.path("data-model", names[7]), "rb").read()
+    assert tenant.routes() == {"GET /api/v1/apps/{id}/data/metadata": 1}
+    assert os.stat(m.path("data-model", names[7])).st_size == len(raw)
+    assert tenant.total() == 1

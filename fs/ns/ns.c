@@ -363,6 +363,8 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 	if ((rc = ensure_node_listed(ns, p, err, errn)))
 		goto out;
 	struct node *n = strmap_get(p->kids, name);
+	if (!n && KIND(ns, p) && KIND(ns, p)->lookup_lazy)
+		n = KIND(ns, p)->lookup_lazy(ns, p, name);
 	if (!n && p->role == R_COLL && p->coll != C_NONE && !p->space_filter) {
 		/* (a space's view shows what its listing holds, nothing by id) */
 		char id[128];
@@ -483,10 +485,12 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		prefetch_for_dir(ns, n->parent);
 	if ((rc = ensure_node_listed(ns, n, err, errn)))
 		goto out;
-	if (KIND(ns, n) && KIND(ns, n)->opendir)
-		KIND(ns, n)->opendir(ns, n); /* scripts/: every stale script, side by side */
+	const struct ns_kind *nk = KIND(ns, n);
+	if (nk && nk->opendir)
+		nk->opendir(ns, n); /* .trash: the expired entries go first */
+	size_t lazy = nk && nk->list_lazy ? nk->list_lazy(ns, n, NULL) : 0;
 	d = calloc(1, sizeof(*d));
-	if (!d || !(d->ents = calloc(n->nkids + 2, sizeof(*d->ents)))) {
+	if (!d || !(d->ents = calloc(n->nkids + lazy + 2, sizeof(*d->ents)))) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -505,6 +509,8 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
+	if (lazy)
+		nk->list_lazy(ns, n, d); /* (at most `lazy` more) */
 	rc = ns_dir_sort(d);
 out:
 	ns_walk_end();

@@ -24,6 +24,7 @@ static cJSON *stats(struct sim_tenant *t)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "total", (double)t->total);
+	cJSON_AddNumberToObject(o, "max_inflight", (double)t->max_inflight);
 	cJSON *r = cJSON_AddObjectToObject(o, "routes");
 	for (size_t i = 0; i < t->routes.nb; i++)
 		for (struct hent *e = t->routes.b[i]; e; e = e->next)

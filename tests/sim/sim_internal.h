@@ -122,6 +122,7 @@ struct sim_tenant {
 	struct hmap counts;      /* "METHOD path" -> long* (raw path) */
 	struct hmap routes;      /* "METHOD template" -> long* */
 	long total;
+	long inflight, max_inflight; /* counted requests being answered; the most at once */
 	long long seq, log_epoch;
 	struct logent *log;
 	size_t nlog, caplog;

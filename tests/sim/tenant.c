@@ -298,6 +298,7 @@ void counts_reset_locked(struct sim_tenant *t)
 	hm_clear(&t->counts, free);
 	hm_clear(&t->routes, free);
 	t->total = 0;
+	t->max_inflight = t->inflight;
 	for (size_t i = 0; i < t->nlog; i++)
 		logent_free(&t->log[i]);
 	t->nlog = 0;
@@ -578,8 +579,11 @@ int sim_handle(struct sim_tenant *t, const struct http_request *req, struct http
 	pthread_mutex_lock(&t->mu);
 	seq = ++t->seq;
 	epoch = t->log_epoch;
-	if (counted && rkey && pkey) {
+	bool tracked = counted && rkey && pkey;
+	if (tracked) {
 		t->total++;
+		if (++t->inflight > t->max_inflight)
+			t->max_inflight = t->inflight;
 		count_inc(&t->routes, rkey);
 		count_inc(&t->counts, pkey);
 		faulted = fault_take(t, pkey, &f);
@@ -592,6 +596,7 @@ int sim_handle(struct sim_tenant *t, const struct http_request *req, struct http
 	sim_sleep(t, latency);
 	if (faulted && f.mode == 1) {
 		pthread_mutex_lock(&t->mu);
+		t->inflight--;
 		log_append(t, &c, seq, epoch, 0);
 		pthread_mutex_unlock(&t->mu);
 		ctx_clear(&c);
@@ -601,6 +606,7 @@ int sim_handle(struct sim_tenant *t, const struct http_request *req, struct http
 		if (req->timeout_ms > 0 && f.stall_ms >= req->timeout_ms) {
 			sim_sleep(t, req->timeout_ms);
 			pthread_mutex_lock(&t->mu);
+			t->inflight--;
 			log_append(t, &c, seq, epoch, 0);
 			pthread_mutex_unlock(&t->mu);
 			ctx_clear(&c);
@@ -646,6 +652,8 @@ int sim_handle(struct sim_tenant *t, const struct http_request *req, struct http
 	fmt_http_date(date, sizeof(date), c.now);
 	http_response_add_header(resp, "Date", date);
 	log_append(t, &c, seq, epoch, resp->status);
+	if (tracked)
+		t->inflight--;
 	pthread_mutex_unlock(&t->mu);
 	ctx_clear(&c);
 	return 0;

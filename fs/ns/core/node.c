@@ -279,6 +279,18 @@ int ns_dir_sort(struct ns_dir *d)
 	return 0;
 }
 
+void ns_dir_add_lazy(struct ns *ns, struct ns_dir *d, const char *name)
+{
+	struct ns_dirent *e = &d->ents[d->n++];
+	e->name = strdup(name);
+	e->noattr = true;
+	e->attr.ino = NS_INO_UNKNOWN;
+	e->attr.mode = S_IFREG | (0444 & ~ns->o.umask);
+	e->attr.nlink = 1;
+	e->attr.uid = ns->o.uid;
+	e->attr.gid = ns->o.gid;
+}
+
 int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out)
 {
 	pthread_mutex_unlock(&ns->lock);

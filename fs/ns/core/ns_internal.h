@@ -214,11 +214,18 @@ struct ns_kind {
 			size_t size);
 	/* the kind's children of a space's directory (scripts/), entries whose
 	 * attributes take a request (listed without them), work before a
-	 * directory of the kind is listed (scripts side by side), and resources
-	 * changed behind the mount's back (their scripts, data models) */
+	 * directory of the kind is listed (the trash's expired entries go),
+	 * and resources changed behind the mount's back (their scripts, data
+	 * models) */
 	void (*space_kids)(struct ns *ns, struct node *space);
 	bool (*attrs_need_fetch)(struct ns *ns, struct node *n);
 	void (*opendir)(struct ns *ns, struct node *d);
+	/* A directory whose entries get nodes only when looked up (a view of
+	 * apps/ per app, 25k nodes a walk would not need): list_lazy appends
+	 * those without a node to dir (NULL: returns how many at most), and
+	 * lookup_lazy makes the node of one (NULL: no such entry). */
+	size_t (*list_lazy)(struct ns *ns, struct node *d, struct ns_dir *dir);
+	struct node *(*lookup_lazy)(struct ns *ns, struct node *d, const char *name);
 	void (*note_changed)(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
 	/* files: open fills f (f->kind is the node's kind) */
 	int (*open)(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
@@ -369,6 +376,9 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
  * frees it when rc is not 0) and returns rc. */
 int ns_dir_sort(struct ns_dir *d);
 int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out);
+/* Appends a file entry without a node to d (room made by the caller): its
+ * name and type only, for the kernel to look up (ns_kind list_lazy). */
+void ns_dir_add_lazy(struct ns *ns, struct ns_dir *d, const char *name);
 /* Is a listing or fetch made at t fresh?  Within cache_ttl, or for the
  * length of the walk that made it (node.c). */
 bool ns_fresh(struct ns *ns, int64_t t);

@@ -95,6 +95,10 @@ struct ns_attr {
 	bool transient;       /* not to be kept at all (a writer's unsent size) */
 };
 
+/* The inode number of an entry that has no node yet (list_lazy): "unknown",
+ * as libfuse's high-level API reports d_ino; the lookup gives the real one. */
+#define NS_INO_UNKNOWN 0xffffffffu
+
 struct ns_dirent {
 	char *name;
 	struct ns_attr attr;

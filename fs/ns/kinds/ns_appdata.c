@@ -5,11 +5,12 @@
  * metadata (data-model/) or .../data/lineage (lineage/), rendered as jq
  * prints it.  Both describe the app's last reload.
  *
- * Costs: the entries come from the apps/ listing; listing either directory
- * fetches every stale file, 8 side by side (one request per app), so that
- * sizes are exact before the first read and grep -r or jq over the
- * directory costs nothing more within the TTL.  A file that could not be
- * fetched is listed without attributes and looked up alone.
+ * Costs: the entries come from the apps/ listing and get a node only when
+ * looked up (ad_list_lazy, ad_lookup_lazy): listing either directory costs
+ * nothing.  A stale file is listed without attributes and fetched at its
+ * lookup; in a walk that listed the directory, ns_ext.c's readahead fetches
+ * the next stale ones side by side (ad_prefetch), so ls -l, tar or grep -r
+ * cost one request per app and nothing more within the TTL.
  *
  * Invariants: an xadata is never freed while the namespace lives; one
  * fetch per file at a time (busy, waiters on ns->cv, bounded).  An X_ADDIR
@@ -191,7 +192,7 @@ static int ad_fetch(struct ns *ns, struct node *n, struct xadata *a, char *err, 
 	return 0;
 }
 
-/* ---- listing: every stale file fetched side by side ---- */
+/* ---- a walk's readahead: stale files fetched side by side ---- */
 
 struct ad_item {
 	struct xadata *a;
@@ -215,25 +216,31 @@ static void ad_one(void *arg, size_t i)
 	it->text = fetch_text(j->qc, it->app, j->k, &it->len, &it->rc, NULL, 0);
 }
 
-void ad_prefetch(struct ns *ns, struct node *d)
+/* A walk's readahead (ns_ext.c ext_readahead): fetches first's file and up
+ * to max - 1 other stale files of d (those after first in d's order, then
+ * those before), AD_PARALLEL side by side, the lock dropped meanwhile. */
+void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 {
-	struct ad_item *v = calloc(d->nkids ? d->nkids : 1, sizeof(*v));
+	struct node *apps = d->coll_root, *fa = first->id ? strmap_get(apps->by_id, first->id) : NULL;
+	struct ad_item *v = calloc(max ? max : 1, sizeof(*v));
 	size_t n = 0;
 	if (!v)
 		return;
-	for (size_t i = 0; i < d->nkids; i++) {
-		struct node *k = d->kidv[i];
-		struct xadata *a = k->gone ? NULL : ad_of(ns, k);
+	enum appdata_kind kd = kind_of(d);
+	size_t from = fa && fa->parent == apps && fa->idx < apps->nkids ? fa->idx : 0;
+	for (size_t j = 0; j < apps->nkids && n < max; j++) {
+		struct node *k = apps->kidv[(from + j) % apps->nkids];
+		struct xadata *a = k->role == R_FILE && !k->gone && k->id ? ad_get(ns, kd, k->id) : NULL;
 		if (!a || a->busy || ad_fresh(ns, a))
 			continue;
 		a->busy = true;
 		v[n].a = a;
-		v[n].n = k;
+		v[n].n = strmap_get(d->by_id, k->id); /* (NULL: no node yet) */
 		snprintf(v[n].app, sizeof(v[n].app), "%s", k->id);
 		n++;
 	}
 	if (n) {
-		struct ad_job j = { ns->o.client, kind_of(d), v };
+		struct ad_job j = { ns->o.client, kd, v };
 		int64_t started = ns_now(ns);
 		pthread_mutex_unlock(&ns->lock);
 		par_run(n, AD_PARALLEL, ad_one, &j);
@@ -250,51 +257,69 @@ void ad_prefetch(struct ns *ns, struct node *d)
 	free(v);
 }
 
-/* Makes d's entries follow the apps/ listing (the lock may be dropped). */
+/* Makes d's nodes follow the apps/ listing (the lock may be dropped):
+ * renamed with their app, removed with it.  Entries get a node only when
+ * looked up (ad_lookup_lazy): a find of the tree makes none. */
 static int ad_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 {
 	struct node *apps = d->coll_root;
 	int rc = coll_listed(ns, apps, err, errn);
 	if (rc || (d->listed_at && d->listed_at == apps->listed_at))
 		return rc;
-	unsigned gen = ++d->refresh_gen;
-	for (size_t i = 0; i < apps->nkids; i++) {
-		struct node *k = apps->kidv[i], *n;
-		if (k->role != R_FILE || k->gone || !k->id)
-			continue;
-		n = strmap_get(d->by_id, k->id);
-		if (n && !n->gone && strcmp(n->name, k->name)) {
-			node_detach(ns, n);
-			if (node_attach(ns, d, n, k->name) < 0)
-				continue;
-		} else if (!n || n->gone) {
-			if (strmap_get(d->kids, k->name) || !(n = node_new(ns, d, k->name, R_EXT, false)))
-				continue;
-			n->xk = X_ADFILE;
-			n->id = strdup(k->id);
-			n->sname = strdup(d->sname);
-			if (!n->id || !n->sname || strmap_put(d->by_id, k->id, n) < 0) {
-				node_detach(ns, n);
-				continue;
-			}
-		}
-		n->mark = gen;
-	}
 	for (size_t i = d->nkids; i > 0; i--) {
 		struct node *n = d->kidv[i - 1];
-		if (n->mark != gen) {
-			if (strmap_get(d->by_id, n->id) == n)
-				strmap_del(d->by_id, n->id);
-			node_detach(ns, n);
-		}
+		struct node *k = n->id ? strmap_get(apps->by_id, n->id) : NULL;
+		if (k && k->role == R_FILE && !k->gone && !n->gone && !strcmp(n->name, k->name))
+			continue;
+		node_detach(ns, n);
+		if (k && k->role == R_FILE && !k->gone && !strmap_get(d->kids, k->name) &&
+		    node_attach(ns, d, n, k->name) == 0)
+			continue;
+		if (n->id && strmap_get(d->by_id, n->id) == n)
+			strmap_del(d->by_id, n->id);
 	}
 	d->listed_at = apps->listed_at;
 	return 0;
 }
 
+size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
+{
+	struct node *apps = d->coll_root;
+	if (!dir)
+		return apps->nkids;
+	for (size_t i = 0; i < apps->nkids; i++) {
+		struct node *k = apps->kidv[i], *n;
+		if (k->role != R_FILE || k->gone || !k->id || k->hidden)
+			continue;
+		if ((n = strmap_get(d->by_id, k->id)) && !n->gone)
+			continue; /* listed with its node */
+		if (!strmap_get(d->kids, k->name))
+			ns_dir_add_lazy(ns, dir, k->name);
+	}
+	return 0;
+}
+
+struct node *ad_lookup_lazy(struct ns *ns, struct node *d, const char *name)
+{
+	struct node *k = strmap_get(d->coll_root->kids, name), *n;
+	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden ||
+	    ((n = strmap_get(d->by_id, k->id)) && !n->gone))
+		return NULL;
+	if (!(n = node_new(ns, d, k->name, R_EXT, false)))
+		return NULL;
+	n->xk = X_ADFILE;
+	n->id = strdup(k->id);
+	n->sname = strdup(d->sname);
+	if (!n->id || !n->sname || strmap_put(d->by_id, k->id, n) < 0) {
+		node_detach(ns, n);
+		return NULL;
+	}
+	return n;
+}
+
 int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	return d->xk == X_ADDIR ? ad_sync(ns, d, err, errn) : 0; /* opendir: ad_prefetch */
+	return d->xk == X_ADDIR ? ad_sync(ns, d, err, errn) : 0; /* a walk fetches ahead */
 }
 
 int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn)

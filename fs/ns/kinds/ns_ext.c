@@ -111,8 +111,43 @@ int ext_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	return rc ? rc : still_there(d);
 }
 
+/* Readahead for a walk (docs/SEMANTICS.md "Load scripts", "Data model and
+ * lineage"): a listing of scripts/, data-model/ or lineage/ fetches nothing
+ * (find needs no sizes), and its stale entries are listed without
+ * attributes.  When a stale entry n is looked up or opened in a walk that
+ * listed its directory (ls -l, tar, rsync, grep -r), this fetches n with the
+ * next stale entries side by side: 1 at the first miss, then 8, 16, 32 and
+ * 64 at each further miss in the same directory and walk, so a walk costs
+ * one request per file (no more) with the latency of a side-by-side fetch,
+ * and a single cat after an ls costs one. */
+#define RA_MAX 64
+static void ext_readahead(struct ns *ns, struct node *n)
+{
+	struct node *d = n->parent;
+	struct ns_ext *x = ns->ext;
+	if (!d || !x || d->walk_id != ns->walk_id || !(d->walk_ops & WALK_OPENDIR) ||
+	    !ext_attrs_need_fetch(ns, n))
+		return;
+	if (x->ra_dir == d->ino && x->ra_walk == d->walk_id) {
+		x->ra_run++;
+	} else {
+		x->ra_dir = d->ino;
+		x->ra_walk = d->walk_id;
+		x->ra_run = 1;
+	}
+	if (x->ra_run < 2)
+		return; /* a lone lookup fetches its own file */
+	size_t max = x->ra_run >= 5 ? RA_MAX : (size_t)8 << (x->ra_run - 2); /* 8, 16, 32 */
+	if (n->xk == X_QVS)
+		scr_prefetch(ns, d, n, max);
+	else
+		ad_prefetch(ns, d, n, max);
+}
+
 int ext_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
+	if (n->xk == X_QVS || n->xk == X_ADFILE)
+		ext_readahead(ns, n);
 	int rc = n->xk == X_API || ops_owns(n)  ? 0
 		 : n->xk == X_HISTVER		? scr_hist_fresh(ns, n, err, errn)
 		 : X_IS_SCRIPTS(n->xk)		? scr_fresh(ns, n, err, errn)
@@ -162,12 +197,18 @@ void ext_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, si
 	}
 }
 
-void ext_opendir(struct ns *ns, struct node *d)
+static size_t ext_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 {
-	if (d->xk == X_SCRDIR)
-		scr_prefetch(ns, d);
-	else if (d->xk == X_ADDIR)
-		ad_prefetch(ns, d);
+	return d->xk == X_SCRDIR ? scr_list_lazy(ns, d, dir)
+	       : d->xk == X_ADDIR ? ad_list_lazy(ns, d, dir)
+				  : 0;
+}
+
+static struct node *ext_lookup_lazy(struct ns *ns, struct node *d, const char *name)
+{
+	return d->xk == X_SCRDIR ? scr_lookup_lazy(ns, d, name)
+	       : d->xk == X_ADDIR ? ad_lookup_lazy(ns, d, name)
+				  : NULL;
 }
 
 bool ext_attrs_need_fetch(struct ns *ns, struct node *n)
@@ -417,7 +458,8 @@ const struct ns_kind ns_ext_kind = {
 	.rename = ext_rename,
 	.space_kids = ext_add_space_kids,
 	.attrs_need_fetch = ext_attrs_need_fetch,
-	.opendir = ext_opendir,
+	.list_lazy = ext_list_lazy,
+	.lookup_lazy = ext_lookup_lazy,
 	.note_changed = ext_note_changed,
 	.setxattr = ext_setxattr,
 };

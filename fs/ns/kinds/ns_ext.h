@@ -104,10 +104,6 @@ void ext_add_space_kids(struct ns *ns, struct node *space);
 /* ns_note_changed: resources of kind changed behind our back (apps: their
  * scripts and data models are fetched again at next use). */
 void ext_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
-/* ns_opendir of an R_EXT directory, after ensure_node_listed: fetches what
- * its entries' attributes need, side by side (may drop the lock; failures
- * are left for each entry's lookup to report). */
-void ext_opendir(struct ns *ns, struct node *d);
 /* ns_opendir: would n's attributes take a request of their own? (then it
  * is listed without attributes and the kernel looks it up) */
 bool ext_attrs_need_fetch(struct ns *ns, struct node *n);
@@ -166,6 +162,10 @@ struct ns_ext {
 	struct strmap *adata;
 	struct xadata **adall;
 	size_t nadall, capadall;
+	/* a walk's readahead in scripts/, data-model/, lineage/ (ext_readahead):
+	 * the directory of the last miss, its walk, and the misses in a row */
+	uint64_t ra_dir;
+	unsigned ra_walk, ra_run;
 };
 
 /* Handles with state of their own (f->ext) start with this. */
@@ -218,7 +218,10 @@ void scr_drop_caches(struct ns_ext *x);
 void scr_note_changed(struct ns *ns, const char *app);
 int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn);
 int scr_listed(struct ns *ns, struct node *d, char *err, size_t errn);
-void scr_prefetch(struct ns *ns, struct node *d);
+void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max);
+/* scripts/ gives its scripts nodes only when looked up (ns_kind list_lazy) */
+size_t scr_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir);
+struct node *scr_lookup_lazy(struct ns *ns, struct node *d, const char *name);
 int scr_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
 bool scr_attrs_need_fetch(struct ns *ns, struct node *n);
 void scr_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
@@ -268,7 +271,9 @@ void ad_free_all(struct ns_ext *x);
 void ad_drop_caches(struct ns_ext *x);
 void ad_note_changed(struct ns *ns, const char *app);
 int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn);
-void ad_prefetch(struct ns *ns, struct node *d);
+void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max);
+size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir);
+struct node *ad_lookup_lazy(struct ns *ns, struct node *d, const char *name);
 int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn);
 bool ad_attrs_need_fetch(struct ns *ns, struct node *n);
 void ad_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);

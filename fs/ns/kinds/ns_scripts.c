@@ -9,10 +9,12 @@
  *  - the entries: the sibling apps/ listing (no request of their own);
  *  - a script's bytes, size and mtime: the app's script history (the newest
  *    version's id and modifiedTime) and that version's text: two requests
- *    per app, kept for the mount's TTL.  Listing scripts/ fetches every
- *    stale script side by side (SCR_PARALLEL threads), so that ls -l,
- *    find -size and grep -r see exact sizes; a script that could not be
- *    fetched is listed without attributes and looked up alone.
+ *    per app, kept for the mount's TTL.  Listing scripts/ fetches nothing
+ *    and makes no node (scr_list_lazy): a stale script is listed without
+ *    attributes, gets its node when looked up (scr_lookup_lazy) and is
+ *    fetched then; a walk that listed the directory reads ahead
+ *    (ns_ext.c ext_readahead -> scr_prefetch, SCR_PARALLEL side by side),
+ *    so ls -l, tar and grep -r cost two requests per app, no more.
  *
  * Writing: a handle opened for writing edits a private copy of the script
  * it opened (its base version).  Its close sends a new version when the
@@ -221,20 +223,24 @@ static void pf_one(void *arg, size_t i)
 	it->rc = scripts_current(j->qc, it->app, &it->ver, &it->text, &it->len, NULL, 0);
 }
 
-/* At opendir (not at a lookup: one file's lookup fetches that file only):
- * fetches every stale script of scripts/ directory d, SCR_PARALLEL at a
- * time (the lock dropped meanwhile).  Failures are left for the lookup of
- * each entry to report. */
-void scr_prefetch(struct ns *ns, struct node *d)
+/* A walk's readahead (ns_ext.c ext_readahead): fetches first's script and
+ * up to max - 1 other stale scripts of scripts/ directory d (its apps/
+ * order from first's app on, then those before), SCR_PARALLEL at a time (the lock
+ * dropped meanwhile).  Failures are left for the lookup of each entry to
+ * report. */
+void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 {
-	struct pf_item *v = calloc(d->nkids ? d->nkids : 1, sizeof(*v));
+	struct node *apps = d->coll_root, *fa = first->id ? strmap_get(apps->by_id, first->id) : NULL;
+	struct pf_item *v = calloc(max ? max : 1, sizeof(*v));
 	size_t n = 0;
 	if (!v)
 		return;
-	for (size_t i = 0; i < d->nkids; i++) {
-		struct node *k = d->kidv[i];
-		struct xscript *s = k->role == R_EXT && k->xk == X_QVS && !k->gone ? scr_of(ns, k) : NULL;
-		if (!s || s->fetch.running || s->save.running || xs_fresh(ns, s))
+	size_t from = fa && fa->parent == apps && fa->idx < apps->nkids ? fa->idx : 0;
+	for (size_t j = 0; j < apps->nkids && n < max; j++) {
+		struct node *k = apps->kidv[(from + j) % apps->nkids], *q;
+		struct xscript *s = k->role == R_FILE && !k->gone && k->id ? xs_get(ns, k->id) : NULL;
+		if (!s || s->fetch.running || s->save.running || xs_fresh(ns, s) ||
+		    ((q = strmap_get(d->by_id, k->id)) && q->mem_dirty))
 			continue;
 		flight_begin(&s->fetch);
 		v[n].s = s;
@@ -334,59 +340,89 @@ const char *scr_app_for_name(struct node *d, const char *name)
 	return NULL;
 }
 
-/* Makes d's entries follow its apps/ listing (the lock may be dropped). */
+/* Makes d's nodes follow its apps/ listing (the lock may be dropped):
+ * renamed with their app, removed with it.  A script gets a node only when
+ * looked up (scr_lookup_lazy): a find of the tree makes none. */
 int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 {
 	struct node *apps = d->coll_root;
 	int rc = coll_listed(ns, apps, err, errn);
 	if (rc || (d->listed_at && d->listed_at == apps->listed_at))
 		return rc;
-	unsigned gen = ++d->refresh_gen;
 	char q[NAMES_MAX + 8];
-	for (size_t i = 0; i < apps->nkids; i++) {
-		struct node *k = apps->kidv[i];
-		struct node *n = k->id ? strmap_get(d->by_id, k->id) : NULL;
-		if (k->role == R_FILE && !k->gone && n && !n->gone)
-			n->mark = gen;
-	}
 	for (size_t i = d->nkids; i > 0; i--) {
-		struct node *n = d->kidv[i - 1];
-		if (n->role == R_EXT && n->xk == X_QVS && n->mark != gen) {
+		struct node *n = d->kidv[i - 1], *k, *o;
+		if (n->role != R_EXT || n->xk != X_QVS)
+			continue;
+		k = n->id ? strmap_get(apps->by_id, n->id) : NULL;
+		if (!k || k->role != R_FILE || k->gone || !qvs_name(k->name, q, sizeof(q))) {
 			if (strmap_get(d->by_id, n->id) == n)
 				strmap_del(d->by_id, n->id);
 			node_detach(ns, n);
+			continue;
 		}
-	}
-	for (size_t i = 0; i < apps->nkids; i++) {
-		struct node *k = apps->kidv[i], *n;
-		if (k->role != R_FILE || k->gone || !k->id || !qvs_name(k->name, q, sizeof(q)))
+		if (!strcmp(n->name, q))
 			continue;
-		n = strmap_get(d->by_id, k->id);
-		if (n && !n->gone && !strcmp(n->name, q))
-			continue;
-		struct node *o = strmap_get(d->kids, q);
-		if (o && o != n && o->role == R_SCRATCH)
+		if ((o = strmap_get(d->kids, q)) && o->role == R_SCRATCH)
 			mut_mem_node_remove(ns, o);
-		else if (o && o != n)
+		else if (o)
 			continue; /* two apps whose names collide here: the first keeps it */
-		struct xscript *s = strmap_get(ns->ext->scripts, k->id);
-		if (n && !n->gone) {
-			node_detach(ns, n);
-			if (node_attach(ns, d, n, q) < 0)
-				strmap_del(d->by_id, k->id);
-		} else if (!s || s->hidden_until <= ns_now(ns)) {
-			qvs_node_new(ns, d, q, k->id); /* (a removed one comes back after the TTL) */
-		}
+		node_detach(ns, n);
+		if (node_attach(ns, d, n, q) < 0)
+			strmap_del(d->by_id, n->id);
+	}
+	for (size_t i = 0; i < apps->nkids; i++) { /* a tool's file where a script now is */
+		struct node *k = apps->kidv[i], *n, *o;
+		if (k->role == R_FILE && !k->gone && k->id && qvs_name(k->name, q, sizeof(q)) &&
+		    (!(n = strmap_get(d->by_id, k->id)) || n->gone) &&
+		    (o = strmap_get(d->kids, q)) && o->role == R_SCRATCH)
+			mut_mem_node_remove(ns, o);
 	}
 	d->listed_at = apps->listed_at;
 	return 0;
+}
+
+/* The app file of apps/ whose script d lists as `name` without a node yet
+ * (NULL: none, or removed through the mount and still hidden). */
+static struct node *lazy_app(struct ns *ns, struct node *d, struct node *k, char *q, size_t qn)
+{
+	struct node *n;
+	struct xscript *s;
+	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden || !qvs_name(k->name, q, qn) ||
+	    ((n = strmap_get(d->by_id, k->id)) && !n->gone) || strmap_get(d->kids, q))
+		return NULL;
+	s = strmap_get(ns->ext->scripts, k->id);
+	return s && s->hidden_until > ns_now(ns) ? NULL : k;
+}
+
+size_t scr_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
+{
+	struct node *apps = d->coll_root;
+	char q[NAMES_MAX + 8];
+	if (!dir)
+		return apps->nkids;
+	for (size_t i = 0; i < apps->nkids; i++)
+		if (lazy_app(ns, d, apps->kidv[i], q, sizeof(q)))
+			ns_dir_add_lazy(ns, dir, q);
+	return 0;
+}
+
+struct node *scr_lookup_lazy(struct ns *ns, struct node *d, const char *name)
+{
+	char j[NAMES_MAX + 8], q[NAMES_MAX + 8];
+	size_t l = strlen(name);
+	if (l <= 4 || strcmp(name + l - 4, ".qvs") || l + 1 >= sizeof(j))
+		return NULL;
+	snprintf(j, sizeof(j), "%.*s.json", (int)(l - 4), name);
+	struct node *k = lazy_app(ns, d, strmap_get(d->coll_root->kids, j), q, sizeof(q));
+	return k && !strcmp(q, name) ? qvs_node_new(ns, d, q, k->id) : NULL;
 }
 
 int scr_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
 	switch (d->xk) {
 	case X_SCRDIR:
-		return scr_sync(ns, d, err, errn); /* its opendir fetches: scr_prefetch */
+		return scr_sync(ns, d, err, errn); /* a walk's lookups fetch ahead: scr_prefetch */
 	default: /* (.history/: ns_scripts_hist.c, reached from ns_ext.c) */
 		return 0;
 	}

@@ -71,22 +71,24 @@ static struct xver *ver_find(const struct xhist *h, const char *id)
 	return NULL;
 }
 
-/* .history/: one directory per script of its scripts/ directory. */
+/* .history/: one directory per app of its scripts/ directory's apps/
+ * (named like the app's entry without ".json"). */
 static int root_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	struct node *sd = d->coll_root;
+	struct node *sd = d->coll_root, *apps = sd->coll_root;
 	int rc = scr_sync(ns, sd, err, errn);
 	if (rc)
 		return rc;
 	unsigned gen = ++d->refresh_gen;
-	for (size_t i = 0; i < sd->nkids; i++) {
-		struct node *q = sd->kidv[i], *h;
+	for (size_t i = 0; i < apps->nkids; i++) {
+		struct node *q = apps->kidv[i], *h;
 		size_t l = strlen(q->name);
 		char name[NAMES_MAX + 1];
-		if (q->role != R_EXT || q->xk != X_QVS || q->gone || l <= 4 || l - 4 >= sizeof(name))
+		if (q->role != R_FILE || q->gone || !q->id || q->hidden || l <= 5 ||
+		    strcmp(q->name + l - 5, ".json") || l - 5 >= sizeof(name))
 			continue;
-		memcpy(name, q->name, l - 4);
-		name[l - 4] = 0;
+		memcpy(name, q->name, l - 5);
+		name[l - 5] = 0;
 		h = strmap_get(d->by_id, q->id);
 		if (h && !h->gone && strcmp(h->name, name)) {
 			node_detach(ns, h);
