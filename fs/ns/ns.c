@@ -56,13 +56,10 @@ static struct node *add_coll(struct ns *ns, struct node *parent, const char *nam
 			q->rt = n->rt;
 		}
 	}
-	/* reachable by name, not listed: kept out of cp -r, tar and rsync */
-	struct node *ix = node_new(ns, NULL, INDEX_NAME, R_INDEX, false);
-	if (ix) {
-		ix->pinned = ix->hidden = true;
-		if (node_attach(ns, n, ix, INDEX_NAME) < 0)
-			ix->gone = true;
-	}
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd) /* the kinds' own: .index.json */
+		if (kd->coll_kids)
+			kd->coll_kids(ns, n);
 	return n;
 }
 
@@ -176,8 +173,6 @@ static struct node *fresh_src(struct node *n)
 	struct node *p = n->parent;
 	if (n->role == R_SCRATCH || n->role == R_NEW)
 		return NULL; /* in memory: always current */
-	if (n->role == R_INDEX)
-		return p;
 	if (n->role == R_QVF)
 		return n->twin ? fresh_src(n->twin) : NULL;
 	if (n->role == R_QVFDIR)
@@ -204,19 +199,9 @@ int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	if (KIND(ns, n) && KIND(ns, n)->fresh)
 		return KIND(ns, n)->fresh(ns, n, err, errn);
-	struct node *src = fresh_src(n);
-	int rc = 0;
-	if (src && src->role == R_COLL) {
-		if (!ns_fresh(ns, src->listed_at))
-			rc = coll_refresh_any(ns, src, err, errn);
-	} else if (src && !ns_fresh(ns, src->fetched_at)) {
-		rc = fetch_one(ns, src, NULL, err, errn);
-	}
+	int rc = node_refresh(ns, n, fresh_src(n), err, errn);
 	if (rc)
 		return rc;
-	for (struct node *a = n; a && a->ino != NS_ROOT_INO; a = a->parent)
-		if (a->gone)
-			return -ENOENT;
 	if (n->role == R_QVF && (!n->fetched_at || !n->twin || n->fetched_at != n->twin->mtime_ms))
 		return qvf_node_size(ns, n, false, err, errn);
 	return 0;
@@ -249,11 +234,6 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	/* changes/ files show 0666: refused writes say EACCES themselves */
 	node_fill_attr(ns, n, node_writable(ns, n) || n->role == R_LOCAL, a);
-	if (n->role == R_INDEX) {
-		index_update(ns, n);
-		a->size = n->reported_size = n->size;
-		a->mtime_ms = n->mtime_ms;
-	}
 	if (KIND(ns, n) && KIND(ns, n)->fill_attr) {
 		KIND(ns, n)->fill_attr(ns, n, a);
 		if (ns->o.read_only)

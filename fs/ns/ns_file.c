@@ -83,24 +83,13 @@ static int open_upload(struct ns *ns, struct node *n, struct ns_file *f, bool wr
 	return 0;
 }
 
-/* A read-only handle: a snapshot of the content (an index made now, else
- * the cached content, else one GET); n->size is its length. */
+/* A read-only handle: a snapshot of the content (the cached content, else
+ * one GET); n->size is its length. */
 static int open_snapshot(struct ns *ns, struct node *n, struct ns_file *f, char *err,
 			 size_t errn)
 {
 	char key[256];
 	struct cache_blob *b = NULL;
-	if (n->role == R_INDEX) {
-		index_update(ns, n);
-		char *copy = malloc(n->ixlen ? n->ixlen : 1);
-		if (copy)
-			memcpy(copy, n->ixbuf, n->ixlen);
-		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) /* takes copy */
-			return -ENOMEM;
-		f->blob = b;
-		n->size = n->ixlen;
-		return 0;
-	}
 	content_key(n, key, sizeof(key));
 	if (cache_lookup(ns->o.cache, key, &b) != 1) {
 		/* evicted (byte bound) or expired: one GET */

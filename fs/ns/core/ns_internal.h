@@ -202,6 +202,7 @@ struct ns_kind {
 	const char *name;
 	/* the kind's own children of the root (api, reports/) */
 	void (*root_kids)(struct ns *ns, struct node *root);
+	void (*coll_kids)(struct ns *ns, struct node *coll); /* ... of every collection (.index.json) */
 	void (*drop_caches)(struct ns *ns); /* SIGHUP */
 	void (*free)(struct ns *ns);
 	/* attributes and freshness (may drop the lock) */
@@ -411,8 +412,7 @@ struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, 
 int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn);
 void upload_node_drop(struct ns *ns, struct node *n);
 
-/* ns_index.c: makes n's content from its collection when stale. */
-void index_update(struct ns *ns, struct node *n);
+extern const struct ns_kind ns_index_kind; /* .index.json (ns_index.c) */
 /* A read-only file handle of node ino over a content snapshot (takes the
  * reference); NULL on OOM. */
 struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b);
@@ -495,6 +495,11 @@ int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn);
 /* The same, then -ENOENT when the collection or a directory above it is gone:
  * what a kind calls to read a collection's entries (scripts/ from apps/). */
 int coll_listed(struct ns *ns, struct node *coll, char *err, size_t errn);
+/* A node's freshness as the dispatcher makes it: the listing (a collection's)
+ * or the fetch of src, the node that vouches for n (NULL: none), refreshed
+ * when stale; then -ENOENT when n or a directory above it is gone.  May drop
+ * the lock. */
+int node_refresh(struct ns *ns, struct node *n, struct node *src, char *err, size_t errn);
 
 /* node.c: walks (a run of operations without a pause of walk_gap).
  * ns_walk_visit() notes that operation op (WALK_*) visits n now, and sets
