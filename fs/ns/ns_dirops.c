@@ -263,19 +263,6 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		node_detach(ns, n);
 		rc = 0;
 		break;
-	case R_QVF:
-		/* the export goes with its app (rm of the .json deletes the app);
-		 * removing it alone is accepted and changes nothing on the server,
-		 * so that rm -r of a directory of apps works.  The name is free
-		 * until the next listing shows the export again: a tool that
-		 * unlinks and then creates with O_EXCL (tar x) gets its create. */
-		if (n->twin && n->twin->twin == n)
-			n->twin->twin = NULL;
-		n->twin = NULL;
-		node_detach(ns, n);
-		ns_inval_entry(ns, d, name);
-		rc = 0;
-		break;
 	case R_FILE:
 		if (n->self) {
 			/* A resource dir's own file goes with its dir (rmdir); removing
@@ -304,11 +291,14 @@ out:
 	return rc;
 }
 
-static bool dir_empty(const struct node *d)
+/* Empty for rmdir: nothing listed but what a kind puts aside (.qvf/). */
+static bool dir_empty(const struct ns *ns, const struct node *d)
 {
-	for (size_t i = 0; i < d->nkids; i++)
-		if (!d->kidv[i]->gone && !d->kidv[i]->hidden && d->kidv[i]->role != R_QVFDIR)
+	for (size_t i = 0; i < d->nkids; i++) {
+		const struct node *k = d->kidv[i];
+		if (!k->gone && !k->hidden && !(KIND(ns, k) && KIND(ns, k)->aside))
 			return false;
+	}
 	return true;
 }
 
@@ -334,11 +324,7 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		rc = KIND(ns, n)->rmdir(ns, d, n, err, errn);
 		goto out;
 	}
-	if (n->role == R_QVFDIR) {
-		/* the exports go with their apps: accepted, changes nothing (rm -r) */
-		ns_inval_entry(ns, d, name);
-		rc = 0;
-	} else if (n->role == R_RESDIR) {
+	if (n->role == R_RESDIR) {
 		rc = mut_delete_resource(ns, n, err, errn);
 		if (rc == -EBUSY)
 			rc = -ENOTEMPTY;
@@ -347,11 +333,11 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		 * resource: removing one is accepted when it is empty, so that
 		 * rm -r of the resource dir works. */
 		if (!(rc = ensure_node_listed(ns, n, err, errn)))
-			rc = dir_empty(n) ? 0 : -ENOTEMPTY;
+			rc = dir_empty(ns, n) ? 0 : -ENOTEMPTY;
 		if (!rc)
 			ns_inval_entry(ns, d, name);
 	} else if (n->role == R_FOLDER) {
-		if (!(rc = ensure_node_listed(ns, n, err, errn)) && !dir_empty(n))
+		if (!(rc = ensure_node_listed(ns, n, err, errn)) && !dir_empty(ns, n))
 			rc = -ENOTEMPTY;
 		if (!rc && !n->id)
 			rc = -EPERM;
@@ -656,10 +642,11 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 		n->mem_dirty = true;
 		return mut_commit_create(ns, n, err, errn);
 	}
+	const struct ns_kind *kt = t ? KIND(ns, t) : NULL;
 	if (t && t->dir) {
 		rc = -EISDIR;
-	} else if (t && t->role == R_QVF) {
-		rc = qvf_rename_onto(ns, n, nd, newname, err, errn);
+	} else if (kt && kt->rename_onto) { /* an app's export */
+		rc = kt->rename_onto(ns, n, t, nd, newname, err, errn);
 	} else if (t && t->role == R_FILE) {
 		rc = rename_onto_resource(ns, n, t, err, errn);
 	} else if (upload_wanted(ns, nd, newname) &&

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actions/qvf.h"
-
 #include "ns/kinds/ns_ext.h"
 
 /* ---- handles ---- */
@@ -125,7 +123,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		rc = -EISDIR;
 		goto out;
 	}
-	if (wr && n->role == R_QVF && (flags & O_TRUNC) && (rc = qvf_to_upload(ns, n)))
+	if (KIND(ns, n) && KIND(ns, n)->open_as && (rc = KIND(ns, n)->open_as(ns, n, flags)))
 		goto out; /* (a backup's .qvf over the export of the app its JSON made) */
 	if (wr && !node_writable(ns, n)) {
 		rc = -EACCES;
@@ -142,21 +140,12 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	f->writable = wr;
 	f->append = flags & O_APPEND;
 	f->kind = KIND(ns, n);
-	if (KIND(ns, n) && KIND(ns, n)->open) { /* reports/, api, .status.json, .errors */
+	if (KIND(ns, n) && KIND(ns, n)->open) { /* reports/, api, .qvf, .index.json ... */
 		rc = KIND(ns, n)->open(ns, n, f, size_changed, err, errn);
 		goto out;
 	}
 	if (n->role == R_UPLOAD) {
 		rc = open_upload(ns, n, f, wr, flags, size_changed, err, errn);
-		goto out;
-	}
-	if (n->role == R_QVF) {
-		if ((rc = ensure_node_fresh(ns, n, err, errn)))
-			goto out;
-		uint64_t was = n->reported_size;
-		if ((rc = qvf_node_open(ns, n, f, err, errn)))
-			goto out;
-		*size_changed = n->size != was;
 		goto out;
 	}
 	if (n->role == R_SCRATCH || n->role == R_NEW) {
@@ -212,10 +201,6 @@ ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
 		return -EINVAL;
 	if (f->ext && f->kind && f->kind->read)
 		return f->kind->read(f, buf, size, off, NULL, 0);
-	if (f->qf) { /* the pinned export: no lock needed */
-		ssize_t r = pread(qvf_file_fd(f->qf), buf, size, off);
-		return r < 0 ? -errno : r;
-	}
 	pthread_mutex_lock(&f->ns->lock);
 	struct node *n = ns_node(f->ns, f->ino);
 	if (n->role == R_UPLOAD) {
@@ -382,8 +367,6 @@ void ns_release(struct ns_file *f)
 	if (f->ext && f->kind && f->kind->release)
 		f->kind->release(f);
 	cache_blob_unref(f->blob);
-	if (f->qf)
-		qvf_release(f->qf);
 	cJSON_Delete(f->base);
 	free(f->opened_as);
 	free(f->buf);

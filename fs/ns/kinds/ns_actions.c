@@ -20,8 +20,12 @@
  *    resource shows under its own entry.  A failed send keeps the file and
  *    its content and says why (user.qlik.error).
  *
+ * The node kind ns_qvf_kind is .qvf/ (R_QVFDIR) and the exports in it
+ * (R_QVF): the dispatcher reaches them only through its table.
+ *
  * Locks: ns->lock held on entry; qvf_node_size, qvf_node_open and
- * upload_commit drop it around requests.
+ * upload_commit drop it around requests; the exports' read and release run
+ * without it.
  */
 #include "ns/core/ns_mut.h"
 
@@ -66,7 +70,9 @@ void qvf_twin_make(struct ns *ns, struct node *app)
 	app->twin = t;
 }
 
-int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn)
+/* Makes a .qvf node's size known (exports the app when not cached; may drop
+ * the lock).  peek_only: answer from the cache or leave it unknown. */
+static int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn)
 {
 	struct node *app = n->twin;
 	uint64_t size = 0;
@@ -96,7 +102,7 @@ int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size
 	return rc;
 }
 
-int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+static int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
 {
 	struct qvf_file *qf = NULL;
 	if (!n->twin || !n->id)
@@ -111,7 +117,7 @@ int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, s
 	free(id);
 	if (rc)
 		return rc;
-	f->qf = qf;
+	f->ext = qf; /* the pinned export */
 	n->size = qvf_file_size(qf);
 	return 0;
 }
@@ -170,7 +176,11 @@ struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, 
 	return n;
 }
 
-int qvf_to_upload(struct ns *ns, struct node *n)
+/* An app's export n opened to be written over (O_TRUNC): when its name
+ * carries a backup's id the restore map says is an app its JSON made (no
+ * content yet), n becomes an upload of that name (the import that replaces
+ * it).  0 (changed or not: the caller goes on) or -errno. */
+static int qvf_to_upload(struct ns *ns, struct node *n)
 {
 	char old[128];
 	if (names_parse_id(n->name, ".qvf", old, sizeof(old)) <= 0 || !restore_app_is_empty(ns, old))
@@ -191,13 +201,15 @@ int qvf_to_upload(struct ns *ns, struct node *n)
 	return 0;
 }
 
-/* A backup's "Name (OLD).qvf" renamed onto the export of the app restored
- * from OLD (rsync's temporary file): the restore map decides (the same
- * export: nothing to send; an app made from its JSON: replaced by the
- * import); an app's export is never replaced otherwise. */
-int qvf_rename_onto(struct ns *ns, struct node *n, struct node *nd, const char *newname,
-		    char *err, size_t errn)
+/* A scratch file n renamed onto app export t in nd: a backup's "Name
+ * (OLD).qvf" renamed onto the export of the app restored from OLD (rsync's
+ * temporary file): the restore map decides (the same export: nothing to
+ * send; an app made from its JSON: replaced by the import); an app's export
+ * is never replaced otherwise.  0 or -errno. */
+static int qvf_rename_onto(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+			   const char *newname, char *err, size_t errn)
 {
+	(void)t;
 	char old[128], note[80];
 	struct node *c = mut_dir_coll(nd);
 	if (!c || names_parse_id(newname, ".qvf", old, sizeof(old)) <= 0 || !ns->restore) {
@@ -379,3 +391,126 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	upload_sent(ns, n, d);
 	return 0;
 }
+
+/* ---- the kind: .qvf/ and the exports in it ---- */
+
+/* An apps collection's .qvf/ (with exports on). */
+static void qk_coll_kids(struct ns *ns, struct node *coll)
+{
+	if (coll->coll != C_APPS || !ns->o.qvf)
+		return;
+	struct node *q = node_new(ns, coll, QVF_DIR, R_QVFDIR, true);
+	if (q) {
+		q->pinned = true;
+		q->coll_root = coll;
+		q->rt = coll->rt;
+	}
+}
+
+/* An export is fresh while its app's entry is, and its size is of the app's
+ * version; .qvf/ has fixed attributes.  May drop the lock. */
+static int qk_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	struct node *src = n->role == R_QVF && n->twin ? node_fresh_src(n->twin) : NULL;
+	int rc = node_refresh(ns, n, src, err, errn);
+	if (rc)
+		return rc;
+	if (n->role == R_QVF && (!n->fetched_at || !n->twin || n->fetched_at != n->twin->mtime_ms))
+		return qvf_node_size(ns, n, false, err, errn);
+	return 0;
+}
+
+/* .qvf/ is filled by its apps collection's listing. */
+static int qk_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+{
+	struct node *c = d->role == R_QVFDIR ? d->coll_root : NULL;
+	int rc;
+	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh_any(ns, c, err, errn)))
+		return rc;
+	return qk_fresh(ns, d, err, errn);
+}
+
+/* An export whose size is not known without exporting the app. */
+static bool qk_attrs_need_fetch(struct ns *ns, struct node *k)
+{
+	if (k->role != R_QVF)
+		return false; /* .qvf/: fixed attributes */
+	return (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
+	       qvf_node_size(ns, k, true, NULL, 0);
+}
+
+static int qk_open_as(struct ns *ns, struct node *n, int flags)
+{
+	return n->role == R_QVF && (flags & O_TRUNC) ? qvf_to_upload(ns, n) : 0;
+}
+
+/* An export read: the dispatcher refuses writers. */
+static int qk_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		   char *err, size_t errn)
+{
+	int rc = qk_fresh(ns, n, err, errn);
+	if (rc)
+		return rc;
+	uint64_t was = n->reported_size;
+	if ((rc = qvf_node_open(ns, n, f, err, errn)))
+		return rc;
+	*size_changed = n->size != was;
+	return 0;
+}
+
+/* The pinned export (f->ext): no lock needed. */
+static ssize_t qk_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
+		       size_t errn)
+{
+	(void)err;
+	(void)errn;
+	ssize_t r = pread(qvf_file_fd(f->ext), buf, size, off);
+	return r < 0 ? -errno : r;
+}
+
+static void qk_release(struct ns_file *f)
+{
+	qvf_release(f->ext);
+}
+
+/* The export goes with its app (rm of the .json deletes the app); removing
+ * it alone is accepted and changes nothing on the server, so that rm -r of a
+ * directory of apps works.  The name is free until the next listing shows
+ * the export again: a tool that unlinks and then creates with O_EXCL (tar x)
+ * gets its create. */
+static int qk_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)err;
+	(void)errn;
+	if (n->twin && n->twin->twin == n)
+		n->twin->twin = NULL;
+	n->twin = NULL;
+	node_detach(ns, n);
+	ns_inval_entry(ns, d, n->name);
+	return 0;
+}
+
+/* .qvf/: the exports go with their apps: accepted, changes nothing (rm -r). */
+static int qk_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)err;
+	(void)errn;
+	ns_inval_entry(ns, d, n->name);
+	return 0;
+}
+
+const struct ns_kind ns_qvf_kind = {
+	.name = "qvf",
+	.coll_kids = qk_coll_kids,
+	.aside = true,
+	.fresh = qk_fresh,
+	.listed = qk_listed,
+	.attrs_need_fetch = qk_attrs_need_fetch,
+	.open_as = qk_open_as,
+	.open = qk_open,
+	.read = qk_read,
+	.release = qk_release,
+	.unlink = qk_unlink,
+	.rmdir = qk_rmdir,
+	.rename_onto = qvf_rename_onto,
+};
