@@ -187,7 +187,7 @@ bool node_writable(const struct ns *ns, const struct node *n)
 {
 	if (KIND(ns, n) && KIND(ns, n)->writable)
 		return KIND(ns, n)->writable(n);
-	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
+	return n->role == R_SCRATCH || n->role == R_NEW ||
 	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
 }
 

@@ -19,6 +19,17 @@
 
 /* ---- create, mkdir ---- */
 
+/* The kind that claims name in directory d (a data file or a .qvf copied
+ * in: an upload), or NULL. */
+static const struct ns_kind *claimed_by(struct ns *ns, struct node *d, const char *name)
+{
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd)
+		if (kd->claims && kd->claims(ns, d, name))
+			return kd;
+	return NULL;
+}
+
 int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn)
 {
@@ -55,7 +66,7 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 		goto open;
 	}
 	struct node *c = mut_dir_coll(d);
-	int uerr = -ENOMEM;
+	const struct ns_kind *kc;
 	if (d->pending) { /* its own JSON (a create, later), else kept in memory */
 		bool own = d->rt && !strcmp(name, restore_own_file(d->rt->kind));
 		n = own ? node_new(ns, d, name, R_NEW, false) : mut_scratch_new(ns, d, name);
@@ -67,13 +78,9 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	} else if (KIND(ns, d) && KIND(ns, d)->create) { /* reports/ */
 		if ((rc = KIND(ns, d)->create(ns, d, name, &n, err, errn)))
 			goto unlock;
-	} else if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
-		if ((rc = upload_name_check(ns, d, name, err, errn)))
-			goto unlock; /* refused before anything is written */
-		if (!(n = upload_node_new(ns, d, name, &uerr))) {
-			rc = uerr;
+	} else if ((kc = claimed_by(ns, d, name)) && kc->create) { /* an upload */
+		if ((rc = kc->create(ns, d, name, &n, err, errn)))
 			goto unlock;
-		}
 	} else if (mut_name_is_scratch(d, name)) {
 		n = mut_scratch_new(ns, d, name);
 	} else if (c && c->rt->creatable && c->coll != C_DATAFILES &&
@@ -256,11 +263,6 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 	case R_SCRATCH:
 	case R_NEW:
 		mut_mem_node_remove(ns, n);
-		rc = 0;
-		break;
-	case R_UPLOAD:
-		upload_node_drop(ns, n);
-		node_detach(ns, n);
 		rc = 0;
 		break;
 	case R_FILE:
@@ -483,43 +485,6 @@ static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, con
 	return rc;
 }
 
-/* Renames memory-only file n to a name that uploads (rsync's temporary file
- * renamed into data-files/, or onto NAME.qvf in apps/): its content moves to
- * a temporary file and is sent now. */
-static int rename_to_upload(struct ns *ns, struct node *n, struct node *nd, const char *newname,
-			    struct node *t, char *err, size_t errn)
-{
-	struct node *u = t && t->role == R_UPLOAD ? t : NULL;
-	int fd;
-	if (u && u->tmpfd >= 0) {
-		fd = u->tmpfd;
-		u->tmpfd = -1;
-	} else if ((fd = upload_tmpfile(ns)) < 0) {
-		return fd;
-	}
-	if (ftruncate(fd, 0) < 0 ||
-	    (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen)) {
-		int e = -errno;
-		close(fd);
-		return e ? e : -EIO;
-	}
-	if (t) {
-		if (t->role == R_SCRATCH)
-			mut_mem_node_remove(ns, t);
-		else
-			node_detach(ns, t);
-	}
-	node_detach(ns, n);
-	n->tmplen = n->memlen;
-	node_drop_mem(ns, n);
-	n->role = R_UPLOAD;
-	n->tmpfd = fd;
-	n->sent = false;
-	n->mem_dirty = true;
-	int rc = node_attach(ns, nd, n, newname);
-	return rc ? rc : upload_commit(ns, n, err, errn);
-}
-
 /* Renames or moves resource entry n (file or dir) to nd/newname through the
  * API.  Lock held; dropped during the requests. */
 static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const char *newname,
@@ -642,16 +607,17 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 		n->mem_dirty = true;
 		return mut_commit_create(ns, n, err, errn);
 	}
-	const struct ns_kind *kt = t ? KIND(ns, t) : NULL;
+	/* t's kind takes it (an app's export; an upload, for a name it still
+	 * claims), else a kind that claims the new name (an upload) */
+	const struct ns_kind *kt = t ? KIND(ns, t) : NULL, *kc = claimed_by(ns, nd, newname);
 	if (t && t->dir) {
 		rc = -EISDIR;
-	} else if (kt && kt->rename_onto) { /* an app's export */
+	} else if (kt && kt->rename_onto && (!kt->claims || kt->claims(ns, nd, newname))) {
 		rc = kt->rename_onto(ns, n, t, nd, newname, err, errn);
 	} else if (t && t->role == R_FILE) {
 		rc = rename_onto_resource(ns, n, t, err, errn);
-	} else if (upload_wanted(ns, nd, newname) &&
-		   (!t || t->role == R_UPLOAD || t->role == R_SCRATCH)) {
-		rc = rename_to_upload(ns, n, nd, newname, t, err, errn);
+	} else if (kc && kc->rename_onto && (!t || t->role == R_SCRATCH)) {
+		rc = kc->rename_onto(ns, n, t, nd, newname, err, errn);
 	} else if (to_scratch || n->role == R_NEW) {
 		if (t)
 			mut_mem_node_remove(ns, t);

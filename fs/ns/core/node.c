@@ -365,8 +365,6 @@ struct node *node_fresh_src(struct node *n)
 	struct node *p = n->parent;
 	if (n->role == R_SCRATCH || n->role == R_NEW)
 		return NULL; /* in memory: always current */
-	if (n->role == R_UPLOAD)
-		return NULL;
 	if (n->hidden || n->role == R_ME)
 		return n;
 	if (n->self)

@@ -203,7 +203,7 @@ struct ns_kind {
 	const char *name;
 	/* the kind's own children of the root (api, reports/) */
 	void (*root_kids)(struct ns *ns, struct node *root);
-	void (*coll_kids)(struct ns *ns, struct node *coll); /* ... of every collection (.qvf/) */
+	void (*coll_kids)(struct ns *ns, struct node *coll); /* ... of every collection (.qvf/, .index.json) */
 	bool aside; /* its nodes leave a directory empty for rmdir (.qvf/ in apps/) */
 	void (*drop_caches)(struct ns *ns); /* SIGHUP */
 	void (*free)(struct ns *ns);
@@ -233,10 +233,18 @@ struct ns_kind {
 			size_t errn);
 	ssize_t (*write)(struct ns_file *f, const char *data, size_t size, off_t off);
 	void (*release)(struct ns_file *f);
+	/* content the node keeps itself (an upload's file), whichever handle:
+	 * read and written with ns->lock held, by the node's kind now */
+	ssize_t (*node_read)(struct ns_file *f, struct node *n, char *buf, size_t size, off_t off);
+	ssize_t (*node_write)(struct ns_file *f, struct node *n, const char *data, size_t size,
+			      off_t off);
 	bool (*opened)(struct ns_file *f, uid_t caller);
 	int (*flush)(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
 	int (*truncate)(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size);
-	/* directory operations */
+	/* directory operations; claims: a name in a directory of no kind that
+	 * makes a node of this one (a data file copied in), by its create and
+	 * rename_onto (t NULL or a scratch file) */
+	bool (*claims)(struct ns *ns, struct node *d, const char *name);
 	int (*create)(struct ns *ns, struct node *d, const char *name, struct node **out,
 		      char *err, size_t errn);
 	int (*unlink)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
@@ -398,14 +406,9 @@ bool node_writable(const struct ns *ns, const struct node *n);
 
 /* ns_actions.c: .qvf files, uploads and imports. */
 extern const struct ns_kind ns_qvf_kind; /* .qvf/ and the exports (R_QVFDIR, R_QVF) */
+extern const struct ns_kind ns_upload_kind; /* files copied in to be sent (R_UPLOAD) */
 void qvf_twin_make(struct ns *ns, struct node *app);
-bool upload_wanted(struct ns *ns, struct node *dir, const char *name);
 int upload_tmpfile(struct ns *ns); /* an unlinked 0600 file in tmp_dir, or -errno */
-/* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
-int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn);
-struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err);
-int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn);
-void upload_node_drop(struct ns *ns, struct node *n);
 
 extern const struct ns_kind ns_index_kind; /* .index.json (ns_index.c) */
 /* A read-only file handle of node ino over a content snapshot (takes the

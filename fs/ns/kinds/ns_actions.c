@@ -20,8 +20,10 @@
  *    resource shows under its own entry.  A failed send keeps the file and
  *    its content and says why (user.qlik.error).
  *
- * The node kind ns_qvf_kind is .qvf/ (R_QVFDIR) and the exports in it
- * (R_QVF): the dispatcher reaches them only through its table.
+ * Two node kinds: ns_qvf_kind is .qvf/ (R_QVFDIR) and the exports in it
+ * (R_QVF), ns_upload_kind the files copied in (R_UPLOAD), which it claims by
+ * name in data-files/ and apps/ directories: the dispatcher reaches them only
+ * through their tables.
  *
  * Locks: ns->lock held on entry; qvf_node_size, qvf_node_open and
  * upload_commit drop it around requests; the exports' read and release run
@@ -130,7 +132,7 @@ static bool ends_in(const char *s, const char *sfx)
 	return a > b && !strcmp(s + a - b, sfx);
 }
 
-bool upload_wanted(struct ns *ns, struct node *dir, const char *name)
+static bool upload_wanted(struct ns *ns, struct node *dir, const char *name)
 {
 	struct node *c = mut_dir_coll(dir);
 	if (!c || names_is_scratch(name))
@@ -157,7 +159,8 @@ int upload_tmpfile(struct ns *ns)
 	return fd;
 }
 
-struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err)
+static struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name,
+				    int *err)
 {
 	int fd = upload_tmpfile(ns);
 	if (fd < 0) {
@@ -242,7 +245,7 @@ static int qvf_rename_onto(struct ns *ns, struct node *n, struct node *t, struct
 	return rc;
 }
 
-void upload_node_drop(struct ns *ns, struct node *n)
+static void upload_node_drop(struct ns *ns, struct node *n)
 {
 	(void)ns;
 	if (n->tmpfd >= 0)
@@ -251,7 +254,9 @@ void upload_node_drop(struct ns *ns, struct node *n)
 	n->tmplen = 0;
 }
 
-int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn)
+/* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
+static int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err,
+			     size_t errn)
 {
 	struct node *c = mut_dir_coll(dir);
 	char sname[1024], full[2048];
@@ -297,7 +302,7 @@ static void upload_sent(struct ns *ns, struct node *n, struct node *d)
 }
 
 /* Sends an upload node's content.  Lock held; dropped during the requests. */
-int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
+static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	struct node *d = n->parent, *c = d ? mut_dir_coll(d) : NULL;
 	char sname[1024], full[2048];
@@ -513,4 +518,171 @@ const struct ns_kind ns_qvf_kind = {
 	.unlink = qk_unlink,
 	.rmdir = qk_rmdir,
 	.rename_onto = qvf_rename_onto,
+};
+
+/* ---- the kind: files copied in to be sent ---- */
+
+/* Fixed attributes (its own): only gone when its directory is. */
+static int up_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	return node_refresh(ns, n, NULL, err, errn);
+}
+
+static bool up_writable(const struct node *n)
+{
+	(void)n;
+	return true;
+}
+
+static int up_create(struct ns *ns, struct node *d, const char *name, struct node **out,
+		     char *err, size_t errn)
+{
+	int rc = upload_name_check(ns, d, name, err, errn);
+	if (rc)
+		return rc; /* refused before anything is written */
+	int uerr = -ENOMEM;
+	if (!(*out = upload_node_new(ns, d, name, &uerr)))
+		return uerr;
+	return 0;
+}
+
+/* An upload's handle (a data file or a .qvf copied in): its bytes on disk
+ * until the close sends them. */
+static int up_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		   char *err, size_t errn)
+{
+	bool wr = f->writable;
+	f->mem = true;
+	if (n->sent && !wr) {
+		errmsg_set(err, errn, "the content of a data file (or an imported app) cannot "
+				      "be read back through the API; its metadata is NAME.json");
+		return -EACCES;
+	}
+	if (wr && (f->flags & O_TRUNC || n->sent)) {
+		if (n->tmpfd < 0) {
+			int fd = upload_tmpfile(ns);
+			if (fd < 0)
+				return fd;
+			n->tmpfd = fd;
+		}
+		if (ftruncate(n->tmpfd, 0) < 0)
+			return -errno;
+		n->tmplen = 0;
+		n->sent = false;
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+	}
+	*size_changed = true;
+	return 0;
+}
+
+static ssize_t up_node_read(struct ns_file *f, struct node *n, char *buf, size_t size,
+			    off_t off)
+{
+	(void)f;
+	ssize_t rc = n->tmpfd < 0 ? -EACCES : pread(n->tmpfd, buf, size, off);
+	if (rc < 0 && n->tmpfd >= 0)
+		rc = -errno;
+	return rc;
+}
+
+static ssize_t up_node_write(struct ns_file *f, struct node *n, const char *data, size_t size,
+			     off_t off)
+{
+	if (n->tmpfd < 0)
+		return -EBADF;
+	if (f->append)
+		off = (off_t)n->tmplen;
+	ssize_t rc = pwrite(n->tmpfd, data, size, off);
+	if (rc < 0)
+		return -errno;
+	if ((uint64_t)off + (uint64_t)rc > n->tmplen)
+		n->tmplen = (uint64_t)off + (uint64_t)rc;
+	n->mem_dirty = true;
+	n->mtime_ms = ns_wall_ms();
+	f->written = true;
+	return rc;
+}
+
+/* The close sends what was written.  (An upload's writers are all memory
+ * handles: opened on it, or on the scratch or new file renamed into it.) */
+static int up_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+{
+	if (f->mem && n->mem_dirty && n->tmplen && !n->gone)
+		return upload_commit(ns, n, err, errn);
+	return 0;
+}
+
+static int up_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
+{
+	(void)ns;
+	(void)f;
+	if (n->tmpfd < 0 || ftruncate(n->tmpfd, (off_t)size) < 0)
+		return n->tmpfd < 0 ? -EACCES : -errno;
+	n->tmplen = size;
+	n->mem_dirty = true;
+	return 0;
+}
+
+static int up_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)d;
+	(void)err;
+	(void)errn;
+	upload_node_drop(ns, n);
+	node_detach(ns, n);
+	return 0;
+}
+
+/* Renames memory-only file n to a name that uploads (rsync's temporary file
+ * renamed into data-files/, or onto NAME.qvf in apps/), onto t (an upload,
+ * a scratch file, or NULL): its content moves to a temporary file and is
+ * sent now. */
+static int up_rename_onto(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+			  const char *newname, char *err, size_t errn)
+{
+	struct node *u = t && t->role == R_UPLOAD ? t : NULL;
+	int fd;
+	if (u && u->tmpfd >= 0) {
+		fd = u->tmpfd;
+		u->tmpfd = -1;
+	} else if ((fd = upload_tmpfile(ns)) < 0) {
+		return fd;
+	}
+	if (ftruncate(fd, 0) < 0 ||
+	    (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen)) {
+		int e = -errno;
+		close(fd);
+		return e ? e : -EIO;
+	}
+	if (t) {
+		if (t->role == R_SCRATCH)
+			mut_mem_node_remove(ns, t);
+		else
+			node_detach(ns, t);
+	}
+	node_detach(ns, n);
+	n->tmplen = n->memlen;
+	node_drop_mem(ns, n);
+	n->role = R_UPLOAD;
+	n->tmpfd = fd;
+	n->sent = false;
+	n->mem_dirty = true;
+	int rc = node_attach(ns, nd, n, newname);
+	return rc ? rc : upload_commit(ns, n, err, errn);
+}
+
+const struct ns_kind ns_upload_kind = {
+	.name = "upload",
+	.fresh = up_fresh,
+	.writable = up_writable,
+	.open = up_open,
+	.node_read = up_node_read,
+	.node_write = up_node_write,
+	.flush = up_flush,
+	.truncate = up_truncate,
+	.claims = upload_wanted,
+	.create = up_create,
+	.unlink = up_unlink,
+	.rename_onto = up_rename_onto,
 };
