@@ -48,21 +48,10 @@ static struct node *add_coll(struct ns *ns, struct node *parent, const char *nam
 	n->by_id = strmap_new();
 	n->id = scope ? strdup(scope) : NULL;
 	n->store_id = scope2 ? strdup(scope2) : NULL;
-	if (c == C_APPS && ns->o.qvf) {
-		struct node *q = node_new(ns, n, QVF_DIR, R_QVFDIR, true);
-		if (q) {
-			q->pinned = true;
-			q->coll_root = n;
-			q->rt = n->rt;
-		}
-	}
-	/* reachable by name, not listed: kept out of cp -r, tar and rsync */
-	struct node *ix = node_new(ns, NULL, INDEX_NAME, R_INDEX, false);
-	if (ix) {
-		ix->pinned = ix->hidden = true;
-		if (node_attach(ns, n, ix, INDEX_NAME) < 0)
-			ix->gone = true;
-	}
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd) /* the kinds' own: .qvf/, .index.json */
+		if (kd->coll_kids)
+			kd->coll_kids(ns, n);
 	return n;
 }
 
@@ -170,56 +159,13 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 
 /* ---- freshness ---- */
 
-/* The node whose listing (listed_at) or fetch (fetched_at) vouches for n. */
-static struct node *fresh_src(struct node *n)
-{
-	struct node *p = n->parent;
-	if (n->role == R_SCRATCH || n->role == R_NEW)
-		return NULL; /* in memory: always current */
-	if (n->role == R_INDEX)
-		return p;
-	if (n->role == R_QVF)
-		return n->twin ? fresh_src(n->twin) : NULL;
-	if (n->role == R_QVFDIR)
-		return NULL;
-	if (n->role == R_UPLOAD)
-		return NULL;
-	if (n->hidden || n->role == R_ME)
-		return n;
-	if (n->self)
-		return fresh_src(p);
-	if (n->role == R_FOLDER)
-		return n->coll_root;
-	if (n->role == R_FILE || n->role == R_RESDIR) {
-		if (p && p->role == R_FOLDER)
-			return p->coll_root;
-		return p;
-	}
-	return NULL; /* static dirs and collections: fixed attributes */
-}
-
 /* Makes n's attributes fresh, refreshing its listing or fetching it.  May drop
  * and retake ns->lock.  Returns 0, -ENOENT if n vanished, or another -errno. */
 int ensure_node_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	if (KIND(ns, n) && KIND(ns, n)->fresh)
 		return KIND(ns, n)->fresh(ns, n, err, errn);
-	struct node *src = fresh_src(n);
-	int rc = 0;
-	if (src && src->role == R_COLL) {
-		if (!ns_fresh(ns, src->listed_at))
-			rc = coll_refresh_any(ns, src, err, errn);
-	} else if (src && !ns_fresh(ns, src->fetched_at)) {
-		rc = fetch_one(ns, src, NULL, err, errn);
-	}
-	if (rc)
-		return rc;
-	for (struct node *a = n; a && a->ino != NS_ROOT_INO; a = a->parent)
-		if (a->gone)
-			return -ENOENT;
-	if (n->role == R_QVF && (!n->fetched_at || !n->twin || n->fetched_at != n->twin->mtime_ms))
-		return qvf_node_size(ns, n, false, err, errn);
-	return 0;
+	return node_refresh(ns, n, node_fresh_src(n), err, errn);
 }
 
 /* Makes a directory's entries fresh: re-lists the collection that fills it
@@ -230,7 +176,7 @@ int ensure_node_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	if (KIND(ns, d) && KIND(ns, d)->listed)
 		return KIND(ns, d)->listed(ns, d, err, errn);
 	struct node *c = d->role == R_COLL ? d
-			 : (d->role == R_FOLDER || d->role == R_QVFDIR) ? d->coll_root : NULL;
+			 : d->role == R_FOLDER ? d->coll_root : NULL;
 	int rc;
 	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh_any(ns, c, err, errn)))
 		return rc;
@@ -241,7 +187,7 @@ bool node_writable(const struct ns *ns, const struct node *n)
 {
 	if (KIND(ns, n) && KIND(ns, n)->writable)
 		return KIND(ns, n)->writable(n);
-	return n->role == R_SCRATCH || n->role == R_NEW || n->role == R_UPLOAD ||
+	return n->role == R_SCRATCH || n->role == R_NEW ||
 	       (n->role == R_FILE && n->rt && n->rt->upd != UPD_NONE);
 }
 
@@ -249,11 +195,6 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	/* changes/ files show 0666: refused writes say EACCES themselves */
 	node_fill_attr(ns, n, node_writable(ns, n) || n->role == R_LOCAL, a);
-	if (n->role == R_INDEX) {
-		index_update(ns, n);
-		a->size = n->reported_size = n->size;
-		a->mtime_ms = n->mtime_ms;
-	}
 	if (KIND(ns, n) && KIND(ns, n)->fill_attr) {
 		KIND(ns, n)->fill_attr(ns, n, a);
 		if (ns->o.read_only)
@@ -456,12 +397,9 @@ int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size
  * first read showed 0 bytes, and rsync copied it empty). */
 static bool attrs_need_fetch(struct ns *ns, struct node *k)
 {
-	if (k->role == R_QVF)
-		return (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
-		       qvf_node_size(ns, k, true, NULL, 0);
 	if (KIND(ns, k) && KIND(ns, k)->attrs_need_fetch)
-		return KIND(ns, k)->attrs_need_fetch(ns, k); /* a script not fetched yet */
-	return fresh_src(k) == k && !ns_fresh(ns, k->fetched_at);
+		return KIND(ns, k)->attrs_need_fetch(ns, k); /* a script, an export */
+	return node_fresh_src(k) == k && !ns_fresh(ns, k->fetched_at);
 }
 
 int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size_t errn)

@@ -19,6 +19,17 @@
 
 /* ---- create, mkdir ---- */
 
+/* The kind that claims name in directory d (a data file or a .qvf copied
+ * in: an upload), or NULL. */
+static const struct ns_kind *claimed_by(struct ns *ns, struct node *d, const char *name)
+{
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd)
+		if (kd->claims && kd->claims(ns, d, name))
+			return kd;
+	return NULL;
+}
+
 int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	      struct ns_attr *attr, struct ns_file **out, char *err, size_t errn)
 {
@@ -55,7 +66,7 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 		goto open;
 	}
 	struct node *c = mut_dir_coll(d);
-	int uerr = -ENOMEM;
+	const struct ns_kind *kc;
 	if (d->pending) { /* its own JSON (a create, later), else kept in memory */
 		bool own = d->rt && !strcmp(name, restore_own_file(d->rt->kind));
 		n = own ? node_new(ns, d, name, R_NEW, false) : mut_scratch_new(ns, d, name);
@@ -67,13 +78,9 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	} else if (KIND(ns, d) && KIND(ns, d)->create) { /* reports/ */
 		if ((rc = KIND(ns, d)->create(ns, d, name, &n, err, errn)))
 			goto unlock;
-	} else if (!names_is_scratch(name) && upload_wanted(ns, d, name)) {
-		if ((rc = upload_name_check(ns, d, name, err, errn)))
-			goto unlock; /* refused before anything is written */
-		if (!(n = upload_node_new(ns, d, name, &uerr))) {
-			rc = uerr;
+	} else if ((kc = claimed_by(ns, d, name)) && kc->create) { /* an upload */
+		if ((rc = kc->create(ns, d, name, &n, err, errn)))
 			goto unlock;
-		}
 	} else if (mut_name_is_scratch(d, name)) {
 		n = mut_scratch_new(ns, d, name);
 	} else if (c && c->rt->creatable && c->coll != C_DATAFILES &&
@@ -258,24 +265,6 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		mut_mem_node_remove(ns, n);
 		rc = 0;
 		break;
-	case R_UPLOAD:
-		upload_node_drop(ns, n);
-		node_detach(ns, n);
-		rc = 0;
-		break;
-	case R_QVF:
-		/* the export goes with its app (rm of the .json deletes the app);
-		 * removing it alone is accepted and changes nothing on the server,
-		 * so that rm -r of a directory of apps works.  The name is free
-		 * until the next listing shows the export again: a tool that
-		 * unlinks and then creates with O_EXCL (tar x) gets its create. */
-		if (n->twin && n->twin->twin == n)
-			n->twin->twin = NULL;
-		n->twin = NULL;
-		node_detach(ns, n);
-		ns_inval_entry(ns, d, name);
-		rc = 0;
-		break;
 	case R_FILE:
 		if (n->self) {
 			/* A resource dir's own file goes with its dir (rmdir); removing
@@ -304,11 +293,14 @@ out:
 	return rc;
 }
 
-static bool dir_empty(const struct node *d)
+/* Empty for rmdir: nothing listed but what a kind puts aside (.qvf/). */
+static bool dir_empty(const struct ns *ns, const struct node *d)
 {
-	for (size_t i = 0; i < d->nkids; i++)
-		if (!d->kidv[i]->gone && !d->kidv[i]->hidden && d->kidv[i]->role != R_QVFDIR)
+	for (size_t i = 0; i < d->nkids; i++) {
+		const struct node *k = d->kidv[i];
+		if (!k->gone && !k->hidden && !(KIND(ns, k) && KIND(ns, k)->aside))
 			return false;
+	}
 	return true;
 }
 
@@ -334,11 +326,7 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		rc = KIND(ns, n)->rmdir(ns, d, n, err, errn);
 		goto out;
 	}
-	if (n->role == R_QVFDIR) {
-		/* the exports go with their apps: accepted, changes nothing (rm -r) */
-		ns_inval_entry(ns, d, name);
-		rc = 0;
-	} else if (n->role == R_RESDIR) {
+	if (n->role == R_RESDIR) {
 		rc = mut_delete_resource(ns, n, err, errn);
 		if (rc == -EBUSY)
 			rc = -ENOTEMPTY;
@@ -347,11 +335,11 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		 * resource: removing one is accepted when it is empty, so that
 		 * rm -r of the resource dir works. */
 		if (!(rc = ensure_node_listed(ns, n, err, errn)))
-			rc = dir_empty(n) ? 0 : -ENOTEMPTY;
+			rc = dir_empty(ns, n) ? 0 : -ENOTEMPTY;
 		if (!rc)
 			ns_inval_entry(ns, d, name);
 	} else if (n->role == R_FOLDER) {
-		if (!(rc = ensure_node_listed(ns, n, err, errn)) && !dir_empty(n))
+		if (!(rc = ensure_node_listed(ns, n, err, errn)) && !dir_empty(ns, n))
 			rc = -ENOTEMPTY;
 		if (!rc && !n->id)
 			rc = -EPERM;
@@ -497,43 +485,6 @@ static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, con
 	return rc;
 }
 
-/* Renames memory-only file n to a name that uploads (rsync's temporary file
- * renamed into data-files/, or onto NAME.qvf in apps/): its content moves to
- * a temporary file and is sent now. */
-static int rename_to_upload(struct ns *ns, struct node *n, struct node *nd, const char *newname,
-			    struct node *t, char *err, size_t errn)
-{
-	struct node *u = t && t->role == R_UPLOAD ? t : NULL;
-	int fd;
-	if (u && u->tmpfd >= 0) {
-		fd = u->tmpfd;
-		u->tmpfd = -1;
-	} else if ((fd = upload_tmpfile(ns)) < 0) {
-		return fd;
-	}
-	if (ftruncate(fd, 0) < 0 ||
-	    (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen)) {
-		int e = -errno;
-		close(fd);
-		return e ? e : -EIO;
-	}
-	if (t) {
-		if (t->role == R_SCRATCH)
-			mut_mem_node_remove(ns, t);
-		else
-			node_detach(ns, t);
-	}
-	node_detach(ns, n);
-	n->tmplen = n->memlen;
-	node_drop_mem(ns, n);
-	n->role = R_UPLOAD;
-	n->tmpfd = fd;
-	n->sent = false;
-	n->mem_dirty = true;
-	int rc = node_attach(ns, nd, n, newname);
-	return rc ? rc : upload_commit(ns, n, err, errn);
-}
-
 /* Renames or moves resource entry n (file or dir) to nd/newname through the
  * API.  Lock held; dropped during the requests. */
 static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const char *newname,
@@ -656,15 +607,17 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 		n->mem_dirty = true;
 		return mut_commit_create(ns, n, err, errn);
 	}
+	/* t's kind takes it (an app's export; an upload, for a name it still
+	 * claims), else a kind that claims the new name (an upload) */
+	const struct ns_kind *kt = t ? KIND(ns, t) : NULL, *kc = claimed_by(ns, nd, newname);
 	if (t && t->dir) {
 		rc = -EISDIR;
-	} else if (t && t->role == R_QVF) {
-		rc = qvf_rename_onto(ns, n, nd, newname, err, errn);
+	} else if (kt && kt->rename_onto && (!kt->claims || kt->claims(ns, nd, newname))) {
+		rc = kt->rename_onto(ns, n, t, nd, newname, err, errn);
 	} else if (t && t->role == R_FILE) {
 		rc = rename_onto_resource(ns, n, t, err, errn);
-	} else if (upload_wanted(ns, nd, newname) &&
-		   (!t || t->role == R_UPLOAD || t->role == R_SCRATCH)) {
-		rc = rename_to_upload(ns, n, nd, newname, t, err, errn);
+	} else if (kc && kc->rename_onto && (!t || t->role == R_SCRATCH)) {
+		rc = kc->rename_onto(ns, n, t, nd, newname, err, errn);
 	} else if (to_scratch || n->role == R_NEW) {
 		if (t)
 			mut_mem_node_remove(ns, t);

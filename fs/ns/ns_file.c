@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actions/qvf.h"
-
 #include "ns/kinds/ns_ext.h"
 
 /* ---- handles ---- */
@@ -54,53 +52,13 @@ static int open_resource(struct ns *ns, struct node *n, struct ns_file *f, char 
 	return rc;
 }
 
-/* An upload's handle (a data file or a .qvf copied in): its bytes on disk
- * until the close sends them. */
-static int open_upload(struct ns *ns, struct node *n, struct ns_file *f, bool wr, int flags,
-		       bool *size_changed, char *err, size_t errn)
-{
-	f->mem = true;
-	if (n->sent && !wr) {
-		errmsg_set(err, errn, "the content of a data file (or an imported app) cannot "
-				      "be read back through the API; its metadata is NAME.json");
-		return -EACCES;
-	}
-	if (wr && (flags & O_TRUNC || n->sent)) {
-		if (n->tmpfd < 0) {
-			int fd = upload_tmpfile(ns);
-			if (fd < 0)
-				return fd;
-			n->tmpfd = fd;
-		}
-		if (ftruncate(n->tmpfd, 0) < 0)
-			return -errno;
-		n->tmplen = 0;
-		n->sent = false;
-		n->mem_dirty = true;
-		n->mtime_ms = ns_wall_ms();
-	}
-	*size_changed = true;
-	return 0;
-}
-
-/* A read-only handle: a snapshot of the content (an index made now, else
- * the cached content, else one GET); n->size is its length. */
+/* A read-only handle: a snapshot of the content (the cached content, else
+ * one GET); n->size is its length. */
 static int open_snapshot(struct ns *ns, struct node *n, struct ns_file *f, char *err,
 			 size_t errn)
 {
 	char key[256];
 	struct cache_blob *b = NULL;
-	if (n->role == R_INDEX) {
-		index_update(ns, n);
-		char *copy = malloc(n->ixlen ? n->ixlen : 1);
-		if (copy)
-			memcpy(copy, n->ixbuf, n->ixlen);
-		if (!copy || !(b = cache_blob_take(copy, n->ixlen))) /* takes copy */
-			return -ENOMEM;
-		f->blob = b;
-		n->size = n->ixlen;
-		return 0;
-	}
 	content_key(n, key, sizeof(key));
 	if (cache_lookup(ns->o.cache, key, &b) != 1) {
 		/* evicted (byte bound) or expired: one GET */
@@ -136,7 +94,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 		rc = -EISDIR;
 		goto out;
 	}
-	if (wr && n->role == R_QVF && (flags & O_TRUNC) && (rc = qvf_to_upload(ns, n)))
+	if (KIND(ns, n) && KIND(ns, n)->open_as && (rc = KIND(ns, n)->open_as(ns, n, flags)))
 		goto out; /* (a backup's .qvf over the export of the app its JSON made) */
 	if (wr && !node_writable(ns, n)) {
 		rc = -EACCES;
@@ -153,21 +111,8 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	f->writable = wr;
 	f->append = flags & O_APPEND;
 	f->kind = KIND(ns, n);
-	if (KIND(ns, n) && KIND(ns, n)->open) { /* reports/, api, .status.json, .errors */
+	if (KIND(ns, n) && KIND(ns, n)->open) { /* reports/, api, .qvf, uploads ... */
 		rc = KIND(ns, n)->open(ns, n, f, size_changed, err, errn);
-		goto out;
-	}
-	if (n->role == R_UPLOAD) {
-		rc = open_upload(ns, n, f, wr, flags, size_changed, err, errn);
-		goto out;
-	}
-	if (n->role == R_QVF) {
-		if ((rc = ensure_node_fresh(ns, n, err, errn)))
-			goto out;
-		uint64_t was = n->reported_size;
-		if ((rc = qvf_node_open(ns, n, f, err, errn)))
-			goto out;
-		*size_changed = n->size != was;
 		goto out;
 	}
 	if (n->role == R_SCRATCH || n->role == R_NEW) {
@@ -223,16 +168,10 @@ ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
 		return -EINVAL;
 	if (f->ext && f->kind && f->kind->read)
 		return f->kind->read(f, buf, size, off, NULL, 0);
-	if (f->qf) { /* the pinned export: no lock needed */
-		ssize_t r = pread(qvf_file_fd(f->qf), buf, size, off);
-		return r < 0 ? -errno : r;
-	}
 	pthread_mutex_lock(&f->ns->lock);
 	struct node *n = ns_node(f->ns, f->ino);
-	if (n->role == R_UPLOAD) {
-		rc = n->tmpfd < 0 ? -EACCES : pread(n->tmpfd, buf, size, off);
-		if (rc < 0 && n->tmpfd >= 0)
-			rc = -errno;
+	if (KIND(f->ns, n) && KIND(f->ns, n)->node_read) { /* an upload's file */
+		rc = KIND(f->ns, n)->node_read(f, n, buf, size, off);
 		pthread_mutex_unlock(&f->ns->lock);
 		return rc;
 	}
@@ -270,23 +209,8 @@ ssize_t ns_write(struct ns_file *f, const char *data, size_t size, off_t off)
 		return f->kind->write(f, data, size, off);
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, f->ino);
-	if (n->role == R_UPLOAD) {
-		if (n->tmpfd < 0) {
-			rc = -EBADF;
-			goto out;
-		}
-		if (f->append)
-			off = (off_t)n->tmplen;
-		rc = pwrite(n->tmpfd, data, size, off);
-		if (rc < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if ((uint64_t)off + (uint64_t)rc > n->tmplen)
-			n->tmplen = (uint64_t)off + (uint64_t)rc;
-		n->mem_dirty = true;
-		n->mtime_ms = ns_wall_ms();
-		f->written = true;
+	if (KIND(ns, n) && KIND(ns, n)->node_write) { /* an upload's file */
+		rc = KIND(ns, n)->node_write(f, n, data, size, off);
 		goto out;
 	}
 	char **buf = f->mem ? &n->mem : &f->buf;
@@ -347,8 +271,6 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 		 * duplicate of the descriptor before anything is written. */
 		if (n->role == R_NEW && n->mem_dirty && !n->created && !n->gone && n->memlen)
 			rc = mut_commit_create(ns, n, err, errn);
-		else if (n->role == R_UPLOAD && n->mem_dirty && n->tmplen && !n->gone)
-			rc = upload_commit(ns, n, err, errn);
 		else if (n->role == R_NEW && n->mem_dirty && n->created) {
 			cJSON *nb = NULL;
 			n->mem_dirty = false;
@@ -393,8 +315,6 @@ void ns_release(struct ns_file *f)
 	if (f->ext && f->kind && f->kind->release)
 		f->kind->release(f);
 	cache_blob_unref(f->blob);
-	if (f->qf)
-		qvf_release(f->qf);
 	cJSON_Delete(f->base);
 	free(f->opened_as);
 	free(f->buf);
@@ -423,15 +343,6 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 	}
 	if (KIND(ns, n) && KIND(ns, n)->truncate) {
 		rc = KIND(ns, n)->truncate(ns, n, f, size);
-		goto out;
-	}
-	if (n->role == R_UPLOAD) {
-		if (n->tmpfd < 0 || ftruncate(n->tmpfd, (off_t)size) < 0) {
-			rc = n->tmpfd < 0 ? -EACCES : -errno;
-			goto out;
-		}
-		n->tmplen = size;
-		n->mem_dirty = true;
 		goto out;
 	}
 	if (n->role == R_SCRATCH || n->role == R_NEW) {

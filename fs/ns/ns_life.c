@@ -35,6 +35,9 @@ struct ns *ns_new(const struct ns_opts *o)
 	ns->kinds[R_EXT] = &ns_ext_kind; /* api, reports/, .status.json, .errors */
 	ns->kinds[R_LOCAL] = &ns_local_kind; /* changes/ */
 	ns->kinds[R_TRASH] = &ns_trash_kind; /* .trash/ */
+	ns->kinds[R_INDEX] = &ns_index_kind; /* .index.json */
+	ns->kinds[R_QVF] = ns->kinds[R_QVFDIR] = &ns_qvf_kind; /* .qvf/ and the exports */
+	ns->kinds[R_UPLOAD] = &ns_upload_kind; /* files copied in to be sent */
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);

@@ -372,6 +372,25 @@ void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr
 		a->mode &= ~(mode_t)0222;
 }
 
+struct node *node_fresh_src(struct node *n)
+{
+	struct node *p = n->parent;
+	if (n->role == R_SCRATCH || n->role == R_NEW)
+		return NULL; /* in memory: always current */
+	if (n->hidden || n->role == R_ME)
+		return n;
+	if (n->self)
+		return node_fresh_src(p);
+	if (n->role == R_FOLDER)
+		return n->coll_root;
+	if (n->role == R_FILE || n->role == R_RESDIR) {
+		if (p && p->role == R_FOLDER)
+			return p->coll_root;
+		return p;
+	}
+	return NULL; /* static dirs and collections: fixed attributes */
+}
+
 /* (the queue is ns_defer.c's; listings and lookups ask here) */
 bool defer_hides(const struct ns *ns, enum rkind kind, const char *id)
 {

@@ -35,10 +35,10 @@ enum nrole {
 	R_ME,      /* me.json */
 	R_SCRATCH, /* a tool's temporary file: in memory only, never sent */
 	R_NEW,     /* a file being created: POSTed when closed */
-	R_INDEX,   /* .index.json of a collection (ns_index.c) */
 	R_QVF,     /* an app's export, ".qvf/Name (id).qvf" (ns_actions.c) */
 	R_QVFDIR,  /* the .qvf directory of an apps collection */
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
+	R_INDEX,   /* .index.json of a collection (ns_index.c); after R_QVFDIR: made after .qvf/ */
 	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
 	R_EXT,     /* reports/ and the api control file: node->xk says which (ns_ext.h) */
 	R_TRASH,   /* .trash/ and what is in it, shown from the state directory (ns_trash.c) */
@@ -178,8 +178,9 @@ struct ns_file {
 	size_t len, cap;
 	cJSON *base;
 	char *opened_as; /* resource files opened for writing: the entry name then */
-	struct qvf_file *qf; /* R_QVF: the pinned export */
-	void *ext; /* R_EXT handles with state of their own (ns_ext.h), else NULL */
+	/* a kind's handle with state of its own (R_EXT's, ns_ext.h; R_QVF's
+	 * pinned export), else NULL: the kind's read and release take it */
+	void *ext;
 	const struct ns_kind *kind; /* the node's kind at open (its read, write, release) */
 	struct ns_file *fprev, *fnext; /* ns->files: every handle not yet released */
 };
@@ -202,6 +203,8 @@ struct ns_kind {
 	const char *name;
 	/* the kind's own children of the root (api, reports/) */
 	void (*root_kids)(struct ns *ns, struct node *root);
+	void (*coll_kids)(struct ns *ns, struct node *coll); /* ... of every collection (.qvf/, .index.json) */
+	bool aside; /* its nodes leave a directory empty for rmdir (.qvf/ in apps/) */
 	void (*drop_caches)(struct ns *ns); /* SIGHUP */
 	void (*free)(struct ns *ns);
 	/* attributes and freshness (may drop the lock) */
@@ -227,23 +230,37 @@ struct ns_kind {
 	size_t (*list_lazy)(struct ns *ns, struct node *d, struct ns_dir *dir);
 	struct node *(*lookup_lazy)(struct ns *ns, struct node *d, const char *name);
 	void (*note_changed)(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
-	/* files: open fills f (f->kind is the node's kind) */
+	/* files: open_as first (before the open's checks; may turn n into
+	 * another kind's node: 0 or -errno), then open fills f (f->kind is the
+	 * node's kind) */
+	int (*open_as)(struct ns *ns, struct node *n, int flags);
 	int (*open)(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
 		    char *err, size_t errn);
 	ssize_t (*read)(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
 			size_t errn);
 	ssize_t (*write)(struct ns_file *f, const char *data, size_t size, off_t off);
 	void (*release)(struct ns_file *f);
+	/* content the node keeps itself (an upload's file), whichever handle:
+	 * read and written with ns->lock held, by the node's kind now */
+	ssize_t (*node_read)(struct ns_file *f, struct node *n, char *buf, size_t size, off_t off);
+	ssize_t (*node_write)(struct ns_file *f, struct node *n, const char *data, size_t size,
+			      off_t off);
 	bool (*opened)(struct ns_file *f, uid_t caller);
 	int (*flush)(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
 	int (*truncate)(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size);
-	/* directory operations */
+	/* directory operations; claims: a name in a directory of no kind that
+	 * makes a node of this one (a data file copied in), by its create and
+	 * rename_onto (t NULL or a scratch file) */
+	bool (*claims)(struct ns *ns, struct node *d, const char *name);
 	int (*create)(struct ns *ns, struct node *d, const char *name, struct node **out,
 		      char *err, size_t errn);
 	int (*unlink)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
 	int (*rmdir)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
 	int (*rename)(struct ns *ns, struct node *n, struct node *t, struct node *d,
 		      struct node *nd, const char *newname, char *err, size_t errn);
+	/* a file not yet a resource (scratch, new) n renamed onto t of the kind */
+	int (*rename_onto)(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+			   const char *newname, char *err, size_t errn);
 	/* Whole operations, for a kind that runs them itself without ns->lock
 	 * (changes/, shown from a local directory): called for an inode of the
 	 * kind, or for an entry of a directory of the kind. */
@@ -398,31 +415,12 @@ void node_drop_mem(struct ns *ns, struct node *n);
 bool node_writable(const struct ns *ns, const struct node *n);
 
 /* ns_actions.c: .qvf files, uploads and imports. */
-struct qvf_file;
+extern const struct ns_kind ns_qvf_kind; /* .qvf/ and the exports (R_QVFDIR, R_QVF) */
+extern const struct ns_kind ns_upload_kind; /* files copied in to be sent (R_UPLOAD) */
 void qvf_twin_make(struct ns *ns, struct node *app);
-/* Makes a .qvf node's size known (exports the app when not cached; may drop
- * the lock).  peek_only: answer from the cache or leave it unknown. */
-int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn);
-int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
-bool upload_wanted(struct ns *ns, struct node *dir, const char *name);
 int upload_tmpfile(struct ns *ns); /* an unlinked 0600 file in tmp_dir, or -errno */
-/* An app's export n opened to be written over (O_TRUNC): when its name
- * carries a backup's id the restore map says is an app its JSON made (no
- * content yet), n becomes an upload of that name (the import that replaces
- * it).  0 (changed or not: the caller goes on) or -errno. */
-int qvf_to_upload(struct ns *ns, struct node *n);
-/* A scratch file n renamed onto app export t in nd (rsync's temporary file
- * of a backup's .qvf): the restore map decides.  0 or -errno. */
-int qvf_rename_onto(struct ns *ns, struct node *n, struct node *nd, const char *newname,
-		    char *err, size_t errn);
-/* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
-int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn);
-struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err);
-int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn);
-void upload_node_drop(struct ns *ns, struct node *n);
 
-/* ns_index.c: makes n's content from its collection when stale. */
-void index_update(struct ns *ns, struct node *n);
+extern const struct ns_kind ns_index_kind; /* .index.json (ns_index.c) */
 /* A read-only file handle of node ino over a content snapshot (takes the
  * reference); NULL on OOM. */
 struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b);
@@ -505,6 +503,15 @@ int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn);
 /* The same, then -ENOENT when the collection or a directory above it is gone:
  * what a kind calls to read a collection's entries (scripts/ from apps/). */
 int coll_listed(struct ns *ns, struct node *coll, char *err, size_t errn);
+/* A node's freshness as the dispatcher makes it: the listing (a collection's)
+ * or the fetch of src, the node that vouches for n (NULL: none), refreshed
+ * when stale; then -ENOENT when n or a directory above it is gone.  May drop
+ * the lock. */
+int node_refresh(struct ns *ns, struct node *n, struct node *src, char *err, size_t errn);
+/* node.c: that node for the dispatcher's own nodes: a listed node's
+ * collection, a hidden one (reached by bare id) or me.json itself; NULL for
+ * fixed attributes and memory files. */
+struct node *node_fresh_src(struct node *n);
 
 /* node.c: walks (a run of operations without a pause of walk_gap).
  * ns_walk_visit() notes that operation op (WALK_*) visits n now, and sets

@@ -324,3 +324,20 @@ int coll_listed(struct ns *ns, struct node *coll, char *err, size_t errn)
 			return -ENOENT;
 	return 0;
 }
+
+int node_refresh(struct ns *ns, struct node *n, struct node *src, char *err, size_t errn)
+{
+	int rc = 0;
+	if (src && src->role == R_COLL) {
+		if (!ns_fresh(ns, src->listed_at))
+			rc = coll_refresh_any(ns, src, err, errn);
+	} else if (src && !ns_fresh(ns, src->fetched_at)) {
+		rc = fetch_one(ns, src, NULL, err, errn);
+	}
+	if (rc)
+		return rc;
+	for (struct node *a = n; a && a->ino != NS_ROOT_INO; a = a->parent)
+		if (a->gone)
+			return -ENOENT;
+	return 0;
+}

@@ -20,8 +20,14 @@
  *    resource shows under its own entry.  A failed send keeps the file and
  *    its content and says why (user.qlik.error).
  *
+ * Two node kinds: ns_qvf_kind is .qvf/ (R_QVFDIR) and the exports in it
+ * (R_QVF), ns_upload_kind the files copied in (R_UPLOAD), which it claims by
+ * name in data-files/ and apps/ directories: the dispatcher reaches them only
+ * through their tables.
+ *
  * Locks: ns->lock held on entry; qvf_node_size, qvf_node_open and
- * upload_commit drop it around requests.
+ * upload_commit drop it around requests; the exports' read and release run
+ * without it.
  */
 #include "ns/core/ns_mut.h"
 
@@ -66,7 +72,9 @@ void qvf_twin_make(struct ns *ns, struct node *app)
 	app->twin = t;
 }
 
-int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn)
+/* Makes a .qvf node's size known (exports the app when not cached; may drop
+ * the lock).  peek_only: answer from the cache or leave it unknown. */
+static int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size_t errn)
 {
 	struct node *app = n->twin;
 	uint64_t size = 0;
@@ -96,7 +104,7 @@ int qvf_node_size(struct ns *ns, struct node *n, bool peek_only, char *err, size
 	return rc;
 }
 
-int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+static int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
 {
 	struct qvf_file *qf = NULL;
 	if (!n->twin || !n->id)
@@ -111,7 +119,7 @@ int qvf_node_open(struct ns *ns, struct node *n, struct ns_file *f, char *err, s
 	free(id);
 	if (rc)
 		return rc;
-	f->qf = qf;
+	f->ext = qf; /* the pinned export */
 	n->size = qvf_file_size(qf);
 	return 0;
 }
@@ -124,7 +132,7 @@ static bool ends_in(const char *s, const char *sfx)
 	return a > b && !strcmp(s + a - b, sfx);
 }
 
-bool upload_wanted(struct ns *ns, struct node *dir, const char *name)
+static bool upload_wanted(struct ns *ns, struct node *dir, const char *name)
 {
 	struct node *c = mut_dir_coll(dir);
 	if (!c || names_is_scratch(name))
@@ -151,7 +159,8 @@ int upload_tmpfile(struct ns *ns)
 	return fd;
 }
 
-struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, int *err)
+static struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name,
+				    int *err)
 {
 	int fd = upload_tmpfile(ns);
 	if (fd < 0) {
@@ -170,7 +179,11 @@ struct node *upload_node_new(struct ns *ns, struct node *dir, const char *name, 
 	return n;
 }
 
-int qvf_to_upload(struct ns *ns, struct node *n)
+/* An app's export n opened to be written over (O_TRUNC): when its name
+ * carries a backup's id the restore map says is an app its JSON made (no
+ * content yet), n becomes an upload of that name (the import that replaces
+ * it).  0 (changed or not: the caller goes on) or -errno. */
+static int qvf_to_upload(struct ns *ns, struct node *n)
 {
 	char old[128];
 	if (names_parse_id(n->name, ".qvf", old, sizeof(old)) <= 0 || !restore_app_is_empty(ns, old))
@@ -191,13 +204,15 @@ int qvf_to_upload(struct ns *ns, struct node *n)
 	return 0;
 }
 
-/* A backup's "Name (OLD).qvf" renamed onto the export of the app restored
- * from OLD (rsync's temporary file): the restore map decides (the same
- * export: nothing to send; an app made from its JSON: replaced by the
- * import); an app's export is never replaced otherwise. */
-int qvf_rename_onto(struct ns *ns, struct node *n, struct node *nd, const char *newname,
-		    char *err, size_t errn)
+/* A scratch file n renamed onto app export t in nd: a backup's "Name
+ * (OLD).qvf" renamed onto the export of the app restored from OLD (rsync's
+ * temporary file): the restore map decides (the same export: nothing to
+ * send; an app made from its JSON: replaced by the import); an app's export
+ * is never replaced otherwise.  0 or -errno. */
+static int qvf_rename_onto(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+			   const char *newname, char *err, size_t errn)
 {
+	(void)t;
 	char old[128], note[80];
 	struct node *c = mut_dir_coll(nd);
 	if (!c || names_parse_id(newname, ".qvf", old, sizeof(old)) <= 0 || !ns->restore) {
@@ -230,7 +245,7 @@ int qvf_rename_onto(struct ns *ns, struct node *n, struct node *nd, const char *
 	return rc;
 }
 
-void upload_node_drop(struct ns *ns, struct node *n)
+static void upload_node_drop(struct ns *ns, struct node *n)
 {
 	(void)ns;
 	if (n->tmpfd >= 0)
@@ -239,7 +254,9 @@ void upload_node_drop(struct ns *ns, struct node *n)
 	n->tmplen = 0;
 }
 
-int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err, size_t errn)
+/* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
+static int upload_name_check(struct ns *ns, struct node *dir, const char *name, char *err,
+			     size_t errn)
 {
 	struct node *c = mut_dir_coll(dir);
 	char sname[1024], full[2048];
@@ -285,7 +302,7 @@ static void upload_sent(struct ns *ns, struct node *n, struct node *d)
 }
 
 /* Sends an upload node's content.  Lock held; dropped during the requests. */
-int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
+static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 {
 	struct node *d = n->parent, *c = d ? mut_dir_coll(d) : NULL;
 	char sname[1024], full[2048];
@@ -379,3 +396,293 @@ int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	upload_sent(ns, n, d);
 	return 0;
 }
+
+/* ---- the kind: .qvf/ and the exports in it ---- */
+
+/* An apps collection's .qvf/ (with exports on). */
+static void qk_coll_kids(struct ns *ns, struct node *coll)
+{
+	if (coll->coll != C_APPS || !ns->o.qvf)
+		return;
+	struct node *q = node_new(ns, coll, QVF_DIR, R_QVFDIR, true);
+	if (q) {
+		q->pinned = true;
+		q->coll_root = coll;
+		q->rt = coll->rt;
+	}
+}
+
+/* An export is fresh while its app's entry is, and its size is of the app's
+ * version; .qvf/ has fixed attributes.  May drop the lock. */
+static int qk_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	struct node *src = n->role == R_QVF && n->twin ? node_fresh_src(n->twin) : NULL;
+	int rc = node_refresh(ns, n, src, err, errn);
+	if (rc)
+		return rc;
+	if (n->role == R_QVF && (!n->fetched_at || !n->twin || n->fetched_at != n->twin->mtime_ms))
+		return qvf_node_size(ns, n, false, err, errn);
+	return 0;
+}
+
+/* .qvf/ is filled by its apps collection's listing. */
+static int qk_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+{
+	struct node *c = d->role == R_QVFDIR ? d->coll_root : NULL;
+	int rc;
+	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh_any(ns, c, err, errn)))
+		return rc;
+	return qk_fresh(ns, d, err, errn);
+}
+
+/* An export whose size is not known without exporting the app. */
+static bool qk_attrs_need_fetch(struct ns *ns, struct node *k)
+{
+	if (k->role != R_QVF)
+		return false; /* .qvf/: fixed attributes */
+	return (!k->twin || k->fetched_at != k->twin->mtime_ms) &&
+	       qvf_node_size(ns, k, true, NULL, 0);
+}
+
+static int qk_open_as(struct ns *ns, struct node *n, int flags)
+{
+	return n->role == R_QVF && (flags & O_TRUNC) ? qvf_to_upload(ns, n) : 0;
+}
+
+/* An export read: the dispatcher refuses writers. */
+static int qk_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		   char *err, size_t errn)
+{
+	int rc = qk_fresh(ns, n, err, errn);
+	if (rc)
+		return rc;
+	uint64_t was = n->reported_size;
+	if ((rc = qvf_node_open(ns, n, f, err, errn)))
+		return rc;
+	*size_changed = n->size != was;
+	return 0;
+}
+
+/* The pinned export (f->ext): no lock needed. */
+static ssize_t qk_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
+		       size_t errn)
+{
+	(void)err;
+	(void)errn;
+	ssize_t r = pread(qvf_file_fd(f->ext), buf, size, off);
+	return r < 0 ? -errno : r;
+}
+
+static void qk_release(struct ns_file *f)
+{
+	qvf_release(f->ext);
+}
+
+/* The export goes with its app (rm of the .json deletes the app); removing
+ * it alone is accepted and changes nothing on the server, so that rm -r of a
+ * directory of apps works.  The name is free until the next listing shows
+ * the export again: a tool that unlinks and then creates with O_EXCL (tar x)
+ * gets its create. */
+static int qk_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)err;
+	(void)errn;
+	if (n->twin && n->twin->twin == n)
+		n->twin->twin = NULL;
+	n->twin = NULL;
+	node_detach(ns, n);
+	ns_inval_entry(ns, d, n->name);
+	return 0;
+}
+
+/* .qvf/: the exports go with their apps: accepted, changes nothing (rm -r). */
+static int qk_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)err;
+	(void)errn;
+	ns_inval_entry(ns, d, n->name);
+	return 0;
+}
+
+const struct ns_kind ns_qvf_kind = {
+	.name = "qvf",
+	.coll_kids = qk_coll_kids,
+	.aside = true,
+	.fresh = qk_fresh,
+	.listed = qk_listed,
+	.attrs_need_fetch = qk_attrs_need_fetch,
+	.open_as = qk_open_as,
+	.open = qk_open,
+	.read = qk_read,
+	.release = qk_release,
+	.unlink = qk_unlink,
+	.rmdir = qk_rmdir,
+	.rename_onto = qvf_rename_onto,
+};
+
+/* ---- the kind: files copied in to be sent ---- */
+
+/* Fixed attributes (its own): only gone when its directory is. */
+static int up_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	return node_refresh(ns, n, NULL, err, errn);
+}
+
+static bool up_writable(const struct node *n)
+{
+	(void)n;
+	return true;
+}
+
+static int up_create(struct ns *ns, struct node *d, const char *name, struct node **out,
+		     char *err, size_t errn)
+{
+	int rc = upload_name_check(ns, d, name, err, errn);
+	if (rc)
+		return rc; /* refused before anything is written */
+	int uerr = -ENOMEM;
+	if (!(*out = upload_node_new(ns, d, name, &uerr)))
+		return uerr;
+	return 0;
+}
+
+/* An upload's handle (a data file or a .qvf copied in): its bytes on disk
+ * until the close sends them. */
+static int up_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		   char *err, size_t errn)
+{
+	bool wr = f->writable;
+	f->mem = true;
+	if (n->sent && !wr) {
+		errmsg_set(err, errn, "the content of a data file (or an imported app) cannot "
+				      "be read back through the API; its metadata is NAME.json");
+		return -EACCES;
+	}
+	if (wr && (f->flags & O_TRUNC || n->sent)) {
+		if (n->tmpfd < 0) {
+			int fd = upload_tmpfile(ns);
+			if (fd < 0)
+				return fd;
+			n->tmpfd = fd;
+		}
+		if (ftruncate(n->tmpfd, 0) < 0)
+			return -errno;
+		n->tmplen = 0;
+		n->sent = false;
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+	}
+	*size_changed = true;
+	return 0;
+}
+
+static ssize_t up_node_read(struct ns_file *f, struct node *n, char *buf, size_t size,
+			    off_t off)
+{
+	(void)f;
+	ssize_t rc = n->tmpfd < 0 ? -EACCES : pread(n->tmpfd, buf, size, off);
+	if (rc < 0 && n->tmpfd >= 0)
+		rc = -errno;
+	return rc;
+}
+
+static ssize_t up_node_write(struct ns_file *f, struct node *n, const char *data, size_t size,
+			     off_t off)
+{
+	if (n->tmpfd < 0)
+		return -EBADF;
+	if (f->append)
+		off = (off_t)n->tmplen;
+	ssize_t rc = pwrite(n->tmpfd, data, size, off);
+	if (rc < 0)
+		return -errno;
+	if ((uint64_t)off + (uint64_t)rc > n->tmplen)
+		n->tmplen = (uint64_t)off + (uint64_t)rc;
+	n->mem_dirty = true;
+	n->mtime_ms = ns_wall_ms();
+	f->written = true;
+	return rc;
+}
+
+/* The close sends what was written.  (An upload's writers are all memory
+ * handles: opened on it, or on the scratch or new file renamed into it.) */
+static int up_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+{
+	if (f->mem && n->mem_dirty && n->tmplen && !n->gone)
+		return upload_commit(ns, n, err, errn);
+	return 0;
+}
+
+static int up_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
+{
+	(void)ns;
+	(void)f;
+	if (n->tmpfd < 0 || ftruncate(n->tmpfd, (off_t)size) < 0)
+		return n->tmpfd < 0 ? -EACCES : -errno;
+	n->tmplen = size;
+	n->mem_dirty = true;
+	return 0;
+}
+
+static int up_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)d;
+	(void)err;
+	(void)errn;
+	upload_node_drop(ns, n);
+	node_detach(ns, n);
+	return 0;
+}
+
+/* Renames memory-only file n to a name that uploads (rsync's temporary file
+ * renamed into data-files/, or onto NAME.qvf in apps/), onto t (an upload,
+ * a scratch file, or NULL): its content moves to a temporary file and is
+ * sent now. */
+static int up_rename_onto(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+			  const char *newname, char *err, size_t errn)
+{
+	struct node *u = t && t->role == R_UPLOAD ? t : NULL;
+	int fd;
+	if (u && u->tmpfd >= 0) {
+		fd = u->tmpfd;
+		u->tmpfd = -1;
+	} else if ((fd = upload_tmpfile(ns)) < 0) {
+		return fd;
+	}
+	if (ftruncate(fd, 0) < 0 ||
+	    (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen)) {
+		int e = -errno;
+		close(fd);
+		return e ? e : -EIO;
+	}
+	if (t) {
+		if (t->role == R_SCRATCH)
+			mut_mem_node_remove(ns, t);
+		else
+			node_detach(ns, t);
+	}
+	node_detach(ns, n);
+	n->tmplen = n->memlen;
+	node_drop_mem(ns, n);
+	n->role = R_UPLOAD;
+	n->tmpfd = fd;
+	n->sent = false;
+	n->mem_dirty = true;
+	int rc = node_attach(ns, nd, n, newname);
+	return rc ? rc : upload_commit(ns, n, err, errn);
+}
+
+const struct ns_kind ns_upload_kind = {
+	.name = "upload",
+	.fresh = up_fresh,
+	.writable = up_writable,
+	.open = up_open,
+	.node_read = up_node_read,
+	.node_write = up_node_write,
+	.flush = up_flush,
+	.truncate = up_truncate,
+	.claims = upload_wanted,
+	.create = up_create,
+	.unlink = up_unlink,
+	.rename_onto = up_rename_onto,
+};

@@ -7,6 +7,10 @@
  * again whenever the listing is.  Data-file collections list every file
  * below them, with its folder path in "entry".
  *
+ * The node kind ns_index_kind (R_INDEX): one hidden, pinned node in every
+ * collection, fresh while its collection's listing is; opened, it is a
+ * snapshot of the index made now.
+ *
  * Locks: ns->lock held by every caller.
  */
 #include "ns/core/ns_internal.h"
@@ -140,7 +144,8 @@ static int build(struct node *coll, char **out, size_t *outlen)
 	return 0;
 }
 
-void index_update(struct ns *ns, struct node *n)
+/* Makes n's content from its collection when stale. */
+static void index_update(struct ns *ns, struct node *n)
 {
 	struct node *coll = n->parent;
 	char *buf;
@@ -162,3 +167,60 @@ void index_update(struct ns *ns, struct node *n)
 			ns_inval_inode(ns, n);
 	}
 }
+
+/* ---- the kind ---- */
+
+static void ix_coll_kids(struct ns *ns, struct node *coll)
+{
+	/* reachable by name, not listed: kept out of cp -r, tar and rsync */
+	struct node *ix = node_new(ns, NULL, INDEX_NAME, R_INDEX, false);
+	if (ix) {
+		ix->pinned = ix->hidden = true;
+		if (node_attach(ns, coll, ix, INDEX_NAME) < 0)
+			ix->gone = true;
+	}
+}
+
+/* Fresh while its collection's listing is. */
+static int ix_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	return node_refresh(ns, n, n->parent, err, errn);
+}
+
+static void ix_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	index_update(ns, n);
+	a->size = n->reported_size = n->size;
+	a->mtime_ms = n->mtime_ms;
+}
+
+/* A read-only handle (the dispatcher refuses writers): a snapshot of the
+ * index made now; n->size is its length. */
+static int ix_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		   char *err, size_t errn)
+{
+	ns_walk_visit(ns, n, WALK_OPEN | (f->writable ? WALK_STRICT : 0));
+	int rc = ix_fresh(ns, n, err, errn);
+	if (rc)
+		return rc;
+	uint64_t reported = n->reported_size;
+	struct cache_blob *b = NULL;
+	index_update(ns, n);
+	char *copy = malloc(n->ixlen ? n->ixlen : 1);
+	if (copy)
+		memcpy(copy, n->ixbuf, n->ixlen);
+	if (!copy || !(b = cache_blob_take(copy, n->ixlen))) /* takes copy */
+		return -ENOMEM;
+	f->blob = b;
+	n->size = n->ixlen;
+	*size_changed = n->size != reported;
+	return 0;
+}
+
+const struct ns_kind ns_index_kind = {
+	.name = "index",
+	.coll_kids = ix_coll_kids,
+	.fresh = ix_fresh,
+	.fill_attr = ix_fill_attr,
+	.open = ix_open,
+};
