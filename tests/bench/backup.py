@@ -14,7 +14,9 @@ For each tenant size, in one run:
 Every qlikfs run gets a fresh mount (cold caches) with -o noqvf and
 -o noscripts: the official client's dump holds the objects, not app exports
 (a .qvf costs an export per app), nor load scripts, data models or lineage
-(2 + 1 + 1 requests per app, side by side).  Printed per run: wall
+(2 + 1 + 1 requests per app, side by side).  Then find, ls -lR and tar run
+again at default options ("default options:" rows, --default-runs): listing
+the per-app views costs nothing, stat'ing or reading them one fetch each.  Printed per run: wall
 time, HTTP requests the simulator served, the list-page minimum (one walk of
 every tenant-wide list endpoint at its largest page size), peak RSS of the
 qlikfs process (VmHWM), and the ratios to the minimum and to the official
@@ -192,11 +194,16 @@ def main():
     ap.add_argument("--opts", default="", help="extra -o options of the mounts")
     ap.add_argument("--only", default="tar,rsync,cp,ls,find,official")
     ap.add_argument("--no-official", action="store_true")
+    ap.add_argument("--default-runs", default="find,ls,tar",
+                    help="runs repeated at default options (every per-app view on; "
+                         "'' for none)")
     a = ap.parse_args()
     only = set(a.only.split(","))
     if a.no_official:
         only.discard("official")
-    opts = ("noqvf", "noscripts") + tuple(o for o in a.opts.split(",") if o)
+    extra = tuple(o for o in a.opts.split(",") if o)
+    opts = ("noqvf", "noscripts") + extra
+    default_only = set(r for r in a.default_runs.split(",") if r)
     if "official" in only and not shutil.which("npm"):
         sys.exit("npm not found: apt-get install nodejs npm (or pass --no-official)")
     for size in a.sizes.split(","):
@@ -210,6 +217,8 @@ def main():
             minimum, objs = list_page_minimum(sim)
             sim.config(latency_ms=a.latency_ms)
             rows += list(qlikfs_runs(sim, opts, only, tmp))
+            rows += [("default options: " + r[0],) + r[1:]
+                     for r in qlikfs_runs(sim, extra, default_only, tmp)]
             if "official" in only:
                 rows.append(official_client(sim, tmp))
         finally:
