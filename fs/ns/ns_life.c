@@ -19,7 +19,7 @@
 static void placed(struct ns *ns, struct node *k)
 {
 	if (k->rt && k->rt->kind == RK_APP)
-		qvf_twin_make(ns, k); /* ns_actions.c */
+		qvf_placed(ns, k); /* ns_actions.c */
 }
 
 struct ns *ns_new(const struct ns_opts *o)

@@ -161,6 +161,10 @@ struct node {
 	 * into it, in memory, until its own JSON (rt's) creates the resource
 	 * (ns_restore.c; rt NULL inside) */
 	bool pending : 1;
+	/* apps: its export was removed through the mount (tar x unlinks, then
+	 * creates with O_EXCL): a lookup does not make it again until the next
+	 * listing places the app (ns_actions.c) */
+	bool no_twin : 1;
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
@@ -417,7 +421,9 @@ bool node_writable(const struct ns *ns, const struct node *n);
 /* ns_actions.c: .qvf files, uploads and imports. */
 extern const struct ns_kind ns_qvf_kind; /* .qvf/ and the exports (R_QVFDIR, R_QVF) */
 extern const struct ns_kind ns_upload_kind; /* files copied in to be sent (R_UPLOAD) */
-void qvf_twin_make(struct ns *ns, struct node *app);
+/* A listing placed app file `app`: a sent import that holds its export's
+ * name gives it up (the export itself gets its node when looked up). */
+void qvf_placed(struct ns *ns, struct node *app);
 int upload_tmpfile(struct ns *ns); /* an unlinked 0600 file in tmp_dir, or -errno */
 
 extern const struct ns_kind ns_index_kind; /* .index.json (ns_index.c) */

@@ -4,7 +4,9 @@
  *
  *  - Every listed app file "Name (id).json" has a twin ".qvf/Name (id).qvf"
  *    (R_QVF) in the collection's .qvf directory (listed, but hidden from a
- *    plain ls: `ls -l apps/` costs its list pages and nothing more).  Its size is the size of the app's export, which cannot be
+ *    plain ls: `ls -l apps/` costs its list pages and nothing more), which
+ *    gets its node only when looked up (qk_list_lazy, qk_lookup_lazy: a find
+ *    of the tree makes 12k fewer nodes at 6k apps).  Its size is the size of the app's export, which cannot be
  *    known without making the export: a listing gives the size only when the
  *    export is in the on-disk cache (qvf.c, keyed by app id and modification
  *    time) and otherwise leaves the entry without attributes, so that the
@@ -46,23 +48,31 @@
 
 /* ---- .qvf twins ---- */
 
-void qvf_twin_make(struct ns *ns, struct node *app)
+/* The export node of app file `app` in its .qvf/ (made when `make`), or
+ * NULL: none yet, or a file of the user's holds its name.  A sent import
+ * that holds the name (a restore's, hidden) gives it up to the app. */
+static struct node *twin_make(struct ns *ns, struct node *app, bool make)
 {
 	char name[512];
-	if (!ns->o.qvf || app->twin || app->hidden || app->role != R_FILE || !app->parent)
-		return;
+	if (app->twin && app->twin->gone) { /* (removed from .qvf/: made again) */
+		app->twin->twin = NULL;
+		app->twin = NULL;
+	}
+	if (!ns->o.qvf || app->twin || app->hidden || app->gone || app->role != R_FILE ||
+	    !app->parent)
+		return app->twin;
 	struct node *qd = strmap_get(app->parent->kids, QVF_DIR);
 	if (!qd || qd->role != R_QVFDIR)
-		return;
+		return NULL;
 	twin_name(app->name, name, sizeof(name));
 	struct node *o = strmap_get(qd->kids, name);
 	if (o && o->role == R_UPLOAD && o->sent && o->hidden)
 		node_detach(ns, o); /* the import of this very app (a restore's) */
 	else if (o)
-		return; /* a file of the user's holds that name */
-	struct node *t = node_new(ns, qd, name, R_QVF, false);
+		return NULL; /* a file of the user's holds that name */
+	struct node *t = make && !app->no_twin ? node_new(ns, qd, name, R_QVF, false) : NULL;
 	if (!t)
-		return;
+		return NULL;
 	t->rt = app->rt;
 	t->id = app->id ? strdup(app->id) : NULL;
 	t->twin = app;
@@ -70,6 +80,13 @@ void qvf_twin_make(struct ns *ns, struct node *app)
 	t->mtime_ms = app->mtime_ms;
 	t->ctime_ms = app->ctime_ms;
 	app->twin = t;
+	return t;
+}
+
+void qvf_placed(struct ns *ns, struct node *app)
+{
+	app->no_twin = false;
+	twin_make(ns, app, false); /* (the export gets its node when looked up) */
 }
 
 /* Makes a .qvf node's size known (exports the app when not cached; may drop
@@ -487,8 +504,10 @@ static int qk_unlink(struct ns *ns, struct node *d, struct node *n, char *err, s
 {
 	(void)err;
 	(void)errn;
-	if (n->twin && n->twin->twin == n)
+	if (n->twin && n->twin->twin == n) {
 		n->twin->twin = NULL;
+		n->twin->no_twin = true; /* (not made again at its next lookup) */
+	}
 	n->twin = NULL;
 	node_detach(ns, n);
 	ns_inval_entry(ns, d, n->name);
@@ -504,6 +523,41 @@ static int qk_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, si
 	return 0;
 }
 
+/* .qvf/ lists one export per app of its collection, each without a node
+ * until looked up (a find of the tree makes none; ns_kind list_lazy). */
+static size_t qk_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
+{
+	struct node *c = d->role == R_QVFDIR ? d->coll_root : NULL;
+	char name[512];
+	if (!c || !dir)
+		return c ? c->nkids : 0;
+	for (size_t i = 0; i < c->nkids; i++) {
+		struct node *k = c->kidv[i];
+		if (k->role != R_FILE || k->gone || k->hidden || k->no_twin ||
+		    (k->twin && !k->twin->gone))
+			continue;
+		twin_name(k->name, name, sizeof(name));
+		if (!strmap_get(d->kids, name))
+			ns_dir_add_lazy(ns, dir, name);
+	}
+	return 0;
+}
+
+static struct node *qk_lookup_lazy(struct ns *ns, struct node *d, const char *name)
+{
+	struct node *c = d->role == R_QVFDIR ? d->coll_root : NULL;
+	size_t l = strlen(name);
+	char j[512];
+	if (!c || l <= 4 || strcmp(name + l - 4, ".qvf") || l + 2 > sizeof(j))
+		return NULL;
+	snprintf(j, sizeof(j), "%.*s.json", (int)(l - 4), name);
+	struct node *app = strmap_get(c->kids, j);
+	if (!app || app->parent != c)
+		return NULL;
+	struct node *t = twin_make(ns, app, true);
+	return t && t->parent == d && !t->gone && !strcmp(t->name, name) ? t : NULL;
+}
+
 const struct ns_kind ns_qvf_kind = {
 	.name = "qvf",
 	.coll_kids = qk_coll_kids,
@@ -511,6 +565,8 @@ const struct ns_kind ns_qvf_kind = {
 	.fresh = qk_fresh,
 	.listed = qk_listed,
 	.attrs_need_fetch = qk_attrs_need_fetch,
+	.list_lazy = qk_list_lazy,
+	.lookup_lazy = qk_lookup_lazy,
 	.open_as = qk_open_as,
 	.open = qk_open,
 	.read = qk_read,
