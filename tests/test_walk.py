@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Sim
+from conftest import Sim, wait_for
 
 LISTS = [("/api/v1/users", 100), ("/api/v1/spaces", 100),
          ("/api/v1/items?resourceType=app", 100),
@@ -248,3 +248,37 @@ def test_one_file_of_a_view_after_its_listing_costs_one_request(tenant, mount_fa
     assert tenant.routes() == {"GET /api/v1/apps/{id}/data/metadata": 1}
     assert os.stat(m.path("data-model", names[7])).st_size == len(raw)
     assert tenant.total() == 1
+
+
+def live_nodes(m):
+    with open(m.path(".status.json")) as f:
+        return json.load(f)["objects"]["nodes"]
+
+
+def test_per_app_view_nodes_are_freed_when_the_kernel_forgets_them(tenant, mount_factory):
+    """An entry of a per-app view gets a node at its lookup and loses it when
+    the kernel forgets it (evicts its inode; its content stays cached with
+    the app): after that, the next walk within the TTL costs no request and
+    sees the same sizes."""
+    m = mount_factory(tenant.url, "cache_ttl=300")
+    for d in ("apps", "scripts", "data-model", "lineage"):
+        os.listdir(m.path(d))
+    base = live_nodes(m)
+    cmd = ["ls", "-l", "--time-style=+", m.path("scripts"), m.path("data-model"), m.path("lineage")]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count(".qvs") == 260 and first.stdout.count(".json") == 520
+    assert live_nodes(m) >= base + 780  # one a looked-up entry, while the kernel keeps it
+    # the kernel evicts its inodes (as memory pressure does): the nodes go
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("2\n")
+    wait_for(lambda: live_nodes(m) <= base + 8, timeout=10,
+             what="the views' nodes freed (%d, were %d)" % (live_nodes(m), base))
+    tenant.reset()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.stdout == first.stdout
+    assert tenant.total() == 0, tenant.routes()
+    for name in sorted(os.listdir(m.path("scripts")))[:20]:
+        p = m.path("scripts", name)
+        assert os.stat(p).st_size == len(open(p, "rb").read())
+    assert tenant.total() == 0

@@ -304,8 +304,8 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 	if ((rc = ensure_node_listed(ns, p, err, errn)))
 		goto out;
 	struct node *n = strmap_get(p->kids, name);
-	if (!n && KIND(ns, p) && KIND(ns, p)->lookup_lazy)
-		n = KIND(ns, p)->lookup_lazy(ns, p, name);
+	if (!n && KIND(ns, p) && KIND(ns, p)->lookup_lazy && (n = KIND(ns, p)->lookup_lazy(ns, p, name)))
+		n->lazy = true;
 	if (!n && p->role == R_COLL && p->coll != C_NONE && !p->space_filter) {
 		/* (a space's view shows what its listing holds, nothing by id) */
 		char id[128];
@@ -345,10 +345,14 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		rc = -ENOENT;
 		goto out;
 	}
-	if ((rc = ensure_node_fresh(ns, n, err, errn)))
+	n->nlookup++; /* (held while the lock is dropped: a forget cannot free it) */
+	if ((rc = ensure_node_fresh(ns, n, err, errn))) {
+		n->nlookup--;
+		if (!n->nlookup)
+			node_reclaim(ns, n);
 		goto out;
+	}
 	ns_fill_attr(ns, n, out);
-	n->nlookup++;
 out:
 	ns_walk_end();
 	pthread_mutex_unlock(&ns->lock);
@@ -359,8 +363,11 @@ void ns_forget(struct ns *ns, uint64_t ino, uint64_t nlookup)
 {
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = ns_node(ns, ino);
-	if (n)
+	if (n) {
 		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+		if (!n->nlookup)
+			node_reclaim(ns, n);
+	}
 	pthread_mutex_unlock(&ns->lock);
 }
 
@@ -442,8 +449,9 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		if (k->hidden || k->gone)
 			continue;
 		d->ents[d->n].name = strdup(k->name);
-		if (attrs_need_fetch(ns, k))
-			d->ents[d->n].noattr = true; /* unknown without a request: looked up */
+		if (k->lazy || attrs_need_fetch(ns, k))
+			d->ents[d->n].noattr = true; /* unknown without a request, or freed
+							* when forgotten: looked up */
 		ns_fill_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
@@ -519,6 +527,8 @@ void ns_drop_caches(struct ns *ns)
 	pthread_mutex_lock(&ns->lock);
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *n = ns->tab[i];
+		if (!n)
+			continue; /* (freed: node_reclaim) */
 		n->listed_at = 0;
 		n->fetched_at = 0;
 		if (!n->gone && n->parent)

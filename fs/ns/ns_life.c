@@ -88,6 +88,8 @@ void ns_free(struct ns *ns)
 			kd->free(ns);
 	restore_free(ns);
 	for (size_t i = 1; i < ns->ntab; i++) {
+		if (!ns->tab[i])
+			continue; /* (freed: node_reclaim) */
 		view_index_free(ns->tab[i]->vindex);
 		node_destroy(ns->tab[i]);
 	}

@@ -36,7 +36,7 @@ void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, siz
 	pthread_mutex_lock(&ns->lock);
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *n = ns->tab[i];
-		if (n->role == R_COLL) {
+		if (n && n->role == R_COLL) {
 			if (n->rt && n->rt->kind == kind) {
 				n->listed_at = 0;
 				/* a listing in flight may predate the change: used,

@@ -202,6 +202,20 @@ void node_destroy(struct node *n)
 	free(n);
 }
 
+bool node_reclaim(struct ns *ns, struct node *n)
+{
+	const struct ns_kind *k = KIND(ns, n);
+	if (!n->lazy || n->nlookup || n->dir || n->busy || n->dirty_handles || n->errmsg ||
+	    n->mem || n->mem_dirty || n->tmpfd >= 0 || !k || !k->reclaim || !k->reclaim(ns, n))
+		return false;
+	if (!n->gone)
+		node_detach(ns, n);
+	ns->tab[n->ino] = NULL;
+	ns->stats.nodes--;
+	node_destroy(n);
+	return true;
+}
+
 /* The resource's own file inside a resource directory, or NULL. */
 struct node *node_self(const struct node *dir)
 {

@@ -165,6 +165,10 @@ struct node {
 	 * creates with O_EXCL): a lookup does not make it again until the next
 	 * listing places the app (ns_actions.c) */
 	bool no_twin : 1;
+	/* made by a lookup in a lazy directory (ns_kind lookup_lazy): freed
+	 * when the kernel forgets it (its inode evicted), if its kind's
+	 * reclaim agrees (node_reclaim) */
+	bool lazy : 1;
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
@@ -233,6 +237,9 @@ struct ns_kind {
 	 * lookup_lazy makes the node of one (NULL: no such entry). */
 	size_t (*list_lazy)(struct ns *ns, struct node *d, struct ns_dir *dir);
 	struct node *(*lookup_lazy)(struct ns *ns, struct node *d, const char *name);
+	/* A lazily made node the kernel forgot: false to keep it (it holds
+	 * state of its own), else drop the kind's pointers to it (it is freed). */
+	bool (*reclaim)(struct ns *ns, struct node *n);
 	void (*note_changed)(struct ns *ns, enum rkind kind, const char *const *ids, size_t n);
 	/* files: open_as first (before the open's checks; may turn n into
 	 * another kind's node: 0 or -errno), then open fills f (f->kind is the
@@ -400,6 +407,10 @@ int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out);
 /* Appends a file entry without a node to d (room made by the caller): its
  * name and type only, for the kernel to look up (ns_kind list_lazy). */
 void ns_dir_add_lazy(struct ns *ns, struct ns_dir *d, const char *name);
+/* Frees lazily made node n if nothing holds it (the kernel forgot it, no
+ * handle, no change or error of its own, its kind agrees): its inode number
+ * is not used again and ns->tab keeps NULL there.  True when freed. */
+bool node_reclaim(struct ns *ns, struct node *n);
 /* Is a listing or fetch made at t fresh?  Within cache_ttl, or for the
  * length of the walk that made it (node.c). */
 bool ns_fresh(struct ns *ns, int64_t t);

@@ -159,7 +159,7 @@ void mut_colls_stale(struct ns *ns, enum rkind k)
 {
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *c = ns->tab[i];
-		if (c->role == R_COLL && c->rt && c->rt->kind == k)
+		if (c && c->role == R_COLL && c->rt && c->rt->kind == k)
 			c->listed_at = 0;
 	}
 	ns->gen++; /* indexes are made again */
@@ -171,7 +171,7 @@ void mut_apply_change(struct ns *ns, const struct rtype *rt, const char *id, con
 {
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *n = ns->tab[i];
-		if (n->gone || !n->rt || n->rt->kind != rt->kind || !n->id || strcmp(n->id, id) ||
+		if (!n || n->gone || !n->rt || n->rt->kind != rt->kind || !n->id || strcmp(n->id, id) ||
 		    (n->role != R_FILE && n->role != R_RESDIR) || n->self)
 			continue;
 		node_set_obj(ns, n, now, NULL);
@@ -187,7 +187,7 @@ void mut_apply_delete(struct ns *ns, const struct rtype *rt, const char *id)
 	char key[256];
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *n = ns->tab[i];
-		if (n->gone || !n->rt || n->rt->kind != rt->kind || !n->id || strcmp(n->id, id) ||
+		if (!n || n->gone || !n->rt || n->rt->kind != rt->kind || !n->id || strcmp(n->id, id) ||
 		    (n->role != R_FILE && n->role != R_RESDIR) || n->self)
 			continue;
 		struct node *c = n->parent ? mut_dir_coll(n->parent) : NULL;

@@ -158,7 +158,7 @@ int rs_in_tenant(struct ns *ns, enum rkind k, const char *id, char *err, size_t 
 	char key[200];
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *c = ns->tab[i];
-		if (c->role == R_COLL && c->rt && c->rt->kind == k && c->by_id &&
+		if (c && c->role == R_COLL && c->rt && c->rt->kind == k && c->by_id &&
 		    strmap_get(c->by_id, id))
 			return 1;
 	}
@@ -627,7 +627,7 @@ bool rs_adopt(struct ns *ns, struct node *c, const struct idmap_rec *intent,
 	long long t0 = atoll(intent->note);
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *k = ns->tab[i];
-		if (k->gone || k->parent != c || !k->rt || k->rt->kind != c->rt->kind || !k->id ||
+		if (!k || k->gone || k->parent != c || !k->rt || k->rt->kind != c->rt->kind || !k->id ||
 		    !k->sname || strcmp(k->sname, name) || k->ctime_ms < t0 - 1000)
 			continue;
 		char b[128];

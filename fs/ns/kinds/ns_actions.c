@@ -558,6 +558,19 @@ static struct node *qk_lookup_lazy(struct ns *ns, struct node *d, const char *na
 	return t && t->parent == d && !t->gone && !strcmp(t->name, name) ? t : NULL;
 }
 
+/* An export's node the kernel forgot: made again at the next lookup (its
+ * size from the export cache). */
+static bool qk_reclaim(struct ns *ns, struct node *n)
+{
+	(void)ns;
+	if (n->role != R_QVF)
+		return false;
+	if (n->twin && n->twin->twin == n)
+		n->twin->twin = NULL;
+	n->twin = NULL;
+	return true;
+}
+
 const struct ns_kind ns_qvf_kind = {
 	.name = "qvf",
 	.coll_kids = qk_coll_kids,
@@ -567,6 +580,7 @@ const struct ns_kind ns_qvf_kind = {
 	.attrs_need_fetch = qk_attrs_need_fetch,
 	.list_lazy = qk_list_lazy,
 	.lookup_lazy = qk_lookup_lazy,
+	.reclaim = qk_reclaim,
 	.open_as = qk_open_as,
 	.open = qk_open,
 	.read = qk_read,

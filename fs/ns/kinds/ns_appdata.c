@@ -217,7 +217,6 @@ static int ad_fetch(struct ns *ns, struct node *n, struct xadata *a, char *err, 
 
 struct ad_item {
 	struct xadata *a;
-	struct node *n;
 	char app[80];
 	char *text;
 	size_t len;
@@ -256,7 +255,6 @@ void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 			continue;
 		a->busy = true;
 		v[n].a = a;
-		v[n].n = strmap_get(d->by_id, k->id); /* (NULL: no node yet) */
 		snprintf(v[n].app, sizeof(v[n].app), "%s", k->id);
 		n++;
 	}
@@ -270,7 +268,10 @@ void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 			v[i].a->busy = false;
 			if (!v[i].rc) {
 				ns->stats.gets++;
-				ad_apply(ns, v[i].a, v[i].n, v[i].text, v[i].len, started);
+				/* (its node looked up again: one may have been freed
+				 * or made while the lock was dropped) */
+				ad_apply(ns, v[i].a, strmap_get(d->by_id, v[i].app), v[i].text,
+					 v[i].len, started);
 			}
 		}
 		pthread_cond_broadcast(&ns->cv);

@@ -211,6 +211,20 @@ static struct node *ext_lookup_lazy(struct ns *ns, struct node *d, const char *n
 				  : NULL;
 }
 
+/* A script's or data document's node the kernel forgot: its content stays
+ * with the app (xscript, xadata); the node goes. */
+static bool ext_reclaim(struct ns *ns, struct node *n)
+{
+	if (n->xk != X_QVS && n->xk != X_ADFILE)
+		return false;
+	if (n->xk == X_QVS)
+		scr_forget_node(ns, n);
+	struct node *d = n->parent;
+	if (d && d->by_id && n->id && strmap_get(d->by_id, n->id) == n)
+		strmap_del(d->by_id, n->id);
+	return true;
+}
+
 bool ext_attrs_need_fetch(struct ns *ns, struct node *n)
 {
 	return (n->xk == X_QVS && scr_attrs_need_fetch(ns, n)) ||
@@ -460,6 +474,7 @@ const struct ns_kind ns_ext_kind = {
 	.attrs_need_fetch = ext_attrs_need_fetch,
 	.list_lazy = ext_list_lazy,
 	.lookup_lazy = ext_lookup_lazy,
+	.reclaim = ext_reclaim,
 	.note_changed = ext_note_changed,
 	.setxattr = ext_setxattr,
 };

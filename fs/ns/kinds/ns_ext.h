@@ -222,6 +222,8 @@ void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 /* scripts/ gives its scripts nodes only when looked up (ns_kind list_lazy) */
 size_t scr_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir);
 struct node *scr_lookup_lazy(struct ns *ns, struct node *d, const char *name);
+/* n (an X_QVS node about to be freed) is no longer one of its script's nodes. */
+void scr_forget_node(struct ns *ns, struct node *n);
 int scr_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
 bool scr_attrs_need_fetch(struct ns *ns, struct node *n);
 void scr_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);

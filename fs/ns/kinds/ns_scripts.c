@@ -123,6 +123,14 @@ void scr_note_changed(struct ns *ns, const char *app)
 	}
 }
 
+void scr_forget_node(struct ns *ns, struct node *n)
+{
+	struct xscript *s = n->id ? strmap_get(ns->ext->scripts, n->id) : NULL;
+	for (size_t i = 0; s && i < 4; i++)
+		if (s->nodes[i] == n)
+			s->nodes[i] = NULL;
+}
+
 void xs_note_node(struct xscript *s, struct node *n)
 {
 	size_t k = 0;
