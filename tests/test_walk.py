@@ -282,3 +282,26 @@ def test_per_app_view_nodes_are_freed_when_the_kernel_forgets_them(tenant, mount
         p = m.path("scripts", name)
         assert os.stat(p).st_size == len(open(p, "rb").read())
     assert tenant.total() == 0
+
+
+def test_an_operation_that_runs_long_does_not_end_its_walk(tenant, mount_factory):
+    """The walk gap runs from the end of the last operation: a listing that
+    takes longer than the gap (5 pages of users at 500 ms) is part of the
+    walk, and what the walk fetched before it is still fresh after it."""
+    m = mount_factory(tenant.url, "noqvf", "noscripts", "cache_ttl=1", "prefetch=0")
+    apps = sorted(n for n in os.listdir(m.path("apps")) if n.endswith(".json")
+                  and not n.startswith("."))
+    tenant.config(latency_ms=500)
+    try:
+        tenant.reset()
+        t0 = time.monotonic()
+        assert len(os.listdir(m.path("users"))) >= 450
+        assert time.monotonic() - t0 > 2.0  # longer than the gap and the TTL
+        assert tenant.routes() == {"GET /api/v1/users": 5}
+        tenant.reset()
+        for name in apps[:5]:
+            with open(m.path("apps", name), "rb") as f:
+                assert json.loads(f.read())["resourceType"] == "app"
+        assert tenant.total() == 0, tenant.routes()
+    finally:
+        tenant.config(latency_ms=0)

@@ -354,7 +354,7 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 	}
 	ns_fill_attr(ns, n, out);
 out:
-	ns_walk_end();
+	ns_walk_end(ns);
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -393,7 +393,7 @@ int ns_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out, char *err, size
 	rc = n ? ensure_node_fresh(ns, n, err, errn) : -ENOENT;
 	if (!rc)
 		ns_fill_attr(ns, n, out);
-	ns_walk_end();
+	ns_walk_end(ns);
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -459,7 +459,7 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 		nk->list_lazy(ns, n, d); /* (at most `lazy` more) */
 	rc = ns_dir_sort(d);
 out:
-	ns_walk_end();
+	ns_walk_end(ns);
 	return ns_dir_done(ns, d, rc, out);
 }
 

@@ -151,7 +151,7 @@ out:
 		}
 		f = NULL;
 	}
-	ns_walk_end();
+	ns_walk_end(ns);
 	pthread_mutex_unlock(&ns->lock);
 	if (f)
 		ns_file_track(ns, f);

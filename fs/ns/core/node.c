@@ -511,8 +511,12 @@ void ns_walk_visit(struct ns *ns, struct node *n, unsigned op)
 	n->walk_ops |= (unsigned char)op;
 }
 
-void ns_walk_end(void)
+void ns_walk_end(struct ns *ns)
 {
+	/* the gap is counted from the end of the last operation too: one that
+	 * ran long (a listing of 125 pages, a readahead of 64 scripts) does not
+	 * end the walk it belongs to */
+	ns->walk_last = ns_now(ns);
 	op_walk = false;
 }
 

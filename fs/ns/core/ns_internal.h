@@ -534,10 +534,11 @@ struct node *node_fresh_src(struct node *n);
  * ns_walk_visit() notes that operation op (WALK_*) visits n now, and sets
  * the freshness rule of this thread's operation: a listing made in this walk
  * stays fresh for the walk, unless this operation already visited n in it
- * (a second look sees cache_ttl).  ns_walk_end() clears it. */
+ * (a second look sees cache_ttl).  ns_walk_end() clears it, and notes the
+ * operation's end (the gap runs from there too). */
 enum { WALK_LOOKUP = 1, WALK_GETATTR = 2, WALK_OPENDIR = 4, WALK_OPEN = 8, WALK_STRICT = 128 };
 void ns_walk_visit(struct ns *ns, struct node *n, unsigned op);
-void ns_walk_end(void);
+void ns_walk_end(struct ns *ns);
 
 /* ns_prefetch.c: the tenant-wide listings a walk of directory d will want,
  * started in the background (at most `prefetch` at once). */
