@@ -160,7 +160,6 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 		return NULL;
 	n->role = role;
 	n->dir = dir;
-	n->tmpfd = -1;
 	n->mtime_ms = n->ctime_ms = ns->mount_ms;
 	if (dir && !(n->kids = strmap_new())) {
 		free(n);
@@ -178,17 +177,34 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 	return n;
 }
 
+const struct node_body node_body_none = { .tmpfd = -1 };
+
+struct node_body *node_body(struct node *n)
+{
+	if (!n->body && (n->body = calloc(1, sizeof(*n->body))))
+		n->body->tmpfd = -1;
+	return n->body;
+}
+
+static void body_free(struct node_body *b)
+{
+	if (!b)
+		return;
+	free(b->mem);
+	if (b->tmpfd >= 0)
+		close(b->tmpfd);
+	free(b->ixbuf);
+	cJSON_Delete(b->created);
+	free(b);
+}
+
 void node_destroy(struct node *n)
 {
-	free(n->mem);
-	if (n->tmpfd >= 0)
-		close(n->tmpfd);
-	free(n->ixbuf);
+	body_free(n->body);
 	free(n->errmsg);
 	free(n->refresh_err);
 	free(n->space_filter);
 	free(n->view_key); /* (n->vindex: freed by ns_free, ns_view.c's) */
-	cJSON_Delete(n->created);
 	free(n->name);
 	free(n->id);
 	free(n->store_id);
@@ -353,9 +369,9 @@ void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr
 		a->nlink = 1;
 		a->size = n->size;
 		if (n->role == R_SCRATCH || n->role == R_NEW)
-			a->size = n->memlen;
+			a->size = body_of(n)->memlen;
 		else if (n->role == R_UPLOAD)
-			a->size = n->tmplen;
+			a->size = body_of(n)->tmplen;
 		if (n->role == R_QVF && n->twin) {
 			a->mtime_ms = n->twin->mtime_ms;
 			a->ctime_ms = n->twin->ctime_ms;
@@ -363,7 +379,7 @@ void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr
 		else if (n->dirty_handles) {
 			/* a size that lasts only while a writer holds the file:
 			 * the kernel must not keep it past the close */
-			a->size = n->wsize;
+			a->size = body_of(n)->wsize;
 			a->transient = true;
 		}
 		n->reported_size = a->size;

@@ -6,10 +6,12 @@
  *  - Nodes are never freed while the namespace lives: a pointer to a node
  *    stays valid after ns->lock is dropped, and an inode number names the
  *    same resource (at the same path) for the life of the mount.
- *  - Every field of every node is GUARDED_BY(ns->lock).  The lock is never
- *    held across an HTTP request: a refresh begins the collection's `listing`
- *    flight, drops the lock, fetches, retakes it and applies (single flight
- *    per collection, util/flight.h; waiters sleep on ns->cv).
+ *    A node's side structure (its body) is made once and freed with it.
+ *  - Every field of every node (its side structure's too) is
+ *    GUARDED_BY(ns->lock).  The lock is never held across an HTTP request:
+ *    a refresh begins the collection's `listing` flight, drops the lock,
+ *    fetches, retakes it and applies (single flight per collection,
+ *    util/flight.h; waiters sleep on ns->cv).
  *  - A non-hidden child is in its parent's `kids` map and `kidv` vector under
  *    its entry name; a hidden child (reached by bare id) only in `kids`.
  *  - Collection children are also in the collection's `by_id` map.
@@ -54,6 +56,32 @@ enum coll {
 	C_ASSETS,
 	C_SETS,
 	C_USERS,
+};
+
+/* What a node keeps of its own content: a memory file's (R_SCRATCH, R_NEW,
+ * reports/' requests), a script's being rewritten, an upload's temporary
+ * file, .index.json's snapshot, a delete waiting.  Most nodes keep none:
+ * made on first need (node_body), freed with the node, read through
+ * body_of (the values of none: 0, NULL, tmpfd -1). */
+struct node_body {
+	/* writes (ns_mut.c) */
+	char *mem;              /* R_SCRATCH, R_NEW: the content */
+	size_t memlen, memcap;
+	cJSON *created;         /* R_NEW: the resource it created (later closes update it) */
+	uint64_t wsize;         /* size of the latest such write buffer */
+
+	/* R_UPLOAD: the content, in an unlinked temporary file */
+	uint64_t tmplen;
+	int tmpfd;              /* R_UPLOAD */
+
+	/* R_INDEX */
+	unsigned idx_gen; /* ns->gen then (changes through the mount move it) */
+	char *ixbuf;
+	size_t ixlen;
+	int64_t idx_at;   /* listed_at of the listing it was made from */
+
+	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
+	int64_t del_due; /* CLOCK_MONOTONIC ms */
 };
 
 /* (Fields are grouped by size and flags are bit fields: a walk of a tenant
@@ -104,25 +132,13 @@ struct node {
 	struct view_index *vindex;
 
 	/* writes (ns_mut.c) */
-	char *mem;              /* R_SCRATCH, R_NEW: the content */
-	size_t memlen, memcap;
-	cJSON *created;         /* R_NEW: the resource it created (later closes update it) */
 	char *errmsg;           /* why the last change through this file failed */
-	uint64_t wsize;         /* size of the latest such write buffer */
+	/* the content it keeps itself, or NULL (node_body below) */
+	struct node_body *body;
 
 	/* apps: the app file <-> its .qvf twin (follows its renames; a listing
 	 * that no longer holds the app removes it) */
 	struct node *twin;
-	/* R_UPLOAD: the content, in an unlinked temporary file */
-	uint64_t tmplen;
-
-	/* R_INDEX */
-	char *ixbuf;
-	size_t ixlen;
-	int64_t idx_at;   /* listed_at of the listing it was made from */
-
-	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
-	int64_t del_due; /* CLOCK_MONOTONIC ms */
 
 	struct flight listing;  /* R_COLL, X_RLAPP: the refresh in flight; waiters
 				 * share its outcome */
@@ -137,8 +153,6 @@ struct node {
 	 * which operations (WALK_*) */
 	unsigned walk_id;
 	unsigned dirty_handles; /* open handles holding unsent writes */
-	int tmpfd;              /* R_UPLOAD */
-	unsigned idx_gen;       /* R_INDEX: ns->gen then (changes through the mount move it) */
 	unsigned char walk_ops;
 	unsigned char view_field; /* enum view_field (ns_view.c) */
 	unsigned char xk;         /* R_EXT: enum xkind (ns_ext.h) */
@@ -348,6 +362,14 @@ struct ns {
 
 /* node.c (the node table) */
 void node_destroy(struct node *n);
+/* n's body to change, made on first need; NULL when it cannot be (ENOMEM). */
+struct node_body *node_body(struct node *n);
+/* n's body to read: an empty one (0, NULL; tmpfd -1) when it has none. */
+extern const struct node_body node_body_none;
+static inline const struct node_body *body_of(const struct node *n)
+{
+	return n->body ? n->body : &node_body_none;
+}
 /* The kind of inode ino when it runs whole operations itself (a kind with
  * lookup_in...), else NULL; takes ns->lock briefly. */
 const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino);
