@@ -88,7 +88,7 @@ void ns_free(struct ns *ns)
 			kd->free(ns);
 	restore_free(ns);
 	for (size_t i = 1; i < ns->ntab; i++) {
-		view_index_free(ns->tab[i]->vindex);
+		view_index_free(cs_of(ns->tab[i])->vindex);
 		node_destroy(ns->tab[i]);
 	}
 	free(ns->tab);

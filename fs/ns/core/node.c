@@ -161,7 +161,9 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 	n->role = role;
 	n->dir = dir;
 	n->mtime_ms = n->ctime_ms = ns->mount_ms;
-	if (dir && !(n->kids = strmap_new())) {
+	if ((dir && !(n->kids = strmap_new())) || (role == R_COLL && !node_cs(n))) {
+		strmap_free(n->kids);
+		free(n->cs);
 		free(n);
 		return NULL;
 	}
@@ -186,6 +188,26 @@ struct node_body *node_body(struct node *n)
 	return n->body;
 }
 
+const struct coll_state coll_state_none;
+
+struct coll_state *node_cs(struct node *n)
+{
+	if (!n->cs)
+		n->cs = calloc(1, sizeof(*n->cs));
+	return n->cs;
+}
+
+/* (cs->vindex: freed by ns_free, ns_view.c's) */
+static void cs_free(struct coll_state *cs)
+{
+	if (!cs)
+		return;
+	free(cs->refresh_err);
+	free(cs->space_filter);
+	free(cs->view_key);
+	free(cs);
+}
+
 static void body_free(struct node_body *b)
 {
 	if (!b)
@@ -201,10 +223,8 @@ static void body_free(struct node_body *b)
 void node_destroy(struct node *n)
 {
 	body_free(n->body);
+	cs_free(n->cs);
 	free(n->errmsg);
-	free(n->refresh_err);
-	free(n->space_filter);
-	free(n->view_key); /* (n->vindex: freed by ns_free, ns_view.c's) */
 	free(n->name);
 	free(n->id);
 	free(n->store_id);

@@ -6,8 +6,9 @@
  *  - Nodes are never freed while the namespace lives: a pointer to a node
  *    stays valid after ns->lock is dropped, and an inode number names the
  *    same resource (at the same path) for the life of the mount.
- *    A node's side structure (its body) is made once and freed with it.
- *  - Every field of every node (its side structure's too) is
+ *    A node's side structures (body, cs) are made once and freed with it;
+ *    a collection (R_COLL) has its cs from node_new.
+ *  - Every field of every node (its side structures' too) is
  *    GUARDED_BY(ns->lock).  The lock is never held across an HTTP request:
  *    a refresh begins the collection's `listing` flight, drops the lock,
  *    fetches, retakes it and applies (single flight per collection,
@@ -84,6 +85,33 @@ struct node_body {
 	int64_t del_due; /* CLOCK_MONOTONIC ms */
 };
 
+/* A collection's listing state (R_COLL; an app's reloads directory, X_RLAPP,
+ * has its listing too): made with the collection (node_new) or on first need
+ * (node_cs), freed with the node, read through cs_of (the values of none: 0,
+ * NULL, no flight). */
+struct coll_state {
+	char *refresh_err;      /* why the last one failed (waiters share it too) */
+	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
+	 * collection whose spaceId is space_filter (a view, below, with no request
+	 * of its own) */
+	char *space_filter;
+	/* A view (docs/SEMANTICS.md "Caching and consistency"): a collection
+	 * scoped to one space, store or asset that is answered from the
+	 * tenant-wide collection `view_of` (the objects whose view_field is
+	 * view_key) while that one is fresh or being listed, else by its own
+	 * request.  view_key NULL with VF_SPACE: the personal space. */
+	struct node *view_of;
+	char *view_key;
+	/* R_COLL that views are made from: its objects by view key (ns_view.c),
+	 * made from the listing of listed_at; the views it answered by their
+	 * own requests since it was last listed (the rule's count) */
+	struct view_index *vindex;
+	unsigned view_misses;
+	struct flight listing;  /* R_COLL, X_RLAPP: the refresh in flight; waiters
+				 * share its outcome */
+	unsigned char view_field; /* enum view_field (ns_view.c) */
+};
+
 /* (Fields are grouped by size and flags are bit fields: a walk of a tenant
  * holds a node per entry, tens of thousands; docs/SEMANTICS.md "Memory".) */
 struct node {
@@ -113,48 +141,30 @@ struct node {
 	/* R_COLL */
 	struct strmap *by_id;
 	int64_t listed_at;
-	char *refresh_err;      /* why the last one failed (waiters share it too) */
 	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
-	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
-	 * collection whose spaceId is space_filter (a view, below, with no request
-	 * of its own) */
-	char *space_filter;
-	/* A view (docs/SEMANTICS.md "Caching and consistency"): a collection
-	 * scoped to one space, store or asset that is answered from the
-	 * tenant-wide collection `view_of` (the objects whose view_field is
-	 * view_key) while that one is fresh or being listed, else by its own
-	 * request.  view_key NULL with VF_SPACE: the personal space. */
-	struct node *view_of;
-	char *view_key;
-	/* R_COLL that views are made from: its objects by view key (ns_view.c),
-	 * made from the listing of listed_at; the views it answered by their
-	 * own requests since it was last listed (the rule's count) */
-	struct view_index *vindex;
+	/* R_COLL, X_RLAPP: its listing's state, else NULL (coll_state above) */
+	struct coll_state *cs;
 
 	/* writes (ns_mut.c) */
 	char *errmsg;           /* why the last change through this file failed */
-	/* the content it keeps itself, or NULL (node_body below) */
+	/* the content it keeps itself, or NULL (node_body above) */
 	struct node_body *body;
 
 	/* apps: the app file <-> its .qvf twin (follows its renames; a listing
 	 * that no longer holds the app removes it) */
 	struct node *twin;
 
-	struct flight listing;  /* R_COLL, X_RLAPP: the refresh in flight; waiters
-				 * share its outcome */
 	enum nrole role;
 	enum coll coll;         /* R_COLL */
 	unsigned mark;          /* refresh generation that last saw it */
 	uint32_t nkids, capkids; /* directories: kidv's length and room */
 	uint32_t idx;           /* position in parent->kidv */
 	unsigned refresh_gen;   /* an extension directory's listings: its kids' mark */
-	unsigned view_misses;
 	/* walks (node.c): the walk that last visited the node, and by
 	 * which operations (WALK_*) */
 	unsigned walk_id;
 	unsigned dirty_handles; /* open handles holding unsent writes */
 	unsigned char walk_ops;
-	unsigned char view_field; /* enum view_field (ns_view.c) */
 	unsigned char xk;         /* R_EXT: enum xkind (ns_ext.h) */
 
 	bool dir : 1;
@@ -369,6 +379,16 @@ extern const struct node_body node_body_none;
 static inline const struct node_body *body_of(const struct node *n)
 {
 	return n->body ? n->body : &node_body_none;
+}
+/* n's listing state to change (a collection's is made with it), made on
+ * first need; NULL when it cannot be (ENOMEM). */
+struct coll_state *node_cs(struct node *n);
+/* n's listing state to read: an empty one (0, NULL, no flight) when it has
+ * none. */
+extern const struct coll_state coll_state_none;
+static inline const struct coll_state *cs_of(const struct node *n)
+{
+	return n->cs ? n->cs : &coll_state_none;
 }
 /* The kind of inode ino when it runs whole operations itself (a kind with
  * lookup_in...), else NULL; takes ns->lock briefly. */

@@ -399,7 +399,7 @@ void mut_coll_scope(const struct node *c, struct res_scope *sc)
 		sc->store_id = c->id;
 		break;
 	case C_DATASTORES:
-		sc->space_id = c->space_filter; /* a space's data-stores/ */
+		sc->space_id = cs_of(c)->space_filter; /* a space's data-stores/ */
 		break;
 	case C_SETS:
 		sc->asset_id = c->id;
