@@ -203,6 +203,7 @@ static void cs_free(struct coll_state *cs)
 	if (!cs)
 		return;
 	free(cs->refresh_err);
+	free(cs->conn);
 	free(cs->space_filter);
 	free(cs->view_key);
 	free(cs);
@@ -231,7 +232,6 @@ void node_destroy(struct node *n)
 	free(n->item_id);
 	free(n->local_dir);
 	free(n->sname);
-	free(n->conn);
 	free(n->kidv);
 	strmap_free(n->kids);
 	strmap_free(n->by_id);

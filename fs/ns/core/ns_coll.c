@@ -508,7 +508,7 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 		.rt = coll->rt,
 		.scope = coll->id ? strdup(coll->id) : NULL,
 		.scope2 = coll->store_id ? strdup(coll->store_id) : NULL,
-		.conn = coll->conn ? strdup(coll->conn) : NULL,
+		.conn = cs->conn ? strdup(cs->conn) : NULL,
 		.space = cs->space_filter ? strdup(cs->space_filter) : NULL,
 	};
 	int64_t started = ns_now(ns);
@@ -522,8 +522,8 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 	cs->refresh_err = rc && err ? strndup(err, errn) : NULL;
 	flight_end(&cs->listing, rc, &ns->cv);
 	if (!rc) {
-		if (p.conn && !coll->conn)
-			coll->conn = strdup(p.conn);
+		if (p.conn && !cs->conn)
+			cs->conn = strdup(p.conn);
 		coll_apply_listing(ns, coll, &arr);
 		coll->listed_at = coll->refresh_outdated ? 0 : (started ? started : 1);
 		if (ns->hooks.listed)

@@ -91,6 +91,7 @@ struct node_body {
  * NULL, no flight). */
 struct coll_state {
 	char *refresh_err;      /* why the last one failed (waiters share it too) */
+	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
 	 * collection whose spaceId is space_filter (a view, below, with no request
 	 * of its own) */
@@ -127,7 +128,6 @@ struct node {
 	char *item_id;          /* apps: the catalogue item's id */
 	char *local_dir;        /* R_LOCAL root, .trash: the absolute directory it shows */
 	char *sname;            /* server name the entry name was made from */
-	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
 
 	int64_t mtime_ms, ctime_ms;
 	uint64_t size;

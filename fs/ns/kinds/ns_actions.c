@@ -341,7 +341,7 @@ static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	int64_t replace_mtime = 0;
 	bool personal = !c->id || !strcmp(c->id, "personal");
 	char *space = personal ? NULL : strdup(c->id);
-	char *conn = c->conn ? strdup(c->conn) : NULL;
+	char *conn = cs_of(c)->conn ? strdup(cs_of(c)->conn) : NULL;
 	char *replace = NULL;
 	if (!app) {
 		if ((rc = mut_datafile_path(d, sname, full, sizeof(full)))) {
