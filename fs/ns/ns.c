@@ -118,7 +118,7 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 		c = n->id ? add_coll(ns, n, "data-stores", C_DATASTORES, RK_DATASTORE, NULL, NULL)
 			  : NULL;
 		if (c) {
-			c->space_filter = strdup(n->id);
+			c->cs->space_filter = strdup(n->id); /* (R_COLL: made with it) */
 			view_setup(ns, c, "data-stores", VF_SPACE, n->id);
 		}
 		const struct ns_kind *kd;
@@ -306,7 +306,7 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 	struct node *n = strmap_get(p->kids, name);
 	if (!n && KIND(ns, p) && KIND(ns, p)->lookup_lazy && (n = KIND(ns, p)->lookup_lazy(ns, p, name)))
 		n->lazy = true;
-	if (!n && p->role == R_COLL && p->coll != C_NONE && !p->space_filter) {
+	if (!n && p->role == R_COLL && p->coll != C_NONE && !cs_of(p)->space_filter) {
 		/* (a space's view shows what its listing holds, nothing by id) */
 		char id[128];
 		bool dirs = coll_kids_are_dirs(p);

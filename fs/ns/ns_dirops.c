@@ -425,13 +425,14 @@ static int rename_onto_resource(struct ns *ns, struct node *n, struct node *t, c
 	cache_blob_unref(b);
 	if (!base)
 		return -EIO;
-	char *data = malloc(n->memlen ? n->memlen : 1);
-	size_t len = n->memlen;
+	const struct node_body *nb = body_of(n);
+	char *data = malloc(nb->memlen ? nb->memlen : 1);
+	size_t len = nb->memlen;
 	if (!data) {
 		cJSON_Delete(base);
 		return -ENOMEM;
 	}
-	memcpy(data, n->mem, len);
+	memcpy(data, nb->mem, len);
 	rc = mut_commit_update(ns, t, data, len, base, NULL, err, errn);
 	free(data);
 	cJSON_Delete(base);
@@ -629,7 +630,7 @@ static int rename_new(struct ns *ns, struct node *n, struct node *t, struct node
 			n->mem_dirty = true;
 			rc = mut_commit_create(ns, n, err, errn);
 		}
-	} else if (t && !(t->role == R_NEW && !t->created)) {
+	} else if (t && !(t->role == R_NEW && !body_of(t)->created)) {
 		rc = -EPERM;
 		errmsg_set(err, errn, "cannot replace this file");
 	} else {
@@ -708,7 +709,7 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 		goto out;
 	}
 	bool to_scratch = mut_name_is_scratch(nd, newname);
-	if (n->role == R_SCRATCH || (n->role == R_NEW && !n->created)) {
+	if (n->role == R_SCRATCH || (n->role == R_NEW && !body_of(n)->created)) {
 		rc = rename_new(ns, n, t, nd, newname, to_scratch, err, errn);
 	} else if (n->role == R_FILE && !n->self && to_scratch) {
 		if (t && t->role != R_SCRATCH) {

@@ -46,7 +46,8 @@ static int open_resource(struct ns *ns, struct node *n, struct ns_file *f, char 
 	} else {
 		f->dirty = true;
 		n->dirty_handles++;
-		n->wsize = 0;
+		if (n->body)
+			n->body->wsize = 0;
 	}
 	cache_blob_unref(b);
 	return rc;
@@ -118,7 +119,8 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	if (n->role == R_SCRATCH || n->role == R_NEW) {
 		f->mem = true;
 		if (flags & O_TRUNC) {
-			n->memlen = 0;
+			if (n->body)
+				n->body->memlen = 0;
 			n->mem_dirty = true;
 			n->mtime_ms = ns_wall_ms();
 		}
@@ -176,8 +178,8 @@ ssize_t ns_read(struct ns_file *f, char *buf, size_t size, off_t off)
 		return rc;
 	}
 	if (f->mem) {
-		data = n->mem;
-		len = n->memlen;
+		data = body_of(n)->mem;
+		len = body_of(n)->memlen;
 	} else if (f->writable) {
 		data = f->buf;
 		len = f->len;
@@ -213,8 +215,13 @@ ssize_t ns_write(struct ns_file *f, const char *data, size_t size, off_t off)
 		rc = KIND(ns, n)->node_write(f, n, data, size, off);
 		goto out;
 	}
-	char **buf = f->mem ? &n->mem : &f->buf;
-	size_t *len = f->mem ? &n->memlen : &f->len, *cap = f->mem ? &n->memcap : &f->cap;
+	struct node_body *nb = node_body(n); /* the content, or (wsize) its size */
+	if (!nb) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	char **buf = f->mem ? &nb->mem : &f->buf;
+	size_t *len = f->mem ? &nb->memlen : &f->len, *cap = f->mem ? &nb->memcap : &f->cap;
 	if (f->append)
 		off = (off_t)*len;
 	size_t end = (size_t)off + size;
@@ -238,7 +245,7 @@ ssize_t ns_write(struct ns_file *f, const char *data, size_t size, off_t off)
 		if (!f->dirty)
 			n->dirty_handles++;
 		f->dirty = true;
-		n->wsize = *len;
+		nb->wsize = *len;
 	}
 	rc = (ssize_t)size;
 out:
@@ -269,15 +276,16 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 	if (f->mem) {
 		/* An empty new file creates nothing (yet): a shell's `> f` closes a
 		 * duplicate of the descriptor before anything is written. */
-		if (n->role == R_NEW && n->mem_dirty && !n->created && !n->gone && n->memlen)
+		struct node_body *b = n->body; /* (none: nothing written yet) */
+		if (n->role == R_NEW && n->mem_dirty && b && !b->created && !n->gone && b->memlen)
 			rc = mut_commit_create(ns, n, err, errn);
-		else if (n->role == R_NEW && n->mem_dirty && n->created) {
+		else if (n->role == R_NEW && n->mem_dirty && b && b->created) {
 			cJSON *nb = NULL;
 			n->mem_dirty = false;
-			rc = mut_commit_update(ns, n, n->mem, n->memlen, n->created, &nb, err, errn);
+			rc = mut_commit_update(ns, n, b->mem, b->memlen, b->created, &nb, err, errn);
 			if (!rc) {
-				cJSON_Delete(n->created);
-				n->created = nb;
+				cJSON_Delete(b->created);
+				b->created = nb;
 			}
 		}
 	} else if (f->dirty && !f->written) {
@@ -345,11 +353,14 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 		rc = KIND(ns, n)->truncate(ns, n, f, size);
 		goto out;
 	}
+	struct node_body *nb = NULL; /* the content, or (wsize) its size */
 	if (n->role == R_SCRATCH || n->role == R_NEW) {
-		if (!(rc = mut_buf_reserve(ns, &n->mem, &n->memcap, (size_t)size, true))) {
-			if (size > n->memlen)
-				memset(n->mem + n->memlen, 0, (size_t)size - n->memlen);
-			n->memlen = (size_t)size;
+		if (!(nb = node_body(n)))
+			rc = -ENOMEM;
+		else if (!(rc = mut_buf_reserve(ns, &nb->mem, &nb->memcap, (size_t)size, true))) {
+			if (size > nb->memlen)
+				memset(nb->mem + nb->memlen, 0, (size_t)size - nb->memlen);
+			nb->memlen = (size_t)size;
 			n->mem_dirty = true;
 			n->mtime_ms = ns_wall_ms();
 		}
@@ -360,7 +371,10 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 		goto out;
 	}
 	if (f && f->writable && !f->mem) {
-		if (!(rc = mut_buf_reserve(ns, &f->buf, &f->cap, (size_t)size ? (size_t)size : 1, false))) {
+		if (!(nb = node_body(n)))
+			rc = -ENOMEM;
+		else if (!(rc = mut_buf_reserve(ns, &f->buf, &f->cap, (size_t)size ? (size_t)size : 1,
+						false))) {
 			if (size > f->len)
 				memset(f->buf + f->len, 0, (size_t)size - f->len);
 			f->len = (size_t)size;
@@ -368,7 +382,7 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 				n->dirty_handles++;
 			f->dirty = true;
 			f->written = true;
-			n->wsize = f->len;
+			nb->wsize = f->len;
 		}
 		goto out;
 	}

@@ -90,7 +90,7 @@ void ns_free(struct ns *ns)
 	for (size_t i = 1; i < ns->ntab; i++) {
 		if (!ns->tab[i])
 			continue; /* (freed: node_reclaim) */
-		view_index_free(ns->tab[i]->vindex);
+		view_index_free(cs_of(ns->tab[i])->vindex);
 		node_destroy(ns->tab[i]);
 	}
 	free(ns->tab);

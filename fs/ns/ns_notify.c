@@ -41,7 +41,7 @@ void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, siz
 				n->listed_at = 0;
 				/* a listing in flight may predate the change: used,
 				 * but not counted fresh (no wait on it here) */
-				n->refresh_outdated = n->listing.running;
+				n->refresh_outdated = cs_of(n)->listing.running;
 			}
 			continue;
 		}

@@ -160,9 +160,10 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 		return NULL;
 	n->role = role;
 	n->dir = dir;
-	n->tmpfd = -1;
 	n->mtime_ms = n->ctime_ms = ns->mount_ms;
-	if (dir && !(n->kids = strmap_new())) {
+	if ((dir && !(n->kids = strmap_new())) || (role == R_COLL && !node_cs(n))) {
+		strmap_free(n->kids);
+		free(n->cs);
 		free(n);
 		return NULL;
 	}
@@ -178,24 +179,59 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 	return n;
 }
 
+const struct node_body node_body_none = { .tmpfd = -1 };
+
+struct node_body *node_body(struct node *n)
+{
+	if (!n->body && (n->body = calloc(1, sizeof(*n->body))))
+		n->body->tmpfd = -1;
+	return n->body;
+}
+
+const struct coll_state coll_state_none;
+
+struct coll_state *node_cs(struct node *n)
+{
+	if (!n->cs)
+		n->cs = calloc(1, sizeof(*n->cs));
+	return n->cs;
+}
+
+/* (cs->vindex: freed by ns_free, ns_view.c's) */
+static void cs_free(struct coll_state *cs)
+{
+	if (!cs)
+		return;
+	free(cs->refresh_err);
+	free(cs->conn);
+	free(cs->space_filter);
+	free(cs->view_key);
+	free(cs);
+}
+
+static void body_free(struct node_body *b)
+{
+	if (!b)
+		return;
+	free(b->mem);
+	if (b->tmpfd >= 0)
+		close(b->tmpfd);
+	free(b->ixbuf);
+	cJSON_Delete(b->created);
+	free(b);
+}
+
 void node_destroy(struct node *n)
 {
-	free(n->mem);
-	if (n->tmpfd >= 0)
-		close(n->tmpfd);
-	free(n->ixbuf);
+	body_free(n->body);
+	cs_free(n->cs);
 	free(n->errmsg);
-	free(n->refresh_err);
-	free(n->space_filter);
-	free(n->view_key); /* (n->vindex: freed by ns_free, ns_view.c's) */
-	cJSON_Delete(n->created);
 	free(n->name);
 	free(n->id);
 	free(n->store_id);
 	free(n->item_id);
 	free(n->local_dir);
 	free(n->sname);
-	free(n->conn);
 	free(n->kidv);
 	strmap_free(n->kids);
 	strmap_free(n->by_id);
@@ -206,7 +242,7 @@ bool node_reclaim(struct ns *ns, struct node *n)
 {
 	const struct ns_kind *k = KIND(ns, n);
 	if (!n->lazy || n->nlookup || n->dir || n->busy || n->dirty_handles || n->errmsg ||
-	    n->mem || n->mem_dirty || n->tmpfd >= 0 || !k || !k->reclaim || !k->reclaim(ns, n))
+	    n->body || n->mem_dirty || !k || !k->reclaim || !k->reclaim(ns, n))
 		return false;
 	if (!n->gone)
 		node_detach(ns, n);
@@ -367,9 +403,9 @@ void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr
 		a->nlink = 1;
 		a->size = n->size;
 		if (n->role == R_SCRATCH || n->role == R_NEW)
-			a->size = n->memlen;
+			a->size = body_of(n)->memlen;
 		else if (n->role == R_UPLOAD)
-			a->size = n->tmplen;
+			a->size = body_of(n)->tmplen;
 		if (n->role == R_QVF && n->twin) {
 			a->mtime_ms = n->twin->mtime_ms;
 			a->ctime_ms = n->twin->ctime_ms;
@@ -377,7 +413,7 @@ void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr
 		else if (n->dirty_handles) {
 			/* a size that lasts only while a writer holds the file:
 			 * the kernel must not keep it past the close */
-			a->size = n->wsize;
+			a->size = body_of(n)->wsize;
 			a->transient = true;
 		}
 		n->reported_size = a->size;

@@ -462,11 +462,14 @@ static int waited_too_long(const char *what, char *err, size_t errn)
  * after it failed (each with a fresh deadline: 30, 60, 90 s...). */
 int coll_join_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
+	struct coll_state *cs = coll->cs;
 	int rc;
-	if (flight_wait(&coll->listing, &ns->lock, &ns->cv, ns_deadline(ns), &rc))
+	if (!cs)
+		return 0; /* (none under way) */
+	if (flight_wait(&cs->listing, &ns->lock, &ns->cv, ns_deadline(ns), &rc))
 		return waited_too_long("a listing", err, errn);
 	if (rc)
-		errmsg_set(err, errn, "%s", coll->refresh_err ? coll->refresh_err : "");
+		errmsg_set(err, errn, "%s", cs->refresh_err ? cs->refresh_err : "");
 	return rc;
 }
 
@@ -493,7 +496,10 @@ int ns_flight_idle(struct ns *ns, struct flight *f, int64_t deadline, const char
 
 int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
-	if (coll->listing.running)
+	struct coll_state *cs = node_cs(coll); /* (a collection's: made with it) */
+	if (!cs)
+		return -ENOMEM;
+	if (cs->listing.running)
 		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
@@ -502,22 +508,22 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 		.rt = coll->rt,
 		.scope = coll->id ? strdup(coll->id) : NULL,
 		.scope2 = coll->store_id ? strdup(coll->store_id) : NULL,
-		.conn = coll->conn ? strdup(coll->conn) : NULL,
-		.space = coll->space_filter ? strdup(coll->space_filter) : NULL,
+		.conn = cs->conn ? strdup(cs->conn) : NULL,
+		.space = cs->space_filter ? strdup(cs->space_filter) : NULL,
 	};
 	int64_t started = ns_now(ns);
 	struct listing arr = { 0 };
-	flight_begin(&coll->listing);
+	flight_begin(&cs->listing);
 	coll->refresh_outdated = false;
 	pthread_mutex_unlock(&ns->lock);
 	int rc = fetch_listing(ns->o.client, &p, &arr, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	free(coll->refresh_err);
-	coll->refresh_err = rc && err ? strndup(err, errn) : NULL;
-	flight_end(&coll->listing, rc, &ns->cv);
+	free(cs->refresh_err);
+	cs->refresh_err = rc && err ? strndup(err, errn) : NULL;
+	flight_end(&cs->listing, rc, &ns->cv);
 	if (!rc) {
-		if (p.conn && !coll->conn)
-			coll->conn = strdup(p.conn);
+		if (p.conn && !cs->conn)
+			cs->conn = strdup(p.conn);
 		coll_apply_listing(ns, coll, &arr);
 		coll->listed_at = coll->refresh_outdated ? 0 : (started ? started : 1);
 		if (ns->hooks.listed)

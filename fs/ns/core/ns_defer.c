@@ -67,6 +67,9 @@ bool defer_enabled(const struct ns *ns)
 
 int defer_delete(struct ns *ns, struct node *n)
 {
+	struct node_body *b = node_body(n); /* (del_due is kept there) */
+	if (!b)
+		return -ENOMEM;
 	if (ns->ndq == ns->capdq) {
 		size_t cap = ns->capdq ? ns->capdq * 2 : 16;
 		struct node **q = realloc(ns->dq, cap * sizeof(*q));
@@ -75,7 +78,7 @@ int defer_delete(struct ns *ns, struct node *n)
 		ns->dq = q;
 		ns->capdq = cap;
 	}
-	n->del_due = clock_mono_ms() + ns->o.delete_delay_ms;
+	b->del_due = clock_mono_ms() + ns->o.delete_delay_ms;
 	n->del_pending = true;
 	ns->dq[ns->ndq++] = n;
 	node_detach(ns, n); /* keeps n->parent: a create there takes it back */
@@ -128,11 +131,12 @@ static void *sender(void *arg)
 		int64_t now = clock_mono_ms(), next = INT64_MAX;
 		struct node *due = NULL;
 		for (size_t i = 0; i < ns->ndq && !due; i++) {
-			if (ns->defer_stopping || ns->dq[i]->del_due <= now) {
+			int64_t due_at = body_of(ns->dq[i])->del_due;
+			if (ns->defer_stopping || due_at <= now) {
 				due = ns->dq[i];
 				dq_remove(ns, i);
-			} else if (ns->dq[i]->del_due < next) {
-				next = ns->dq[i]->del_due;
+			} else if (due_at < next) {
+				next = due_at;
 			}
 		}
 		if (due) {

@@ -6,10 +6,13 @@
  *  - Nodes are never freed while the namespace lives: a pointer to a node
  *    stays valid after ns->lock is dropped, and an inode number names the
  *    same resource (at the same path) for the life of the mount.
- *  - Every field of every node is GUARDED_BY(ns->lock).  The lock is never
- *    held across an HTTP request: a refresh begins the collection's `listing`
- *    flight, drops the lock, fetches, retakes it and applies (single flight
- *    per collection, util/flight.h; waiters sleep on ns->cv).
+ *    A node's side structures (body, cs) are made once and freed with it;
+ *    a collection (R_COLL) has its cs from node_new.
+ *  - Every field of every node (its side structures' too) is
+ *    GUARDED_BY(ns->lock).  The lock is never held across an HTTP request:
+ *    a refresh begins the collection's `listing` flight, drops the lock,
+ *    fetches, retakes it and applies (single flight per collection,
+ *    util/flight.h; waiters sleep on ns->cv).
  *  - A non-hidden child is in its parent's `kids` map and `kidv` vector under
  *    its entry name; a hidden child (reached by bare id) only in `kids`.
  *  - Collection children are also in the collection's `by_id` map.
@@ -56,37 +59,39 @@ enum coll {
 	C_USERS,
 };
 
-/* (Fields are grouped by size and flags are bit fields: a walk of a tenant
- * holds a node per entry, tens of thousands; docs/SEMANTICS.md "Memory".) */
-struct node {
-	uint64_t ino;
-	struct node *parent;
-	char *name;
-	uint64_t nlookup;
+/* What a node keeps of its own content: a memory file's (R_SCRATCH, R_NEW,
+ * reports/' requests), a script's being rewritten, an upload's temporary
+ * file, .index.json's snapshot, a delete waiting.  Most nodes keep none:
+ * made on first need (node_body), freed with the node, read through
+ * body_of (the values of none: 0, NULL, tmpfd -1). */
+struct node_body {
+	/* writes (ns_mut.c) */
+	char *mem;              /* R_SCRATCH, R_NEW: the content */
+	size_t memlen, memcap;
+	cJSON *created;         /* R_NEW: the resource it created (later closes update it) */
+	uint64_t wsize;         /* size of the latest such write buffer */
 
-	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
-	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
-	char *store_id;         /* data assets (dirs, files, their data-sets/ collection) and
-				 * data sets: the data store they belong to */
-	char *item_id;          /* apps: the catalogue item's id */
-	char *local_dir;        /* R_LOCAL root, .trash: the absolute directory it shows */
-	char *sname;            /* server name the entry name was made from */
-	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
+	/* R_UPLOAD: the content, in an unlinked temporary file */
+	uint64_t tmplen;
+	int tmpfd;              /* R_UPLOAD */
 
-	int64_t mtime_ms, ctime_ms;
-	uint64_t size;
-	uint64_t reported_size; /* the size last handed to the kernel */
-	int64_t fetched_at;     /* hidden nodes and R_ME: when fetched alone */
+	/* R_INDEX */
+	unsigned idx_gen; /* ns->gen then (changes through the mount move it) */
+	char *ixbuf;
+	size_t ixlen;
+	int64_t idx_at;   /* listed_at of the listing it was made from */
 
-	/* directories */
-	struct strmap *kids;
-	struct node **kidv;
+	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
+	int64_t del_due; /* CLOCK_MONOTONIC ms */
+};
 
-	/* R_COLL */
-	struct strmap *by_id;
-	int64_t listed_at;
+/* A collection's listing state (R_COLL; an app's reloads directory, X_RLAPP,
+ * has its listing too): made with the collection (node_new) or on first need
+ * (node_cs), freed with the node, read through cs_of (the values of none: 0,
+ * NULL, no flight). */
+struct coll_state {
 	char *refresh_err;      /* why the last one failed (waiters share it too) */
-	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
+	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
 	 * collection whose spaceId is space_filter (a view, below, with no request
 	 * of its own) */
@@ -102,45 +107,64 @@ struct node {
 	 * made from the listing of listed_at; the views it answered by their
 	 * own requests since it was last listed (the rule's count) */
 	struct view_index *vindex;
+	unsigned view_misses;
+	struct flight listing;  /* R_COLL, X_RLAPP: the refresh in flight; waiters
+				 * share its outcome */
+	unsigned char view_field; /* enum view_field (ns_view.c) */
+};
+
+/* (Fields are grouped by size and flags are bit fields: a walk of a tenant
+ * holds a node per entry, tens of thousands; docs/SEMANTICS.md "Memory".) */
+struct node {
+	uint64_t ino;
+	struct node *parent;
+	char *name;
+	uint64_t nlookup;
+
+	const struct rtype *rt; /* R_FILE, R_RESDIR, R_COLL */
+	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
+	char *store_id;         /* data assets (dirs, files, their data-sets/ collection) and
+				 * data sets: the data store they belong to */
+	char *item_id;          /* apps: the catalogue item's id */
+	char *local_dir;        /* R_LOCAL root, .trash: the absolute directory it shows */
+	char *sname;            /* server name the entry name was made from */
+
+	int64_t mtime_ms, ctime_ms;
+	uint64_t size;
+	uint64_t reported_size; /* the size last handed to the kernel */
+	int64_t fetched_at;     /* hidden nodes and R_ME: when fetched alone */
+
+	/* directories */
+	struct strmap *kids;
+	struct node **kidv;
+
+	/* R_COLL */
+	struct strmap *by_id;
+	int64_t listed_at;
+	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
+	/* R_COLL, X_RLAPP: its listing's state, else NULL (coll_state above) */
+	struct coll_state *cs;
 
 	/* writes (ns_mut.c) */
-	char *mem;              /* R_SCRATCH, R_NEW: the content */
-	size_t memlen, memcap;
-	cJSON *created;         /* R_NEW: the resource it created (later closes update it) */
 	char *errmsg;           /* why the last change through this file failed */
-	uint64_t wsize;         /* size of the latest such write buffer */
+	/* the content it keeps itself, or NULL (node_body above) */
+	struct node_body *body;
 
 	/* apps: the app file <-> its .qvf twin (follows its renames; a listing
 	 * that no longer holds the app removes it) */
 	struct node *twin;
-	/* R_UPLOAD: the content, in an unlinked temporary file */
-	uint64_t tmplen;
 
-	/* R_INDEX */
-	char *ixbuf;
-	size_t ixlen;
-	int64_t idx_at;   /* listed_at of the listing it was made from */
-
-	/* R_FILE unlinked, its DELETE waiting (ns_defer.c) */
-	int64_t del_due; /* CLOCK_MONOTONIC ms */
-
-	struct flight listing;  /* R_COLL, X_RLAPP: the refresh in flight; waiters
-				 * share its outcome */
 	enum nrole role;
 	enum coll coll;         /* R_COLL */
 	unsigned mark;          /* refresh generation that last saw it */
 	uint32_t nkids, capkids; /* directories: kidv's length and room */
 	uint32_t idx;           /* position in parent->kidv */
 	unsigned refresh_gen;   /* an extension directory's listings: its kids' mark */
-	unsigned view_misses;
 	/* walks (node.c): the walk that last visited the node, and by
 	 * which operations (WALK_*) */
 	unsigned walk_id;
 	unsigned dirty_handles; /* open handles holding unsent writes */
-	int tmpfd;              /* R_UPLOAD */
-	unsigned idx_gen;       /* R_INDEX: ns->gen then (changes through the mount move it) */
 	unsigned char walk_ops;
-	unsigned char view_field; /* enum view_field (ns_view.c) */
 	unsigned char xk;         /* R_EXT: enum xkind (ns_ext.h) */
 
 	bool dir : 1;
@@ -359,6 +383,24 @@ struct ns {
 
 /* node.c (the node table) */
 void node_destroy(struct node *n);
+/* n's body to change, made on first need; NULL when it cannot be (ENOMEM). */
+struct node_body *node_body(struct node *n);
+/* n's body to read: an empty one (0, NULL; tmpfd -1) when it has none. */
+extern const struct node_body node_body_none;
+static inline const struct node_body *body_of(const struct node *n)
+{
+	return n->body ? n->body : &node_body_none;
+}
+/* n's listing state to change (a collection's is made with it), made on
+ * first need; NULL when it cannot be (ENOMEM). */
+struct coll_state *node_cs(struct node *n);
+/* n's listing state to read: an empty one (0, NULL, no flight) when it has
+ * none. */
+extern const struct coll_state coll_state_none;
+static inline const struct coll_state *cs_of(const struct node *n)
+{
+	return n->cs ? n->cs : &coll_state_none;
+}
 /* The kind of inode ino when it runs whole operations itself (a kind with
  * lookup_in...), else NULL; takes ns->lock briefly. */
 const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino);

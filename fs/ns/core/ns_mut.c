@@ -45,10 +45,13 @@ void mut_node_set_errmsg(struct node *n, const char *msg)
 
 void node_drop_mem(struct ns *ns, struct node *n)
 {
-	ns->mem_bytes -= n->memcap;
-	free(n->mem);
-	n->mem = NULL;
-	n->memlen = n->memcap = 0;
+	struct node_body *b = n->body;
+	if (!b)
+		return;
+	ns->mem_bytes -= b->memcap;
+	free(b->mem);
+	b->mem = NULL;
+	b->memlen = b->memcap = 0;
 }
 
 /* Grows a buffer to hold len bytes.  *acct (may be NULL) is the global
@@ -78,12 +81,15 @@ int mut_buf_reserve(struct ns *ns, char **buf, size_t *cap, size_t len, bool acc
 
 int mut_mem_set(struct ns *ns, struct node *n, const char *data, size_t len)
 {
-	int rc = mut_buf_reserve(ns, &n->mem, &n->memcap, len, true);
+	struct node_body *b = node_body(n);
+	if (!b)
+		return -ENOMEM;
+	int rc = mut_buf_reserve(ns, &b->mem, &b->memcap, len, true);
 	if (rc)
 		return rc;
 	if (len)
-		memcpy(n->mem, data, len);
-	n->memlen = len;
+		memcpy(b->mem, data, len);
+	b->memlen = len;
 	return 0;
 }
 
@@ -216,8 +222,10 @@ void mut_mem_node_remove(struct ns *ns, struct node *n)
 {
 	node_detach(ns, n);
 	node_drop_mem(ns, n);
-	cJSON_Delete(n->created);
-	n->created = NULL;
+	if (n->body) {
+		cJSON_Delete(n->body->created);
+		n->body->created = NULL;
+	}
 }
 
 /* Keeps a rejected update's content beside the resource file. */
@@ -391,7 +399,7 @@ void mut_coll_scope(const struct node *c, struct res_scope *sc)
 		sc->store_id = c->id;
 		break;
 	case C_DATASTORES:
-		sc->space_id = c->space_filter; /* a space's data-stores/ */
+		sc->space_id = cs_of(c)->space_filter; /* a space's data-stores/ */
 		break;
 	case C_SETS:
 		sc->asset_id = c->id;
@@ -431,12 +439,15 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 		c = n->parent->parent; /* a backup's resource dir's own JSON: its collection */
 	cJSON *doc = NULL, *now = NULL;
 	struct res_scope sc;
+	struct node_body *b = node_body(n); /* (created is kept there) */
 	int rc;
+	if (!b)
+		return -ENOMEM;
 	if (!c) {
 		errmsg_set(err, errn, "no collection to create in");
 		return -EPERM;
 	}
-	if ((rc = parse_doc(n->mem, n->memlen, true, &doc, err, errn))) {
+	if ((rc = parse_doc(b->mem, b->memlen, true, &doc, err, errn))) {
 		mut_node_set_errmsg(n, err);
 		return rc;
 	}
@@ -482,8 +493,8 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 	if (ns->hooks.restore_created)
 		ns->hooks.restore_created(ns, n, c, doc, now);
 	cJSON_Delete(doc);
-	cJSON_Delete(n->created);
-	n->created = now;
+	cJSON_Delete(b->created);
+	b->created = now;
 	n->rt = rt;
 	free(n->id);
 	n->id = restab_id(rt, now) ? strdup(restab_id(rt, now)) : NULL;

@@ -55,7 +55,7 @@ static void *worker(void *arg)
 		memmove(pf->q, pf->q + 1, --pf->qn * sizeof(*pf->q));
 		c->queued = false;
 		pthread_cond_broadcast(&ns->cv); /* views waiting on it: it starts now */
-		if (!c->listing.running && !ns_fresh(ns, c->listed_at))
+		if (!cs_of(c)->listing.running && !ns_fresh(ns, c->listed_at))
 			coll_refresh(ns, c, err, sizeof(err)); /* failures: the walk's own try */
 	}
 	pthread_mutex_unlock(&ns->lock);
@@ -92,7 +92,7 @@ static size_t chain_len(const struct node *c)
 static void enqueue(struct ns *ns, struct prefetch *pf, struct node *root, const char *name)
 {
 	struct node *c = root ? strmap_get(root->kids, name) : NULL;
-	if (!c || c->role != R_COLL || c->queued || c->listing.running || pf->qn == QMAX ||
+	if (!c || c->role != R_COLL || c->queued || cs_of(c)->listing.running || pf->qn == QMAX ||
 	    ns_fresh(ns, c->listed_at))
 		return;
 	size_t i = pf->qn;

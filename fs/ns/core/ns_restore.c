@@ -363,7 +363,7 @@ static void release(struct ns *ns, enum rkind k, const char *old)
 		if (h.ino) {
 			char err[512] = "";
 			struct node *n = ns_node(ns, h.ino);
-			if (n && !n->gone && n->role == R_NEW && !n->created && n->parent) {
+			if (n && !n->gone && n->role == R_NEW && !body_of(n)->created && n->parent) {
 				restore_report(ns, "released", n, n->rt ? n->rt->type : NULL, old,
 					       NULL, NULL);
 				n->mem_dirty = true;
@@ -584,7 +584,7 @@ static void pending_done(struct ns *ns, struct node *p, struct node *own)
 			continue;
 		if (k->dir && k->pending) {
 			pending_done(ns, k, NULL);
-		} else if (k->memlen) {
+		} else if (body_of(k)->memlen) {
 			restore_report(ns, "not-sent", k, NULL, NULL, NULL,
 				       "written into the directory of a backup's resource before "
 				       "its own JSON: copy it again");

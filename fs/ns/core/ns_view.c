@@ -139,7 +139,7 @@ static int bucket_add(struct view_bucket *b, struct node *k)
 
 static bool is_wide(const struct node *c)
 {
-	if (c->role != R_COLL || c->id || c->space_filter || !c->rt || !c->parent ||
+	if (c->role != R_COLL || c->id || cs_of(c)->space_filter || !c->rt || !c->parent ||
 	    c->parent->ino != NS_ROOT_INO)
 		return false;
 	switch (c->rt->kind) {
@@ -157,11 +157,12 @@ static bool is_wide(const struct node *c)
 void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 {
 	(void)ns;
-	if (!is_wide(wide))
+	struct coll_state *cs = wide->cs; /* (a collection's: made with it) */
+	if (!is_wide(wide) || !cs)
 		return;
-	view_index_free(wide->vindex);
-	wide->vindex = NULL;
-	wide->view_misses = 0;
+	view_index_free(cs->vindex);
+	cs->vindex = NULL;
+	cs->view_misses = 0;
 	struct view_index *vi = calloc(1, sizeof(*vi));
 	if (!vi || !(vi->by_key = strmap_new())) {
 		free(vi);
@@ -190,7 +191,7 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 			return;
 		}
 	}
-	wide->vindex = vi;
+	cs->vindex = vi;
 }
 
 void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
@@ -211,10 +212,11 @@ void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_
 			key = PERSONAL_KEY;
 		}
 	}
-	if (!key || !(c->view_key = strdup(key)))
+	struct coll_state *cs = node_cs(c); /* (a collection's: made with it) */
+	if (!key || !cs || !(cs->view_key = strdup(key)))
 		return;
-	c->view_of = w;
-	c->view_field = (unsigned char)f;
+	cs->view_of = w;
+	cs->view_field = (unsigned char)f;
 }
 
 /* Pages one walk of w's listing takes, by what it held last time (8 when
@@ -234,37 +236,40 @@ static int wide_ready(struct ns *ns, struct node *c, struct node *w, char *err, 
 {
 	if (ns_fresh(ns, w->listed_at))
 		return 0;
-	if (w->listing.running || w->queued) {
+	struct coll_state *wcs = w->cs; /* (a collection's: made with it) */
+	if (!wcs)
+		return 1;
+	if (wcs->listing.running || w->queued) {
 		const int64_t deadline = ns_deadline(ns);
-		while (w->queued && !w->listing.running) {
+		while (w->queued && !wcs->listing.running) {
 			if (ns_wait(ns, deadline, "a listing", err, errn))
 				return 1; /* (its own request then) */
 		}
-		if (w->listing.running && coll_join_refresh(ns, w, err, errn))
+		if (wcs->listing.running && coll_join_refresh(ns, w, err, errn))
 			return 1;
 		return ns_fresh(ns, w->listed_at) ? 0 : 1;
 	}
-	if (!c->space_filter && w->view_misses < wide_pages(w)) {
-		w->view_misses++; /* the cheaper request: this view's own */
+	if (!cs_of(c)->space_filter && wcs->view_misses < wide_pages(w)) {
+		wcs->view_misses++; /* the cheaper request: this view's own */
 		return 1;
 	}
 	int rc = coll_refresh(ns, w, err, errn);
 	if (rc)
-		return c->space_filter ? rc : 1;
+		return cs_of(c)->space_filter ? rc : 1;
 	return ns_fresh(ns, w->listed_at) ? 0 : 1;
 }
 
 int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
 {
-	struct node *w = c->view_of;
+	struct node *w = cs_of(c)->view_of;
 	if (!w)
 		return 1;
 	int rc = wide_ready(ns, c, w, err, errn);
 	if (rc)
 		return rc;
-	if (!w->vindex)
+	if (!cs_of(w)->vindex)
 		return 1;
-	struct view_bucket *b = strmap_get(w->vindex->by_key, c->view_key);
+	struct view_bucket *b = strmap_get(cs_of(w)->vindex->by_key, cs_of(c)->view_key);
 	struct listing l = { 0 };
 	for (size_t i = 0; b && i < b->n; i++) {
 		struct node *k = b->v[i];
@@ -297,16 +302,16 @@ int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
 
 int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
-	if (coll->listing.running)
+	if (cs_of(coll)->listing.running)
 		return coll_join_refresh(ns, coll, err, errn);
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
-	if (coll->view_of) {
+	if (cs_of(coll)->view_of) {
 		/* from the tenant-wide listing when the rule says so */
 		int rc = view_refresh(ns, coll, err, errn);
 		if (rc <= 0)
 			return rc;
-		if (coll->listing.running) /* another caller started its own meanwhile */
+		if (cs_of(coll)->listing.running) /* another caller started its own meanwhile */
 			return coll_join_refresh(ns, coll, err, errn);
 		if (ns_fresh(ns, coll->listed_at))
 			return 0;

@@ -185,12 +185,15 @@ static struct node *upload_node_new(struct ns *ns, struct node *dir, const char 
 		return NULL;
 	}
 	struct node *n = node_new(ns, dir, name, R_UPLOAD, false);
-	if (!n) {
+	struct node_body *b = n ? node_body(n) : NULL;
+	if (!b) {
+		if (n)
+			node_detach(ns, n); /* (stays in the table, unreachable) */
 		close(fd);
 		*err = -ENOMEM;
 		return NULL;
 	}
-	n->tmpfd = fd;
+	b->tmpfd = fd;
 	n->mem_dirty = true;
 	n->mtime_ms = n->ctime_ms = ns_wall_ms();
 	return n;
@@ -205,6 +208,9 @@ static int qvf_to_upload(struct ns *ns, struct node *n)
 	char old[128];
 	if (names_parse_id(n->name, ".qvf", old, sizeof(old)) <= 0 || !restore_app_is_empty(ns, old))
 		return 0;
+	struct node_body *b = node_body(n); /* (the upload's file is kept there) */
+	if (!b)
+		return -ENOMEM;
 	int fd = upload_tmpfile(ns);
 	if (fd < 0)
 		return fd;
@@ -212,8 +218,8 @@ static int qvf_to_upload(struct ns *ns, struct node *n)
 		n->twin->twin = NULL; /* (the next listing gives the app a new one) */
 	n->twin = NULL;
 	n->role = R_UPLOAD;
-	n->tmpfd = fd;
-	n->tmplen = 0;
+	b->tmpfd = fd;
+	b->tmplen = 0;
 	n->size = 0;
 	n->sent = false;
 	n->mem_dirty = true;
@@ -240,14 +246,16 @@ static int qvf_rename_onto(struct ns *ns, struct node *n, struct node *t, struct
 	int fd = upload_tmpfile(ns);
 	if (fd < 0)
 		return fd;
-	if (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen) {
+	const struct node_body *nb = body_of(n);
+	if (nb->memlen && pwrite(fd, nb->mem, nb->memlen, 0) != (ssize_t)nb->memlen) {
 		int e = errno ? -errno : -EIO;
 		close(fd);
 		return e;
 	}
 	int rc = mut_node_lock_change(ns, n, err, errn);
 	if (!rc) {
-		rc = restore_qvf(ns, c, old, NULL, fd, n->memlen, note, sizeof(note), err, errn);
+		rc = restore_qvf(ns, c, old, NULL, fd, body_of(n)->memlen, note, sizeof(note), err,
+				 errn);
 		mut_node_unlock_change(ns, n);
 	}
 	close(fd);
@@ -265,10 +273,13 @@ static int qvf_rename_onto(struct ns *ns, struct node *n, struct node *t, struct
 static void upload_node_drop(struct ns *ns, struct node *n)
 {
 	(void)ns;
-	if (n->tmpfd >= 0)
-		close(n->tmpfd);
-	n->tmpfd = -1;
-	n->tmplen = 0;
+	struct node_body *b = n->body;
+	if (!b)
+		return;
+	if (b->tmpfd >= 0)
+		close(b->tmpfd);
+	b->tmpfd = -1;
+	b->tmplen = 0;
 }
 
 /* Refuses (-EINVAL, why in err) a data-file name the API would reject; may drop the lock. */
@@ -306,8 +317,10 @@ static struct node *datafile_named(struct node *dir, const char *name)
 static void upload_sent(struct ns *ns, struct node *n, struct node *d)
 {
 	n->sent = true;
-	close(n->tmpfd);
-	n->tmpfd = -1;
+	if (n->body) {
+		close(n->body->tmpfd);
+		n->body->tmpfd = -1;
+	}
 	if (!n->hidden && !n->gone) {
 		char *name = strdup(n->name);
 		node_detach(ns, n);
@@ -325,7 +338,7 @@ static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	char sname[1024], full[2048];
 	cJSON *out = NULL;
 	int rc;
-	if (!c || n->tmpfd < 0)
+	if (!c || body_of(n)->tmpfd < 0)
 		return -EPERM;
 	bool app = c->coll == C_APPS;
 	char base[600];
@@ -345,7 +358,7 @@ static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	int64_t replace_mtime = 0;
 	bool personal = !c->id || !strcmp(c->id, "personal");
 	char *space = personal ? NULL : strdup(c->id);
-	char *conn = c->conn ? strdup(c->conn) : NULL;
+	char *conn = cs_of(c)->conn ? strdup(cs_of(c)->conn) : NULL;
 	char *replace = NULL;
 	if (!app) {
 		if ((rc = mut_datafile_path(d, sname, full, sizeof(full)))) {
@@ -357,8 +370,8 @@ static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 		replace = was ? strdup(was->id) : NULL;
 		replace_mtime = was ? was->mtime_ms : 0;
 	}
-	int fd = n->tmpfd;
-	uint64_t size = n->tmplen;
+	int fd = body_of(n)->tmpfd;
+	uint64_t size = body_of(n)->tmplen;
 	if ((rc = mut_node_lock_change(ns, n, err, errn))) {
 		free(space);
 		free(conn);
@@ -629,15 +642,18 @@ static int up_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_
 		return -EACCES;
 	}
 	if (wr && (f->flags & O_TRUNC || n->sent)) {
-		if (n->tmpfd < 0) {
+		struct node_body *b = node_body(n);
+		if (!b)
+			return -ENOMEM;
+		if (b->tmpfd < 0) {
 			int fd = upload_tmpfile(ns);
 			if (fd < 0)
 				return fd;
-			n->tmpfd = fd;
+			b->tmpfd = fd;
 		}
-		if (ftruncate(n->tmpfd, 0) < 0)
+		if (ftruncate(b->tmpfd, 0) < 0)
 			return -errno;
-		n->tmplen = 0;
+		b->tmplen = 0;
 		n->sent = false;
 		n->mem_dirty = true;
 		n->mtime_ms = ns_wall_ms();
@@ -650,8 +666,9 @@ static ssize_t up_node_read(struct ns_file *f, struct node *n, char *buf, size_t
 			    off_t off)
 {
 	(void)f;
-	ssize_t rc = n->tmpfd < 0 ? -EACCES : pread(n->tmpfd, buf, size, off);
-	if (rc < 0 && n->tmpfd >= 0)
+	int fd = body_of(n)->tmpfd;
+	ssize_t rc = fd < 0 ? -EACCES : pread(fd, buf, size, off);
+	if (rc < 0 && fd >= 0)
 		rc = -errno;
 	return rc;
 }
@@ -659,15 +676,16 @@ static ssize_t up_node_read(struct ns_file *f, struct node *n, char *buf, size_t
 static ssize_t up_node_write(struct ns_file *f, struct node *n, const char *data, size_t size,
 			     off_t off)
 {
-	if (n->tmpfd < 0)
+	struct node_body *b = n->body;
+	if (!b || b->tmpfd < 0)
 		return -EBADF;
 	if (f->append)
-		off = (off_t)n->tmplen;
-	ssize_t rc = pwrite(n->tmpfd, data, size, off);
+		off = (off_t)b->tmplen;
+	ssize_t rc = pwrite(b->tmpfd, data, size, off);
 	if (rc < 0)
 		return -errno;
-	if ((uint64_t)off + (uint64_t)rc > n->tmplen)
-		n->tmplen = (uint64_t)off + (uint64_t)rc;
+	if ((uint64_t)off + (uint64_t)rc > b->tmplen)
+		b->tmplen = (uint64_t)off + (uint64_t)rc;
 	n->mem_dirty = true;
 	n->mtime_ms = ns_wall_ms();
 	f->written = true;
@@ -678,7 +696,7 @@ static ssize_t up_node_write(struct ns_file *f, struct node *n, const char *data
  * handles: opened on it, or on the scratch or new file renamed into it.) */
 static int up_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
 {
-	if (f->mem && n->mem_dirty && n->tmplen && !n->gone)
+	if (f->mem && n->mem_dirty && body_of(n)->tmplen && !n->gone)
 		return upload_commit(ns, n, err, errn);
 	return 0;
 }
@@ -687,9 +705,11 @@ static int up_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_
 {
 	(void)ns;
 	(void)f;
-	if (n->tmpfd < 0 || ftruncate(n->tmpfd, (off_t)size) < 0)
-		return n->tmpfd < 0 ? -EACCES : -errno;
-	n->tmplen = size;
+	struct node_body *b = n->body;
+	int fd = b ? b->tmpfd : -1;
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+		return fd < 0 ? -EACCES : -errno;
+	b->tmplen = size;
 	n->mem_dirty = true;
 	return 0;
 }
@@ -712,15 +732,18 @@ static int up_rename_onto(struct ns *ns, struct node *n, struct node *t, struct 
 			  const char *newname, char *err, size_t errn)
 {
 	struct node *u = t && t->role == R_UPLOAD ? t : NULL;
+	struct node_body *b = node_body(n); /* (the upload's file is kept there) */
 	int fd;
-	if (u && u->tmpfd >= 0) {
-		fd = u->tmpfd;
-		u->tmpfd = -1;
+	if (!b)
+		return -ENOMEM;
+	if (u && body_of(u)->tmpfd >= 0) {
+		fd = u->body->tmpfd;
+		u->body->tmpfd = -1;
 	} else if ((fd = upload_tmpfile(ns)) < 0) {
 		return fd;
 	}
 	if (ftruncate(fd, 0) < 0 ||
-	    (n->memlen && pwrite(fd, n->mem, n->memlen, 0) != (ssize_t)n->memlen)) {
+	    (b->memlen && pwrite(fd, b->mem, b->memlen, 0) != (ssize_t)b->memlen)) {
 		int e = -errno;
 		close(fd);
 		return e ? e : -EIO;
@@ -732,10 +755,10 @@ static int up_rename_onto(struct ns *ns, struct node *n, struct node *t, struct 
 			node_detach(ns, t);
 	}
 	node_detach(ns, n);
-	n->tmplen = n->memlen;
+	b->tmplen = b->memlen;
 	node_drop_mem(ns, n);
 	n->role = R_UPLOAD;
-	n->tmpfd = fd;
+	b->tmpfd = fd;
 	n->sent = false;
 	n->mem_dirty = true;
 	int rc = node_attach(ns, nd, n, newname);

@@ -144,28 +144,34 @@ static int build(struct node *coll, char **out, size_t *outlen)
 	return 0;
 }
 
-/* Makes n's content from its collection when stale. */
-static void index_update(struct ns *ns, struct node *n)
+/* Makes n's content from its collection when stale: 0, or -ENOMEM when n
+ * has no room to keep it (a build that fails keeps the previous one). */
+static int index_update(struct ns *ns, struct node *n)
 {
 	struct node *coll = n->parent;
+	const struct node_body *cur = body_of(n);
 	char *buf;
 	size_t len;
-	if (!coll || (n->ixbuf && n->idx_at == coll->listed_at && n->idx_gen == ns->gen))
-		return;
+	if (!coll || (cur->ixbuf && cur->idx_at == coll->listed_at && cur->idx_gen == ns->gen))
+		return 0;
+	struct node_body *b = node_body(n);
+	if (!b)
+		return -ENOMEM;
 	if (build(coll, &buf, &len))
-		return; /* keeps the previous one */
-	bool same = n->ixbuf && n->ixlen == len && !memcmp(n->ixbuf, buf, len);
-	free(n->ixbuf);
-	n->ixbuf = buf;
-	n->ixlen = len;
-	n->idx_at = coll->listed_at;
-	n->idx_gen = ns->gen;
+		return 0; /* keeps the previous one */
+	bool same = b->ixbuf && b->ixlen == len && !memcmp(b->ixbuf, buf, len);
+	free(b->ixbuf);
+	b->ixbuf = buf;
+	b->ixlen = len;
+	b->idx_at = coll->listed_at;
+	b->idx_gen = ns->gen;
 	if (!same) {
 		n->mtime_ms = ns_wall_ms();
 		n->size = len;
 		if (n->reported)
 			ns_inval_inode(ns, n);
 	}
+	return 0;
 }
 
 /* ---- the kind ---- */
@@ -189,7 +195,7 @@ static int ix_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 
 static void ix_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
-	index_update(ns, n);
+	(void)index_update(ns, n); /* (failing: the size it had) */
 	a->size = n->reported_size = n->size;
 	a->mtime_ms = n->mtime_ms;
 }
@@ -205,14 +211,16 @@ static int ix_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_
 		return rc;
 	uint64_t reported = n->reported_size;
 	struct cache_blob *b = NULL;
-	index_update(ns, n);
-	char *copy = malloc(n->ixlen ? n->ixlen : 1);
+	if ((rc = index_update(ns, n)))
+		return rc;
+	const struct node_body *nb = body_of(n);
+	char *copy = malloc(nb->ixlen ? nb->ixlen : 1);
 	if (copy)
-		memcpy(copy, n->ixbuf, n->ixlen);
-	if (!copy || !(b = cache_blob_take(copy, n->ixlen))) /* takes copy */
+		memcpy(copy, nb->ixbuf, nb->ixlen);
+	if (!copy || !(b = cache_blob_take(copy, nb->ixlen))) /* takes copy */
 		return -ENOMEM;
 	f->blob = b;
-	n->size = n->ixlen;
+	n->size = nb->ixlen;
 	*size_changed = n->size != reported;
 	return 0;
 }

@@ -150,7 +150,10 @@ static void app_apply(struct ns *ns, struct node *d, cJSON *arr)
 /* An app's directory: its reloads, listed once per TTL. */
 static int app_list(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	if (d->listing.running)
+	struct coll_state *cs = node_cs(d); /* (its listing) */
+	if (!cs)
+		return -ENOMEM;
+	if (cs->listing.running)
 		return coll_join_refresh(ns, d, err, errn);
 	if (d->gone || ns_fresh(ns, d->listed_at))
 		return 0;
@@ -158,13 +161,13 @@ static int app_list(struct ns *ns, struct node *d, char *err, size_t errn)
 	snprintf(app, sizeof(app), "%s", d->id);
 	int64_t started = ns_now(ns);
 	cJSON *arr = NULL;
-	flight_begin(&d->listing);
+	flight_begin(&cs->listing);
 	pthread_mutex_unlock(&ns->lock);
 	int rc = reloads_list_app(ns->o.client, app, RLA_MAX, &arr, NULL, err, errn);
 	pthread_mutex_lock(&ns->lock);
-	free(d->refresh_err);
-	d->refresh_err = rc && err ? strndup(err, errn) : NULL;
-	flight_end(&d->listing, rc, &ns->cv);
+	free(cs->refresh_err);
+	cs->refresh_err = rc && err ? strndup(err, errn) : NULL;
+	flight_end(&cs->listing, rc, &ns->cv);
 	if (rc)
 		return rc;
 	ns->stats.listings++;

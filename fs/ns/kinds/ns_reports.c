@@ -614,7 +614,7 @@ void rep_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 	struct xrep *r;
 	switch (n->xk) {
 	case X_NEW:
-		a->size = n->reported_size = n->memlen;
+		a->size = n->reported_size = body_of(n)->memlen;
 		break;
 	case X_STATUS:
 		r = rep_of(ns, n);
@@ -694,7 +694,8 @@ int rep_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_change
 	case X_NEW:
 		f->mem = true;
 		if (f->flags & O_TRUNC) {
-			n->memlen = 0;
+			if (n->body)
+				n->body->memlen = 0;
 			n->mem_dirty = true;
 			n->mtime_ms = ns_wall_ms();
 		}

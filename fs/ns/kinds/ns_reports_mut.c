@@ -67,12 +67,15 @@ int rep_create(struct ns *ns, struct node *d, const char *name, struct node **ou
 
 int rep_truncate(struct ns *ns, struct node *n, uint64_t size)
 {
-	int rc = mut_buf_reserve(ns, &n->mem, &n->memcap, (size_t)size, true);
+	struct node_body *b = node_body(n);
+	if (!b)
+		return -ENOMEM;
+	int rc = mut_buf_reserve(ns, &b->mem, &b->memcap, (size_t)size, true);
 	if (rc)
 		return rc;
-	if (size > n->memlen)
-		memset(n->mem + n->memlen, 0, (size_t)size - n->memlen);
-	n->memlen = (size_t)size;
+	if (size > b->memlen)
+		memset(b->mem + b->memlen, 0, (size_t)size - b->memlen);
+	b->memlen = (size_t)size;
 	n->mem_dirty = true;
 	n->mtime_ms = ns_wall_ms();
 	return 0;
@@ -130,20 +133,20 @@ static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 	char *id = NULL, *otype = NULL;
 	int rc = rep_registry(ns, err, errn);
 	if (!rc)
-		rc = parse_request(n->mem, n->memlen, &doc, err, errn);
+		rc = parse_request(body_of(n)->mem, body_of(n)->memlen, &doc, err, errn);
 	if (rc) {
 		mut_node_set_errmsg(n, err);
 		return rc;
 	}
-	char *name = report_name(n->name), *body = malloc(n->memlen);
-	size_t len = n->memlen;
+	char *name = report_name(n->name), *body = malloc(body_of(n)->memlen);
+	size_t len = body_of(n)->memlen;
 	if (!name || !body) {
 		free(name);
 		free(body);
 		cJSON_Delete(doc);
 		return -ENOMEM;
 	}
-	memcpy(body, n->mem, len);
+	memcpy(body, body_of(n)->mem, len);
 	if ((rc = mut_node_lock_change(ns, n, err, errn))) {
 		free(name);
 		free(body);
@@ -196,7 +199,7 @@ int rep_flush(struct ns *ns, struct node *n, char *err, size_t errn)
 	}
 	/* An empty file creates nothing (yet): a shell's `> f` closes a
 	 * duplicate of the descriptor before anything is written. */
-	if (n->gone || !n->memlen)
+	if (n->gone || !body_of(n)->memlen)
 		return 0;
 	return send_request(ns, n, err, errn);
 }

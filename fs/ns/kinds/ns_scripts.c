@@ -462,7 +462,7 @@ void scr_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 	if (!s)
 		return;
 	if (n->mem_dirty) { /* recreated, not saved yet: the writer's size */
-		a->size = n->reported_size = n->wsize;
+		a->size = n->reported_size = body_of(n)->wsize;
 		a->transient = true;
 		return;
 	}
@@ -546,11 +546,13 @@ static int h_reserve(struct xqvs_handle *h, size_t len)
 	return 0;
 }
 
-static void h_note_size(struct ns *ns, struct ns_file *f, size_t len)
+/* Where the writer's size is kept for the attributes (the node's wsize;
+ * its body is made now): 0 with *out (NULL: no such node), or -ENOMEM. */
+static int h_size_at(struct ns *ns, struct ns_file *f, struct node_body **out)
 {
 	struct node *n = ns_node(ns, f->ino);
-	if (n)
-		n->wsize = len;
+	*out = n ? node_body(n) : NULL;
+	return n && !*out ? -ENOMEM : 0;
 }
 
 ssize_t scr_write(struct ns_file *f, const char *data, size_t size, off_t off)
@@ -561,14 +563,16 @@ ssize_t scr_write(struct ns_file *f, const char *data, size_t size, off_t off)
 	if (f->append)
 		off = (off_t)h->len;
 	size_t end = (size_t)off + size;
-	if (!(rc = h_reserve(h, end))) {
+	struct node_body *nb;
+	if (!(rc = h_size_at(f->ns, f, &nb)) && !(rc = h_reserve(h, end))) {
 		if ((size_t)off > h->len)
 			memset(h->buf + h->len, 0, (size_t)off - h->len);
 		memcpy(h->buf + off, data, size);
 		if (end > h->len)
 			h->len = end;
 		h->written = true;
-		h_note_size(f->ns, f, h->len);
+		if (nb)
+			nb->wsize = h->len;
 		rc = (ssize_t)size;
 	}
 	pthread_mutex_unlock(&f->ns->lock);
@@ -583,14 +587,18 @@ int scr_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size
 		return -EACCES;
 	if (!h) /* truncate(2) without a handle: only to the size it has */
 		return s && s->ver.id[0] && size == s->len ? 0 : -EPERM;
-	int rc = h_reserve(h, (size_t)size);
+	struct node_body *nb;
+	int rc = h_size_at(ns, f, &nb);
+	if (!rc)
+		rc = h_reserve(h, (size_t)size);
 	if (rc)
 		return rc;
 	if (size > h->len)
 		memset(h->buf + h->len, 0, (size_t)size - h->len);
 	h->len = (size_t)size;
 	h->written = true;
-	h_note_size(ns, f, h->len);
+	if (nb)
+		nb->wsize = h->len;
 	return 0;
 }
 

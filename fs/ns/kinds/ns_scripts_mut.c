@@ -128,7 +128,8 @@ int scr_create(struct ns *ns, struct node *d, const char *name, struct node **ou
 		return -ENOMEM;
 	scr_of(ns, n)->hidden_until = 0;
 	n->mem_dirty = true; /* starts empty; its first close saves it */
-	n->wsize = 0;
+	if (n->body)
+		n->body->wsize = 0;
 	n->mtime_ms = n->ctime_ms = ns_wall_ms();
 	*out = n;
 	return 0;
@@ -191,8 +192,10 @@ static int rename_onto(struct ns *ns, struct node *n, struct node *t, struct nod
 	int rc = s->ver.id[0] ? 0 : scr_fetch(ns, s, err, errn);
 	char base[SCRIPTS_ID_MAX + 1];
 	memcpy(base, s->ver.id, sizeof(base));
-	if (!rc)
-		rc = scr_save(ns, t ? t : n, s, n->mem ? n->mem : "", n->memlen, base, err, errn);
+	if (!rc) {
+		const struct node_body *nb = body_of(n);
+		rc = scr_save(ns, t ? t : n, s, nb->mem ? nb->mem : "", nb->memlen, base, err, errn);
+	}
 	if (rc) {
 		mut_node_set_errmsg(n, err);
 		return rc;
