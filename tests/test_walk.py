@@ -305,3 +305,25 @@ def test_an_operation_that_runs_long_does_not_end_its_walk(tenant, mount_factory
         assert tenant.total() == 0, tenant.routes()
     finally:
         tenant.config(latency_ms=0)
+
+
+def test_a_walk_of_a_view_longer_than_the_ttl_lists_apps_once(tenant, mount_factory):
+    """Looking up a per-app view's entries (which get their node then) is a
+    first look, not a second one: a walk that stats scripts/ for longer than
+    the TTL does not list apps/ again."""
+    m = mount_factory(tenant.url, "noqvf", "cache_ttl=1", "prefetch=0")
+    tenant.reset()
+    names = sorted(os.listdir(m.path("scripts")))
+    assert tenant.routes() == {"GET /api/v1/items": 3}
+    tenant.reset()
+    t0 = time.monotonic()
+    for i, name in enumerate(names[:40]):
+        os.stat(m.path("scripts", name))
+        if i % 4 == 3:
+            time.sleep(0.25)
+    assert time.monotonic() - t0 > 2.0
+    routes = tenant.routes()
+    assert "GET /api/v1/items" not in routes, routes
+    # each script fetched once (the walk's readahead), none twice
+    texts = [r["path"] for r in tenant.log() if r["path"].count("/scripts/") == 1]
+    assert 40 <= len(texts) <= 260 and len(set(texts)) == len(texts), routes

@@ -298,13 +298,18 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		goto out;
 	}
 	struct node *seen = strmap_get(p->kids, name);
+	const struct ns_kind *pk = KIND(ns, p);
+	/* an entry a lazy directory lists gets its node here (not a second
+	 * look: its listing holds it; the refresh below may move it) */
+	if (!seen && pk && pk->lookup_lazy && (seen = pk->lookup_lazy(ns, p, name)))
+		seen->lazy = true;
 	/* a name the listing does not hold is a second look (node.c) */
 	ns_walk_visit(ns, seen && !seen->gone ? seen : p,
 		      WALK_LOOKUP | (seen && !seen->gone ? 0 : WALK_STRICT));
 	if ((rc = ensure_node_listed(ns, p, err, errn)))
 		goto out;
 	struct node *n = strmap_get(p->kids, name);
-	if (!n && KIND(ns, p) && KIND(ns, p)->lookup_lazy && (n = KIND(ns, p)->lookup_lazy(ns, p, name)))
+	if (!n && pk && pk->lookup_lazy && (n = pk->lookup_lazy(ns, p, name)))
 		n->lazy = true;
 	if (!n && p->role == R_COLL && p->coll != C_NONE && !cs_of(p)->space_filter) {
 		/* (a space's view shows what its listing holds, nothing by id) */
