@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client/auth.h"
@@ -237,30 +236,23 @@ static void dry_record(void *arg, const char *method, const char *url, const cha
 		       size_t len)
 {
 	const struct app *a = arg;
-	char path[4200], ts[32];
+	char path[4200];
 	const char *base = a->cr.base, *p = url;
 	if (base && !strncmp(url, base, strlen(base)))
 		p = url + strlen(base);
-	if (statedir_mkdir(a->cr.state_dir, "restore"))
+	cJSON *o, *b;
+	if (statedir_mkdir(a->cr.state_dir, "restore") || !(o = statedir_report_new("would-send")))
 		return;
 	snprintf(path, sizeof(path), "%s/restore/report.jsonl", a->cr.state_dir);
-	time_t now = time(NULL);
-	struct tm tm;
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	cJSON *o = cJSON_CreateObject(), *b = body ? cJSON_ParseWithLength(body, len) : NULL;
-	cJSON_AddStringToObject(o, "time", ts);
-	cJSON_AddStringToObject(o, "action", "would-send");
+	b = body ? cJSON_ParseWithLength(body, len) : NULL;
 	cJSON_AddStringToObject(o, "method", method);
 	cJSON_AddStringToObject(o, "path", p);
 	if (b)
 		cJSON_AddItemToObject(o, "body", b);
 	else if (len)
 		cJSON_AddNumberToObject(o, "bodyBytes", (double)len);
-	char *line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (line && statedir_append_line(path, line, 16u << 20))
+	if (statedir_report_append(path, o, STATEDIR_REPORT_MAX))
 		log_warn("dry run: cannot write %s", path);
-	free(line);
 }
 
 /* The transport, the credentials' provider, the client, and the check that

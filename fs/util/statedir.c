@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "util/url.h"
 
@@ -312,5 +315,29 @@ int statedir_append_line(const char *path, const char *line, size_t max)
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+	return rc;
+}
+
+struct cJSON *statedir_report_new(const char *action)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	cJSON *o = cJSON_CreateObject();
+	if (o && (!cJSON_AddStringToObject(o, "time", ts) ||
+		  !cJSON_AddStringToObject(o, "action", action))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
+int statedir_report_append(const char *path, struct cJSON *o, size_t max)
+{
+	char *line = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	int rc = line ? statedir_append_line(path, line, max) : -ENOMEM;
+	free(line);
 	return rc;
 }

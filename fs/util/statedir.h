@@ -44,6 +44,16 @@ int statedir_write_atomic(const char *dir, const char *name, const void *data, s
  * about twice max.  Returns 0 or -errno. */
 int statedir_append_line(const char *path, const char *line, size_t max);
 
+/* A line of a JSON-lines report (the restore report, the dry run's):
+ * statedir_report_new gives {"time": now as ISO 8601 UTC, "action": action}
+ * for the caller to add to (NULL on OOM); statedir_report_append prints o on
+ * one line, appends it to path as statedir_append_line does, and frees o.
+ * Returns 0 or -errno. */
+#define STATEDIR_REPORT_MAX (16u << 20) /* a report: then PATH.1, and a new one */
+struct cJSON;
+struct cJSON *statedir_report_new(const char *action);
+int statedir_report_append(const char *path, struct cJSON *o, size_t max);
+
 /* Removes the temporary files of statedir_write_atomic() that a process
  * killed between their creation and the rename left in dir and in its
  * subdirectories (at most 4 levels; symbolic links are not followed):

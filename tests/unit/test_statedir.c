@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "check.h"
 #include "util/statedir.h"
 
@@ -122,6 +124,20 @@ int main(void)
 	free(buf);
 	snprintf(f, sizeof(f), "%s/nosuch/x", sw);
 	CHECK_INT(statedir_append_line(f, "x", 20), -ENOENT);
+
+	/* a report line: time and action first, the caller's fields after */
+	char rp[600];
+	snprintf(rp, sizeof(rp), "%s/r.jsonl", sw);
+	cJSON *o = statedir_report_new("held");
+	CHECK(o != NULL);
+	cJSON_AddStringToObject(o, "why", "waits for its space");
+	CHECK_INT(statedir_report_append(rp, o, STATEDIR_REPORT_MAX), 0);
+	CHECK_INT(statedir_read_path(rp, 1000, &buf, &len), 0);
+	CHECK(len > 40 && buf[len - 1] == '\n' && !strchr(buf, '\n')[1]);
+	CHECK(!strncmp(buf, "{\"time\":\"20", 11) && buf[13] == '-' && buf[19] == 'T' && buf[28] == 'Z');
+	CHECK(strstr(buf, "Z\",\"action\":\"held\",\"why\":\"waits for its space\"}\n") != NULL);
+	free(buf);
+	CHECK_INT(statedir_report_append(f, statedir_report_new("x"), 20), -ENOENT);
 
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);

@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 
@@ -114,17 +113,12 @@ void restore_report(struct ns *ns, const char *action, const struct node *n, con
 		    const char *old, const char *new_id, const char *why)
 {
 	struct restore *r = ns->restore;
-	char path[4096] = "", ts[32];
-	if (!r || !r->report)
+	char path[4096] = "";
+	cJSON *o;
+	if (!r || !r->report || !(o = statedir_report_new(action)))
 		return;
 	if (n && node_path(n, path + 1, sizeof(path) - 1) > 0)
 		path[0] = '/';
-	time_t now = time(NULL);
-	struct tm tm;
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "time", ts);
-	cJSON_AddStringToObject(o, "action", action);
 	if (path[0])
 		cJSON_AddStringToObject(o, "path", path);
 	if (kind)
@@ -135,11 +129,8 @@ void restore_report(struct ns *ns, const char *action, const struct node *n, con
 		cJSON_AddStringToObject(o, "id", new_id);
 	if (why && why[0])
 		cJSON_AddStringToObject(o, "why", why);
-	char *line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (line && statedir_append_line(r->report, line, REPORT_MAX))
+	if (statedir_report_append(r->report, o, STATEDIR_REPORT_MAX))
 		log_warn("restore: cannot write the report %s", r->report);
-	free(line);
 }
 
 /* ---- ids ---- */

@@ -9,7 +9,6 @@
 #include "ns/core/ns_restore.h"
 #include "res/idmap.h"
 
-#define REPORT_MAX (16u << 20) /* report.jsonl: then report.jsonl.1, and a new one */
 #define NOTE_JSON "json" /* an app made from its JSON: no content yet */
 #define NOTE_QVF "qvf "  /* an app imported from a .qvf: "qvf <sha256>" */
 
