@@ -511,3 +511,13 @@ bool names_is_scratch(const char *c)
 		return true;
 	return false;
 }
+
+bool names_swap_ext(const char *c, const char *from, const char *to, char *out, size_t n)
+{
+	size_t l = strlen(c), f = strlen(from), t = strlen(to);
+	if (l <= f || strcmp(c + l - f, from) || l - f + t >= n)
+		return false;
+	memcpy(out, c, l - f);
+	memcpy(out + l - f, to, t + 1);
+	return true;
+}

@@ -106,4 +106,11 @@ ssize_t names_to_server(const char *component, const char *ext, char *out, size_
  * "#name#".  NULL and "" give false. */
 bool names_is_scratch(const char *component);
 
+/* component with its ending `from` replaced by `to` into out (of n bytes):
+ * ("Sales (id).json", ".json", ".qvs") -> "Sales (id).qvs"; `to` may be "".
+ * False when component is not longer than from, does not end in it, or the
+ * result does not fit. */
+bool names_swap_ext(const char *component, const char *from, const char *to, char *out,
+		    size_t n);
+
 #endif

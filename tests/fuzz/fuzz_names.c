@@ -142,6 +142,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(m >= 0 || m == -EINVAL);
 	}
 	(void)names_is_scratch(in);
+	/* an entry named after another with another ending: back and forth */
+	char sw[64], back[80];
+	size_t il = strlen(in);
+	if (names_swap_ext(in, ".json", ".qvs", sw, sizeof(sw))) {
+		FZ_CHECK(il > 5 && strlen(sw) == il - 1 && !strncmp(sw, in, il - 5));
+		FZ_CHECK(names_swap_ext(sw, ".qvs", ".json", back, sizeof(back)) && !strcmp(back, in));
+	} else {
+		FZ_CHECK(il <= 5 || strcmp(in + il - 5, ".json") || il >= sizeof(sw) + 1);
+	}
 	free(in);
 	return 0;
 }

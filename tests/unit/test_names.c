@@ -531,6 +531,21 @@ static void test_scratch(void)
 	CHECK(!names_is_scratch(NULL));
 }
 
+static void test_swap_ext(void)
+{
+	char o[16];
+	CHECK(names_swap_ext("Sales (a1).json", ".json", ".qvs", o, 16));
+	CHECK_STR(o, "Sales (a1).qvs");
+	CHECK(names_swap_ext("Sales (a1).qvs", ".qvs", ".json", o, 16));
+	CHECK_STR(o, "Sales (a1).json");
+	CHECK(names_swap_ext("Sales.json", ".json", "", o, 16));
+	CHECK_STR(o, "Sales");
+	CHECK(!names_swap_ext(".json", ".json", ".qvs", o, 16)); /* nothing before it */
+	CHECK(!names_swap_ext("Sales.qvs", ".json", ".qvs", o, 16));
+	CHECK(!names_swap_ext("Sales (a12).qvs", ".qvs", ".json", o, 16)); /* 16 bytes: no room */
+	CHECK(names_swap_ext("Sales (a1).qvs", ".qvs", ".json", o, 16)); /* 15 + NUL: fits */
+}
+
 int main(void)
 {
 	test_table();
@@ -542,5 +557,6 @@ int main(void)
 	test_parse_id();
 	test_to_server();
 	test_scratch();
+	test_swap_ext();
 	return check_done();
 }

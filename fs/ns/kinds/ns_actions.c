@@ -559,11 +559,9 @@ static size_t qk_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 static struct node *qk_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 {
 	struct node *c = d->role == R_QVFDIR ? d->coll_root : NULL;
-	size_t l = strlen(name);
 	char j[512];
-	if (!c || l <= 4 || strcmp(name + l - 4, ".qvf") || l + 2 > sizeof(j))
+	if (!c || !names_swap_ext(name, ".qvf", ".json", j, sizeof(j)))
 		return NULL;
-	snprintf(j, sizeof(j), "%.*s.json", (int)(l - 4), name);
 	struct node *app = strmap_get(c->kids, j);
 	if (!app || app->parent != c)
 		return NULL;

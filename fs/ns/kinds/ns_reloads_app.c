@@ -60,12 +60,7 @@ void rl_add_root(struct ns *ns, struct node *root)
 /* The directory name of an app whose apps/ entry is `entry`: without .json. */
 static bool dir_name(const char *entry, char *out, size_t n)
 {
-	size_t l = strlen(entry);
-	if (l <= 5 || strcmp(entry + l - 5, ".json") || l - 5 >= n)
-		return false;
-	memcpy(out, entry, l - 5);
-	out[l - 5] = 0;
-	return true;
+	return names_swap_ext(entry, ".json", "", out, n);
 }
 
 /* d's kid n leaves the tree with the reload directories it holds. */

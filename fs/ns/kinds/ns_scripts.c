@@ -279,12 +279,7 @@ void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 /* "NAME.json" -> "NAME.qvs" into out; false when not an app file's name. */
 bool qvs_name(const char *json_name, char *out, size_t n)
 {
-	size_t l = strlen(json_name);
-	if (l <= 5 || strcmp(json_name + l - 5, ".json") || l - 5 + 5 > n)
-		return false;
-	memcpy(out, json_name, l - 5);
-	memcpy(out + l - 5, ".qvs", 5);
-	return true;
+	return names_swap_ext(json_name, ".json", ".qvs", out, n);
 }
 
 struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const char *app)
@@ -418,10 +413,8 @@ size_t scr_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 struct node *scr_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 {
 	char j[NAMES_MAX + 8], q[NAMES_MAX + 8];
-	size_t l = strlen(name);
-	if (l <= 4 || strcmp(name + l - 4, ".qvs") || l + 1 >= sizeof(j))
+	if (!names_swap_ext(name, ".qvs", ".json", j, sizeof(j)))
 		return NULL;
-	snprintf(j, sizeof(j), "%.*s.json", (int)(l - 4), name);
 	struct node *k = lazy_app(ns, d, strmap_get(d->coll_root->kids, j), q, sizeof(q));
 	return k && !strcmp(q, name) ? qvs_node_new(ns, d, q, k->id) : NULL;
 }

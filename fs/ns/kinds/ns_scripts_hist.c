@@ -82,13 +82,10 @@ static int root_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	unsigned gen = ++d->refresh_gen;
 	for (size_t i = 0; i < apps->nkids; i++) {
 		struct node *q = apps->kidv[i], *h;
-		size_t l = strlen(q->name);
 		char name[NAMES_MAX + 1];
-		if (q->role != R_FILE || q->gone || !q->id || q->hidden || l <= 5 ||
-		    strcmp(q->name + l - 5, ".json") || l - 5 >= sizeof(name))
+		if (q->role != R_FILE || q->gone || !q->id || q->hidden ||
+		    !names_swap_ext(q->name, ".json", "", name, sizeof(name)))
 			continue;
-		memcpy(name, q->name, l - 5);
-		name[l - 5] = 0;
 		h = strmap_get(d->by_id, q->id);
 		if (h && !h->gone && strcmp(h->name, name)) {
 			node_detach(ns, h);
