@@ -252,6 +252,12 @@ bool node_reclaim(struct ns *ns, struct node *n)
 	return true;
 }
 
+size_t node_kid_pos(const struct node *dir, const char *id)
+{
+	const struct node *k = id && dir->by_id ? strmap_get(dir->by_id, id) : NULL;
+	return k && k->parent == dir && k->idx < dir->nkids && dir->kidv[k->idx] == k ? k->idx : 0;
+}
+
 /* The resource's own file inside a resource directory, or NULL. */
 struct node *node_self(const struct node *dir)
 {

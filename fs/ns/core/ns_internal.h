@@ -453,6 +453,9 @@ void ns_dir_add_lazy(struct ns *ns, struct ns_dir *d, const char *name);
  * handle, no change or error of its own, its kind agrees): its inode number
  * is not used again and ns->tab keeps NULL there.  True when freed. */
 bool node_reclaim(struct ns *ns, struct node *n);
+/* Where the kid of dir with resource id `id` (dir->by_id) stands in
+ * dir->kidv, or 0 when it has none there (a walk's readahead starts there). */
+size_t node_kid_pos(const struct node *dir, const char *id);
 /* Is a listing or fetch made at t fresh?  Within cache_ttl, or for the
  * length of the walk that made it (node.c). */
 bool ns_fresh(struct ns *ns, int64_t t);

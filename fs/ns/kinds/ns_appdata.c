@@ -143,23 +143,26 @@ static uint64_t fnv1a(const char *p, size_t n)
 	return h;
 }
 
-/* Takes a fetched document (owned) as a's content. */
-static void ad_apply(struct ns *ns, struct xadata *a, struct node *n, char *text, size_t len,
+/* A fetched document, ready to keep: hashed and packed by the thread that
+ * fetched it, without ns->lock. */
+struct ad_doc {
+	struct cache_blob *b;
+	size_t len;
+	uint64_t sum;
+	bool packed;
+};
+
+/* Takes d's blob as a's content (the lock held). */
+static void ad_apply(struct ns *ns, struct xadata *a, struct node *n, struct ad_doc *d,
 		     int64_t at)
 {
-	uint64_t sum = fnv1a(text, len);
-	bool changed = !a->b || a->len != len || a->sum != sum;
-	struct cache_blob *b = cache_pack(text, len);
-	bool packed = b != NULL;
-	if (b)
-		free(text);
-	else if (!(b = cache_blob_take(text, len)))
-		return; /* (out of memory: stays stale) */
+	bool changed = !a->b || a->len != d->len || a->sum != d->sum;
 	cache_blob_unref(a->b);
-	a->b = b;
-	a->packed = packed;
-	a->len = len;
-	a->sum = sum;
+	a->b = d->b;
+	d->b = NULL;
+	a->packed = d->packed;
+	a->len = d->len;
+	a->sum = d->sum;
 	a->at = at ? at : 1;
 	if (changed) {
 		a->mtime_ms = ns_wall_ms();
@@ -173,17 +176,27 @@ static bool ad_fresh(struct ns *ns, const struct xadata *a)
 	return a->b && ns_fresh(ns, a->at);
 }
 
-/* The app's document rendered (owned), or NULL with rc. */
-static char *fetch_text(struct qclient *qc, const char *app, enum appdata_kind k, size_t *len,
-			int *rc, char *err, size_t errn)
+/* The app's document, rendered, hashed and packed into *d (no lock held):
+ * 0 or -errno. */
+static int fetch_doc(struct qclient *qc, const char *app, enum appdata_kind k, struct ad_doc *d,
+		     char *err, size_t errn)
 {
 	cJSON *doc = NULL;
 	char *txt = NULL;
-	*rc = appdata_get(qc, app, k, &doc, err, errn);
-	if (!*rc && !(txt = jsonfmt_pretty(doc, len)))
-		*rc = -ENOMEM;
+	int rc = appdata_get(qc, app, k, &doc, err, errn);
+	if (!rc && !(txt = jsonfmt_pretty(doc, &d->len)))
+		rc = -ENOMEM;
 	cJSON_Delete(doc);
-	return txt;
+	if (rc)
+		return rc;
+	d->sum = fnv1a(txt, d->len);
+	d->b = cache_pack(txt, d->len);
+	d->packed = d->b != NULL;
+	if (d->b)
+		free(txt);
+	else if (!(d->b = cache_blob_take(txt, d->len)))
+		return -ENOMEM;
+	return 0;
 }
 
 static int ad_fetch(struct ns *ns, struct node *n, struct xadata *a, char *err, size_t errn)
@@ -199,17 +212,17 @@ static int ad_fetch(struct ns *ns, struct node *n, struct xadata *a, char *err, 
 	snprintf(app, sizeof(app), "%s", n->id);
 	enum appdata_kind k = kind_of(n);
 	int64_t started = ns_now(ns);
-	size_t len = 0;
+	struct ad_doc d = { 0 };
 	a->busy = true;
 	pthread_mutex_unlock(&ns->lock);
-	char *txt = fetch_text(ns->o.client, app, k, &len, &rc, err, errn);
+	rc = fetch_doc(ns->o.client, app, k, &d, err, errn);
 	pthread_mutex_lock(&ns->lock);
 	a->busy = false;
 	pthread_cond_broadcast(&ns->cv);
 	if (rc)
 		return rc;
 	ns->stats.gets++;
-	ad_apply(ns, a, n, txt, len, started);
+	ad_apply(ns, a, n, &d, started);
 	return 0;
 }
 
@@ -218,8 +231,7 @@ static int ad_fetch(struct ns *ns, struct node *n, struct xadata *a, char *err, 
 struct ad_item {
 	struct xadata *a;
 	char app[80];
-	char *text;
-	size_t len;
+	struct ad_doc d;
 	int rc;
 };
 
@@ -233,21 +245,21 @@ static void ad_one(void *arg, size_t i)
 {
 	struct ad_job *j = arg;
 	struct ad_item *it = &j->v[i];
-	it->text = fetch_text(j->qc, it->app, j->k, &it->len, &it->rc, NULL, 0);
+	it->rc = fetch_doc(j->qc, it->app, j->k, &it->d, NULL, 0);
 }
 
 /* A walk's readahead (ns_ext.c ext_readahead): fetches first's file and up
- * to max - 1 other stale files of d (those after first in d's order, then
- * those before), AD_PARALLEL side by side, the lock dropped meanwhile. */
+ * to max - 1 other stale files of d (in its apps/ order from first's app on,
+ * then those before), AD_PARALLEL side by side, the lock dropped meanwhile. */
 void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 {
-	struct node *apps = d->coll_root, *fa = first->id ? strmap_get(apps->by_id, first->id) : NULL;
+	struct node *apps = d->coll_root;
 	struct ad_item *v = calloc(max ? max : 1, sizeof(*v));
 	size_t n = 0;
 	if (!v)
 		return;
 	enum appdata_kind kd = kind_of(d);
-	size_t from = fa && fa->parent == apps && fa->idx < apps->nkids ? fa->idx : 0;
+	size_t from = node_kid_pos(apps, first->id);
 	for (size_t j = 0; j < apps->nkids && n < max; j++) {
 		struct node *k = apps->kidv[(from + j) % apps->nkids];
 		struct xadata *a = k->role == R_FILE && !k->gone && k->id ? ad_get(ns, kd, k->id) : NULL;
@@ -270,8 +282,8 @@ void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 				ns->stats.gets++;
 				/* (its node looked up again: one may have been freed
 				 * or made while the lock was dropped) */
-				ad_apply(ns, v[i].a, strmap_get(d->by_id, v[i].app), v[i].text,
-					 v[i].len, started);
+				ad_apply(ns, v[i].a, strmap_get(d->by_id, v[i].app), &v[i].d,
+					 started);
 			}
 		}
 		pthread_cond_broadcast(&ns->cv);

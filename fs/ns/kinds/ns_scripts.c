@@ -238,12 +238,12 @@ static void pf_one(void *arg, size_t i)
  * report. */
 void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 {
-	struct node *apps = d->coll_root, *fa = first->id ? strmap_get(apps->by_id, first->id) : NULL;
+	struct node *apps = d->coll_root;
 	struct pf_item *v = calloc(max ? max : 1, sizeof(*v));
 	size_t n = 0;
 	if (!v)
 		return;
-	size_t from = fa && fa->parent == apps && fa->idx < apps->nkids ? fa->idx : 0;
+	size_t from = node_kid_pos(apps, first->id);
 	for (size_t j = 0; j < apps->nkids && n < max; j++) {
 		struct node *k = apps->kidv[(from + j) % apps->nkids], *q;
 		struct xscript *s = k->role == R_FILE && !k->gone && k->id ? xs_get(ns, k->id) : NULL;
