@@ -264,7 +264,8 @@ def test_per_app_view_nodes_are_freed_when_the_kernel_forgets_them(tenant, mount
     for d in ("apps", "scripts", "data-model", "lineage"):
         os.listdir(m.path(d))
     base = live_nodes(m)
-    cmd = ["ls", "-l", "--time-style=+", m.path("scripts"), m.path("data-model"), m.path("lineage")]
+    # (-i: an entry made again has the inode number it had)
+    cmd = ["ls", "-li", "--time-style=+", m.path("scripts"), m.path("data-model"), m.path("lineage")]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count(".qvs") == 260 and first.stdout.count(".json") == 520
@@ -282,6 +283,40 @@ def test_per_app_view_nodes_are_freed_when_the_kernel_forgets_them(tenant, mount
         p = m.path("scripts", name)
         assert os.stat(p).st_size == len(open(p, "rb").read())
     assert tenant.total() == 0
+
+
+def test_a_walk_keeps_at_most_view_nodes_per_app_entries(tenant, mount_factory):
+    """Past -o view_nodes looked-up entries of the per-app views, the oldest
+    are dropped from the kernel's cache and their nodes freed, while the walk
+    goes on: memory stays bounded however many apps the tenant has.  An entry
+    made again has its inode number, size and content, at no request."""
+    m = mount_factory(tenant.url, "cache_ttl=300", "view_nodes=40")
+    dirs = [m.path(d) for d in ("scripts", "data-model", "lineage")]
+    for d in [m.path("apps")] + dirs:
+        os.listdir(d)
+    base = live_nodes(m)
+    cmd = ["ls", "-li", "--time-style=+"] + dirs
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count(".qvs") == 260 and first.stdout.count(".json") == 520
+    # 780 entries looked up, at most 40 (and those the kernel still holds
+    # while its forgets arrive) keep a node
+    wait_for(lambda: live_nodes(m) <= base + 40 + 8, timeout=10,
+             what="at most view_nodes nodes (%d over %d)" % (live_nodes(m) - base, 40))
+    tenant.reset()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.stdout == first.stdout  # same inode numbers and sizes
+    assert tenant.total() == 0, tenant.routes()
+    # every file read whole: st_size equals the bytes read (its node made
+    # again for the read, or still there)
+    for d in dirs:
+        for name in sorted(os.listdir(d)):
+            p = os.path.join(d, name)
+            size = os.stat(p).st_size
+            with open(p, "rb") as f:
+                assert len(f.read()) == size, p
+    assert tenant.total() == 0, tenant.routes()
+    assert live_nodes(m) <= base + 40 + 8 + 16
 
 
 def test_an_operation_that_runs_long_does_not_end_its_walk(tenant, mount_factory):

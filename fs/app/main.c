@@ -380,6 +380,7 @@ static int mount_fs(struct app *a)
 		.client = a->qc, .cache = a->cache,
 		.ttl_ms = (int64_t)(n->ttl * 1000), .neg_ttl_ms = (int64_t)(n->neg_ttl * 1000),
 		.walk_max_ms = (int64_t)(n->walk_max * 1000), .prefetch = (int)n->prefetch,
+		.view_nodes = n->view_nodes,
 		.uid = n->uid, .gid = n->gid, .umask = n->umask, .read_only = a->o.ro,
 		.inval = { inval_entry_cb, inval_inode_cb, g_inval },
 		.qvf = a->qvf, .qvf_nodata = a->o.qvf_nodata, .upload = a->upl, .tmp_dir = a->tdir,

@@ -56,6 +56,7 @@ static const struct fuse_opt qopts[] = {
 	{ "dry_run", offsetof(struct options, dry_run), 1 },
 	OPT("walk_max=%s", walk_max),
 	OPT("prefetch=%s", prefetch),
+	OPT("view_nodes=%s", view_nodes),
 	OPT("uid=%s", uid),
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
@@ -352,7 +353,8 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 				     .reload_wait = 3600, .trash_days = 7,
 				     .trash_qvf_max = 256.0 * 1024 * 1024,
 				     .umask = 077 };
-	unsigned long retries = 5, uid = getuid(), gid = getgid(), prefetch = 4;
+	unsigned long retries = 5, uid = getuid(), gid = getgid(), prefetch = 4,
+		      view_nodes = 4096;
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
 	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
 	    num_opt("timeout", o->timeout, 0.1, "SECONDS, a number >= 0.1 such as 30",
@@ -369,6 +371,8 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	    num_opt("walk_max", o->walk_max, 0, F_SECONDS " (0: listings live cache_ttl)",
 		    &n->walk_max) ||
 	    uint_opt("prefetch", o->prefetch, 0, 32, "a whole number from 0 to 32", &prefetch) ||
+	    uint_opt("view_nodes", o->view_nodes, 0, 1000000, "a whole number from 0 to 1000000",
+		     &view_nodes) ||
 	    num_opt("reload_wait", o->reload_wait, 1, F_RELOADWAIT, &n->reload_wait) ||
 	    num_opt("trash_days", o->trash_days, 0, F_DAYS, &n->trash_days) ||
 	    num_opt("trash_qvf_max", o->trash_qvf_max, 0, F_BYTES, &n->trash_qvf_max))
@@ -389,6 +393,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 	}
 	n->retries = (unsigned)retries;
 	n->prefetch = (unsigned)prefetch;
+	n->view_nodes = (unsigned)view_nodes;
 	n->uid = (uid_t)uid;
 	n->gid = (gid_t)gid;
 	double poll_s = 60;
@@ -436,7 +441,7 @@ void options_free(struct options *o)
 			  &o->unknown, &o->cache_dir, &o->qvf_cache_size, &o->transfer_timeout,
 			  &o->poll_interval, &o->changes_created, &o->changes_updated,
 			  &o->changes_deleted, &o->changes_full_scan, &o->changes_types,
-			  &o->log_file, &o->log_level, &o->walk_max, &o->prefetch, &o->bad_option,
+			  &o->log_file, &o->log_level, &o->walk_max, &o->prefetch, &o->view_nodes, &o->bad_option,
 			  &o->reload_wait, &o->trash_days, &o->trash_qvf_max };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -483,6 +488,9 @@ void options_usage(const char *prog)
 	       "                         0: cache_ttl only)\n"
 	       "  -o prefetch=N          tenant-wide listings a walk lists side by side in\n"
 	       "                         the background (default 4; 0: none)\n"
+	       "  -o view_nodes=N        entries of scripts/, data-model/, lineage/ and .qvf/\n"
+	       "                         kept in memory after their lookup (default 4096;\n"
+	       "                         0: as long as the kernel keeps them)\n"
 	       "  -o timeout=SECONDS     bound on one operation against the tenant, retries included (default 30)\n"
 	       "  -o retries=N           attempts for 5xx/network failures (default 5)\n"
 	       "  -o ratelimit_wait=SECONDS  bound on the time one operation waits out 429 rate\n"

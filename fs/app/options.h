@@ -29,7 +29,7 @@ struct options {
 	char *trash_days, *trash_qvf_max;
 	int notrash, trash_required;
 	int dry_run;              /* requests that change the tenant are recorded, not sent */
-	char *walk_max, *prefetch;
+	char *walk_max, *prefetch, *view_nodes;
 	int noscripts;
 	char *reload_wait;
 	char *uid, *gid, *umask;
@@ -68,6 +68,7 @@ struct mount_numbers {
 	double trash_qvf_max;  /* bytes: the largest app export the trash keeps */
 	double walk_max;       /* seconds */
 	unsigned prefetch;     /* background listings at once */
+	unsigned view_nodes;   /* per-app view entries kept after their lookup */
 	double reload_wait;    /* seconds: bound on a read of reloads/ID/wait */
 	struct changes_opts changes; /* interval, switches, full scan, types */
 };

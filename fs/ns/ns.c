@@ -91,8 +91,8 @@ void node_add_fixed_kids(struct ns *ns, struct node *n)
 			if (kd->root_kids)
 				kd->root_kids(ns, n);
 		/* the personal space's views, now that the tenant-wide colls exist */
-		struct node *pa = pers ? strmap_get(pers->kids, "apps") : NULL;
-		struct node *pd = pers ? strmap_get(pers->kids, "data-files") : NULL;
+		struct node *pa = pers ? node_kid(pers, "apps") : NULL;
+		struct node *pd = pers ? node_kid(pers, "data-files") : NULL;
 		if (pa)
 			view_setup(ns, pa, "apps", VF_SPACE, NULL);
 		if (pd)
@@ -235,7 +235,7 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 		int rc = fetch_obj(ns, c->rt, id, &root, &obj, err, errn);
 		if (rc)
 			return rc;
-		struct node *raced = strmap_get(c->kids, name); /* made while unlocked */
+		struct node *raced = node_kid(c, name); /* made while unlocked */
 		if (raced && !raced->gone) {
 			cJSON_Delete(root);
 			*out = raced;
@@ -297,20 +297,20 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *
 		rc = p ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
-	struct node *seen = strmap_get(p->kids, name);
+	struct node *seen = node_kid(p, name);
 	const struct ns_kind *pk = KIND(ns, p);
 	/* an entry a lazy directory lists gets its node here (not a second
 	 * look: its listing holds it; the refresh below may move it) */
 	if (!seen && pk && pk->lookup_lazy && (seen = pk->lookup_lazy(ns, p, name)))
-		seen->lazy = true;
+		node_lazy_made(ns, seen);
 	/* a name the listing does not hold is a second look (node.c) */
 	ns_walk_visit(ns, seen && !seen->gone ? seen : p,
 		      WALK_LOOKUP | (seen && !seen->gone ? 0 : WALK_STRICT));
 	if ((rc = ensure_node_listed(ns, p, err, errn)))
 		goto out;
-	struct node *n = strmap_get(p->kids, name);
+	struct node *n = node_kid(p, name);
 	if (!n && pk && pk->lookup_lazy && (n = pk->lookup_lazy(ns, p, name)))
-		n->lazy = true;
+		node_lazy_made(ns, n);
 	if (!n && p->role == R_COLL && p->coll != C_NONE && !cs_of(p)->space_filter) {
 		/* (a space's view shows what its listing holds, nothing by id) */
 		char id[128];

@@ -48,7 +48,7 @@ int ns_create(struct ns *ns, uint64_t parent, const char *name, int flags,
 	}
 	if ((rc = ensure_node_listed(ns, d, err, errn)))
 		goto unlock;
-	n = strmap_get(d->kids, name);
+	n = node_kid(d, name);
 	if (n && !n->gone) {
 		if (flags & O_EXCL) {
 			rc = -EEXIST;
@@ -164,7 +164,7 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 	}
 	if ((rc = ensure_node_listed(ns, d, err, errn)))
 		goto out;
-	if (strmap_get(d->kids, name)) {
+	if (node_kid(d, name)) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -207,7 +207,7 @@ int ns_mkdir(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *a
 	if (rc)
 		goto out;
 	const char *id = restab_id(rt, now);
-	struct node *n = strmap_get(d->kids, name);
+	struct node *n = node_kid(d, name);
 	if (!n && id) {
 		n = node_new(ns, d, name, R_RESDIR, true);
 		if (n) {
@@ -246,7 +246,7 @@ int ns_unlink(struct ns *ns, uint64_t parent, const char *name, char *err, size_
 		return -EROFS;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent);
-	struct node *n = d && d->dir ? strmap_get(d->kids, name) : NULL;
+	struct node *n = d && d->dir ? node_kid(d, name) : NULL;
 	if (!n || n->gone) {
 		rc = -ENOENT;
 		goto out;
@@ -313,7 +313,7 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		return -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *d = ns_node(ns, parent);
-	struct node *n = d && d->dir ? strmap_get(d->kids, name) : NULL;
+	struct node *n = d && d->dir ? node_kid(d, name) : NULL;
 	if (!n || n->gone) {
 		rc = -ENOENT;
 		goto out;
@@ -442,7 +442,7 @@ static int rename_onto_resource(struct ns *ns, struct node *n, struct node *t, c
 		struct node *d = t->parent;
 		char rej[512];
 		snprintf(rej, sizeof(rej), "%s%s", t->name, REJECTED);
-		struct node *r = d ? strmap_get(d->kids, rej) : NULL;
+		struct node *r = d ? node_kid(d, rej) : NULL;
 		if (r && r->role == R_SCRATCH && r != n)
 			mut_mem_node_remove(ns, r);
 		return rc;
@@ -474,7 +474,7 @@ static int rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, con
 	n->self = n->pinned = n->hidden = false;
 	rc = mut_mem_set(ns, n, cache_blob_data(b), cache_blob_len(b));
 	cache_blob_unref(b);
-	struct node *t = strmap_get(nd->kids, newname);
+	struct node *t = node_kid(nd, newname);
 	if (t && t != n)
 		mut_mem_node_remove(ns, t);
 	if (node_attach(ns, nd, n, newname) < 0)
@@ -561,7 +561,7 @@ static int rename_resource(struct ns *ns, struct node *n, struct node *nd, const
 		node_detach(ns, n);
 		if (strmap_get(c->by_id, id) == n)
 			strmap_del(c->by_id, id);
-		struct node *t = strmap_get(nd->kids, newname);
+		struct node *t = node_kid(nd, newname);
 		if (t && t != n && t->role == R_SCRATCH)
 			mut_mem_node_remove(ns, t);
 		if (node_attach(ns, nd, n, newname) == 0) {
@@ -680,7 +680,7 @@ int ns_rename(struct ns *ns, uint64_t parent, const char *name, uint64_t newpare
 	}
 	if ((rc = ensure_node_listed(ns, nd, err, errn)))
 		goto out;
-	struct node *n = strmap_get(d->kids, name), *t = strmap_get(nd->kids, newname);
+	struct node *n = node_kid(d, name), *t = node_kid(nd, newname);
 	if (!n || n->gone) {
 		rc = -ENOENT;
 		goto out;

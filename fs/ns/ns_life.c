@@ -13,6 +13,7 @@
 #include "ns/core/ns_restore.h"
 #include "ns/kinds/ns_ext.h"
 #include "ns/kinds/ns_trash.h"
+#include "util/inomap.h"
 #include "util/clock.h"
 
 /* A listing placed or refreshed resource node k (the node table's hook). */
@@ -49,7 +50,8 @@ struct ns *ns_new(const struct ns_opts *o)
 	ns->ntab = 1; /* inode 0 is invalid */
 	ns->captab = 1024;
 	ns->tab = calloc(ns->captab, sizeof(*ns->tab));
-	if (!ns->tab) {
+	if (!ns->tab || !(ns->lazy_inos = inomap_new())) {
+		free(ns->tab);
 		free(ns);
 		return NULL;
 	}
@@ -60,7 +62,7 @@ struct ns *ns_new(const struct ns_opts *o)
 	}
 	root->pinned = true;
 	node_add_fixed_kids(ns, root);
-	struct node *me = strmap_get(root->kids, "me.json");
+	struct node *me = node_kid(root, "me.json");
 	if (ns->o.me && me && node_set_obj(ns, me, ns->o.me, NULL) == 0)
 		me->fetched_at = ns_now(ns) ? ns_now(ns) : 1;
 	ns->o.me = NULL; /* borrowed for this call only */
@@ -94,6 +96,8 @@ void ns_free(struct ns *ns)
 		node_destroy(ns->tab[i]);
 	}
 	free(ns->tab);
+	free(ns->lazy_ring);
+	inomap_free(ns->lazy_inos);
 	free(ns->me_id);
 	pthread_cond_destroy(&ns->cv);
 	pthread_mutex_destroy(&ns->files_lock);

@@ -17,6 +17,7 @@
 #include "client/qclient.h"
 #include "res/restab.h"
 #include "util/clock.h"
+#include "util/inomap.h"
 #include "client/errmap.h"
 #include "util/jsonfmt.h"
 
@@ -85,36 +86,118 @@ static void kidv_remove(struct node *p, struct node *n)
 	p->kidv[n->idx]->idx = n->idx;
 }
 
+/* A directory's children by name: buckets of nodes chained through their
+ * knext (the name is the node's own), made at the first child, doubled
+ * when as many children as buckets (a failed growth only makes chains
+ * longer). */
+struct kidmap {
+	uint32_t nb, n; /* nb a power of two */
+	struct node *b[];
+};
+
+static uint32_t kid_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+struct node *node_kid(const struct node *dir, const char *name)
+{
+	const struct kidmap *m = dir->kids;
+	if (!m)
+		return NULL;
+	for (struct node *k = m->b[kid_hash(name) & (m->nb - 1)]; k; k = k->knext)
+		if (!strcmp(k->name, name))
+			return k;
+	return NULL;
+}
+
+static void kids_link(struct kidmap *m, struct node *n)
+{
+	struct node **b = &m->b[kid_hash(n->name) & (m->nb - 1)];
+	n->knext = *b;
+	*b = n;
+}
+
+/* Room in p's map for one more child: -ENOMEM only when p has no map yet
+ * and none can be made. */
+static int kids_room(struct node *p)
+{
+	struct kidmap *m = p->kids;
+	if (!m || m->n >= m->nb) {
+		uint32_t nb = m ? m->nb * 2 : 8;
+		struct kidmap *g = calloc(1, sizeof(*g) + nb * sizeof(g->b[0]));
+		if (!g && !m)
+			return -ENOMEM;
+		if (g) {
+			g->nb = nb;
+			for (uint32_t i = 0; m && i < m->nb; i++)
+				for (struct node *k = m->b[i], *nx; k; k = nx) {
+					nx = k->knext;
+					kids_link(g, k);
+				}
+			g->n = m ? m->n : 0;
+			free(m);
+			p->kids = g;
+		}
+	}
+	return 0;
+}
+
+/* Links n (its name set) into p's map (kids_room succeeded). */
+static void kids_put(struct node *p, struct node *n)
+{
+	kids_link(p->kids, n);
+	p->kids->n++;
+	n->in_kids = true;
+}
+
+/* Unlinks n from its parent's map (by its current name). */
+static void kids_del(struct node *p, struct node *n)
+{
+	struct kidmap *m = p->kids;
+	if (!n->in_kids || !m)
+		return;
+	for (struct node **pp = &m->b[kid_hash(n->name) & (m->nb - 1)]; *pp; pp = &(*pp)->knext)
+		if (*pp == n) {
+			*pp = n->knext;
+			m->n--;
+			break;
+		}
+	n->knext = NULL;
+	n->in_kids = false;
+}
+
 /* Puts n under parent as `name` (replacing n's name).  A hidden node holding
  * that name is evicted: listed entries win.  Returns 0 or -ENOMEM. */
 int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name)
 {
-	struct node *old = strmap_get(parent->kids, name);
+	struct node *old = node_kid(parent, name);
 	if (old && old != n) {
 		if (!old->hidden)
 			return -EEXIST;
-		strmap_del(parent->kids, name);
+		kids_del(parent, old);
 		old->gone = true;
 		ns_inval_entry(ns, parent, name);
 	}
 	char *nm = strdup(name);
 	if (!nm)
 		return -ENOMEM;
-	if (strmap_put(parent->kids, nm, n) < 0) {
+	if (kids_room(parent) < 0 || (!n->hidden && kidv_push(parent, n) < 0)) {
 		free(nm);
 		return -ENOMEM;
 	}
-	if (!n->hidden && kidv_push(parent, n) < 0) {
-		strmap_del(parent->kids, nm);
-		free(nm);
-		return -ENOMEM;
-	}
+	if (n->in_kids && n->parent)
+		kids_del(n->parent, n); /* (its old entry, under its old name) */
 	free(n->name);
 	n->name = nm;
+	kids_put(parent, n);
 	n->parent = parent;
 	n->gone = false;
 	struct node *qd = n->twin && n->role == R_FILE && !n->hidden ?
-				  strmap_get(parent->kids, QVF_DIR) : NULL;
+				  node_kid(parent, QVF_DIR) : NULL;
 	if (qd && qd->role == R_QVFDIR) {
 		/* an app's .qvf follows its file */
 		char tn[512];
@@ -122,7 +205,7 @@ int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *
 		twin_name(nm, tn, sizeof(tn));
 		if (t->parent != qd || t->gone || strcmp(t->name, tn)) {
 			node_detach(ns, t);
-			struct node *o = strmap_get(qd->kids, tn);
+			struct node *o = node_kid(qd, tn);
 			if (!o || o->hidden)
 				node_attach(ns, qd, t, tn);
 		}
@@ -136,8 +219,7 @@ void node_detach(struct ns *ns, struct node *n)
 	struct node *p = n->parent;
 	if (!p || n->gone)
 		return;
-	if (strmap_get(p->kids, n->name) == n)
-		strmap_del(p->kids, n->name);
+	kids_del(p, n);
 	if (!n->hidden)
 		kidv_remove(p, n);
 	n->gone = true;
@@ -161,8 +243,7 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 	n->role = role;
 	n->dir = dir;
 	n->mtime_ms = n->ctime_ms = ns->mount_ms;
-	if ((dir && !(n->kids = strmap_new())) || (role == R_COLL && !node_cs(n))) {
-		strmap_free(n->kids);
+	if (role == R_COLL && !node_cs(n)) {
 		free(n->cs);
 		free(n);
 		return NULL;
@@ -233,7 +314,7 @@ void node_destroy(struct node *n)
 	free(n->local_dir);
 	free(n->sname);
 	free(n->kidv);
-	strmap_free(n->kids);
+	free(n->kids);
 	strmap_free(n->by_id);
 	free(n);
 }
@@ -244,12 +325,47 @@ bool node_reclaim(struct ns *ns, struct node *n)
 	if (!n->lazy || n->nlookup || n->dir || n->busy || n->dirty_handles || n->errmsg ||
 	    n->body || n->mem_dirty || !k || !k->reclaim || !k->reclaim(ns, n))
 		return false;
-	if (!n->gone)
+	if (!n->gone) {
+		/* (its number for the next time it is made; without room, a new one) */
+		if (n->parent && ns->lazy_inos)
+			(void)inomap_put(ns->lazy_inos, inomap_key(n->parent->ino, n->name), n->ino);
 		node_detach(ns, n);
+	}
 	ns->tab[n->ino] = NULL;
 	ns->stats.nodes--;
 	node_destroy(n);
 	return true;
+}
+
+void node_lazy_made(struct ns *ns, struct node *n)
+{
+	n->lazy = true;
+	if (!n->parent)
+		return;
+	/* the number it had: the kernel forgot it (its node was freed only then) */
+	uint64_t old = ns->lazy_inos ? inomap_take(ns->lazy_inos, inomap_key(n->parent->ino, n->name))
+				     : 0;
+	if (old && old < ns->ntab && !ns->tab[old]) {
+		ns->tab[n->ino] = NULL;
+		if (n->ino == ns->ntab - 1)
+			ns->ntab--; /* (node_new's slot, seen by no one yet) */
+		n->ino = old;
+		ns->tab[old] = n;
+	}
+	size_t cap = ns->o.view_nodes;
+	if (!cap || (!ns->lazy_ring && !(ns->lazy_ring = calloc(cap, sizeof(*ns->lazy_ring)))))
+		return; /* (without the ring: kept as long as the kernel keeps them) */
+	if (ns->lazy_len == cap) {
+		/* the oldest: the kernel drops its entry and, once no one uses the
+		 * inode, forgets it (ns_forget frees the node: node_reclaim) */
+		uint64_t o = ns->lazy_ring[ns->lazy_head];
+		ns->lazy_head = (ns->lazy_head + 1) % cap;
+		ns->lazy_len--;
+		struct node *m = o < ns->ntab ? ns->tab[o] : NULL;
+		if (m && m != n && m->lazy && !m->gone && m->parent)
+			ns_inval_entry(ns, m->parent, m->name);
+	}
+	ns->lazy_ring[(ns->lazy_head + ns->lazy_len++) % cap] = n->ino;
 }
 
 size_t node_kid_pos(const struct node *dir, const char *id)
@@ -585,7 +701,7 @@ void node_mirror_stat(struct node *n, const struct stat *st)
 int node_mirror(struct ns *ns, struct node *p, const char *name, const struct stat *st,
 		enum nrole role, struct node **out)
 {
-	struct node *k = strmap_get(p->kids, name);
+	struct node *k = node_kid(p, name);
 	if (!st || (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))) {
 		if (k && !k->pinned)
 			node_detach(ns, k);

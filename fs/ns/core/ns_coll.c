@@ -261,7 +261,7 @@ static struct node *folder_for(struct ns *ns, struct node *coll, const char *pat
 			raw[len] = '\0';
 			if (names_encode(raw, enc, sizeof(enc)) < 0)
 				return NULL;
-			struct node *f = strmap_get(d->kids, enc);
+			struct node *f = node_kid(d, enc);
 			if (f && (f->role != R_FOLDER || f->hidden))
 				return NULL; /* a file holds that name: left out */
 			if (!f) {
@@ -330,11 +330,11 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 			    ? sid : p->id;
 	if (coll_entry_name(coll, rt, sname, shown, rt->unique_names, name, sizeof(name)) < 0)
 		return;
-	struct node *holder = strmap_get(dir->kids, name);
+	struct node *holder = node_kid(dir, name);
 	if (holder && holder != p->existing && !holder->hidden &&
 	    coll_entry_name(coll, rt, sname, shown, false, name, sizeof(name)) < 0)
 		return;
-	holder = strmap_get(dir->kids, name);
+	holder = node_kid(dir, name);
 	if (holder && holder != p->existing && !holder->hidden)
 		return; /* cannot happen with ids in names; left out rather than shadowed */
 

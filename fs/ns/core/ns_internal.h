@@ -134,9 +134,11 @@ struct node {
 	uint64_t reported_size; /* the size last handed to the kernel */
 	int64_t fetched_at;     /* hidden nodes and R_ME: when fetched alone */
 
-	/* directories */
-	struct strmap *kids;
+	/* directories: children by name (node_kid; chained through their
+	 * knext, no allocation per child) and in order (kidv) */
+	struct kidmap *kids;
 	struct node **kidv;
+	struct node *knext; /* next in its parent's kids bucket */
 
 	/* R_COLL */
 	struct strmap *by_id;
@@ -193,6 +195,7 @@ struct node {
 	 * when the kernel forgets it (its inode evicted), if its kind's
 	 * reclaim agrees (node_reclaim) */
 	bool lazy : 1;
+	bool in_kids : 1; /* linked in its parent's kids */
 };
 
 /* An open file.  Resource files opened for writing get a private copy of the
@@ -379,6 +382,12 @@ struct ns {
 	int64_t walk_start, walk_last;
 	char *me_id;               /* the caller's user id (personal-space views) */
 	struct prefetch *prefetch; /* ns_prefetch.c; NULL: none */
+	/* per-app view entries made by lookups, oldest first (a ring of
+	 * o.view_nodes inode numbers; node_lazy_made), and the inode numbers of
+	 * those freed, by directory and name (inomap_key) */
+	uint64_t *lazy_ring;
+	size_t lazy_head, lazy_len;
+	struct inomap *lazy_inos;
 };
 
 /* node.c (the node table) */
@@ -453,6 +462,12 @@ void ns_dir_add_lazy(struct ns *ns, struct ns_dir *d, const char *name);
  * handle, no change or error of its own, its kind agrees): its inode number
  * is not used again and ns->tab keeps NULL there.  True when freed. */
 bool node_reclaim(struct ns *ns, struct node *n);
+/* dir's child named name (hidden ones too), or NULL. */
+struct node *node_kid(const struct node *dir, const char *name);
+/* n was just made by its directory's lookup_lazy: it takes the inode number
+ * it had before it was freed, if any, and joins the ring of view entries;
+ * the oldest past o.view_nodes is dropped from the kernel's cache. */
+void node_lazy_made(struct ns *ns, struct node *n);
 /* Where the kid of dir with resource id `id` (dir->by_id) stands in
  * dir->kidv, or 0 when it has none there (a walk's readahead starts there). */
 size_t node_kid_pos(const struct node *dir, const char *id);

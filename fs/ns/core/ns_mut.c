@@ -239,7 +239,7 @@ void mut_keep_rejected(struct ns *ns, struct node *n, const char *as, const char
 	if (!d || snprintf(name, sizeof(name), "%s%s", as ? as : n->name, REJECTED) >=
 			  (int)sizeof(name))
 		return;
-	struct node *r = strmap_get(d->kids, name);
+	struct node *r = node_kid(d, name);
 	if (r && r->role != R_SCRATCH)
 		return;
 	if (!r && !(r = mut_scratch_new(ns, d, name)))

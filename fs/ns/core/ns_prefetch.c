@@ -91,7 +91,7 @@ static size_t chain_len(const struct node *c)
 
 static void enqueue(struct ns *ns, struct prefetch *pf, struct node *root, const char *name)
 {
-	struct node *c = root ? strmap_get(root->kids, name) : NULL;
+	struct node *c = root ? node_kid(root, name) : NULL;
 	if (!c || c->role != R_COLL || c->queued || cs_of(c)->listing.running || pf->qn == QMAX ||
 	    ns_fresh(ns, c->listed_at))
 		return;

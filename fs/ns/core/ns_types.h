@@ -42,6 +42,12 @@ struct ns_opts {
 	/* Tenant-wide listings a walk of the tree will need, listed in the
 	 * background at most this many at once (0: none). */
 	int prefetch;
+	/* Entries of the per-app views (scripts/, data-model/, lineage/, .qvf/)
+	 * whose nodes are kept after their lookup: past this many, the oldest
+	 * are dropped from the kernel's cache (their nodes freed at its forget,
+	 * made again at the next lookup with the same inode number).  0: kept
+	 * as long as the kernel keeps them. */
+	unsigned view_nodes;
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;            /* applied to 0666 files / 0777 dirs; default 077 */

@@ -198,7 +198,7 @@ void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_
 		const char *key)
 {
 	struct node *root = ns_node(ns, NS_ROOT_INO);
-	struct node *w = root ? strmap_get(root->kids, root_name) : NULL;
+	struct node *w = root ? node_kid(root, root_name) : NULL;
 	char buf[300];
 	if (!w || w->role != R_COLL)
 		return;

@@ -61,11 +61,11 @@ static struct node *twin_make(struct ns *ns, struct node *app, bool make)
 	if (!ns->o.qvf || app->twin || app->hidden || app->gone || app->role != R_FILE ||
 	    !app->parent)
 		return app->twin;
-	struct node *qd = strmap_get(app->parent->kids, QVF_DIR);
+	struct node *qd = node_kid(app->parent, QVF_DIR);
 	if (!qd || qd->role != R_QVFDIR)
 		return NULL;
 	twin_name(app->name, name, sizeof(name));
-	struct node *o = strmap_get(qd->kids, name);
+	struct node *o = node_kid(qd, name);
 	if (o && o->role == R_UPLOAD && o->sent && o->hidden)
 		node_detach(ns, o); /* the import of this very app (a restore's) */
 	else if (o)
@@ -308,7 +308,7 @@ static struct node *datafile_named(struct node *dir, const char *name)
 {
 	char meta[600];
 	snprintf(meta, sizeof(meta), "%s.json", name);
-	struct node *m = strmap_get(dir->kids, meta);
+	struct node *m = node_kid(dir, meta);
 	return m && !m->gone && m->role == R_FILE && m->id ? m : NULL;
 }
 
@@ -550,7 +550,7 @@ static size_t qk_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 		    (k->twin && !k->twin->gone))
 			continue;
 		twin_name(k->name, name, sizeof(name));
-		if (!strmap_get(d->kids, name))
+		if (!node_kid(d, name))
 			ns_dir_add_lazy(ns, dir, name);
 	}
 	return 0;
@@ -562,7 +562,7 @@ static struct node *qk_lookup_lazy(struct ns *ns, struct node *d, const char *na
 	char j[512];
 	if (!c || !names_swap_ext(name, ".qvf", ".json", j, sizeof(j)))
 		return NULL;
-	struct node *app = strmap_get(c->kids, j);
+	struct node *app = node_kid(c, j);
 	if (!app || app->parent != c)
 		return NULL;
 	struct node *t = twin_make(ns, app, true);

@@ -128,7 +128,7 @@ static void add_dir(struct ns *ns, struct node *root, struct node *apps, const c
 
 void ad_add_root(struct ns *ns, struct node *root)
 {
-	struct node *apps = strmap_get(root->kids, "apps");
+	struct node *apps = node_kid(root, "apps");
 	if (!apps || apps->role != R_COLL || ns->o.no_scripts)
 		return;
 	add_dir(ns, root, apps, AD_DIR_MODEL, "metadata");
@@ -306,7 +306,7 @@ static int ad_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 		if (k && k->role == R_FILE && !k->gone && !n->gone && !strcmp(n->name, k->name))
 			continue;
 		node_detach(ns, n);
-		if (k && k->role == R_FILE && !k->gone && !strmap_get(d->kids, k->name) &&
+		if (k && k->role == R_FILE && !k->gone && !node_kid(d, k->name) &&
 		    node_attach(ns, d, n, k->name) == 0)
 			continue;
 		if (n->id && strmap_get(d->by_id, n->id) == n)
@@ -327,7 +327,7 @@ size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 			continue;
 		if ((n = strmap_get(d->by_id, k->id)) && !n->gone)
 			continue; /* listed with its node */
-		if (!strmap_get(d->kids, k->name))
+		if (!node_kid(d, k->name))
 			ns_dir_add_lazy(ns, dir, k->name);
 	}
 	return 0;
@@ -335,7 +335,7 @@ size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 
 struct node *ad_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 {
-	struct node *k = strmap_get(d->coll_root->kids, name), *n;
+	struct node *k = node_kid(d->coll_root, name), *n;
 	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden ||
 	    ((n = strmap_get(d->by_id, k->id)) && !n->gone))
 		return NULL;

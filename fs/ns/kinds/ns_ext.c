@@ -48,8 +48,8 @@ void ext_add_root_kids(struct ns *ns, struct node *root)
 		}
 	}
 	scr_add_dir(ns, root);
-	struct node *sp = strmap_get(root->kids, "spaces");
-	struct node *pers = sp ? strmap_get(sp->kids, "@personal") : NULL;
+	struct node *sp = node_kid(root, "spaces");
+	struct node *pers = sp ? node_kid(sp, "@personal") : NULL;
 	if (pers)
 		scr_add_dir(ns, pers);
 	rl_add_root(ns, root);

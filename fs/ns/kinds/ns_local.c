@@ -118,11 +118,11 @@ int ns_local_add(struct ns *ns, const char *name, const char *dir)
 	int rc = 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *root = get(ns, NS_ROOT_INO);
-	struct node *n = root && !strmap_get(root->kids, name)
+	struct node *n = root && !node_kid(root, name)
 				 ? node_new(ns, root, name, R_LOCAL, true)
 				 : NULL;
 	if (!n || !(n->local_dir = strdup(dir)))
-		rc = n ? -ENOMEM : (root && strmap_get(root->kids, name) ? -EEXIST : -ENOMEM);
+		rc = n ? -ENOMEM : (root && node_kid(root, name) ? -EEXIST : -ENOMEM);
 	if (n)
 		n->pinned = true;
 	pthread_mutex_unlock(&ns->lock);
@@ -292,7 +292,7 @@ int ns_local_unlink(struct ns *ns, uint64_t parent, const char *name, char *err,
 		rc = -ENOENT;
 	else if (unlink(path) < 0)
 		rc = -errno;
-	if ((!rc || rc == -ENOENT) && (k = strmap_get(p->kids, name)))
+	if ((!rc || rc == -ENOENT) && (k = node_kid(p, name)))
 		node_detach(ns, k);
 	if (rc && rc != -ENOENT && err && errn)
 		snprintf(err, errn, "unlink %s: %s", path, strerror(-rc));
@@ -309,7 +309,7 @@ void ns_local_note_written(struct ns *ns, const char *relpath)
 	struct node *d = get(ns, NS_ROOT_INO);
 	for (char *save, *seg = strtok_r(buf, "/", &save); d && seg;
 	     seg = strtok_r(NULL, "/", &save)) {
-		struct node *k = d->kids ? strmap_get(d->kids, seg) : NULL;
+		struct node *k = d->kids ? node_kid(d, seg) : NULL;
 		if (k && k->reported)
 			ns_inval_inode(ns, k); /* new size, new times */
 		else if (!k && is_local(d))

@@ -229,7 +229,7 @@ static struct xreload *rl_get(struct ns *ns, const char *id, int64_t created_ms)
 
 struct node *rl_view(struct ns *ns, struct node *d, struct xreload *x, int64_t created_ms)
 {
-	struct node *n = strmap_get(d->kids, x->id);
+	struct node *n = node_kid(d, x->id);
 	if (n && !n->gone && n->xk == X_RELOAD)
 		return n;
 	if (!x->created_ms)
@@ -478,7 +478,7 @@ static int app_of(struct ns *ns, const char *tok, char *id, size_t n)
 	if (names_parse_id(base, ".json", id, n) > 0 || names_parse_id(base, ".qvs", id, n) > 0)
 		return 0;
 	struct node *root = ns_node(ns, NS_ROOT_INO);
-	struct node *apps = root ? strmap_get(root->kids, "apps") : NULL;
+	struct node *apps = root ? node_kid(root, "apps") : NULL;
 	char want[NAMES_MAX + 8];
 	size_t l = strlen(base);
 	if (l > 4 && !strcmp(base + l - 4, ".qvs") && l + 1 < sizeof(want)) {
@@ -489,10 +489,10 @@ static int app_of(struct ns *ns, const char *tok, char *id, size_t n)
 	} else {
 		want[0] = 0;
 	}
-	struct node *k = apps ? strmap_get(apps->kids, want) : NULL;
+	struct node *k = apps ? node_kid(apps, want) : NULL;
 	if (!k && apps && strlen(want) + 6 < sizeof(want)) {
 		strcat(want, ".json");
-		k = strmap_get(apps->kids, want);
+		k = node_kid(apps, want);
 	}
 	if (k && k->id && k->role == R_FILE) {
 		snprintf(id, n, "%s", k->id);

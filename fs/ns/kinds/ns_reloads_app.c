@@ -43,7 +43,7 @@
 
 void rl_add_root(struct ns *ns, struct node *root)
 {
-	struct node *apps = strmap_get(root->kids, "apps"), *reloads = rl_setup(ns, root);
+	struct node *apps = node_kid(root, "apps"), *reloads = rl_setup(ns, root);
 	if (!reloads || !apps || apps->role != R_COLL)
 		return;
 	struct node *b = node_new(ns, NULL, RL_BYAPP, R_EXT, true);
@@ -85,7 +85,7 @@ static struct node *app_dir(struct ns *ns, struct node *d, const struct node *k)
 		if (node_attach(ns, d, n, name) < 0)
 			return NULL;
 	} else if (!n || n->gone) {
-		if (strmap_get(d->kids, name) || !(n = node_new(ns, d, name, R_EXT, true)))
+		if (node_kid(d, name) || !(n = node_new(ns, d, name, R_EXT, true)))
 			return NULL;
 		n->xk = X_RLAPP;
 		n->id = strdup(k->id);

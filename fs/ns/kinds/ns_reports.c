@@ -181,14 +181,14 @@ struct node *rep_dir_add(struct ns *ns, const char *id, const char *name, const 
 {
 	struct ns_ext *x = ns->ext;
 	struct node *top = ns_node(ns, NS_ROOT_INO);
-	struct node *reports = top ? strmap_get(top->kids, REPORTS_DIR) : NULL;
+	struct node *reports = top ? node_kid(top, REPORTS_DIR) : NULL;
 	struct xrep *r = strmap_get(x->reps, id);
 	char entry[NAMES_MAX + 1], path[4096];
 	struct stat st;
 	if (r)
 		return r->dir;
 	if (!reports || names_with_id(name ? name : "", id, "", entry, sizeof(entry)) < 0 ||
-	    strmap_get(reports->kids, entry) || rep_new(x, id, otype, &r))
+	    node_kid(reports, entry) || rep_new(x, id, otype, &r))
 		return NULL;
 	struct node *d = node_new(ns, reports, entry, R_EXT, true);
 	if (!d) {

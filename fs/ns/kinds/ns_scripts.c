@@ -302,9 +302,9 @@ struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const
 
 void scr_add_dir(struct ns *ns, struct node *parent)
 {
-	struct node *apps = strmap_get(parent->kids, "apps");
+	struct node *apps = node_kid(parent, "apps");
 	if (!ns->ext || ns->o.no_scripts || !apps || apps->role != R_COLL ||
-	    strmap_get(parent->kids, SCRIPTS_DIR))
+	    node_kid(parent, SCRIPTS_DIR))
 		return;
 	struct node *d = node_new(ns, parent, SCRIPTS_DIR, R_EXT, true);
 	if (!d)
@@ -366,7 +366,7 @@ int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 		}
 		if (!strcmp(n->name, q))
 			continue;
-		if ((o = strmap_get(d->kids, q)) && o->role == R_SCRATCH)
+		if ((o = node_kid(d, q)) && o->role == R_SCRATCH)
 			mut_mem_node_remove(ns, o);
 		else if (o)
 			continue; /* two apps whose names collide here: the first keeps it */
@@ -378,7 +378,7 @@ int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 		struct node *k = apps->kidv[i], *n, *o;
 		if (k->role == R_FILE && !k->gone && k->id && qvs_name(k->name, q, sizeof(q)) &&
 		    (!(n = strmap_get(d->by_id, k->id)) || n->gone) &&
-		    (o = strmap_get(d->kids, q)) && o->role == R_SCRATCH)
+		    (o = node_kid(d, q)) && o->role == R_SCRATCH)
 			mut_mem_node_remove(ns, o);
 	}
 	d->listed_at = apps->listed_at;
@@ -392,7 +392,7 @@ static struct node *lazy_app(struct ns *ns, struct node *d, struct node *k, char
 	struct node *n;
 	struct xscript *s;
 	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden || !qvs_name(k->name, q, qn) ||
-	    ((n = strmap_get(d->by_id, k->id)) && !n->gone) || strmap_get(d->kids, q))
+	    ((n = strmap_get(d->by_id, k->id)) && !n->gone) || node_kid(d, q))
 		return NULL;
 	s = strmap_get(ns->ext->scripts, k->id);
 	return s && s->hidden_until > ns_now(ns) ? NULL : k;
@@ -415,7 +415,7 @@ struct node *scr_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 	char j[NAMES_MAX + 8], q[NAMES_MAX + 8];
 	if (!names_swap_ext(name, ".qvs", ".json", j, sizeof(j)))
 		return NULL;
-	struct node *k = lazy_app(ns, d, strmap_get(d->coll_root->kids, j), q, sizeof(q));
+	struct node *k = lazy_app(ns, d, node_kid(d->coll_root, j), q, sizeof(q));
 	return k && !strcmp(q, name) ? qvs_node_new(ns, d, q, k->id) : NULL;
 }
 

@@ -142,7 +142,7 @@ static void ver_name(struct node *d, const struct xver *x, char *out, size_t n)
 	if (x->ver.mtime_ms <= 0 || qtime_format_ms(x->ver.mtime_ms, ts, sizeof(ts)) < 0)
 		memcpy(ts, x->ver.id, sizeof(x->ver.id));
 	snprintf(out, n, "%s.qvs", ts);
-	struct node *o = strmap_get(d->kids, out);
+	struct node *o = node_kid(d, out);
 	if (o && o != x->node)
 		snprintf(out, n, "%s (%s).qvs", ts, x->ver.id);
 }

@@ -135,7 +135,7 @@ static int sync_dir(struct ns *ns, struct node *d)
 static void t_root_kids(struct ns *ns, struct node *root)
 {
 	trash_init(ns);
-	if (!ns->trash || strmap_get(root->kids, TRASH_NAME))
+	if (!ns->trash || node_kid(root, TRASH_NAME))
 		return;
 	struct node *n = node_new(ns, NULL, TRASH_NAME, R_TRASH, true);
 	if (!n)
@@ -411,7 +411,7 @@ static int recreate(struct ns *ns, struct node *c, const struct tentry *e, char 
 	char name[NAMES_MAX + 8];
 	const char *base = strrchr(e->m.path, '/') ? strrchr(e->m.path, '/') + 1 : e->m.path;
 	snprintf(name, sizeof(name), "%s%s", base, coll_kids_are_dirs(c) ? ".json" : "");
-	struct node *x = strmap_get(c->kids, name);
+	struct node *x = node_kid(c, name);
 	if (x && !x->gone && !x->hidden) {
 		errmsg_set(err, errn, "%s is taken in this directory: rename that first", name);
 		return -EEXIST;
