@@ -54,6 +54,8 @@ struct entry {
 	struct cache_blob *blob; /* NULL for a negative entry */
 	size_t plain_len;        /* blob is packed (deflated): its length unpacked, else 0 */
 	int err;                 /* negative errno of a negative entry */
+	uint32_t slice_at;       /* a slice of a batch's block (cache_batch_put): 1 + its
+				  * offset in the block unpacked; 0: the whole blob */
 };
 
 struct cache {
@@ -234,8 +236,10 @@ static struct cache_blob *pack(const void *data, size_t len)
 	return p;
 }
 
-/* The len bytes packed in p, in a new blob; NULL on OOM. */
-static struct cache_blob *unpack(const struct cache_blob *p, size_t len)
+/* The len bytes at offset off of what p holds packed, in a new blob (whole:
+ * they are all of it, the stream must end there); NULL on OOM or when p does
+ * not hold them.  A slice inflates the block up to its end only. */
+static struct cache_blob *unpack_at(const struct cache_blob *p, size_t off, size_t len, bool whole)
 {
 	struct cache_blob *b = blob_alloc(len);
 	struct zs *s = b ? zs_get(1) : NULL;
@@ -243,12 +247,23 @@ static struct cache_blob *unpack(const struct cache_blob *p, size_t len)
 		free(b);
 		return NULL;
 	}
+	unsigned char skip[4096];
+	int rc = Z_OK;
 	s->z.next_in = (Bytef *)p->data;
 	s->z.avail_in = (uInt)p->len;
-	s->z.next_out = (Bytef *)b->data;
-	s->z.avail_out = (uInt)len;
-	int rc = inflate(&s->z, Z_FINISH);
-	bool ok = rc == Z_STREAM_END && s->z.total_out == len;
+	while (rc == Z_OK && s->z.total_out < off) { /* the slices before it */
+		size_t want = off - s->z.total_out;
+		s->z.next_out = skip;
+		s->z.avail_out = (uInt)(want < sizeof(skip) ? want : sizeof(skip));
+		rc = inflate(&s->z, Z_SYNC_FLUSH);
+	}
+	if (rc == Z_OK && s->z.total_out == off) {
+		s->z.next_out = (Bytef *)b->data;
+		s->z.avail_out = (uInt)len;
+		rc = inflate(&s->z, whole ? Z_FINISH : Z_SYNC_FLUSH);
+	}
+	bool ok = (whole ? rc == Z_STREAM_END : rc == Z_OK || rc == Z_STREAM_END) &&
+		  s->z.total_out == off + len;
 	zs_put(s, 1);
 	if (!ok) {
 		free(b);
@@ -256,6 +271,11 @@ static struct cache_blob *unpack(const struct cache_blob *p, size_t len)
 	}
 	b->data[len] = '\0';
 	return b;
+}
+
+static struct cache_blob *unpack(const struct cache_blob *p, size_t len)
+{
+	return unpack_at(p, 0, len, true);
 }
 
 /* ---- helpers (all called with c->lock held) ---- */
@@ -361,7 +381,7 @@ static void drop_key(struct cache *c, const char *key, size_t hash)
  * length unpacked) or err under key, replacing any entry.  Returns 0 or
  * -ENOMEM. */
 static int store(struct cache *c, const char *key, size_t hash, struct cache_blob *blob,
-		 size_t plain_len, int err, int64_t ttl_ms)
+		 size_t plain_len, int err, int64_t ttl_ms, uint32_t slice_at)
 {
 	struct entry *old = entry_find(c, key, hash);
 	if (old)
@@ -392,6 +412,7 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 	e->blob = cache_blob_ref(blob);
 	e->plain_len = plain_len;
 	e->err = err;
+	e->slice_at = slice_at;
 	size_t i = hash & (c->nbuckets - 1);
 	e->hnext = c->buckets[i];
 	c->buckets[i] = e;
@@ -406,7 +427,7 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
  * ref, *plain_len not 0 when it is packed), 0 (miss) or the negative errno;
  * updates the hit/miss counters. */
 static int lookup_locked(struct cache *c, const char *key, size_t hash, struct cache_blob **out,
-			 size_t *plain_len)
+			 size_t *plain_len, uint32_t *slice_at)
 {
 	*out = NULL;
 	struct entry *e = entry_find(c, key, hash);
@@ -427,6 +448,7 @@ static int lookup_locked(struct cache *c, const char *key, size_t hash, struct c
 	c->hits++;
 	*out = cache_blob_ref(e->blob);
 	*plain_len = e->plain_len;
+	*slice_at = e->slice_at;
 	return 1;
 }
 
@@ -471,11 +493,13 @@ int cache_lookup(struct cache *c, const char *key, struct cache_blob **out)
 		return 0;
 	size_t hash = hash_key(key);
 	size_t plain_len = 0;
+	uint32_t slice_at = 0;
 	pthread_mutex_lock(&c->lock);
-	int rc = lookup_locked(c, key, hash, out, &plain_len);
+	int rc = lookup_locked(c, key, hash, out, &plain_len, &slice_at);
 	pthread_mutex_unlock(&c->lock);
 	if (rc == 1 && plain_len) {
-		struct cache_blob *b = unpack(*out, plain_len);
+		struct cache_blob *b = slice_at ? unpack_at(*out, slice_at - 1, plain_len, false)
+						: unpack(*out, plain_len);
 		cache_blob_unref(*out);
 		*out = b;
 		if (!b)
@@ -493,7 +517,7 @@ int cache_put(struct cache *c, const char *key, struct cache_blob *b, int64_t tt
 		c->pack_min && b->len >= c->pack_min && ttl_ms > 0 ? pack(b->data, b->len) : NULL;
 	pthread_mutex_lock(&c->lock);
 	drop_key(c, key, hash);
-	int rc = store(c, key, hash, p ? p : b, p ? b->len : 0, 0, ttl_ms);
+	int rc = store(c, key, hash, p ? p : b, p ? b->len : 0, 0, ttl_ms, 0);
 	pthread_mutex_unlock(&c->lock);
 	cache_blob_unref(p);
 	return rc;
@@ -521,7 +545,7 @@ int cache_put_negative(struct cache *c, const char *key, int err, int64_t ttl_ms
 	size_t hash = hash_key(key);
 	pthread_mutex_lock(&c->lock);
 	drop_key(c, key, hash);
-	int rc = store(c, key, hash, NULL, 0, err, ttl_ms);
+	int rc = store(c, key, hash, NULL, 0, err, ttl_ms, 0);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -580,4 +604,103 @@ void cache_get_stats(struct cache *c, struct cache_stats *st)
 	st->neg_hits = c->neg_hits;
 	st->evictions = c->evictions;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- batches ----
+ * Contents stored together share one deflated block: JSON objects of one
+ * listing side by side deflate to a fraction of what each takes alone (the
+ * window sees the keys and values of its neighbours).  A hit inflates the
+ * block up to the end of its slice. */
+
+#define BATCH_BYTES 16384 /* a block's bytes unpacked: a hit inflates at most this */
+#define BATCH_MAX 64      /* contents a block holds at most */
+
+struct batch_item {
+	char *key;
+	struct cache_blob *b;
+	int64_t ttl_ms;
+};
+
+struct cache_batch {
+	struct cache *c;
+	struct batch_item v[BATCH_MAX];
+	size_t n, bytes;
+};
+
+struct cache_batch *cache_batch_new(struct cache *c)
+{
+	struct cache_batch *bt = calloc(1, sizeof(*bt));
+	if (bt)
+		bt->c = c;
+	return bt;
+}
+
+void cache_batch_flush(struct cache_batch *bt)
+{
+	if (!bt || !bt->n)
+		return;
+	struct cache *c = bt->c;
+	char *buf = bt->n > 1 ? malloc(bt->bytes) : NULL;
+	struct cache_blob *block = NULL;
+	if (buf) {
+		size_t at = 0;
+		for (size_t i = 0; i < bt->n; i++) {
+			memcpy(buf + at, bt->v[i].b->data, bt->v[i].b->len);
+			at += bt->v[i].b->len;
+		}
+		block = pack(buf, at);
+		free(buf);
+	}
+	if (block) {
+		pthread_mutex_lock(&c->lock);
+		size_t at = 0;
+		for (size_t i = 0; i < bt->n; i++) {
+			size_t hash = hash_key(bt->v[i].key), len = bt->v[i].b->len;
+			drop_key(c, bt->v[i].key, hash);
+			/* (an empty one is its own blob: plain_len 0 means "not packed") */
+			if (len)
+				(void)store(c, bt->v[i].key, hash, block, len, 0, bt->v[i].ttl_ms,
+					    (uint32_t)at + 1);
+			else
+				(void)store(c, bt->v[i].key, hash, bt->v[i].b, 0, 0, bt->v[i].ttl_ms, 0);
+			at += len;
+		}
+		pthread_mutex_unlock(&c->lock);
+		cache_blob_unref(block);
+	} else {
+		for (size_t i = 0; i < bt->n; i++) /* (one alone, or not worth it, or OOM) */
+			(void)cache_put(c, bt->v[i].key, bt->v[i].b, bt->v[i].ttl_ms);
+	}
+	for (size_t i = 0; i < bt->n; i++) {
+		free(bt->v[i].key);
+		cache_blob_unref(bt->v[i].b);
+	}
+	bt->n = bt->bytes = 0;
+}
+
+int cache_batch_put(struct cache_batch *bt, const char *key, struct cache_blob *b, int64_t ttl_ms)
+{
+	if (!key || !b)
+		return -EINVAL;
+	struct cache *c = bt->c;
+	if (!c->pack_min || b->len >= BATCH_BYTES || ttl_ms <= 0)
+		return cache_put(c, key, b, ttl_ms);
+	if (bt->n == BATCH_MAX || bt->bytes + b->len > BATCH_BYTES)
+		cache_batch_flush(bt);
+	char *k = strdup(key);
+	if (!k)
+		return cache_put(c, key, b, ttl_ms);
+	/* (the old content goes now: no one reads it beside the new size) */
+	cache_invalidate(c, key);
+	bt->v[bt->n++] = (struct batch_item){ k, cache_blob_ref(b), ttl_ms };
+	bt->bytes += b->len;
+	return 0;
+}
+
+void cache_batch_free(struct cache_batch *bt)
+{
+	if (!bt)
+		return;
+	cache_batch_flush(bt);
+	free(bt);
 }

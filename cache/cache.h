@@ -107,6 +107,21 @@ struct cache_blob *cache_pack(const void *data, size_t len);
  * or when p does not hold them. */
 struct cache_blob *cache_unpack(const struct cache_blob *p, size_t len);
 
+/* A batch: contents stored together, packed side by side into shared
+ * blocks of up to 16 KiB (JSON objects of one listing deflate together to a
+ * fraction of what each takes alone; a hit inflates its block up to its own
+ * end).  Only with cache_set_pack on; else, and for blobs of 16 KiB or
+ * more, a put is a cache_put.  The accounting is cache_put's.  One batch is
+ * used by one thread at a time. */
+struct cache_batch;
+struct cache_batch *cache_batch_new(struct cache *c); /* NULL on OOM */
+/* Stores b under key for ttl_ms at the batch's next flush (its previous
+ * entry is dropped now).  0, -EINVAL or -ENOMEM, as cache_put. */
+int cache_batch_put(struct cache_batch *bt, const char *key, struct cache_blob *b, int64_t ttl_ms);
+/* Stores what the batch holds (done by itself when a block is full). */
+void cache_batch_flush(struct cache_batch *bt);
+void cache_batch_free(struct cache_batch *bt); /* flushes first; NULL-safe */
+
 /* Changes the byte bound, evicting LRU entries until the cache fits. */
 void cache_set_max_bytes(struct cache *c, size_t max_bytes);
 

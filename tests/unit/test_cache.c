@@ -413,6 +413,69 @@ static void test_pack(void)
 	cache_free(c);
 }
 
+/* Batches (cache_batch_put): contents packed side by side in shared blocks;
+ * every one comes back whole, first, middle and last of a block, across
+ * block boundaries; an entry's eviction or replacement leaves the others;
+ * TTL and accounting as cache_put's; a blob of 16 KiB or more stored alone;
+ * the old content of a key is gone from the put on. */
+static void test_batch(void)
+{
+	struct cache *c = cache_new(1 << 22, &clk);
+	cache_set_pack(c, 256);
+	enum { N = 300 };
+	char keys[N][16], vals[N][700];
+	size_t total = 0;
+	CHECK_INT(put_str(c, "k5", "old content of k5", 1000), 0);
+	struct cache_batch *bt = cache_batch_new(c);
+	CHECK(bt != NULL);
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		int n = snprintf(vals[i], sizeof(vals[i]),
+				 "{\n  \"id\": \"%08d\",\n  \"name\": \"Object %d\",\n  \"size\": %d\n}\n", i,
+				 i, i * 37);
+		for (int j = 0; j < i % 9 * 60 && n + 2 < (int)sizeof(vals[i]); j++)
+			vals[i][n++] = (char)('a' + (i * j) % 26); /* lengths vary */
+		vals[i][n] = '\0';
+		total += cost(keys[i], (size_t)n);
+		struct cache_blob *b = cache_blob_new(vals[i], (size_t)n);
+		CHECK_INT(cache_batch_put(bt, keys[i], b, 1000), 0);
+		cache_blob_unref(b);
+		if (i == 5)
+			CHECK_INT(cache_lookup(c, "k5", &b), 0); /* (not the old content) */
+	}
+	cache_batch_free(bt);
+	struct cache_stats st;
+	cache_get_stats(c, &st);
+	CHECK_INT(st.entries, N);
+	CHECK_INT(st.bytes, total);
+	int ok = 0;
+	for (int i = N - 1; i >= 0; i--) /* (backwards: not one block's inflate reused) */
+		ok += has(c, keys[i], vals[i]);
+	CHECK_INT(ok, N);
+	/* a big one alone; one replaced; one evicted: the rest as they were */
+	char big[20000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	bt = cache_batch_new(c);
+	struct cache_blob *b = cache_blob_new(big, sizeof(big) - 1);
+	CHECK_INT(cache_batch_put(bt, "big", b, 1000), 0);
+	cache_blob_unref(b);
+	CHECK(has(c, "big", big)); /* (stored at once) */
+	cache_batch_free(bt);
+	CHECK_INT(put_str(c, "k7", "replaced", 1000), 0);
+	cache_invalidate(c, "k8");
+	ok = 0;
+	for (int i = 0; i < N; i++)
+		ok += i == 7 ? has(c, keys[i], "replaced") : i == 8 ? !has(c, keys[i], vals[i])
+								: has(c, keys[i], vals[i]);
+	CHECK_INT(ok, N);
+	fake_now += 1000; /* expiry as cache_put's */
+	CHECK_INT(cache_lookup(c, "k0", &b), 0);
+	CHECK_INT(cache_lookup(c, "k299", &b), 0);
+	cache_batch_free(NULL);
+	cache_free(c);
+}
+
 int main(void)
 {
 	test_blobs();
@@ -423,5 +486,6 @@ int main(void)
 	test_invalidate();
 	test_hammer();
 	test_pack();
+	test_batch();
 	return check_done();
 }

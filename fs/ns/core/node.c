@@ -424,7 +424,9 @@ int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_b
 	content_key(n, key, sizeof(key));
 	/* kept as long as the listing that brought it may be fresh (a walk):
 	 * freshness is the listing's (or the fetch's), checked before use */
-	int rc = cache_put(ns->o.cache, key, b, ns->o.ttl_ms + ns->o.walk_max_ms);
+	int rc = !out && ns->batch
+			 ? cache_batch_put(ns->batch, key, b, ns->o.ttl_ms + ns->o.walk_max_ms)
+			 : cache_put(ns->o.cache, key, b, ns->o.ttl_ms + ns->o.walk_max_ms);
 	if (out && rc == 0)
 		*out = b;
 	else

@@ -376,6 +376,10 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 
 	if (!pend)
 		return;
+	/* the contents of its objects are stored side by side (cache_batch:
+	 * a fraction of the memory each takes alone), before the lock drops */
+	struct cache_batch *outer = ns->batch, *bt = cache_batch_new(ns->o.cache);
+	ns->batch = bt; /* (NULL: each stored alone) */
 	ns->gen++;
 	for (size_t i = 0; i < l->n; i++) {
 		cJSON *obj = listing_obj(l, i);
@@ -440,6 +444,8 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 	}
 	remove_unmarked(ns, coll, coll);
 	free(pend);
+	cache_batch_free(bt);
+	ns->batch = outer;
 }
 
 static void plan_clear(struct plan *p)

@@ -385,6 +385,9 @@ struct ns {
 	/* per-app view entries made by lookups, oldest first (a ring of
 	 * o.view_nodes inode numbers; node_lazy_made), and the inode numbers of
 	 * those freed, by directory and name (inomap_key) */
+	/* the batch a listing being applied stores its contents in (packed
+	 * together; coll_apply_listing), else NULL */
+	struct cache_batch *batch;
 	uint64_t *lazy_ring;
 	size_t lazy_head, lazy_len;
 	struct inomap *lazy_inos;
