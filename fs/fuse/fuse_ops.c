@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 
 #include "util/log.h"
+#include "util/memtrim.h"
 
 #define ERRN 512
 #define STATFS_ROOM (64ull << 20)     /* bytes reported free: 64 MiB */
@@ -108,12 +109,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	fill_entry(q, &a, &e);
 	fuse_reply_entry(req, &e);
+	memtrim_tick();
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	ns_forget(Q(req)->ns, ino, nlookup);
 	fuse_reply_none(req);
+	memtrim_tick();
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
@@ -121,6 +124,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	for (size_t i = 0; i < count; i++)
 		ns_forget(Q(req)->ns, f[i].ino, f[i].nlookup);
 	fuse_reply_none(req);
+	memtrim_tick();
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -210,6 +214,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	(void)ino;
 	ns_closedir((struct ns_dir *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
+	memtrim_tick();
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -259,6 +264,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	ns_release((struct ns_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
+	memtrim_tick();
 }
 
 /* Replies to getxattr/listxattr: the size probe (size 0), the value, or the error. */
