@@ -533,6 +533,11 @@ struct cache_blob *cache_unpack(const struct cache_blob *p, size_t len)
 	return unpack(p, len);
 }
 
+struct cache_blob *cache_unpack_slice(const struct cache_blob *p, size_t off, size_t len)
+{
+	return unpack_at(p, off, len, false);
+}
+
 void cache_set_pack(struct cache *c, size_t min_len)
 {
 	c->pack_min = min_len;

@@ -106,6 +106,10 @@ struct cache_blob *cache_pack(const void *data, size_t len);
 /* The len bytes that cache_pack packed into p, in a new blob; NULL on OOM
  * or when p does not hold them. */
 struct cache_blob *cache_unpack(const struct cache_blob *p, size_t len);
+/* The len bytes at offset off of what cache_pack packed into p (p inflated
+ * up to their end only), in a new blob; NULL on OOM or when p does not hold
+ * them. */
+struct cache_blob *cache_unpack_slice(const struct cache_blob *p, size_t off, size_t len);
 
 /* A batch: contents stored together, packed side by side into shared
  * blocks of up to 16 KiB (JSON objects of one listing deflate together to a

@@ -1,6 +1,6 @@
 /*
  * inomap.c - see inomap.h.  Linear probing with backward-shift deletion (no
- * tombstones), grown at 1/2 load; the slot array is the only allocation.
+ * tombstones), grown at 3/4 load; the slot array is the only allocation.
  */
 #include "util/inomap.h"
 
@@ -65,7 +65,7 @@ int inomap_put(struct inomap *m, uint64_t key, uint64_t val)
 {
 	if (!key)
 		return -EINVAL;
-	if ((m->n + 1) * 2 > m->cap && grow(m) < 0)
+	if ((m->n + 1) * 4 > m->cap * 3 && grow(m) < 0)
 		return -ENOMEM;
 	size_t i = find(m, key);
 	if (!m->s[i].key)

@@ -75,27 +75,111 @@ static int listing_push(struct listing *l, struct listing_item it)
 	return 0;
 }
 
+/* The open texts become one block, deflated when that saves an eighth;
+ * their items point into it.  0 or -ENOMEM (nothing changed). */
+static int listing_seal(struct listing *l)
+{
+	if (!l->open_len)
+		return 0;
+	struct cache_blob *b = cache_pack(l->open, l->open_len);
+	bool packed = b != NULL;
+	if (!b && !(b = cache_blob_new(l->open, l->open_len)))
+		return -ENOMEM;
+	for (size_t i = l->n; i-- > 0 && !l->v[i].b;) {
+		l->v[i].b = cache_blob_ref(b);
+		l->v[i].packed = packed;
+		l->v[i].blen = (uint32_t)l->open_len;
+	}
+	if (packed && !l->memo)
+		l->memo = calloc(1, sizeof(*l->memo)); /* (without: each read inflates) */
+	cache_blob_unref(b);
+	l->open_len = 0;
+	return 0;
+}
+
 int listing_add(struct listing *l, char *text)
 {
 	if (!text)
 		return -ENOMEM;
 	size_t len = strlen(text);
 	l->bytes += len;
-	struct listing_item it = { l->bytes > LISTING_PLAIN ? cache_pack(text, len) : NULL, len };
-	if (it.b)
-		free(text);
-	else
-		it = (struct listing_item){ cache_blob_take(text, len), 0 }; /* takes text */
-	if (!it.b)
-		return -ENOMEM;
-	return listing_push(l, it);
+	if (l->bytes <= LISTING_PLAIN || len >= LISTING_BLOCK || len > UINT32_MAX) {
+		/* (the open items first: they are the last ones without a blob) */
+		int rc = listing_seal(l);
+		if (rc) {
+			free(text);
+			return rc;
+		}
+		struct cache_blob *b = cache_blob_take(text, len); /* takes text */
+		if (!b)
+			return -ENOMEM;
+		rc = listing_push(l, (struct listing_item){ .b = b, .len = (uint32_t)len });
+		if (rc)
+			cache_blob_unref(b);
+		return rc;
+	}
+	int rc = 0;
+	if (l->open_len + len > LISTING_BLOCK && (rc = listing_seal(l)))
+		goto out;
+	if (l->open_len + len > l->open_cap) {
+		char *o = realloc(l->open, LISTING_BLOCK);
+		if (!o) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		l->open = o;
+		l->open_cap = LISTING_BLOCK;
+	}
+	rc = listing_push(l, (struct listing_item){ .off = (uint32_t)l->open_len,
+						    .len = (uint32_t)len });
+	if (!rc) {
+		memcpy(l->open + l->open_len, text, len);
+		l->open_len += len;
+	}
+out:
+	free(text);
+	return rc;
+}
+
+/* Item i's text: a blob of its own (the caller unrefs it), or NULL on OOM. */
+static struct cache_blob *listing_text(const struct listing *l, size_t i)
+{
+	const struct listing_item *it = &l->v[i];
+	if (!it->b)
+		return cache_blob_new(l->open + it->off, it->len);
+	struct listing_memo *m = l->memo;
+	if (it->packed && m && m->blk != it->b) {
+		struct cache_blob *p = cache_unpack(it->b, it->blen);
+		if (p) {
+			cache_blob_unref(m->blk);
+			cache_blob_unref(m->plain);
+			m->blk = cache_blob_ref(it->b);
+			m->plain = p;
+		}
+	}
+	if (it->packed && m && m->blk == it->b)
+		return cache_blob_new(cache_blob_data(m->plain) + it->off, it->len);
+	if (it->packed)
+		return cache_unpack_slice(it->b, it->off, it->len);
+	if (!it->off && cache_blob_len(it->b) == it->len)
+		return cache_blob_ref(it->b);
+	return cache_blob_new(cache_blob_data(it->b) + it->off, it->len);
 }
 
 int listing_add_item(struct listing *l, const struct listing *src, size_t i)
 {
 	struct listing_item it = src->v[i];
-	cache_blob_ref(it.b);
-	return listing_push(l, it);
+	if (!it.b) { /* (in src's open block: a copy of its own) */
+		if (!(it.b = listing_text(src, i)))
+			return -ENOMEM;
+		it.off = 0;
+	} else {
+		cache_blob_ref(it.b);
+	}
+	int rc = listing_push(l, it);
+	if (rc)
+		cache_blob_unref(it.b);
+	return rc;
 }
 
 void listing_clear(struct listing *l)
@@ -103,16 +187,20 @@ void listing_clear(struct listing *l)
 	for (size_t i = 0; i < l->n; i++)
 		cache_blob_unref(l->v[i].b);
 	free(l->v);
+	free(l->open);
+	if (l->memo) {
+		cache_blob_unref(l->memo->blk);
+		cache_blob_unref(l->memo->plain);
+		free(l->memo);
+	}
 	memset(l, 0, sizeof(*l));
 }
 
 cJSON *listing_obj(const struct listing *l, size_t i)
 {
-	const struct listing_item *it = &l->v[i];
-	struct cache_blob *b = it->plain ? cache_unpack(it->b, it->plain) : it->b;
+	struct cache_blob *b = listing_text(l, i);
 	cJSON *o = b ? cJSON_ParseWithLength(cache_blob_data(b), cache_blob_len(b)) : NULL;
-	if (b != it->b)
-		cache_blob_unref(b);
+	cache_blob_unref(b);
 	return o;
 }
 

@@ -528,18 +528,31 @@ int fetch_one(struct ns *ns, struct node *n, struct cache_blob **out, char *err,
 bool coll_kids_are_dirs(const struct node *coll);
 /* A listing as it arrived: one compact JSON text per object (a fraction of
  * the memory of parsed objects, which a walk of 10k users would hold all at
- * once), past its first LISTING_PLAIN bytes kept deflated (about half the
- * memory of the texts: a walk's prefetch holds several big listings at
- * once); objects are parsed one at a time when applied. */
+ * once), past its first LISTING_PLAIN bytes kept deflated side by side in
+ * blocks of LISTING_BLOCK bytes (a fifth to a third of the texts: a walk's
+ * prefetch holds several big listings at once); objects are parsed one at a
+ * time when applied. */
 #define LISTING_PLAIN (128 * 1024)
+#define LISTING_BLOCK (16 * 1024)
 struct listing_item {
-	struct cache_blob *b;
-	size_t plain; /* not 0: b holds the text packed (cache_pack), of this length */
+	struct cache_blob *b; /* its text, or the block holding it; NULL: in `open` */
+	uint32_t off, len;    /* where in b (unpacked) or in `open` */
+	uint32_t blen;        /* b's length unpacked */
+	bool packed;          /* b is deflated (cache_pack) */
+};
+/* The block last inflated (objects are read in order: each block once). */
+struct listing_memo {
+	struct cache_blob *blk, *plain;
 };
 struct listing {
 	struct listing_item *v;
 	size_t n, cap;
 	size_t bytes; /* the texts' length */
+	/* the texts of the items not in a block yet (their b NULL) */
+	char *open;
+	size_t open_len, open_cap;
+	struct listing_memo *memo; /* made with the first deflated block; one
+				    * reader at a time (the lock's holder) */
 };
 int listing_add(struct listing *l, char *text); /* takes text; 0 or -ENOMEM */
 /* Adds item i of src to l (shared, not copied); 0 or -ENOMEM. */
