@@ -354,7 +354,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 				     .trash_qvf_max = 256.0 * 1024 * 1024,
 				     .umask = 077 };
 	unsigned long retries = 5, uid = getuid(), gid = getgid(), prefetch = 4,
-		      view_nodes = 4096;
+		      view_nodes = 1024;
 	if (num_opt("cache_ttl", o->cache_ttl, 0, F_SECONDS, &n->ttl) ||
 	    num_opt("neg_ttl", o->neg_ttl, 0, F_SECONDS, &n->neg_ttl) ||
 	    num_opt("timeout", o->timeout, 0.1, "SECONDS, a number >= 0.1 such as 30",
@@ -489,7 +489,7 @@ void options_usage(const char *prog)
 	       "  -o prefetch=N          tenant-wide listings a walk lists side by side in\n"
 	       "                         the background (default 4; 0: none)\n"
 	       "  -o view_nodes=N        entries of scripts/, data-model/, lineage/ and .qvf/\n"
-	       "                         kept in memory after their lookup (default 4096;\n"
+	       "                         kept in memory after their lookup (default 1024;\n"
 	       "                         0: as long as the kernel keeps them)\n"
 	       "  -o timeout=SECONDS     bound on one operation against the tenant, retries included (default 30)\n"
 	       "  -o retries=N           attempts for 5xx/network failures (default 5)\n"

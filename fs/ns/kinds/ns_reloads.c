@@ -481,13 +481,11 @@ static int app_of(struct ns *ns, const char *tok, char *id, size_t n)
 	struct node *apps = root ? node_kid(root, "apps") : NULL;
 	char want[NAMES_MAX + 8];
 	size_t l = strlen(base);
-	if (l > 4 && !strcmp(base + l - 4, ".qvs") && l + 1 < sizeof(want)) {
-		memcpy(want, base, l - 4);
-		memcpy(want + l - 4, ".json", 6);
-	} else if (l < sizeof(want)) {
-		memcpy(want, base, l + 1);
-	} else {
-		want[0] = 0;
+	if (!names_swap_ext(base, ".qvs", ".json", want, sizeof(want))) {
+		if (l < sizeof(want)) /* (a script's name, else the app's as given) */
+			memcpy(want, base, l + 1);
+		else
+			want[0] = 0;
 	}
 	struct node *k = apps ? node_kid(apps, want) : NULL;
 	if (!k && apps && strlen(want) + 6 < sizeof(want)) {
