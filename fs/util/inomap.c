@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "util/strmap.h"
+
 struct slot {
 	uint64_t key, val;
 };
@@ -103,10 +105,7 @@ size_t inomap_size(const struct inomap *m)
 
 uint64_t inomap_key(uint64_t dir, const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (int i = 0; i < 8; i++, dir >>= 8)
-		h = (h ^ (dir & 0xff)) * 0x100000001b3ULL;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
+	/* the name's hash, the directory's number mixed in (home() spreads it) */
+	uint64_t h = strmap_hash(name) ^ (dir * 0x9e3779b97f4a7c15ULL);
 	return h ? h : 1;
 }

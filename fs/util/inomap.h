@@ -22,8 +22,8 @@ int inomap_put(struct inomap *m, uint64_t key, uint64_t val);
 uint64_t inomap_take(struct inomap *m, uint64_t key);
 size_t inomap_size(const struct inomap *m);
 
-/* The key of a name in a directory (FNV-1a 64 over the directory's number
- * and the name; never 0). */
+/* The key of a name in a directory (the name's strmap_hash, the directory's
+ * number mixed in; never 0). */
 uint64_t inomap_key(uint64_t dir, const char *name);
 
 #endif

@@ -19,7 +19,7 @@ struct strmap {
 	size_t nb, n;
 };
 
-static uint64_t hash(const char *s)
+uint64_t strmap_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 	for (; *s; s++)
@@ -56,7 +56,7 @@ void strmap_free(struct strmap *m)
 
 void *strmap_get(const struct strmap *m, const char *key)
 {
-	for (struct ent *e = m->b[hash(key) % m->nb]; e; e = e->next)
+	for (struct ent *e = m->b[strmap_hash(key) % m->nb]; e; e = e->next)
 		if (!strcmp(e->key, key))
 			return e->val;
 	return NULL;
@@ -71,7 +71,7 @@ static void grow(struct strmap *m)
 	for (size_t i = 0; i < m->nb; i++)
 		for (struct ent *e = m->b[i], *n; e; e = n) {
 			n = e->next;
-			size_t k = hash(e->key) % nb;
+			size_t k = strmap_hash(e->key) % nb;
 			e->next = b[k];
 			b[k] = e;
 		}
@@ -82,7 +82,7 @@ static void grow(struct strmap *m)
 
 int strmap_put(struct strmap *m, const char *key, void *val)
 {
-	size_t k = hash(key) % m->nb;
+	size_t k = strmap_hash(key) % m->nb;
 	for (struct ent *e = m->b[k]; e; e = e->next)
 		if (!strcmp(e->key, key)) {
 			e->val = val;
@@ -103,7 +103,7 @@ int strmap_put(struct strmap *m, const char *key, void *val)
 
 void *strmap_del(struct strmap *m, const char *key)
 {
-	for (struct ent **pp = &m->b[hash(key) % m->nb]; *pp; pp = &(*pp)->next)
+	for (struct ent **pp = &m->b[strmap_hash(key) % m->nb]; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->key, key)) {
 			struct ent *e = *pp;
 			void *v = e->val;

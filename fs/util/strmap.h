@@ -6,6 +6,7 @@
 #define QLIKFS_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap;
 
@@ -15,5 +16,7 @@ void *strmap_get(const struct strmap *m, const char *key);
 int strmap_put(struct strmap *m, const char *key, void *val); /* replaces; 0 or -ENOMEM */
 void *strmap_del(struct strmap *m, const char *key);          /* returns the old value */
 size_t strmap_size(const struct strmap *m);
+/* The hash the map uses: FNV-1a 64 of s (for other tables keyed by name). */
+uint64_t strmap_hash(const char *s);
 
 #endif

@@ -95,20 +95,12 @@ struct kidmap {
 	struct node *b[];
 };
 
-static uint32_t kid_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 struct node *node_kid(const struct node *dir, const char *name)
 {
 	const struct kidmap *m = dir->kids;
 	if (!m)
 		return NULL;
-	for (struct node *k = m->b[kid_hash(name) & (m->nb - 1)]; k; k = k->knext)
+	for (struct node *k = m->b[strmap_hash(name) & (m->nb - 1)]; k; k = k->knext)
 		if (!strcmp(k->name, name))
 			return k;
 	return NULL;
@@ -116,7 +108,7 @@ struct node *node_kid(const struct node *dir, const char *name)
 
 static void kids_link(struct kidmap *m, struct node *n)
 {
-	struct node **b = &m->b[kid_hash(n->name) & (m->nb - 1)];
+	struct node **b = &m->b[strmap_hash(n->name) & (m->nb - 1)];
 	n->knext = *b;
 	*b = n;
 }
@@ -160,7 +152,7 @@ static void kids_del(struct node *p, struct node *n)
 	struct kidmap *m = p->kids;
 	if (!n->in_kids || !m)
 		return;
-	for (struct node **pp = &m->b[kid_hash(n->name) & (m->nb - 1)]; *pp; pp = &(*pp)->knext)
+	for (struct node **pp = &m->b[strmap_hash(n->name) & (m->nb - 1)]; *pp; pp = &(*pp)->knext)
 		if (*pp == n) {
 			*pp = n->knext;
 			m->n--;
