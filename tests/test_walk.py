@@ -264,8 +264,9 @@ def test_per_app_view_nodes_are_freed_when_the_kernel_forgets_them(tenant, mount
     for d in ("apps", "scripts", "data-model", "lineage"):
         os.listdir(m.path(d))
     base = live_nodes(m)
-    # (-i: an entry made again has the inode number it had)
-    cmd = ["ls", "-li", "--time-style=+", m.path("scripts"), m.path("data-model"), m.path("lineage")]
+    # (-i and times to the nanosecond: an entry made again has the inode
+    # number and mtime it had)
+    cmd = ["ls", "-li", "--time-style=+%s.%N", m.path("scripts"), m.path("data-model"), m.path("lineage")]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count(".qvs") == 260 and first.stdout.count(".json") == 520
@@ -295,7 +296,7 @@ def test_a_walk_keeps_at_most_view_nodes_per_app_entries(tenant, mount_factory):
     for d in [m.path("apps")] + dirs:
         os.listdir(d)
     base = live_nodes(m)
-    cmd = ["ls", "-li", "--time-style=+"] + dirs
+    cmd = ["ls", "-li", "--time-style=+%s.%N"] + dirs
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count(".qvs") == 260 and first.stdout.count(".json") == 520
