@@ -383,6 +383,17 @@ void content_key(const struct node *n, char *buf, size_t len)
 		snprintf(buf, len, "%s:%s", n->rt ? n->rt->type : "?", n->id ? n->id : "");
 }
 
+/* Does the cache hold exactly b's bytes under key? */
+static bool cached_same(struct ns *ns, const char *key, const struct cache_blob *b)
+{
+	struct cache_blob *c = NULL;
+	bool same = cache_lookup(ns->o.cache, key, &c) == 1 && c &&
+		    cache_blob_len(c) == cache_blob_len(b) &&
+		    !memcmp(cache_blob_data(c), cache_blob_data(b), cache_blob_len(b));
+	cache_blob_unref(c);
+	return same;
+}
+
 /* Applies a resource object to n (and, for a resource directory, to its own
  * file): times, size, and the rendered content into the cache.  When out is
  * not NULL it receives a reference to the content (which the byte bound may
@@ -414,6 +425,10 @@ int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_b
 			ns_inval_inode(ns, t); /* the kernel holds the old attributes */
 	}
 	content_key(n, key, sizeof(key));
+	if (!out && ns->from_cache && cached_same(ns, key, b)) {
+		cache_blob_unref(b); /* (kept where the tenant-wide listing put it) */
+		return 0;
+	}
 	/* kept as long as the listing that brought it may be fresh (a walk):
 	 * freshness is the listing's (or the fetch's), checked before use */
 	int rc = !out && ns->batch

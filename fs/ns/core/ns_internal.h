@@ -388,6 +388,10 @@ struct ns {
 	/* the batch a listing being applied stores its contents in (packed
 	 * together; coll_apply_listing), else NULL */
 	struct cache_batch *batch;
+	/* a view is being applied from contents the cache holds (view_refresh):
+	 * node_set_obj keeps a content that is already there, byte for byte,
+	 * instead of storing it again (in a small batch of the view's own) */
+	bool from_cache;
 	uint64_t *lazy_ring;
 	size_t lazy_head, lazy_len;
 	struct inomap *lazy_inos;

@@ -294,7 +294,9 @@ int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
 		}
 	}
 	int64_t at = w->listed_at;
+	ns->from_cache = true; /* (its contents stay in the wide listing's blocks) */
 	coll_apply_listing(ns, c, &l);
+	ns->from_cache = false;
 	c->listed_at = at ? at : 1;
 	listing_clear(&l);
 	return 0;

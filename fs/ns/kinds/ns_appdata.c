@@ -36,8 +36,7 @@
 
 /* The document is kept deflated when that saves an eighth (cache_pack: a
  * data model of a few KB packs to a fifth), plain otherwise. */
-struct xadata {
-	char key[96]; /* "<kind>:<app id>" */
+struct xadata { /* (in x->adata under "<kind>:<app id>": the map keeps the key) */
 	struct cache_blob *b; /* NULL before the first fetch */
 	size_t len;           /* the document's length */
 	uint64_t sum;         /* its FNV-1a hash: has it changed? */
@@ -71,8 +70,7 @@ static struct xadata *ad_get(struct ns *ns, enum appdata_kind k, const char *app
 	}
 	if (!(a = calloc(1, sizeof(*a))))
 		return NULL;
-	memcpy(a->key, key, sizeof(key));
-	if (strmap_put(x->adata, a->key, a) < 0) {
+	if (strmap_put(x->adata, key, a) < 0) {
 		free(a);
 		return NULL;
 	}
