@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ns/kinds/ns_ext.h"
 
 /* ---- handles ---- */
 
@@ -114,18 +113,6 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out, bool *
 	f->kind = KIND(ns, n);
 	if (KIND(ns, n) && KIND(ns, n)->open) { /* reports/, api, .qvf, uploads ... */
 		rc = KIND(ns, n)->open(ns, n, f, size_changed, err, errn);
-		goto out;
-	}
-	if (n->role == R_SCRATCH || n->role == R_NEW) {
-		f->mem = true;
-		if (flags & O_TRUNC) {
-			if (n->body)
-				n->body->memlen = 0;
-			n->mem_dirty = true;
-			n->mtime_ms = ns_wall_ms();
-		}
-		*size_changed = true;
-		rc = 0;
 		goto out;
 	}
 	/* a writer always sees cache_ttl freshness (node.c) */
@@ -274,20 +261,8 @@ int ns_flush(struct ns_file *f, char *err, size_t errn)
 		return rc;
 	}
 	if (f->mem) {
-		/* An empty new file creates nothing (yet): a shell's `> f` closes a
-		 * duplicate of the descriptor before anything is written. */
-		struct node_body *b = n->body; /* (none: nothing written yet) */
-		if (n->role == R_NEW && n->mem_dirty && b && !b->created && !n->gone && b->memlen)
-			rc = mut_commit_create(ns, n, err, errn);
-		else if (n->role == R_NEW && n->mem_dirty && b && b->created) {
-			cJSON *nb = NULL;
-			n->mem_dirty = false;
-			rc = mut_commit_update(ns, n, b->mem, b->memlen, b->created, &nb, err, errn);
-			if (!rc) {
-				cJSON_Delete(b->created);
-				b->created = nb;
-			}
-		}
+		/* (content in the node's memory: sent by its kind's flush, if
+		 * any; a temporary file's never) */
 	} else if (f->dirty && !f->written) {
 		/* Opened with O_TRUNC and never written: nothing is sent, and the
 		 * resource keeps its size.  The kernel, which set the size to 0 at
@@ -354,18 +329,6 @@ int ns_truncate(struct ns *ns, uint64_t ino, struct ns_file *f, uint64_t size, c
 		goto out;
 	}
 	struct node_body *nb = NULL; /* the content, or (wsize) its size */
-	if (n->role == R_SCRATCH || n->role == R_NEW) {
-		if (!(nb = node_body(n)))
-			rc = -ENOMEM;
-		else if (!(rc = mut_buf_reserve(ns, &nb->mem, &nb->memcap, (size_t)size, true))) {
-			if (size > nb->memlen)
-				memset(nb->mem + nb->memlen, 0, (size_t)size - nb->memlen);
-			nb->memlen = (size_t)size;
-			n->mem_dirty = true;
-			n->mtime_ms = ns_wall_ms();
-		}
-		goto out;
-	}
 	if (!node_writable(ns, n)) {
 		rc = -EACCES;
 		goto out;

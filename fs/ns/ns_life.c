@@ -23,13 +23,49 @@ static void placed(struct ns *ns, struct node *k)
 		qvf_placed(ns, k); /* ns_actions.c */
 }
 
+/* The root's fixed entries: me.json, the tenant-wide collections, the
+ * personal space, and the kinds' own (api, reports/ ...). */
+static void root_kids(struct ns *ns, struct node *n)
+{
+	struct node *me = node_new(ns, n, "me.json", R_ME, false);
+	if (me)
+		me->pinned = true;
+	struct node *sp = node_add_coll(ns, n, "spaces", C_SPACES, RK_SPACE, NULL, NULL);
+	struct node *pers = NULL;
+	if (sp) {
+		pers = node_add_static(ns, sp, "@personal");
+		if (pers) {
+			node_add_coll(ns, pers, "apps", C_APPS, RK_APP, "personal", NULL);
+			node_add_coll(ns, pers, "data-files", C_DATAFILES, RK_DATAFILE, "personal",
+				 NULL);
+		}
+	}
+	node_add_coll(ns, n, "apps", C_APPS, RK_APP, NULL, NULL);
+	node_add_coll(ns, n, "data-files", C_DATAFILES, RK_DATAFILE, NULL, NULL);
+	node_add_coll(ns, n, "data-stores", C_DATASTORES, RK_DATASTORE, NULL, NULL);
+	node_add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, NULL, NULL);
+	node_add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, NULL, NULL);
+	node_add_coll(ns, n, "users", C_USERS, RK_USER, NULL, NULL);
+	const struct ns_kind *kd;
+	FOR_EACH_KIND(ns, kd) /* the kinds' own: api, reports/ */
+		if (kd->root_kids)
+			kd->root_kids(ns, n);
+	/* the personal space's views, now that the tenant-wide colls exist */
+	struct node *pa = pers ? node_kid(pers, "apps") : NULL;
+	struct node *pd = pers ? node_kid(pers, "data-files") : NULL;
+	if (pa)
+		view_setup(ns, pa, "apps", VF_SPACE, NULL);
+	if (pd)
+		view_setup(ns, pd, "data-files", VF_SPACE, NULL);
+}
+
 struct ns *ns_new(const struct ns_opts *o)
 {
 	struct ns *ns = calloc(1, sizeof(*ns));
 	if (!ns)
 		return NULL;
 	ns->o = *o;
-	ns->hooks = (struct ns_hooks){ node_add_fixed_kids, placed, ns_report_failure,
+	ns->hooks = (struct ns_hooks){ placed, ns_report_failure,
 				       view_index_build, trash_keep, trash_done,
 				       restore_create, restore_created, restore_before_update };
 	/* the node kinds, one line each: a node of that role gets the kind */
@@ -39,6 +75,13 @@ struct ns *ns_new(const struct ns_opts *o)
 	ns->kinds[R_INDEX] = &ns_index_kind; /* .index.json */
 	ns->kinds[R_QVF] = ns->kinds[R_QVFDIR] = &ns_qvf_kind; /* .qvf/ and the exports */
 	ns->kinds[R_UPLOAD] = &ns_upload_kind; /* files copied in to be sent */
+	ns->kinds[R_SCRATCH] = &ns_scratch_kind; /* a tool's temporary file */
+	ns->kinds[R_NEW] = &ns_new_kind;         /* a file being created */
+	ns->kinds[R_COLL] = &ns_coll_kind;       /* a directory a listing fills */
+	ns->kinds[R_FOLDER] = &ns_folder_kind;   /* a data-file folder */
+	ns->kinds[R_ME] = &ns_me_kind;           /* me.json */
+	ns->kinds[R_FILE] = &ns_res_kind;        /* a resource's JSON file */
+	ns->kinds[R_RESDIR] = &ns_resdir_kind;   /* a space, data store, data asset */
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);
@@ -61,7 +104,7 @@ struct ns *ns_new(const struct ns_opts *o)
 		return NULL;
 	}
 	root->pinned = true;
-	node_add_fixed_kids(ns, root);
+	root_kids(ns, root);
 	struct node *me = node_kid(root, "me.json");
 	if (ns->o.me && me && node_set_obj(ns, me, ns->o.me, NULL) == 0)
 		me->fetched_at = ns_now(ns) ? ns_now(ns) : 1;

@@ -34,30 +34,7 @@ void ns_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, siz
 		cache_invalidate(ns->o.cache, key);
 	}
 	pthread_mutex_lock(&ns->lock);
-	for (size_t i = 1; i < ns->ntab; i++) {
-		struct node *n = ns->tab[i];
-		if (n && n->role == R_COLL) {
-			if (n->rt && n->rt->kind == kind) {
-				n->listed_at = 0;
-				/* a listing in flight may predate the change: used,
-				 * but not counted fresh (no wait on it here) */
-				n->refresh_outdated = cs_of(n)->listing.running;
-			}
-			continue;
-		}
-		if (n->role == R_ME) {
-			if (kind == RK_USER)
-				n->fetched_at = 0; /* it may be the caller */
-			continue;
-		}
-		if (!n->rt || n->rt->kind != kind || !n->id || (set && !strmap_get(set, n->id)))
-			continue;
-		n->fetched_at = 0;
-		if (!n->gone && n->parent)
-			ns_inval_entry(ns, n->parent, n->name);
-		if (n->reported)
-			ns_inval_inode(ns, n);
-	}
+	node_table_changed(ns, kind, set);
 	const struct ns_kind *kd;
 	FOR_EACH_KIND(ns, kd) /* an app's script, data model */
 		if (kd->note_changed)

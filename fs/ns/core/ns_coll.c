@@ -441,7 +441,7 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 		k->rt = rt;
 		set_child_ids(coll, k, p->id, p->obj);
 		if (dirs)
-			ns->hooks.fixed_kids(ns, k);
+			node_fixed_kids(ns, k);
 		strmap_put(coll->by_id, p->id, k);
 	}
 	free(k->sname);

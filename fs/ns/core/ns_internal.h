@@ -236,6 +236,9 @@ struct listing; /* ns_coll.c: a listing as fetched */
  */
 struct ns_kind {
 	const char *name;
+	/* the fixed entries of a directory of the kind, made with it (a
+	 * space's space.json, apps/ ...; node_fixed_kids) */
+	void (*fixed_kids)(struct ns *ns, struct node *n);
 	/* the kind's own children of the root (api, reports/) */
 	void (*root_kids)(struct ns *ns, struct node *root);
 	void (*coll_kids)(struct ns *ns, struct node *coll); /* ... of every collection (.qvf/, .index.json) */
@@ -264,6 +267,11 @@ struct ns_kind {
 	 * lookup_lazy makes the node of one (NULL: no such entry). */
 	size_t (*list_lazy)(struct ns *ns, struct node *d, struct ns_dir *dir);
 	struct node *(*lookup_lazy)(struct ns *ns, struct node *d, const char *name);
+	/* A name the directory's listing does not hold, after the lazy ones:
+	 * 0 with *out the node reached another way (a collection's resource by
+	 * bare id: one GET) or left NULL, else -errno. */
+	int (*lookup_missing)(struct ns *ns, struct node *d, const char *name, struct node **out,
+			      char *err, size_t errn);
 	/* A lazily made node the kernel forgot: false to keep it (it holds
 	 * state of its own), else drop the kind's pointers to it (it is freed). */
 	bool (*reclaim)(struct ns *ns, struct node *n);
@@ -294,8 +302,16 @@ struct ns_kind {
 		      char *err, size_t errn);
 	int (*unlink)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
 	int (*rmdir)(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+	/* mkdir in directory d of the kind: 0 with *out the directory made (the
+	 * dispatcher fills its attributes and counts the kernel's lookup) */
+	int (*mkdir)(struct ns *ns, struct node *d, const char *name, struct node **out,
+		     char *err, size_t errn);
 	int (*rename)(struct ns *ns, struct node *n, struct node *t, struct node *d,
 		      struct node *nd, const char *newname, char *err, size_t errn);
+	/* The renamed entry's own rule, when no kind's rename above is
+	 * involved (n of the kind; t the target, or NULL). */
+	int (*move)(struct ns *ns, struct node *n, struct node *t, struct node *d,
+		    struct node *nd, const char *newname, char *err, size_t errn);
 	/* a file not yet a resource (scratch, new) n renamed onto t of the kind */
 	int (*rename_onto)(struct ns *ns, struct node *n, struct node *t, struct node *nd,
 			   const char *newname, char *err, size_t errn);
@@ -322,9 +338,6 @@ struct ns_kind {
 		if (((kd) = ns_kind_once((ns), r_)) != NULL)
 
 struct ns_hooks {
-	/* the fixed children of a directory node a listing made (a space's
-	 * apps/, data-files/ ...): the tree's shape (ns.c) */
-	void (*fixed_kids)(struct ns *ns, struct node *n);
 	/* a listing placed or refreshed resource node n (apps: their .qvf twin) */
 	void (*placed)(struct ns *ns, struct node *n);
 	/* a change that failed away from any caller (a delayed delete): logged and
@@ -483,7 +496,17 @@ size_t node_kid_pos(const struct node *dir, const char *id);
 bool ns_fresh(struct ns *ns, int64_t t);
 struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
 		      bool dir);
-void node_add_fixed_kids(struct ns *ns, struct node *n);
+/* The fixed entries of directory n (its kind's fixed_kids: a space's
+ * space.json, apps/ ...), made with it; a collection or a fixed directory
+ * made pinned under parent (node.c). */
+void node_fixed_kids(struct ns *ns, struct node *n);
+/* Resources of kind changed behind the mount's back (ids: those, NULL: any):
+ * the collections of the kind are listed again at next use, the nodes
+ * showing them fetched again, the kernel told (node.c). */
+void node_table_changed(struct ns *ns, enum rkind kind, struct strmap *ids);
+struct node *node_add_coll(struct ns *ns, struct node *parent, const char *name, enum coll c,
+			   enum rkind kind, const char *scope, const char *scope2);
+struct node *node_add_static(struct ns *ns, struct node *parent, const char *name);
 void node_detach(struct ns *ns, struct node *n);
 int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name);
 int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_blob **out);
@@ -510,6 +533,12 @@ extern const struct ns_kind ns_index_kind; /* .index.json (ns_index.c) */
 struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b);
 
 extern const struct ns_kind ns_local_kind; /* changes/ (ns_local.c) */
+/* ns_memfile.c: content in the node's memory (R_SCRATCH, R_NEW) */
+extern const struct ns_kind ns_scratch_kind, ns_new_kind;
+/* ns_colls.c: collections, data-file folders, me.json (R_COLL, R_FOLDER, R_ME) */
+extern const struct ns_kind ns_coll_kind, ns_folder_kind, ns_me_kind;
+/* ns_res.c: a resource's file and directory (R_FILE, R_RESDIR) */
+extern const struct ns_kind ns_res_kind, ns_resdir_kind;
 /* ns_local.c: the R_LOCAL nodes, a kind of whole operations (ns_local_kind):
  * the dispatcher hands them an inode whose kind it is (for lookup: the parent). */
 int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out);

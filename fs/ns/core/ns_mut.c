@@ -105,6 +105,21 @@ struct node *mut_dir_coll(struct node *d)
 	return NULL;
 }
 
+struct node *mut_folder_new(struct ns *ns, struct node *d, const char *name, struct node *dc)
+{
+	struct node *f = node_new(ns, d, name, R_FOLDER, true);
+	if (!f)
+		return NULL;
+	f->pinned = true;
+	f->pending = !dc;
+	f->coll_root = dc;
+	f->rt = dc ? dc->rt : d->pending ? NULL : d->rt;
+	f->mark = ns->gen;
+	f->mtime_ms = f->ctime_ms = ns_wall_ms();
+	ns_inval_entry(ns, d, name);
+	return f;
+}
+
 bool mut_ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -215,6 +230,42 @@ struct node *mut_scratch_new(struct ns *ns, struct node *d, const char *name)
 		return NULL;
 	n->mtime_ms = n->ctime_ms = ns_wall_ms();
 	return n;
+}
+
+struct node *mut_new_file(struct ns *ns, struct node *d, const char *name,
+			  const struct rtype *rt)
+{
+	struct node *n = node_new(ns, d, name, R_NEW, false);
+	if (!n)
+		return NULL;
+	n->mtime_ms = n->ctime_ms = ns_wall_ms();
+	n->mem_dirty = true;
+	n->rt = rt;
+	return n;
+}
+
+int mut_file_new(struct ns *ns, struct node *d, const char *name, struct node **out, char *err,
+		 size_t errn)
+{
+	struct node *c = mut_dir_coll(d);
+	if (mut_name_is_scratch(d, name)) {
+		*out = mut_scratch_new(ns, d, name);
+		return 0;
+	}
+	if (c && c->rt->creatable && c->coll != C_DATAFILES && mut_ends_with(name, ".json")) {
+		*out = mut_new_file(ns, d, name, c->rt);
+		return 0;
+	}
+	if (c && c->coll == C_DATAFILES)
+		errmsg_set(err, errn, "NAME.json in data-files/ is a data file's metadata; "
+				      "data files are made by copying them in");
+	else if (c && c->rt->creatable)
+		errmsg_set(err, errn, "a new resource file must be named NAME.json");
+	else if (c)
+		errmsg_set(err, errn, "this kind of resource cannot be created by a file");
+	else
+		errmsg_set(err, errn, "only temporary files can be created here");
+	return -EPERM;
 }
 
 /* Removes a memory-only node from its directory. */

@@ -48,6 +48,38 @@ struct node *defer_take_back(struct ns *ns, struct node *dir, const char *name);
 /* Is the resource of that kind and id waiting to be deleted (listings skip it)? */
 bool defer_hides(const struct ns *ns, enum rkind kind, const char *id);
 struct node *mut_scratch_new(struct ns *ns, struct node *d, const char *name);
+/* A new JSON file of kind rt in d: created (POST) when closed with content. */
+struct node *mut_new_file(struct ns *ns, struct node *d, const char *name,
+			  const struct rtype *rt);
+/* create(2) of a name no kind takes in d: a tool's temporary file, or a new
+ * resource's NAME.json in a collection that can create one (0, *out NULL
+ * on OOM), else -EPERM with why. */
+int mut_file_new(struct ns *ns, struct node *d, const char *name, struct node **out, char *err,
+		 size_t errn);
+/* A directory that lives in the mount only (pinned): a data-file folder of
+ * collection dc, or (dc NULL) a pending directory of a restore; NULL on OOM. */
+struct node *mut_folder_new(struct ns *ns, struct node *d, const char *name, struct node *dc);
+/* ns_move.c: renames (ns_kind move).  The kind that claims name in
+ * directory d (a data file or a .qvf copied in: an upload), or NULL. */
+const struct ns_kind *ns_kind_claiming(struct ns *ns, struct node *d, const char *name);
+/* Resource file n renamed to a temporary name: n becomes the temporary copy
+ * and a new node shows the resource under its old name, unchanged. */
+int mut_rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			  char *err, size_t errn);
+/* Resource entry n (file or dir) renamed or moved to nd/newname through the
+ * API (the lock dropped during the requests). */
+int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const char *newname,
+			char *err, size_t errn);
+/* A file that is not (yet) a resource (temporary, new not created) renamed:
+ * onto a resource (its update), to an upload, to a temporary name, or to a
+ * name that creates a resource. */
+int mut_rename_new(struct ns *ns, struct node *n, struct node *t, struct node *nd,
+		   const char *newname, bool to_scratch, char *err, size_t errn);
+#define MUT_NO_MOVE "this entry cannot be renamed or moved"
+#define MUT_NO_REPLACE "cannot replace this file"
+/* Why mkdir was refused where no kind makes directories. */
+#define MUT_MKDIR_WHERE \
+	"directories can only be made in spaces/ (a new shared space) and in data-files/ (a folder)"
 void mut_mem_node_remove(struct ns *ns, struct node *n);
 struct node *mut_res_node(struct node *n);
 int mut_commit_update(struct ns *ns, struct node *n, const char *data, size_t len,

@@ -96,10 +96,10 @@ enum xkind {
 extern const struct ns_kind ns_ext_kind;
 
 
-/* node_add_fixed_kids(root): api and reports/, when there is a state dir;
+/* the root's fixed entries (ns_life.c): api and reports/, when there is a state dir;
  * scripts/ (unless -o noscripts) and reloads/. */
 void ext_add_root_kids(struct ns *ns, struct node *root);
-/* node_add_fixed_kids of a space: its scripts/. */
+/* a space's fixed entries (ns_res.c): its scripts/. */
 void ext_add_space_kids(struct ns *ns, struct node *space);
 /* ns_note_changed: resources of kind changed behind our back (apps: their
  * scripts and data models are fetched again at next use). */

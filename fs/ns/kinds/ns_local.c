@@ -321,8 +321,15 @@ void ns_local_note_written(struct ns *ns, const char *relpath)
 
 /* changes/ and what is below it, as one kind (ns_life.c registers it for
  * R_LOCAL): it runs whole operations itself, from its local directory. */
+/* (changes/ files show 0666: refused writes say EACCES themselves) */
+static void local_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	node_fill_attr(ns, n, true, a);
+}
+
 const struct ns_kind ns_local_kind = {
 	.name = "local",
+	.fill_attr = local_fill_attr,
 	.lookup_in = ns_local_lookup,
 	.getattr_ino = ns_local_getattr,
 	.opendir_ino = ns_local_opendir,

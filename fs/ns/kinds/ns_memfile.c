@@ -1,0 +1,133 @@
+/*
+ * ns_memfile.c - files whose content lives in the node's own memory:
+ *  - a tool's temporary file (R_SCRATCH: `.x.swp`, `4913`, `f.json~`,
+ *    rsync's `.f.json.AbCdEf`; docs/SEMANTICS.md "Temporary files"): never
+ *    sent; renamed onto a resource file it is that resource's update
+ *    (ns_dirops.c);
+ *  - a file being created in a collection (R_NEW): POSTed when closed with
+ *    content (an empty close creates nothing yet: a shell's `> f` closes a
+ *    duplicate of the descriptor first), later closes update what it made.
+ * Their handles read and write node_body's mem through the dispatcher's
+ * memory path (f->mem), which reports/' requests share; this file says
+ * what the two kinds do at open, flush, truncate, unlink and getxattr.
+ *
+ * Locks: ns->lock held by every caller (the dispatcher's).
+ */
+#include "ns/core/ns_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "ns/core/ns_mut.h"
+
+static bool mem_writable(const struct node *n)
+{
+	(void)n;
+	return true;
+}
+
+static int mem_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		    char *err, size_t errn)
+{
+	(void)ns;
+	(void)err;
+	(void)errn;
+	f->mem = true;
+	if (f->flags & O_TRUNC) {
+		if (n->body)
+			n->body->memlen = 0;
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+	}
+	*size_changed = true;
+	return 0;
+}
+
+static int mem_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
+{
+	(void)f;
+	struct node_body *nb = node_body(n);
+	if (!nb)
+		return -ENOMEM;
+	int rc = mut_buf_reserve(ns, &nb->mem, &nb->memcap, (size_t)size, true);
+	if (rc)
+		return rc;
+	if (size > nb->memlen)
+		memset(nb->mem + nb->memlen, 0, (size_t)size - nb->memlen);
+	nb->memlen = (size_t)size;
+	n->mem_dirty = true;
+	n->mtime_ms = ns_wall_ms();
+	return 0;
+}
+
+static int mem_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)d;
+	(void)err;
+	(void)errn;
+	mut_mem_node_remove(ns, n);
+	return 0;
+}
+
+/* A new file's close: creates the resource from the content written (the
+ * first time), else updates the one it created. */
+static int new_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+{
+	(void)f;
+	struct node_body *b = n->body; /* (none: nothing written yet) */
+	if (!n->mem_dirty || !b)
+		return 0;
+	if (!b->created)
+		return !n->gone && b->memlen ? mut_commit_create(ns, n, err, errn) : 0;
+	cJSON *nb = NULL;
+	n->mem_dirty = false;
+	int rc = mut_commit_update(ns, n, b->mem, b->memlen, b->created, &nb, err, errn);
+	if (!rc) {
+		cJSON_Delete(b->created);
+		b->created = nb;
+	}
+	return rc;
+}
+
+/* A temporary file is no resource: only why its last rename failed. */
+static const char *scratch_xattr(struct ns *ns, const struct node *n, const char *name)
+{
+	(void)ns;
+	return !strcmp(name, "user.qlik.error") ? n->errmsg : NULL;
+}
+
+/* mv of a temporary file, or of a new file not created yet: onto a
+ * resource file (its update), to a temporary name, or to a name that
+ * creates a resource (ns/core/ns_move.c). */
+static int mem_move(struct ns *ns, struct node *n, struct node *t, struct node *d,
+		    struct node *nd, const char *newname, char *err, size_t errn)
+{
+	(void)d;
+	if (n->role == R_NEW && body_of(n)->created) {
+		errmsg_set(err, errn, MUT_NO_MOVE); /* (a resource now, by its own file) */
+		return -EPERM;
+	}
+	return mut_rename_new(ns, n, t, nd, newname, mut_name_is_scratch(nd, newname), err,
+			      errn);
+}
+
+const struct ns_kind ns_scratch_kind = {
+	.name = "scratch",
+	.writable = mem_writable,
+	.xattr = scratch_xattr,
+	.open = mem_open,
+	.truncate = mem_truncate,
+	.unlink = mem_unlink,
+	.move = mem_move,
+};
+
+const struct ns_kind ns_new_kind = {
+	.name = "new",
+	.writable = mem_writable,
+	.open = mem_open,
+	.flush = new_flush,
+	.truncate = mem_truncate,
+	.unlink = mem_unlink,
+	.move = mem_move,
+};
