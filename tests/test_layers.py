@@ -91,3 +91,27 @@ def test_no_file_or_function_too_long():
 def test_the_size_check_counts_a_function():
     text = "static int\nf(int a,\n  int b)\n{\n" + "\tx();\n" * 97 + "}\n\nint g(void)\n{\n}\n"
     assert c_functions(text) == [("f", 2, 101), ("g", 104, 3)]
+
+
+# Node kinds (issue 12, item 3): the dispatcher chooses by kind table only
+# (KIND(ns, n)->op, its default where the op is NULL); it names no role.
+DISPATCHER = ["ns.c", "ns_file.c", "ns_dirops.c", "ns_notify.c"]
+ROLE = re.compile(r"\bR_[A-Z]+\b")
+
+
+def roles_named(text):
+    return sorted(set(ROLE.findall(text)))
+
+
+def test_the_dispatcher_names_no_role():
+    found = {}
+    for f in DISPATCHER:
+        with open(os.path.join(ROOT, "fs", "ns", f)) as fh:
+            named = roles_named(fh.read())
+        if named:
+            found[f] = named
+    assert not found, "the dispatcher chooses by role: %s" % found
+
+
+def test_the_role_check_sees_a_role():
+    assert roles_named("if (n->role == R_COLL) x(); FOR_EACH_KIND(ns, k) MUT_MKDIR_WHERE") == ["R_COLL"]
