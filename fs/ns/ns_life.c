@@ -23,40 +23,36 @@ static void placed(struct ns *ns, struct node *k)
 		qvf_placed(ns, k); /* ns_actions.c */
 }
 
-/* The root's fixed entries: me.json, the tenant-wide collections, the
- * personal space, and the kinds' own (api, reports/ ...). */
+/* The root's fixed entries: me.json, the tenant-wide collections and the
+ * personal space's (where the resource table's rows put them: dir,
+ * personal_dir, in_personal), and the kinds' own (api, reports/ ...). */
 static void root_kids(struct ns *ns, struct node *n)
 {
 	struct node *me = node_new(ns, n, "me.json", R_ME, false);
 	if (me)
 		me->pinned = true;
-	struct node *sp = node_add_coll(ns, n, "spaces", C_SPACES, RK_SPACE, NULL, NULL);
 	struct node *pers = NULL;
-	if (sp) {
-		pers = node_add_static(ns, sp, "@personal");
-		if (pers) {
-			node_add_coll(ns, pers, "apps", C_APPS, RK_APP, "personal", NULL);
-			node_add_coll(ns, pers, "data-files", C_DATAFILES, RK_DATAFILE, "personal",
-				 NULL);
-		}
+	for (int k = 0; k < RK_COUNT; k++) {
+		const struct rtype *rt = restab_get((enum rkind)k);
+		struct node *c = rt->dir ? node_add_coll(ns, n, rt->dir, rt->kind, NULL, NULL) : NULL;
+		if (!c || !rt->personal_dir || !(pers = node_add_static(ns, c, rt->personal_dir)))
+			continue;
+		for (int j = 0; j < RK_COUNT; j++) /* (spaces/@personal/apps/ ...) */
+			if (restab_get((enum rkind)j)->in_personal)
+				node_add_coll(ns, pers, restab_get((enum rkind)j)->dir, (enum rkind)j,
+					      "personal", NULL);
 	}
-	node_add_coll(ns, n, "apps", C_APPS, RK_APP, NULL, NULL);
-	node_add_coll(ns, n, "data-files", C_DATAFILES, RK_DATAFILE, NULL, NULL);
-	node_add_coll(ns, n, "data-stores", C_DATASTORES, RK_DATASTORE, NULL, NULL);
-	node_add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, NULL, NULL);
-	node_add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, NULL, NULL);
-	node_add_coll(ns, n, "users", C_USERS, RK_USER, NULL, NULL);
 	const struct ns_kind *kd;
 	FOR_EACH_KIND(ns, kd) /* the kinds' own: api, reports/ */
 		if (kd->root_kids)
 			kd->root_kids(ns, n);
 	/* the personal space's views, now that the tenant-wide colls exist */
-	struct node *pa = pers ? node_kid(pers, "apps") : NULL;
-	struct node *pd = pers ? node_kid(pers, "data-files") : NULL;
-	if (pa)
-		view_setup(ns, pa, "apps", VF_SPACE, NULL);
-	if (pd)
-		view_setup(ns, pd, "data-files", VF_SPACE, NULL);
+	for (int j = 0; pers && j < RK_COUNT; j++) {
+		const struct rtype *rt = restab_get((enum rkind)j);
+		struct node *c = rt->in_personal ? node_kid(pers, rt->dir) : NULL;
+		if (c)
+			view_setup(ns, c, rt->dir, VF_SPACE, NULL);
+	}
 }
 
 struct ns *ns_new(const struct ns_opts *o)

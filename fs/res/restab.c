@@ -16,6 +16,7 @@
 static const struct rtype rows[RK_COUNT] = {
 	[RK_SPACE] = {
 		.kind = RK_SPACE, .type = "space", .id_field = "id",
+		.dir = "spaces", .personal_dir = "@personal", .self_file = "space.json",
 		.name_fields = { "name" },
 		.created_fields = { "createdAt" },
 		.updated_fields = { "updatedAt" },
@@ -31,6 +32,8 @@ static const struct rtype rows[RK_COUNT] = {
 	},
 	[RK_APP] = {
 		.kind = RK_APP, .type = "app", .id_field = "resourceId",
+		.dir = "apps", .in = true, .in_kind = RK_SPACE, .in_personal = true,
+		.in_field = "spaceId", .personal_by = "ownerId",
 		.name_fields = { "name" },
 		.created_fields = { "createdAt", "resourceCreatedAt" },
 		.updated_fields = { "updatedAt", "resourceUpdatedAt" },
@@ -49,6 +52,8 @@ static const struct rtype rows[RK_COUNT] = {
 	},
 	[RK_DATAFILE] = {
 		.kind = RK_DATAFILE, .type = "data-file", .id_field = "id",
+		.dir = "data-files", .in = true, .in_kind = RK_SPACE, .in_personal = true,
+		.in_field = "spaceId",
 		.name_fields = { "name" },
 		.created_fields = { "createdDate" },
 		.updated_fields = { "modifiedDate", "contentUpdatedDate" },
@@ -63,6 +68,9 @@ static const struct rtype rows[RK_COUNT] = {
 	},
 	[RK_DATASTORE] = {
 		.kind = RK_DATASTORE, .type = "data-store", .id_field = "id",
+		.dir = "data-stores", .in = true, .in_kind = RK_SPACE, .wide_only = true,
+		.in_field = "spaceId",
+		.self_file = "data-store.json",
 		.name_fields = { "name", "technicalName" },
 		.created_fields = { "createdTime" },
 		.updated_fields = { "lastModifiedTime" },
@@ -79,6 +87,8 @@ static const struct rtype rows[RK_COUNT] = {
 	},
 	[RK_DATAASSET] = {
 		.kind = RK_DATAASSET, .type = "data-asset", .id_field = "id",
+		.dir = "data-assets", .in = true, .in_kind = RK_DATASTORE, .in_field = "dataStoreInfo.id",
+		.self_file = "data-asset.json",
 		.name_fields = { "name", "technicalName" },
 		.created_fields = { "createdTime" },
 		.updated_fields = { "lastModifiedTime" },
@@ -94,6 +104,8 @@ static const struct rtype rows[RK_COUNT] = {
 	},
 	[RK_DATASET] = {
 		.kind = RK_DATASET, .type = "data-set", .id_field = "id",
+		.dir = "data-sets", .in = true, .in_kind = RK_DATAASSET, .scope_store = true,
+		.in_field = "dataAssetInfo.id",
 		.name_fields = { "name", "technicalName" },
 		.created_fields = { "createdTime" },
 		.updated_fields = { "lastModifiedTime" },
@@ -110,6 +122,7 @@ static const struct rtype rows[RK_COUNT] = {
 	},
 	[RK_USER] = {
 		.kind = RK_USER, .type = "user", .id_field = "id",
+		.dir = "users",
 		.name_fields = { "name", "email", "subject" },
 		.created_fields = { "createdAt", "created" },
 		.updated_fields = { "lastUpdatedAt", "lastUpdated" },
@@ -151,6 +164,22 @@ const char *json_str(const cJSON *obj, const char *field)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
 	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+const char *json_str_at(const cJSON *obj, const char *path)
+{
+	char part[64];
+	const char *dot;
+	while ((dot = strchr(path, '.')) != NULL) {
+		size_t n = (size_t)(dot - path);
+		if (n >= sizeof(part))
+			return NULL;
+		memcpy(part, path, n);
+		part[n] = '\0';
+		obj = cJSON_GetObjectItemCaseSensitive(obj, part);
+		path = dot + 1;
+	}
+	return json_str(obj, path);
 }
 
 bool json_bool(const cJSON *obj, const char *field)

@@ -59,6 +59,24 @@ struct rtype {
 	const char *get_query_id;  /* or: GET <get_path>?<get_query_id>=<id> answers a list (apps) */
 	const char *get_query_fixed[2]; /* extra fixed query for get_query_id lookups */
 	int page_limit;            /* largest page size the list endpoint allows */
+	/* Where it shows (docs/SEMANTICS.md "The tree"): the tenant-wide
+	 * collection `dir` at the root, in the enum's order; when `in` is set,
+	 * a collection of the same name in the directory of each resource of
+	 * kind in_kind (a space's apps/), scoped to that resource's id (data
+	 * sets: and to the asset's store, scope_store) or, wide_only, the
+	 * tenant-wide listing's objects of that resource with no request of its
+	 * own; in_personal: also in the personal space's directory, which the
+	 * spaces row names (personal_dir).  A kind shown as directories names
+	 * its own file inside each (self_file). */
+	/* ... and which field of an object names the resource it shows in
+	 * (in_field: "spaceId"); without one, an in_personal kind's object is
+	 * the personal space's (personal_by: only its owner's, "ownerId") */
+	const char *dir;
+	const char *in_field, *personal_by;
+	bool in, scope_store, wide_only, in_personal;
+	enum rkind in_kind;
+	const char *personal_dir;
+	const char *self_file;
 	/* the tenant-wide listing: GET <list_path>?<list_query> */
 	const char *list_path;
 	const char *list_query[2];
@@ -99,5 +117,7 @@ bool restab_writable(const struct rtype *rt, const char *field);
 /* Helpers on plain cJSON objects. */
 const char *json_str(const cJSON *obj, const char *field);   /* non-empty string or NULL */
 bool json_bool(const cJSON *obj, const char *field);
+/* The same at a dotted path ("dataStoreInfo.id"). */
+const char *json_str_at(const cJSON *obj, const char *path);
 
 #endif

@@ -516,7 +516,9 @@ void twin_name(const char *json_name, char *out, size_t n)
 }
 
 /* The attributes every node has, from its own fields; writable: the file's
- * write bits (before the umask).  The dispatcher adds what a kind knows. */
+ * write bits (before the umask).  The dispatcher adds what a kind knows (a
+ * memory file's or an upload's size, an export's times: its fill_attr,
+ * which also sets reported_size when it changes the size). */
 void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -533,15 +535,7 @@ void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr
 		a->mode = S_IFREG | ((writable ? 0666 : 0444) & ~ns->o.umask);
 		a->nlink = 1;
 		a->size = n->size;
-		if (n->role == R_SCRATCH || n->role == R_NEW)
-			a->size = body_of(n)->memlen;
-		else if (n->role == R_UPLOAD)
-			a->size = body_of(n)->tmplen;
-		if (n->role == R_QVF && n->twin) {
-			a->mtime_ms = n->twin->mtime_ms;
-			a->ctime_ms = n->twin->ctime_ms;
-		}
-		else if (n->dirty_handles) {
+		if (n->dirty_handles) {
 			/* a size that lasts only while a writer holds the file:
 			 * the kernel must not keep it past the close */
 			a->size = body_of(n)->wsize;

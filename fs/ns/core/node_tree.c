@@ -9,14 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct node *node_add_coll(struct ns *ns, struct node *parent, const char *name, enum coll c,
-			     enum rkind kind, const char *scope, const char *scope2)
+struct node *node_add_coll(struct ns *ns, struct node *parent, const char *name, enum rkind kind,
+			  const char *scope, const char *scope2)
 {
 	struct node *n = node_new(ns, parent, name, R_COLL, true);
 	if (!n)
 		return NULL;
 	n->pinned = true;
-	n->coll = c;
 	n->rt = restab_get(kind);
 	n->by_id = strmap_new();
 	n->id = scope ? strdup(scope) : NULL;

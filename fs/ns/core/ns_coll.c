@@ -30,9 +30,9 @@
  * the flat data-assets/ collection shows files. */
 bool coll_kids_are_dirs(const struct node *coll)
 {
-	if (coll->coll == C_ASSETS)
+	if (coll->rt->kind == RK_DATAASSET)
 		return coll->id != NULL;
-	return coll->coll == C_SPACES || coll->coll == C_DATASTORES;
+	return coll->rt->kind == RK_SPACE || coll->rt->kind == RK_DATASTORE;
 }
 
 static const char *last_segment(const char *path)
@@ -53,7 +53,6 @@ int coll_entry_name(const struct node *coll, const struct rtype *rt, const char 
 /* ---- fetching (no lock held) ---- */
 
 struct plan {
-	enum coll coll;
 	char *scope, *scope2, *conn;
 	char *space; /* keep only the objects of this space (a space's view) */
 	const struct rtype *rt;
@@ -255,16 +254,16 @@ static char *list_url(struct qclient *qc, const struct plan *p)
 {
 	const struct rtype *rt = p->rt;
 	struct url_buf *u = url_new(qclient_base(qc));
-	switch (p->coll) {
-	case C_ASSETS:
-	case C_SETS:
+	switch (p->rt->kind) {
+	case RK_DATAASSET:
+	case RK_DATASET:
 		url_path(u, "/api/v1/data-stores");
-		if (p->coll == C_SETS ? p->scope2 != NULL : p->scope != NULL)
-			url_seg(u, p->coll == C_SETS ? p->scope2 : p->scope);
+		if (p->rt->kind == RK_DATASET ? p->scope2 != NULL : p->scope != NULL)
+			url_seg(u, p->rt->kind == RK_DATASET ? p->scope2 : p->scope);
 		else
 			url_path(u, "/*");
 		url_path(u, "/data-assets");
-		if (p->coll == C_SETS) {
+		if (p->rt->kind == RK_DATASET) {
 			if (p->scope)
 				url_seg(u, p->scope);
 			else
@@ -272,18 +271,15 @@ static char *list_url(struct qclient *qc, const struct plan *p)
 			url_path(u, "/data-sets");
 		}
 		break;
-	case C_NONE:
-		url_free(u);
-		return NULL;
 	default:
 		url_path(u, rt->list_path);
-		if (rt->list_query[0] && (p->coll != C_DATAFILES || !p->scope))
+		if (rt->list_query[0] && (p->rt->kind != RK_DATAFILE || !p->scope))
 			url_query(u, rt->list_query[0], rt->list_query[1]);
-		if (p->coll == C_APPS)
+		if (p->rt->kind == RK_APP)
 			url_query(u, "spaceId", p->scope);
-		if (p->coll == C_DATAFILES && p->scope && strcmp(p->scope, "personal"))
+		if (p->rt->kind == RK_DATAFILE && p->scope && strcmp(p->scope, "personal"))
 			url_query(u, "connectionId", p->conn);
-		if (p->coll == C_DATAFILES)
+		if (p->rt->kind == RK_DATAFILE)
 			url_query(u, "includeFolders", "true");
 		break;
 	}
@@ -295,7 +291,7 @@ static int fetch_listing(struct qclient *qc, struct plan *p, struct listing *out
 			 size_t errn)
 {
 	int rc;
-	if (p->coll == C_DATAFILES && p->scope && strcmp(p->scope, "personal") && !p->conn) {
+	if (p->rt->kind == RK_DATAFILE && p->scope && strcmp(p->scope, "personal") && !p->conn) {
 		rc = space_connection(qc, p->scope, &p->conn, err, errn);
 		if (rc)
 			return rc;
@@ -394,7 +390,7 @@ static void set_child_ids(struct node *coll, struct node *k, const char *id, con
 	if (coll->rt->kind == RK_APP) {
 		free(k->item_id);
 		k->item_id = json_str(obj, "id") ? strdup(json_str(obj, "id")) : NULL;
-	} else if (coll->coll == C_ASSETS) {
+	} else if (coll->rt->kind == RK_DATAASSET) {
 		const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "dataStoreInfo");
 		free(k->store_id);
 		k->store_id = json_str(st, "id") ? strdup(json_str(st, "id")) : NULL;
@@ -598,7 +594,6 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 	if (ns_fresh(ns, coll->listed_at))
 		return 0;
 	struct plan p = {
-		.coll = coll->coll,
 		.rt = coll->rt,
 		.scope = coll->id ? strdup(coll->id) : NULL,
 		.scope2 = coll->store_id ? strdup(coll->store_id) : NULL,

@@ -48,17 +48,6 @@ enum nrole {
 	R_COUNT
 };
 
-enum coll {
-	C_NONE,
-	C_SPACES,
-	C_APPS,
-	C_DATAFILES,
-	C_DATASTORES,
-	C_ASSETS,
-	C_SETS,
-	C_USERS,
-};
-
 /* What a node keeps of its own content: a memory file's (R_SCRATCH, R_NEW,
  * reports/' requests), a script's being rewritten, an upload's temporary
  * file, .index.json's snapshot, a delete waiting.  Most nodes keep none:
@@ -91,7 +80,7 @@ struct node_body {
  * NULL, no flight). */
 struct coll_state {
 	char *refresh_err;      /* why the last one failed (waiters share it too) */
-	char *conn;             /* C_DATAFILES of a space: the space's DataFiles connection id */
+	char *conn;             /* a space's data-files/: its DataFiles connection id */
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
 	 * collection whose spaceId is space_filter (a view, below, with no request
 	 * of its own) */
@@ -157,7 +146,6 @@ struct node {
 	struct node *twin;
 
 	enum nrole role;
-	enum coll coll;         /* R_COLL */
 	unsigned mark;          /* refresh generation that last saw it */
 	uint32_t nkids, capkids; /* directories: kidv's length and room */
 	uint32_t idx;           /* position in parent->kidv */
@@ -504,8 +492,8 @@ void node_fixed_kids(struct ns *ns, struct node *n);
  * the collections of the kind are listed again at next use, the nodes
  * showing them fetched again, the kernel told (node.c). */
 void node_table_changed(struct ns *ns, enum rkind kind, struct strmap *ids);
-struct node *node_add_coll(struct ns *ns, struct node *parent, const char *name, enum coll c,
-			   enum rkind kind, const char *scope, const char *scope2);
+struct node *node_add_coll(struct ns *ns, struct node *parent, const char *name, enum rkind kind,
+			   const char *scope, const char *scope2);
 struct node *node_add_static(struct ns *ns, struct node *parent, const char *name);
 void node_detach(struct ns *ns, struct node *n);
 int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *name);
@@ -612,6 +600,8 @@ int ns_flight_idle(struct ns *ns, struct flight *f, int64_t deadline, const char
 
 /* ns_view.c: views of tenant-wide collections. */
 enum view_field { VF_NONE, VF_SPACE, VF_STORE, VF_ASSET };
+/* The view field of a collection inside a resource directory of kind k. */
+enum view_field view_field_in(enum rkind k);
 /* Makes c a view of the root collection `root_name` (lock held). */
 void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
 		const char *key);

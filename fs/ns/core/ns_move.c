@@ -300,7 +300,7 @@ int mut_rename_new(struct ns *ns, struct node *n, struct node *t, struct node *n
 		if (t)
 			mut_mem_node_remove(ns, t);
 		struct node *c = mut_dir_coll(nd);
-		if (c && c->coll == C_DATAFILES) {
+		if (c && c->rt->kind == RK_DATAFILE) {
 			rc = -EPERM;
 			errmsg_set(err, errn, "a data file is made by copying its bytes in (NAME, not "
 					  "NAME.json); the API does not give a data file's bytes "

@@ -133,7 +133,7 @@ bool mut_name_is_scratch(struct node *d, const char *name)
 	if (names_is_scratch(name) || mut_ends_with(name, REJECTED))
 		return true;
 	struct node *c = mut_dir_coll(d);
-	if (!c || c->coll == C_DATAFILES)
+	if (!c || c->rt->kind == RK_DATAFILE)
 		return false; /* decided by the caller */
 	return !mut_ends_with(name, ".json") && !coll_kids_are_dirs(c);
 }
@@ -252,11 +252,11 @@ int mut_file_new(struct ns *ns, struct node *d, const char *name, struct node **
 		*out = mut_scratch_new(ns, d, name);
 		return 0;
 	}
-	if (c && c->rt->creatable && c->coll != C_DATAFILES && mut_ends_with(name, ".json")) {
+	if (c && c->rt->creatable && c->rt->kind != RK_DATAFILE && mut_ends_with(name, ".json")) {
 		*out = mut_new_file(ns, d, name, c->rt);
 		return 0;
 	}
-	if (c && c->coll == C_DATAFILES)
+	if (c && c->rt->kind == RK_DATAFILE)
 		errmsg_set(err, errn, "NAME.json in data-files/ is a data file's metadata; "
 				      "data files are made by copying them in");
 	else if (c && c->rt->creatable)
@@ -441,18 +441,18 @@ fail:
 void mut_coll_scope(const struct node *c, struct res_scope *sc)
 {
 	memset(sc, 0, sizeof(*sc));
-	switch (c ? c->coll : C_NONE) {
-	case C_APPS:
-	case C_DATAFILES:
+	switch (c ? c->rt->kind : RK_COUNT) {
+	case RK_APP:
+	case RK_DATAFILE:
 		sc->space_id = c->id;
 		break;
-	case C_ASSETS:
+	case RK_DATAASSET:
 		sc->store_id = c->id;
 		break;
-	case C_DATASTORES:
+	case RK_DATASTORE:
 		sc->space_id = cs_of(c)->space_filter; /* a space's data-stores/ */
 		break;
-	case C_SETS:
+	case RK_DATASET:
 		sc->asset_id = c->id;
 		sc->store_id = c->store_id;
 		break;

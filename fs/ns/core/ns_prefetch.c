@@ -116,9 +116,9 @@ void prefetch_for_dir(struct ns *ns, struct node *d)
 	const char *const *names = NULL;
 	if (d == root)
 		names = for_root;
-	else if (d->parent == root && d->role == R_COLL && d->coll == C_SPACES)
+	else if (d->parent == root && d->role == R_COLL && d->rt->kind == RK_SPACE)
 		names = for_spaces;
-	else if (d->parent == root && d->role == R_COLL && d->coll == C_DATASTORES)
+	else if (d->parent == root && d->role == R_COLL && d->rt->kind == RK_DATASTORE)
 		names = for_stores;
 	struct prefetch *pf = names ? pool(ns) : NULL;
 	if (!pf || !pf->nth)

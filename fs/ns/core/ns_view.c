@@ -67,37 +67,20 @@ void view_index_free(struct view_index *vi)
 	free(vi);
 }
 
-/* The key that scopes obj in a tenant-wide listing of kind k, into buf;
+/* The key that scopes obj in a tenant-wide listing of kind rt (the row's
+ * in_field; else its personal space's, by owner for personal_by), into buf;
  * NULL when it has none. */
-static const char *obj_key(enum rkind k, const cJSON *obj, char *buf, size_t n)
+static const char *obj_key(const struct rtype *rt, const cJSON *obj, char *buf, size_t n)
 {
-	const char *s = NULL;
-	switch (k) {
-	case RK_APP:
-	case RK_DATAFILE:
-	case RK_DATASTORE:
-		s = json_str(obj, "spaceId");
-		if (s && *s)
-			return s;
-		if (k == RK_DATASTORE)
-			return NULL;
-		if (k == RK_DATAFILE)
-			return PERSONAL_KEY;
-		s = json_str(obj, "ownerId");
-		if (!s)
-			return NULL;
-		snprintf(buf, n, "%s/%s", PERSONAL_KEY, s);
-		return buf;
-	case RK_DATAASSET:
-		s = json_str(cJSON_GetObjectItemCaseSensitive(obj, "dataStoreInfo"), "id");
-		break;
-	case RK_DATASET:
-		s = json_str(cJSON_GetObjectItemCaseSensitive(obj, "dataAssetInfo"), "id");
-		break;
-	default:
-		break;
-	}
-	return s && *s ? s : NULL;
+	const char *s = rt->in_field ? json_str_at(obj, rt->in_field) : NULL;
+	if (s || !rt->in_personal)
+		return s;
+	if (!rt->personal_by)
+		return PERSONAL_KEY;
+	if (!(s = json_str(obj, rt->personal_by)))
+		return NULL;
+	snprintf(buf, n, "%s/%s", PERSONAL_KEY, s);
+	return buf;
 }
 
 static struct view_bucket *bucket_get(struct view_index *vi, const char *key)
@@ -142,16 +125,7 @@ static bool is_wide(const struct node *c)
 	if (c->role != R_COLL || c->id || cs_of(c)->space_filter || !c->rt || !c->parent ||
 	    c->parent->ino != NS_ROOT_INO)
 		return false;
-	switch (c->rt->kind) {
-	case RK_APP:
-	case RK_DATAFILE:
-	case RK_DATASTORE:
-	case RK_DATAASSET:
-	case RK_DATASET:
-		return true;
-	default:
-		return false;
-	}
+	return c->rt->in; /* (shown inside other resources too: views are made from it) */
 }
 
 void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
@@ -172,7 +146,7 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 	for (size_t i = 0; i < l->n; i++) {
 		char buf[300];
 		cJSON *obj = listing_obj(l, i);
-		const char *key = obj_key(k, obj, buf, sizeof(buf));
+		const char *key = obj_key(wide->rt, obj, buf, sizeof(buf));
 		struct view_bucket *b = key ? bucket_get(vi, key) : NULL;
 		int rc = 0;
 		if (key && !b) {
@@ -194,6 +168,12 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 	cs->vindex = vi;
 }
 
+enum view_field view_field_in(enum rkind k)
+{
+	return k == RK_SPACE ? VF_SPACE : k == RK_DATASTORE ? VF_STORE
+	       : k == RK_DATAASSET ? VF_ASSET : VF_NONE;
+}
+
 void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
 		const char *key)
 {
@@ -203,7 +183,7 @@ void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_
 	if (!w || w->role != R_COLL)
 		return;
 	if (f == VF_SPACE && !key) { /* the personal space */
-		if (c->rt->kind == RK_APP) {
+		if (c->rt->personal_by) { /* (apps: the caller's own) */
 			if (!ns->me_id)
 				return; /* whose personal apps: unknown */
 			snprintf(buf, sizeof(buf), "%s/%s", PERSONAL_KEY, ns->me_id);

@@ -154,9 +154,9 @@ static bool upload_wanted(struct ns *ns, struct node *dir, const char *name)
 	struct node *c = mut_dir_coll(dir);
 	if (!c || names_is_scratch(name))
 		return false;
-	if (c->coll == C_DATAFILES)
+	if (c->rt->kind == RK_DATAFILE)
 		return ns->o.upload && !ends_in(name, ".json");
-	if (c->coll == C_APPS)
+	if (c->rt->kind == RK_APP)
 		return ns->o.qvf && ends_in(name, ".qvf");
 	return false;
 }
@@ -288,7 +288,7 @@ static int upload_name_check(struct ns *ns, struct node *dir, const char *name, 
 {
 	struct node *c = mut_dir_coll(dir);
 	char sname[1024], full[2048];
-	if (!c || c->coll != C_DATAFILES)
+	if (!c || c->rt->kind != RK_DATAFILE)
 		return 0;
 	if (names_decode(name, sname, sizeof(sname)) <= 0) {
 		errmsg_set(err, errn, "not a valid name");
@@ -340,7 +340,7 @@ static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	int rc;
 	if (!c || body_of(n)->tmpfd < 0)
 		return -EPERM;
-	bool app = c->coll == C_APPS;
+	bool app = c->rt->kind == RK_APP;
 	char base[600];
 	snprintf(base, sizeof(base), "%s", n->name);
 	if (app)
@@ -432,7 +432,7 @@ static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 /* An apps collection's .qvf/ (with exports on). */
 static void qk_coll_kids(struct ns *ns, struct node *coll)
 {
-	if (coll->coll != C_APPS || !ns->o.qvf)
+	if (coll->rt->kind != RK_APP || !ns->o.qvf)
 		return;
 	struct node *q = node_new(ns, coll, QVF_DIR, R_QVFDIR, true);
 	if (q) {
@@ -582,12 +582,27 @@ static bool qk_reclaim(struct ns *ns, struct node *n)
 	return true;
 }
 
+/* An export shows its app's times (it follows the app file). */
+static void qk_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	(void)ns;
+	if (n->dir || !n->twin)
+		return;
+	a->mtime_ms = n->twin->mtime_ms;
+	a->ctime_ms = n->twin->ctime_ms;
+	if (n->dirty_handles) { /* (its size is its own, never a writer's) */
+		a->size = n->reported_size = n->size;
+		a->transient = false;
+	}
+}
+
 const struct ns_kind ns_qvf_kind = {
 	.name = "qvf",
 	.coll_kids = qk_coll_kids,
 	.aside = true,
 	.fresh = qk_fresh,
 	.listed = qk_listed,
+	.fill_attr = qk_fill_attr,
 	.attrs_need_fetch = qk_attrs_need_fetch,
 	.list_lazy = qk_list_lazy,
 	.lookup_lazy = qk_lookup_lazy,
@@ -763,10 +778,18 @@ static int up_rename_onto(struct ns *ns, struct node *n, struct node *t, struct 
 	return rc ? rc : upload_commit(ns, n, err, errn);
 }
 
+/* Its size is what was written so far (the temporary file's). */
+static void up_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	(void)ns;
+	a->size = n->reported_size = body_of(n)->tmplen;
+}
+
 const struct ns_kind ns_upload_kind = {
 	.name = "upload",
 	.fresh = up_fresh,
 	.writable = up_writable,
+	.fill_attr = up_fill_attr,
 	.open = up_open,
 	.node_read = up_node_read,
 	.node_write = up_node_write,

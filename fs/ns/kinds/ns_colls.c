@@ -93,7 +93,7 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 	n->store_id = listed && listed->store_id ? strdup(listed->store_id)
 						 : (c->store_id ? strdup(c->store_id) : NULL);
 	n->item_id = listed && listed->item_id ? strdup(listed->item_id) : NULL;
-	if (c->coll == C_ASSETS && c->id && !n->store_id)
+	if (c->rt->kind == RK_DATAASSET && c->id && !n->store_id)
 		n->store_id = strdup(c->id); /* asset under data-stores/S: its store */
 	if (dirs)
 		node_fixed_kids(ns, n); /* (space.json, apps/ ...) */
@@ -131,7 +131,7 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 static int coll_lookup_missing(struct ns *ns, struct node *p, const char *name, struct node **n,
 			       char *err, size_t errn)
 {
-	if (p->coll == C_NONE || cs_of(p)->space_filter)
+	if (cs_of(p)->space_filter)
 		return 0;
 	char id[128];
 	bool dirs = coll_kids_are_dirs(p);
@@ -223,7 +223,7 @@ static int folder_mkdir(struct ns *ns, struct node *d, const char *name, struct 
 {
 	struct node *dc = mut_dir_coll(d);
 	char sname[1024];
-	if (!dc || dc->coll != C_DATAFILES) {
+	if (!dc || dc->rt->kind != RK_DATAFILE) {
 		errmsg_set(err, errn, "%s", MUT_MKDIR_WHERE);
 		return -EPERM;
 	}
@@ -239,9 +239,9 @@ static int folder_mkdir(struct ns *ns, struct node *d, const char *name, struct 
 static int coll_mkdir(struct ns *ns, struct node *d, const char *name, struct node **out,
 		      char *err, size_t errn)
 {
-	if (d->coll == C_DATAFILES)
+	if (d->rt->kind == RK_DATAFILE)
 		return folder_mkdir(ns, d, name, out, err, errn);
-	if (d->coll != C_SPACES) {
+	if (d->rt->kind != RK_SPACE) {
 		errmsg_set(err, errn, "%s", MUT_MKDIR_WHERE);
 		return -EPERM;
 	}

@@ -44,6 +44,13 @@ static int mem_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size
 	return 0;
 }
 
+/* Its size is what it holds now. */
+static void mem_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	(void)ns;
+	a->size = n->reported_size = body_of(n)->memlen;
+}
+
 static int mem_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
 {
 	(void)f;
@@ -115,6 +122,7 @@ static int mem_move(struct ns *ns, struct node *n, struct node *t, struct node *
 const struct ns_kind ns_scratch_kind = {
 	.name = "scratch",
 	.writable = mem_writable,
+	.fill_attr = mem_fill_attr,
 	.xattr = scratch_xattr,
 	.open = mem_open,
 	.truncate = mem_truncate,
@@ -125,6 +133,7 @@ const struct ns_kind ns_scratch_kind = {
 const struct ns_kind ns_new_kind = {
 	.name = "new",
 	.writable = mem_writable,
+	.fill_attr = mem_fill_attr,
 	.open = mem_open,
 	.flush = new_flush,
 	.truncate = mem_truncate,

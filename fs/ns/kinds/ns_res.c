@@ -44,59 +44,37 @@ static int res_unlink(struct ns *ns, struct node *d, struct node *n, char *err, 
 }
 
 /* The fixed entries of a resource's directory: its own file (space.json,
- * data-store.json, data-asset.json) and its collections (a space's apps/,
- * data-files/, data-stores/; a store's data-assets/; an asset's
- * data-sets/), views of the tenant-wide listings (ns/core/ns_view.c), and
- * the kinds' own (a space's scripts/). */
+ * data-store.json, data-asset.json) and the collections the resource table
+ * puts in it (a space's apps/, data-files/, data-stores/; a store's
+ * data-assets/; an asset's data-sets/: the rows whose in_kind is its kind),
+ * views of the tenant-wide listings (ns/core/ns_view.c), and the kinds' own
+ * (a space's scripts/). */
 static void resdir_fixed_kids(struct ns *ns, struct node *n)
 {
-	const char *self = NULL;
-	switch (n->rt->kind) {
-	case RK_SPACE: {
-		self = "space.json";
-		/* views of the tenant-wide listings (ns_view.c) */
-		struct node *c = node_add_coll(ns, n, "apps", C_APPS, RK_APP, n->id, NULL);
-		if (c && n->id)
-			view_setup(ns, c, "apps", VF_SPACE, n->id);
-		c = node_add_coll(ns, n, "data-files", C_DATAFILES, RK_DATAFILE, n->id, NULL);
-		if (c && n->id)
-			view_setup(ns, c, "data-files", VF_SPACE, n->id);
-		/* the data stores that live in the space (the API counts them as
-		 * its content: a space holding one cannot be deleted), from the
-		 * tenant-wide listing only: there is no request per space */
-		c = n->id ? node_add_coll(ns, n, "data-stores", C_DATASTORES, RK_DATASTORE, NULL, NULL)
-			  : NULL;
-		if (c) {
+	enum view_field vf = view_field_in(n->rt->kind);
+	for (int k = 0; k < RK_COUNT; k++) {
+		const struct rtype *rt = restab_get((enum rkind)k);
+		if (!rt->in || rt->in_kind != n->rt->kind || (rt->wide_only && !n->id))
+			continue;
+		/* wide_only: the objects of the tenant-wide listing that live in
+		 * the resource (the API counts a space's data stores as its
+		 * content: a space holding one cannot be deleted), no request of
+		 * its own */
+		struct node *c = node_add_coll(ns, n, rt->dir, rt->kind, rt->wide_only ? NULL : n->id,
+					       rt->scope_store ? n->store_id : NULL);
+		if (c && rt->wide_only)
 			c->cs->space_filter = strdup(n->id); /* (R_COLL: made with it) */
-			view_setup(ns, c, "data-stores", VF_SPACE, n->id);
-		}
+		if (c && n->id)
+			view_setup(ns, c, rt->dir, vf, n->id);
+	}
+	if (n->rt->kind == RK_SPACE) {
 		const struct ns_kind *kd;
 		FOR_EACH_KIND(ns, kd) /* the kinds' own (scripts/) */
 			if (kd->space_kids)
 				kd->space_kids(ns, n);
-		break;
 	}
-	case RK_DATASTORE: {
-		self = "data-store.json";
-		struct node *c = node_add_coll(ns, n, "data-assets", C_ASSETS, RK_DATAASSET, n->id, NULL);
-		if (c && n->id)
-			view_setup(ns, c, "data-assets", VF_STORE, n->id);
-		break;
-	}
-	case RK_DATAASSET: {
-		self = "data-asset.json";
-		/* the asset's store id is needed to list its data sets */
-		struct node *c = node_add_coll(ns, n, "data-sets", C_SETS, RK_DATASET, n->id,
-					  n->store_id);
-		if (c && n->id)
-			view_setup(ns, c, "data-sets", VF_ASSET, n->id);
-		break;
-	}
-	default:
-		break;
-	}
-	if (self) {
-		struct node *f = node_new(ns, n, self, R_FILE, false);
+	if (n->rt->self_file) {
+		struct node *f = node_new(ns, n, n->rt->self_file, R_FILE, false);
 		if (f) {
 			f->pinned = true;
 			f->self = true;
