@@ -166,20 +166,35 @@ const char *json_str(const cJSON *obj, const char *field)
 	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-const char *json_str_at(const cJSON *obj, const char *path)
+cJSON *json_at_path(cJSON *o, const char *path, cJSON **parent, const char **leaf)
 {
 	char part[64];
-	const char *dot;
-	while ((dot = strchr(path, '.')) != NULL) {
-		size_t n = (size_t)(dot - path);
-		if (n >= sizeof(part))
+	const char *p = path;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		if (!dot) {
+			*parent = o;
+			*leaf = p;
+			return cJSON_GetObjectItemCaseSensitive(o, p);
+		}
+		size_t l = (size_t)(dot - p);
+		if (l >= sizeof(part))
 			return NULL;
-		memcpy(part, path, n);
-		part[n] = '\0';
-		obj = cJSON_GetObjectItemCaseSensitive(obj, part);
-		path = dot + 1;
+		memcpy(part, p, l);
+		part[l] = '\0';
+		o = cJSON_GetObjectItemCaseSensitive(o, part);
+		if (!cJSON_IsObject(o))
+			return NULL;
+		p = dot + 1;
 	}
-	return json_str(obj, path);
+}
+
+const char *json_str_at(const cJSON *obj, const char *path)
+{
+	cJSON *parent = NULL;
+	const char *leaf = NULL;
+	const cJSON *v = json_at_path((cJSON *)obj, path, &parent, &leaf);
+	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
 bool json_bool(const cJSON *obj, const char *field)

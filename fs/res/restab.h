@@ -117,7 +117,10 @@ bool restab_writable(const struct rtype *rt, const char *field);
 /* Helpers on plain cJSON objects. */
 const char *json_str(const cJSON *obj, const char *field);   /* non-empty string or NULL */
 bool json_bool(const cJSON *obj, const char *field);
-/* The same at a dotted path ("dataStoreInfo.id"). */
+/* The same at a dotted path ("dataStoreInfo.id"); and the item there (NULL
+ * when a step is not an object), with the object that holds it and its
+ * last name. */
 const char *json_str_at(const cJSON *obj, const char *path);
+cJSON *json_at_path(cJSON *o, const char *path, cJSON **parent, const char **leaf);
 
 #endif

@@ -30,6 +30,7 @@
 #include "ns/core/ns_mut.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,33 @@ int mut_file_new(struct ns *ns, struct node *d, const char *name, struct node **
 	else
 		errmsg_set(err, errn, "only temporary files can be created here");
 	return -EPERM;
+}
+
+void mut_mem_open(struct node *n, struct ns_file *f)
+{
+	f->mem = true;
+	if (f->flags & O_TRUNC) {
+		if (n->body)
+			n->body->memlen = 0;
+		n->mem_dirty = true;
+		n->mtime_ms = ns_wall_ms();
+	}
+}
+
+int mut_mem_truncate(struct ns *ns, struct node *n, uint64_t size)
+{
+	struct node_body *b = node_body(n);
+	if (!b)
+		return -ENOMEM;
+	int rc = mut_buf_reserve(ns, &b->mem, &b->memcap, (size_t)size, true);
+	if (rc)
+		return rc;
+	if (size > b->memlen)
+		memset(b->mem + b->memlen, 0, (size_t)size - b->memlen);
+	b->memlen = (size_t)size;
+	n->mem_dirty = true;
+	n->mtime_ms = ns_wall_ms();
+	return 0;
 }
 
 /* Removes a memory-only node from its directory. */

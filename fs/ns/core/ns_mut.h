@@ -48,6 +48,11 @@ struct node *defer_take_back(struct ns *ns, struct node *dir, const char *name);
 /* Is the resource of that kind and id waiting to be deleted (listings skip it)? */
 bool defer_hides(const struct ns *ns, enum rkind kind, const char *id);
 struct node *mut_scratch_new(struct ns *ns, struct node *d, const char *name);
+/* A handle of a file kept in the node's memory (a temporary or new file, a
+ * report request): f reads and writes node_body's mem, O_TRUNC empties it;
+ * and truncate(2) of such a file.  0 or -ENOMEM. */
+void mut_mem_open(struct node *n, struct ns_file *f);
+int mut_mem_truncate(struct ns *ns, struct node *n, uint64_t size);
 /* A new JSON file of kind rt in d: created (POST) when closed with content. */
 struct node *mut_new_file(struct ns *ns, struct node *d, const char *name,
 			  const struct rtype *rt);

@@ -185,29 +185,6 @@ void rs_mapped(struct ns *ns, enum rkind k, const char *old, const char *new_id,
 
 /* ---- references ---- */
 
-static cJSON *at_path(cJSON *o, const char *path, cJSON **parent, const char **leaf)
-{
-	char part[64];
-	const char *p = path;
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		if (!dot) {
-			*parent = o;
-			*leaf = p;
-			return cJSON_GetObjectItemCaseSensitive(o, p);
-		}
-		size_t l = (size_t)(dot - p);
-		if (l >= sizeof(part))
-			return NULL;
-		memcpy(part, p, l);
-		part[l] = '\0';
-		o = cJSON_GetObjectItemCaseSensitive(o, part);
-		if (!cJSON_IsObject(o))
-			return NULL;
-		p = dot + 1;
-	}
-}
-
 /* The id the directory a file is written in gives for kind k. */
 static const char *scope_id(const struct res_scope *sc, enum rkind k)
 {
@@ -275,12 +252,12 @@ static int translate(struct ns *ns, const struct node *n, const struct rtype *rt
 		const struct rref *f = &rt->refs[i];
 		cJSON *parent = NULL;
 		const char *leaf = NULL;
-		cJSON *v = at_path(doc, f->path, &parent, &leaf);
+		cJSON *v = json_at_path(doc, f->path, &parent, &leaf);
 		if (!cJSON_IsString(v) || !v->valuestring[0] || !strcmp(v->valuestring, "personal"))
 			continue;
 		cJSON *bp = NULL;
 		const char *bl = NULL;
-		const cJSON *bv = base ? at_path((cJSON *)base, f->path, &bp, &bl) : NULL;
+		const cJSON *bv = base ? json_at_path((cJSON *)base, f->path, &bp, &bl) : NULL;
 		if (cJSON_IsString(bv) && !strcmp(bv->valuestring, v->valuestring))
 			continue; /* as the resource has it: nothing to rewrite or check */
 		char old[128];

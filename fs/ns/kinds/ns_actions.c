@@ -582,17 +582,14 @@ static bool qk_reclaim(struct ns *ns, struct node *n)
 	return true;
 }
 
-/* An export shows its app's times (it follows the app file). */
+/* An export shows its app's times (it follows the app file; read-only, it
+ * never has a writer's size). */
 static void qk_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	(void)ns;
-	if (n->dir || !n->twin)
-		return;
-	a->mtime_ms = n->twin->mtime_ms;
-	a->ctime_ms = n->twin->ctime_ms;
-	if (n->dirty_handles) { /* (its size is its own, never a writer's) */
-		a->size = n->reported_size = n->size;
-		a->transient = false;
+	if (!n->dir && n->twin) {
+		a->mtime_ms = n->twin->mtime_ms;
+		a->ctime_ms = n->twin->ctime_ms;
 	}
 }
 

@@ -33,13 +33,7 @@ static int mem_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size
 	(void)ns;
 	(void)err;
 	(void)errn;
-	f->mem = true;
-	if (f->flags & O_TRUNC) {
-		if (n->body)
-			n->body->memlen = 0;
-		n->mem_dirty = true;
-		n->mtime_ms = ns_wall_ms();
-	}
+	mut_mem_open(n, f);
 	*size_changed = true;
 	return 0;
 }
@@ -54,18 +48,7 @@ static void mem_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 static int mem_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
 {
 	(void)f;
-	struct node_body *nb = node_body(n);
-	if (!nb)
-		return -ENOMEM;
-	int rc = mut_buf_reserve(ns, &nb->mem, &nb->memcap, (size_t)size, true);
-	if (rc)
-		return rc;
-	if (size > nb->memlen)
-		memset(nb->mem + nb->memlen, 0, (size_t)size - nb->memlen);
-	nb->memlen = (size_t)size;
-	n->mem_dirty = true;
-	n->mtime_ms = ns_wall_ms();
-	return 0;
+	return mut_mem_truncate(ns, n, size);
 }
 
 static int mem_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)

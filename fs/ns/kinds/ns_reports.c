@@ -692,13 +692,7 @@ int rep_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_change
 	int rc;
 	switch (n->xk) {
 	case X_NEW:
-		f->mem = true;
-		if (f->flags & O_TRUNC) {
-			if (n->body)
-				n->body->memlen = 0;
-			n->mem_dirty = true;
-			n->mtime_ms = ns_wall_ms();
-		}
+		mut_mem_open(n, f);
 		*size_changed = true;
 		return 0;
 	case X_STATUS:

@@ -67,18 +67,7 @@ int rep_create(struct ns *ns, struct node *d, const char *name, struct node **ou
 
 int rep_truncate(struct ns *ns, struct node *n, uint64_t size)
 {
-	struct node_body *b = node_body(n);
-	if (!b)
-		return -ENOMEM;
-	int rc = mut_buf_reserve(ns, &b->mem, &b->memcap, (size_t)size, true);
-	if (rc)
-		return rc;
-	if (size > b->memlen)
-		memset(b->mem + b->memlen, 0, (size_t)size - b->memlen);
-	b->memlen = (size_t)size;
-	n->mem_dirty = true;
-	n->mtime_ms = ns_wall_ms();
-	return 0;
+	return mut_mem_truncate(ns, n, size);
 }
 
 /* Parses what was written: one JSON object, else -EINVAL saying where. */
