@@ -65,7 +65,7 @@ struct cache {
 	struct entry **buckets;
 	size_t nbuckets; /* power of two */
 	struct lru_link lru;
-	uint64_t hits, misses, neg_hits, evictions;
+	uint64_t hits, misses, neg_hits, evictions, stores;
 	size_t pack_min; /* blobs of at least this length are kept deflated; 0: none */
 };
 
@@ -418,6 +418,8 @@ static int store(struct cache *c, const char *key, size_t hash, struct cache_blo
 	c->buckets[i] = e;
 	lru_push_front(c, &e->lru);
 	c->bytes += size;
+	if (!err)
+		c->stores++;
 	c->entries++;
 	maybe_grow(c);
 	return 0;
@@ -608,6 +610,7 @@ void cache_get_stats(struct cache *c, struct cache_stats *st)
 	st->misses = c->misses;
 	st->neg_hits = c->neg_hits;
 	st->evictions = c->evictions;
+	st->stores = c->stores;
 	pthread_mutex_unlock(&c->lock);
 }
 

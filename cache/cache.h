@@ -135,6 +135,7 @@ struct cache_stats {
 	uint64_t misses;       /* absent or expired */
 	uint64_t neg_hits;     /* fresh negative hits */
 	uint64_t evictions;    /* entries evicted by the byte bound */
+	uint64_t stores;       /* contents stored (positive entries put) */
 };
 
 /* Fills *st with a consistent snapshot. */

@@ -2,6 +2,7 @@
 collection costs its list pages (at the largest page size) and nothing more;
 reading the files afterwards costs nothing when the list carried the objects;
 repeating within the TTL is free; identical concurrent GETs are sent once."""
+import json
 import math
 import os
 import subprocess
@@ -134,3 +135,35 @@ def test_sighup_drops_caches(big, mount_factory):
     time.sleep(1.5)
     ls_l(m.path("apps"))
     assert big.total() == 3
+
+
+def status(m):
+    with open(m.path(".status.json")) as f:
+        return json.load(f)
+
+
+def test_space_views_store_no_content_again(big, mount_factory):
+    """A space's apps/ is made from the tenant-wide listing's objects, whose
+    contents the cache already holds: listing and reading every space's
+    apps/ stores no content again (before stop 23 each view stored its
+    apps' contents a second time, in a small block of its own) and costs no
+    request; every file reads as many bytes as its size says."""
+    m = mount_factory(big.url, "cache_ttl=300", "noqvf")
+    ls_l(m.path("apps"))
+    spaces = [s for s in os.listdir(m.path("spaces")) if os.path.isdir(m.path("spaces", s, "apps"))]
+    before = status(m)["cache"]["stores"]
+    big.reset()
+    read = 0
+    for s in spaces:
+        d = m.path("spaces", s, "apps")
+        ls_l(d)
+        for name in os.listdir(d):
+            if not name.endswith(".json"):
+                continue
+            with open(os.path.join(d, name), "rb") as f:
+                data = f.read()
+            assert len(data) == os.stat(os.path.join(d, name)).st_size, name
+            read += 1
+    assert read >= 200, read  # (250 apps, most in shared spaces)
+    assert big.total() == 0, api_requests(big.log())
+    assert status(m)["cache"]["stores"] == before

@@ -132,6 +132,7 @@ static char *status_render(struct ns *ns, size_t *len)
 		cJSON_AddNumberToObject(c, "bytes", (double)cs.bytes);
 		cJSON_AddNumberToObject(c, "max_bytes", (double)cs.max_bytes);
 		cJSON_AddNumberToObject(c, "evictions", (double)cs.evictions);
+		cJSON_AddNumberToObject(c, "stores", (double)cs.stores);
 	}
 	cJSON *ob = cJSON_AddObjectToObject(o, "objects");
 	cJSON_AddNumberToObject(ob, "nodes", (double)ns->stats.nodes);
