@@ -77,9 +77,17 @@ struct rtype {
 	enum rkind in_kind;
 	const char *personal_dir;
 	const char *self_file;
-	/* the tenant-wide listing: GET <list_path>?<list_query> */
+	/* the tenant-wide listing: GET <list_path>?<list_query>&<list_query2>.
+	 * A listing scoped to a resource (in) puts the scope in list_path's
+	 * `*` segments (scope_store: the first is the store's id, the second
+	 * the resource's; else the first the resource's), or in the query
+	 * parameter scope_query, or (by_connection: data files) lists the
+	 * space's DataFiles connection, connectionId=<its id>, without
+	 * list_query */
 	const char *list_path;
-	const char *list_query[2];
+	const char *list_query[2], *list_query2[2];
+	const char *scope_query;
+	bool by_connection;
 	/* changes/ (the poller): the kind's file and folder name there (NULL:
 	 * not polled), the sort of a poll, and whether that sort puts the
 	 * latest updates first (an early stop) or is a creation-order scan */

@@ -24,6 +24,12 @@
 
 #include "util/url.h"
 
+const char **res_scope_slot(struct res_scope *sc, enum rkind k)
+{
+	return k == RK_SPACE ? &sc->space_id : k == RK_DATASTORE ? &sc->store_id
+	       : k == RK_DATAASSET ? &sc->asset_id : NULL;
+}
+
 char *res_one_url(struct qclient *qc, const struct rtype *rt, const char *id)
 {
 	struct url_buf *u = url_new(qclient_base(qc));

@@ -25,6 +25,10 @@ struct res_scope {
 	const char *asset_id; /* data sets */
 };
 
+/* The member of sc that holds the id of a resource of kind k (a space, a
+ * data store, a data asset), or NULL for another kind. */
+const char **res_scope_slot(struct res_scope *sc, enum rkind k);
+
 /* The URL of GET one resource (apps: the catalogue item).  Malloc'd; NULL on OOM. */
 char *res_one_url(struct qclient *qc, const struct rtype *rt, const char *id);
 

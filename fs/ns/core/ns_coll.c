@@ -250,39 +250,39 @@ static int space_connection(struct qclient *qc, const char *space, char **out, c
  * table's list_path and fixed query), narrowed to a scope where the API lists
  * one (a space's apps, a space's data files through its connection, a
  * store's assets, an asset's sets). */
+/* The URL of the first page of p's listing, from its row of the resource
+ * table (list_path, its `*` segments, the queries: restab.h). */
 static char *list_url(struct qclient *qc, const struct plan *p)
 {
 	const struct rtype *rt = p->rt;
 	struct url_buf *u = url_new(qclient_base(qc));
-	switch (p->rt->kind) {
-	case RK_DATAASSET:
-	case RK_DATASET:
-		url_path(u, "/api/v1/data-stores");
-		if (p->rt->kind == RK_DATASET ? p->scope2 != NULL : p->scope != NULL)
-			url_seg(u, p->rt->kind == RK_DATASET ? p->scope2 : p->scope);
+	const char *subs[2] = { rt->scope_store ? p->scope2 : p->scope,
+				rt->scope_store ? p->scope : NULL };
+	const char *s = rt->list_path, *star;
+	for (int i = 0; (star = strstr(s, "/*")) != NULL; i++) {
+		char lit[256];
+		size_t n = (size_t)(star - s);
+		if (n >= sizeof(lit))
+			break;
+		memcpy(lit, s, n);
+		lit[n] = '\0';
+		url_path(u, lit);
+		if (i < 2 && subs[i])
+			url_seg(u, subs[i]);
 		else
 			url_path(u, "/*");
-		url_path(u, "/data-assets");
-		if (p->rt->kind == RK_DATASET) {
-			if (p->scope)
-				url_seg(u, p->scope);
-			else
-				url_path(u, "/*");
-			url_path(u, "/data-sets");
-		}
-		break;
-	default:
-		url_path(u, rt->list_path);
-		if (rt->list_query[0] && (p->rt->kind != RK_DATAFILE || !p->scope))
-			url_query(u, rt->list_query[0], rt->list_query[1]);
-		if (p->rt->kind == RK_APP)
-			url_query(u, "spaceId", p->scope);
-		if (p->rt->kind == RK_DATAFILE && p->scope && strcmp(p->scope, "personal"))
-			url_query(u, "connectionId", p->conn);
-		if (p->rt->kind == RK_DATAFILE)
-			url_query(u, "includeFolders", "true");
-		break;
+		s = star + 2;
 	}
+	url_path(u, s);
+	bool conn = rt->by_connection && p->scope;
+	if (rt->list_query[0] && !conn)
+		url_query(u, rt->list_query[0], rt->list_query[1]);
+	if (rt->scope_query)
+		url_query(u, rt->scope_query, p->scope);
+	if (conn && strcmp(p->scope, "personal"))
+		url_query(u, "connectionId", p->conn);
+	if (rt->list_query2[0])
+		url_query(u, rt->list_query2[0], rt->list_query2[1]);
 	url_query_int(u, "limit", rt->page_limit);
 	return url_finish(u);
 }
@@ -291,7 +291,7 @@ static int fetch_listing(struct qclient *qc, struct plan *p, struct listing *out
 			 size_t errn)
 {
 	int rc;
-	if (p->rt->kind == RK_DATAFILE && p->scope && strcmp(p->scope, "personal") && !p->conn) {
+	if (p->rt->by_connection && p->scope && strcmp(p->scope, "personal") && !p->conn) {
 		rc = space_connection(qc, p->scope, &p->conn, err, errn);
 		if (rc)
 			return rc;

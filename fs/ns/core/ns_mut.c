@@ -469,24 +469,16 @@ fail:
 void mut_coll_scope(const struct node *c, struct res_scope *sc)
 {
 	memset(sc, 0, sizeof(*sc));
-	switch (c ? c->rt->kind : RK_COUNT) {
-	case RK_APP:
-	case RK_DATAFILE:
-		sc->space_id = c->id;
-		break;
-	case RK_DATAASSET:
-		sc->store_id = c->id;
-		break;
-	case RK_DATASTORE:
-		sc->space_id = cs_of(c)->space_filter; /* a space's data-stores/ */
-		break;
-	case RK_DATASET:
-		sc->asset_id = c->id;
-		sc->store_id = c->store_id;
-		break;
-	default:
-		break;
-	}
+	const struct rtype *rt = c ? c->rt : NULL;
+	if (!rt || !rt->in)
+		return; /* (a collection of the root: the tenant-wide one) */
+	/* the resource whose directory holds c (the resource table's in_kind):
+	 * its id, or (wide_only: a space's data-stores/) the space's */
+	const char **slot = res_scope_slot(sc, rt->in_kind);
+	if (slot)
+		*slot = rt->wide_only ? cs_of(c)->space_filter : c->id;
+	if (rt->scope_store)
+		sc->store_id = c->store_id; /* (data sets: the asset's store) */
 }
 
 /* The server name meant by entry `name` of collection c (NULL on failure);

@@ -188,8 +188,8 @@ void rs_mapped(struct ns *ns, enum rkind k, const char *old, const char *new_id,
 /* The id the directory a file is written in gives for kind k. */
 static const char *scope_id(const struct res_scope *sc, enum rkind k)
 {
-	const char *v = k == RK_SPACE ? sc->space_id : k == RK_DATASTORE ? sc->store_id
-				     : k == RK_DATAASSET ? sc->asset_id : NULL;
+	const char **slot = res_scope_slot((struct res_scope *)sc, k);
+	const char *v = slot ? *slot : NULL;
 	return v && v[0] && strcmp(v, "personal") ? v : NULL;
 }
 
