@@ -182,7 +182,7 @@ int ns_rmdir(struct ns *ns, uint64_t parent, const char *name, char *err, size_t
 		goto out;
 	}
 	rc = -EPERM;
-	errmsg_set(err, errn, "this directory cannot be removed");
+	errmsg_set(err, errn, MUT_NO_RMDIR);
 out:
 	pthread_mutex_unlock(&ns->lock);
 	return rc;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 /* ---- handles ---- */
 
 /* A resource file opened for writing starts from the resource's state now

@@ -37,10 +37,11 @@ static void root_kids(struct ns *ns, struct node *n)
 		struct node *c = rt->dir ? node_add_coll(ns, n, rt->dir, rt->kind, NULL, NULL) : NULL;
 		if (!c || !rt->personal_dir || !(pers = node_add_static(ns, c, rt->personal_dir)))
 			continue;
-		for (int j = 0; j < RK_COUNT; j++) /* (spaces/@personal/apps/ ...) */
-			if (restab_get((enum rkind)j)->in_personal)
-				node_add_coll(ns, pers, restab_get((enum rkind)j)->dir, (enum rkind)j,
-					      "personal", NULL);
+		for (int j = 0; j < RK_COUNT; j++) { /* (spaces/@personal/apps/ ...) */
+			const struct rtype *pt = restab_get((enum rkind)j);
+			if (pt->in_personal)
+				node_add_coll(ns, pers, pt->dir, pt->kind, "personal", NULL);
+		}
 	}
 	const struct ns_kind *kd;
 	FOR_EACH_KIND(ns, kd) /* the kinds' own: api, reports/ */

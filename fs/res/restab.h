@@ -67,10 +67,10 @@ struct rtype {
 	 * tenant-wide listing's objects of that resource with no request of its
 	 * own; in_personal: also in the personal space's directory, which the
 	 * spaces row names (personal_dir).  A kind shown as directories names
-	 * its own file inside each (self_file). */
-	/* ... and which field of an object names the resource it shows in
-	 * (in_field: "spaceId"); without one, an in_personal kind's object is
-	 * the personal space's (personal_by: only its owner's, "ownerId") */
+	 * its own file inside each (self_file).  in_field names the object's
+	 * field that holds the resource it shows in ("spaceId"); without it an
+	 * in_personal kind's object is the personal space's (personal_by: only
+	 * its owner's, "ownerId"). */
 	const char *dir;
 	const char *in_field, *personal_by;
 	bool in, scope_store, wide_only, in_personal;

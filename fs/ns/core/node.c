@@ -383,6 +383,12 @@ void content_key(const struct node *n, char *buf, size_t len)
 		snprintf(buf, len, "%s:%s", n->rt ? n->rt->type : "?", n->id ? n->id : "");
 }
 
+const char *node_xattr_error(struct ns *ns, const struct node *n, const char *name)
+{
+	(void)ns;
+	return !strcmp(name, "user.qlik.error") ? n->errmsg : NULL;
+}
+
 /* Does the cache hold exactly b's bytes under key? */
 static bool cached_same(struct ns *ns, const char *key, const struct cache_blob *b)
 {

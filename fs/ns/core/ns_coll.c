@@ -246,12 +246,11 @@ static int space_connection(struct qclient *qc, const char *space, char **out, c
 	return id && !*out ? -ENOMEM : 0;
 }
 
-/* The list URL of a collection: the kind's tenant-wide listing (the resource
- * table's list_path and fixed query), narrowed to a scope where the API lists
+/* The URL of the first page of p's listing: the kind's tenant-wide listing
+ * (its row of the resource table), narrowed to a scope where the API lists
  * one (a space's apps, a space's data files through its connection, a
- * store's assets, an asset's sets). */
-/* The URL of the first page of p's listing, from its row of the resource
- * table (list_path, its `*` segments, the queries: restab.h). */
+ * store's assets, an asset's sets: list_path's `*` segments and the
+ * queries, restab.h). */
 static char *list_url(struct qclient *qc, const struct plan *p)
 {
 	const struct rtype *rt = p->rt;

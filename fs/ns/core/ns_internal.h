@@ -486,11 +486,14 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum
 		      bool dir);
 /* The fixed entries of directory n (its kind's fixed_kids: a space's
  * space.json, apps/ ...), made with it; a collection or a fixed directory
- * made pinned under parent (node.c). */
+ * made pinned under parent (node_tree.c). */
 void node_fixed_kids(struct ns *ns, struct node *n);
+/* The extended attribute every node has: user.qlik.error, why the last
+ * change through it failed (an ns_kind xattr for nodes that show no other). */
+const char *node_xattr_error(struct ns *ns, const struct node *n, const char *name);
 /* Resources of kind changed behind the mount's back (ids: those, NULL: any):
  * the collections of the kind are listed again at next use, the nodes
- * showing them fetched again, the kernel told (node.c). */
+ * showing them fetched again, the kernel told (node_tree.c). */
 void node_table_changed(struct ns *ns, enum rkind kind, struct strmap *ids);
 struct node *node_add_coll(struct ns *ns, struct node *parent, const char *name, enum rkind kind,
 			   const char *scope, const char *scope2);

@@ -116,7 +116,7 @@ static int rename_onto_resource(struct ns *ns, struct node *n, struct node *t, c
 /* Renames resource file n to a scratch name: n becomes the scratch copy and
  * a new node shows the resource under its old name, unchanged. */
 int mut_rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, const char *newname,
-			     char *err, size_t errn)
+			  char *err, size_t errn)
 {
 	struct cache_blob *b = NULL;
 	int rc = mut_current_content(ns, n, &b, err, errn);
@@ -150,7 +150,7 @@ int mut_rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, const 
 /* Renames or moves resource entry n (file or dir) to nd/newname through the
  * API.  Lock held; dropped during the requests. */
 int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const char *newname,
-			   char *err, size_t errn)
+			char *err, size_t errn)
 {
 	struct node *c = mut_dir_coll(n->parent), *nc = mut_dir_coll(nd);
 	const struct rtype *rt = n->rt;
@@ -250,7 +250,7 @@ int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const ch
  * JSON file not yet created; onto a resource (its update), to an upload, to
  * a scratch name, or to a name that creates a resource */
 int mut_rename_new(struct ns *ns, struct node *n, struct node *t, struct node *nd,
-		      const char *newname, bool to_scratch, char *err, size_t errn)
+		   const char *newname, bool to_scratch, char *err, size_t errn)
 {
 	int rc;
 	if (nd->pending && !(t && (t->dir || (t->role != R_SCRATCH && t->role != R_NEW)))) {
@@ -293,7 +293,7 @@ int mut_rename_new(struct ns *ns, struct node *n, struct node *t, struct node *n
 		}
 	} else if (t && !(t->role == R_NEW && !body_of(t)->created)) {
 		rc = -EPERM;
-		errmsg_set(err, errn, "cannot replace this file");
+		errmsg_set(err, errn, MUT_NO_REPLACE);
 	} else {
 		/* (onto a new file not created yet, a failed or held one: this
 		 * content replaces it) */

@@ -82,6 +82,7 @@ int mut_rename_new(struct ns *ns, struct node *n, struct node *t, struct node *n
 		   const char *newname, bool to_scratch, char *err, size_t errn);
 #define MUT_NO_MOVE "this entry cannot be renamed or moved"
 #define MUT_NO_REPLACE "cannot replace this file"
+#define MUT_NO_RMDIR "this directory cannot be removed"
 /* Why mkdir was refused where no kind makes directories. */
 #define MUT_MKDIR_WHERE \
 	"directories can only be made in spaces/ (a new shared space) and in data-files/ (a folder)"

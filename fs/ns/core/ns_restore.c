@@ -536,8 +536,8 @@ bool restore_pending_wanted(struct ns *ns, struct node *d, const char *name)
 		return false;
 	if (d->pending)
 		return true;
-	return d->role == R_COLL && (d->rt->kind == RK_DATASTORE || d->rt->kind == RK_DATAASSET) && d->rt &&
-	       d->rt->creatable && names_parse_id(name, "", old, sizeof(old)) > 0 &&
+	return d->role == R_COLL && d->rt &&
+	       (d->rt->kind == RK_DATASTORE || d->rt->kind == RK_DATAASSET) && d->rt->creatable && names_parse_id(name, "", old, sizeof(old)) > 0 &&
 	       !idmap_new_id(ns->restore->map, d->rt->kind, old, id, sizeof(id));
 }
 

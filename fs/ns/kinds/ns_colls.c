@@ -181,7 +181,7 @@ static bool dir_empty(const struct ns *ns, const struct node *d)
 static int coll_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
 {
 	if (d->role != R_RESDIR) {
-		errmsg_set(err, errn, "this directory cannot be removed");
+		errmsg_set(err, errn, MUT_NO_RMDIR);
 		return -EPERM;
 	}
 	int rc = collection_listed(ns, n, err, errn);
@@ -279,17 +279,10 @@ static int coll_mkdir(struct ns *ns, struct node *d, const char *name, struct no
 	return (*out = n) ? 0 : -ENOMEM;
 }
 
-static const char *coll_xattr(struct ns *ns, const struct node *n, const char *name)
-{
-	(void)ns;
-	return !strcmp(name, "user.qlik.error") ? n->errmsg : NULL;
-}
-
 static const char *me_xattr(struct ns *ns, const struct node *n, const char *name)
 {
-	(void)ns;
 	if (!strcmp(name, "user.qlik.error"))
-		return n->errmsg;
+		return node_xattr_error(ns, n, name);
 	if (!strcmp(name, "user.qlik.id"))
 		return n->id;
 	return !strcmp(name, "user.qlik.type") ? "user" : NULL;
@@ -299,7 +292,7 @@ const struct ns_kind ns_coll_kind = {
 	.name = "collection",
 	.listed = collection_listed,
 	.lookup_missing = coll_lookup_missing,
-	.xattr = coll_xattr,
+	.xattr = node_xattr_error, /* (no resource: no id or type) */
 	.rmdir = coll_rmdir,
 	.mkdir = coll_mkdir,
 };

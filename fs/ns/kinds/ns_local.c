@@ -319,14 +319,14 @@ void ns_local_note_written(struct ns *ns, const char *relpath)
 	pthread_mutex_unlock(&ns->lock);
 }
 
-/* changes/ and what is below it, as one kind (ns_life.c registers it for
- * R_LOCAL): it runs whole operations itself, from its local directory. */
 /* (changes/ files show 0666: refused writes say EACCES themselves) */
 static void local_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	node_fill_attr(ns, n, true, a);
 }
 
+/* changes/ and what is below it, as one kind (ns_life.c registers it for
+ * R_LOCAL): it runs whole operations itself, from its local directory. */
 const struct ns_kind ns_local_kind = {
 	.name = "local",
 	.fill_attr = local_fill_attr,

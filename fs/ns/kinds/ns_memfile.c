@@ -16,8 +16,6 @@
 #include "ns/core/ns_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <string.h>
 
 #include "ns/core/ns_mut.h"
 
@@ -80,13 +78,6 @@ static int new_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err
 	return rc;
 }
 
-/* A temporary file is no resource: only why its last rename failed. */
-static const char *scratch_xattr(struct ns *ns, const struct node *n, const char *name)
-{
-	(void)ns;
-	return !strcmp(name, "user.qlik.error") ? n->errmsg : NULL;
-}
-
 /* mv of a temporary file, or of a new file not created yet: onto a
  * resource file (its update), to a temporary name, or to a name that
  * creates a resource (ns/core/ns_move.c). */
@@ -106,7 +97,7 @@ const struct ns_kind ns_scratch_kind = {
 	.name = "scratch",
 	.writable = mem_writable,
 	.fill_attr = mem_fill_attr,
-	.xattr = scratch_xattr,
+	.xattr = node_xattr_error, /* (no resource: only why its last rename failed) */
 	.open = mem_open,
 	.truncate = mem_truncate,
 	.unlink = mem_unlink,
