@@ -12,6 +12,7 @@
 #include "ns/core/ns_mut.h"
 #include "ns/core/ns_restore.h"
 #include "ns/kinds/ns_ext.h"
+#include "ns/kinds/ns_reloads.h"
 #include "ns/kinds/ns_trash.h"
 #include "util/inomap.h"
 #include "util/clock.h"
@@ -66,7 +67,6 @@ struct ns *ns_new(const struct ns_opts *o)
 				       view_index_build, trash_keep, trash_done,
 				       restore_create, restore_created, restore_before_update };
 	/* the node kinds, one line each: a node of that role gets the kind */
-	ns->kinds[R_EXT] = &ns_ext_kind; /* api, reports/, .status.json, .errors */
 	ns->kinds[R_LOCAL] = &ns_local_kind; /* changes/ */
 	ns->kinds[R_TRASH] = &ns_trash_kind; /* .trash/ */
 	ns->kinds[R_INDEX] = &ns_index_kind; /* .index.json */
@@ -79,6 +79,13 @@ struct ns *ns_new(const struct ns_opts *o)
 	ns->kinds[R_ME] = &ns_me_kind;           /* me.json */
 	ns->kinds[R_FILE] = &ns_res_kind;        /* a resource's JSON file */
 	ns->kinds[R_RESDIR] = &ns_resdir_kind;   /* a space, data store, data asset */
+	/* kinds with a role of their own, in the order of their root entries */
+	ns_kind_add(ns, &ns_ops_kind);      /* .status.json, .errors */
+	ns_kind_add(ns, &ns_api_kind);      /* api */
+	ns_kind_add(ns, &ns_reports_kind);  /* reports/ */
+	ns_kind_add(ns, &ns_scripts_kind);  /* scripts/ */
+	ns_kind_add(ns, &ns_reloads_kind);  /* reloads/ */
+	ns_kind_add(ns, &ns_appdata_kind);  /* data-model/, lineage/ */
 	if (ns->o.ttl_ms <= 0)
 		ns->o.ttl_ms = 1;
 	pthread_mutex_init(&ns->lock, NULL);

@@ -592,6 +592,59 @@ const struct ns_kind *ns_kind_once(const struct ns *ns, unsigned r)
 	return k;
 }
 
+int ns_kind_add(struct ns *ns, const struct ns_kind *k)
+{
+	for (unsigned r = R_COUNT; r < NS_ROLES; r++)
+		if (!ns->kinds[r]) {
+			ns->kinds[r] = k;
+			return (int)r;
+		}
+	return -ENOSPC;
+}
+
+const struct ns_kind *ns_kind_named(const struct ns *ns, const char *name)
+{
+	for (unsigned r = R_COUNT; r < NS_ROLES; r++)
+		if (ns->kinds[r] && !strcmp(ns->kinds[r]->name, name))
+			return ns->kinds[r];
+	return NULL;
+}
+
+unsigned ns_role_of(const struct ns *ns, const struct ns_kind *k)
+{
+	unsigned r = 0;
+	while (r < NS_ROLES && ns->kinds[r] != k)
+		r++;
+	return r;
+}
+
+void *ns_kstate(const struct ns *ns, const struct ns_kind *k)
+{
+	unsigned r = ns_role_of(ns, k);
+	return r < NS_ROLES ? ns->kstate[r] : NULL;
+}
+
+void ns_kstate_set(struct ns *ns, const struct ns_kind *k, void *state)
+{
+	unsigned r = ns_role_of(ns, k);
+	if (r < NS_ROLES)
+		ns->kstate[r] = state;
+}
+
+struct node *node_new_of(struct ns *ns, struct node *parent, const char *name,
+			 const struct ns_kind *k, bool dir)
+{
+	unsigned r = ns_role_of(ns, k);
+	return r < NS_ROLES ? node_new(ns, parent, name, (enum nrole)r, dir) : NULL;
+}
+
+void node_set_kind(struct ns *ns, struct node *n, const struct ns_kind *k)
+{
+	unsigned r = ns_role_of(ns, k);
+	if (r < NS_ROLES)
+		n->role = (enum nrole)r;
+}
+
 const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino)
 {
 	pthread_mutex_lock(&ns->lock);

@@ -43,9 +43,8 @@ enum nrole {
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
 	R_INDEX,   /* .index.json of a collection (ns_index.c); after R_QVFDIR: made after .qvf/ */
 	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
-	R_EXT,     /* reports/ and the api control file: node->xk says which (ns_ext.h) */
 	R_TRASH,   /* .trash/ and what is in it, shown from the state directory (ns_trash.c) */
-	R_COUNT
+	R_COUNT    /* the roles from here on are given at start-up (ns_kind_add) */
 };
 
 /* What a node keeps of its own content: a memory file's (R_SCRATCH, R_NEW,
@@ -155,7 +154,7 @@ struct node {
 	unsigned walk_id;
 	unsigned dirty_handles; /* open handles holding unsent writes */
 	unsigned char walk_ops;
-	unsigned char xk;         /* R_EXT: enum xkind (ns_ext.h) */
+	unsigned char xk;         /* a kind's own sub-kind (api, reports/, scripts/ ...: their enums) */
 
 	bool dir : 1;
 	bool hidden : 1;  /* reached by bare id; not listed */
@@ -201,7 +200,7 @@ struct ns_file {
 	size_t len, cap;
 	cJSON *base;
 	char *opened_as; /* resource files opened for writing: the entry name then */
-	/* a kind's handle with state of its own (R_EXT's, ns_ext.h; R_QVF's
+	/* a kind's handle with state of its own (api's, a script's ...; R_QVF's
 	 * pinned export), else NULL: the kind's read and release take it */
 	void *ext;
 	const struct ns_kind *kind; /* the node's kind at open (its read, write, release) */
@@ -214,13 +213,16 @@ struct ns_file {
 struct listing; /* ns_coll.c: a listing as fetched */
 
 /*
- * A node kind: the operations the dispatcher (ns/) calls for the nodes whose
- * n->kind points at it, instead of doing its own work.  An operation left NULL
- * is the dispatcher's default.  Kind files (ns/kinds/) define their tables;
- * ns_new registers each for the role its nodes have (ns->kinds[role]), and
- * node_new gives a node its role's kind.  The dispatcher never names a kind's
- * functions.  Locks: as the ext_* hooks of ns_ext.h (read, write, release and
- * opened without ns->lock; the rest with it).
+ * A node kind: the operations the dispatcher (ns/) calls for the nodes of
+ * the kind, instead of doing its own work.  An operation left NULL is the
+ * dispatcher's default.  Kind files (ns/kinds/) define their tables; ns_new
+ * registers each, one line per kind: for a built-in role (ns->kinds[role]:
+ * collections, resources, .qvf ...) or for a role of its own past R_COUNT
+ * (ns_kind_add: api, reports/, scripts/, reloads/ ...), and a node has the
+ * kind of its role (KIND; node_new, node_new_of).  A kind's state on the
+ * namespace hangs off ns->kstate[its role] (ns_kstate), made and freed by
+ * the kind.  The dispatcher never names a kind's functions.  Locks: read,
+ * write, release and opened without ns->lock; the rest with it.
  */
 struct ns_kind {
 	const char *name;
@@ -315,7 +317,11 @@ struct ns_kind {
 	/* (its directories are read-only: create, mkdir, rmdir and rename in
 	 * them are EACCES) */
 };
-#define NS_ROLES R_COUNT
+/* Roles past R_COUNT go to the kinds registered with ns_kind_add, which need
+ * no role of the core's: api, reports/, .status.json and .errors, scripts/,
+ * reloads/, data-model/ and lineage/ (ns_life.c), in the order registered. */
+#define NS_MORE_KINDS 10
+#define NS_ROLES (R_COUNT + NS_MORE_KINDS)
 /* A node's kind: the one registered for its role (a node may change role:
  * a tool's temporary file renamed onto a script becomes one), or NULL. */
 #define KIND(ns, n) ((unsigned)(n)->role < NS_ROLES ? (ns)->kinds[(n)->role] : NULL)
@@ -363,8 +369,8 @@ struct ns {
 	int64_t mount_ms;
 	struct ns_stats stats;
 	size_t mem_bytes; /* held by scratch and new files */
-	struct ns_ext *ext; /* reports/ and api (ns_ext.h); NULL without a state dir */
-	struct ns_ops *ops; /* .status.json and .errors (ns_ops.c) */
+	/* a kind's own state, by role (ns_kstate): made and freed by the kind */
+	void *kstate[NS_ROLES];
 	struct ns_trash *trash; /* the trash (ns_trash.h); NULL: none */
 	struct restore *restore; /* ns_restore.c; NULL: no state dir */
 	struct idmap *idmap;     /* its map (backup id -> restored id), or NULL */
@@ -423,6 +429,24 @@ static inline const struct coll_state *cs_of(const struct node *n)
 const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino);
 /* The kind registered for role r, unless an earlier role has the same one. */
 const struct ns_kind *ns_kind_once(const struct ns *ns, unsigned r);
+/* Registers k for the next role past R_COUNT (ns_new, at start-up): its
+ * nodes are made with node_new_of.  Returns the role, or -ENOSPC. */
+int ns_kind_add(struct ns *ns, const struct ns_kind *k);
+/* The kind registered under name (its table's .name), or NULL: a kind whose
+ * table is in one of its files finds it so from the others, which then
+ * use that file no more than it uses them. */
+const struct ns_kind *ns_kind_named(const struct ns *ns, const char *name);
+/* The role k has (the first, if several), or NS_ROLES when it has none. */
+unsigned ns_role_of(const struct ns *ns, const struct ns_kind *k);
+/* Is n a node of kind k? */
+static inline bool node_is(const struct ns *ns, const struct node *n, const struct ns_kind *k)
+{
+	return n && KIND(ns, n) == k;
+}
+/* k's own state on the namespace (NULL until it sets it; a kind that is
+ * not registered has none and cannot set it: NULL) */
+void *ns_kstate(const struct ns *ns, const struct ns_kind *k);
+void ns_kstate_set(struct ns *ns, const struct ns_kind *k, void *state);
 /* A handle joins / leaves ns->files (ns_open, ns_file_new / ns_release). */
 void ns_file_track(struct ns *ns, struct ns_file *f);
 void ns_file_untrack(struct ns *ns, struct ns_file *f);
@@ -484,6 +508,12 @@ size_t node_kid_pos(const struct node *dir, const char *id);
 bool ns_fresh(struct ns *ns, int64_t t);
 struct node *node_new(struct ns *ns, struct node *parent, const char *name, enum nrole role,
 		      bool dir);
+/* The same for a node of kind k (registered with ns_kind_add); NULL when k
+ * is not registered. */
+struct node *node_new_of(struct ns *ns, struct node *parent, const char *name,
+			 const struct ns_kind *k, bool dir);
+/* n becomes a node of kind k (a temporary file renamed to a report request). */
+void node_set_kind(struct ns *ns, struct node *n, const struct ns_kind *k);
 /* The fixed entries of directory n (its kind's fixed_kids: a space's
  * space.json, apps/ ...), made with it; a collection or a fixed directory
  * made pinned under parent (node_tree.c). */

@@ -52,9 +52,11 @@ struct api_sess {
 	uid_t caller;
 };
 
-int api_open(struct ns *ns, struct node *n, struct ns_file *f)
+static int api_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		    char *err, size_t errn)
 {
-	(void)n;
+	(void)n, (void)err, (void)errn;
+	*size_changed = true;
 	struct api_sess *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -67,12 +69,16 @@ int api_open(struct ns *ns, struct node *n, struct ns_file *f)
 	return 0;
 }
 
-void api_set_caller(struct ns_file *f, uid_t caller)
+/* The glue opened f: with the caller's uid (ns_file_opened). */
+static bool api_opened(struct ns_file *f, uid_t caller)
 {
 	struct api_sess *s = f->ext;
+	if (!s)
+		return false;
 	pthread_mutex_lock(&s->mu);
 	s->caller = caller;
 	pthread_mutex_unlock(&s->mu);
+	return true;
 }
 
 static void forget_answer(struct api_sess *s)
@@ -86,17 +92,20 @@ static void forget_answer(struct api_sess *s)
 	s->len = 0;
 }
 
-void api_release(struct ns_file *f)
+static void api_release(struct ns_file *f)
 {
 	struct api_sess *s = f->ext;
 	forget_answer(s);
 	free(s->doc);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+	f->ext = NULL;
 }
 
-ssize_t api_write(struct ns_file *f, const char *data, size_t size)
+/* a stream: every write appends to the request (offsets are ignored) */
+static ssize_t api_write(struct ns_file *f, const char *data, size_t size, off_t off)
 {
+	(void)off;
 	struct api_sess *s = f->ext;
 	ssize_t rc = (ssize_t)size;
 	pthread_mutex_lock(&s->mu);
@@ -187,8 +196,11 @@ static void perform(struct api_sess *s)
 	s->cursor = 0;
 }
 
-ssize_t api_read(struct ns_file *f, char *buf, size_t size, char *err, size_t errn)
+/* a stream: offsets are ignored */
+static ssize_t api_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
+			size_t errn)
 {
+	(void)off;
 	struct api_sess *s = f->ext;
 	ssize_t n = 0;
 	pthread_mutex_lock(&s->mu);
@@ -210,3 +222,64 @@ ssize_t api_read(struct ns_file *f, char *buf, size_t size, char *err, size_t er
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
+
+/* ---- the kind ---- */
+
+/* api at the root, with a state directory (answers are spooled beside it) */
+static void api_root_kids(struct ns *ns, struct node *root)
+{
+	if (!ns->o.state_dir || node_kid(root, API_NAME))
+		return;
+	struct node *api = node_new_of(ns, root, API_NAME, &ns_api_kind, false);
+	if (api)
+		api->pinned = true;
+}
+
+static void api_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	(void)ns;
+	a->size = n->reported_size = 0;
+}
+
+static bool api_writable(const struct node *n)
+{
+	(void)n;
+	return true;
+}
+
+/* `> api`: nothing to truncate, each open is a new session; a request is
+ * performed at the first read, never at a close */
+static int api_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
+{
+	(void)ns, (void)n, (void)f, (void)size;
+	return 0;
+}
+
+static int api_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)ns, (void)d, (void)n;
+	errmsg_set(err, errn, "the raw-request control file cannot be removed");
+	return -EPERM;
+}
+
+const struct ns_kind ns_api_kind = {
+	.name = "api",
+	.root_kids = api_root_kids,
+	.fresh = ext_fresh_none,
+	.listed = ext_fresh_none,
+	.fill_attr = api_fill_attr,
+	.writable = api_writable,
+	.xattr = ext_xattr_error,
+	.open = api_open,
+	.read = api_read,
+	.write = api_write,
+	.release = api_release,
+	.opened = api_opened,
+	.flush = ext_flush_none,
+	.truncate = api_truncate,
+	.create = ext_no_create,
+	.unlink = api_unlink,
+	.rmdir = ext_no_rmdir,
+	.rename = ext_no_rename,
+	.attrs_need_fetch = ext_attrs_known,
+};

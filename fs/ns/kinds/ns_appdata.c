@@ -12,6 +12,9 @@
  * the next stale ones side by side (ad_prefetch), so ls -l, tar or grep -r
  * cost one request per app and nothing more within the TTL.
  *
+ * A kind of its own (ns_appdata_kind, at the end), its state on the
+ * namespace (struct xadatas, ns_kstate).
+ *
  * Invariants: an xadata is never freed while the namespace lives; one
  * fetch per file at a time (busy, waiters on ns->cv, bounded).  An X_ADDIR
  * node's coll_root is the apps collection, its sname "metadata" or
@@ -46,6 +49,20 @@ struct xadata { /* (in x->adata under "<kind>:<app id>": the map keeps the key) 
 	bool busy;
 };
 
+/* The kind's state: every xadata, by "<kind>:<app id>" and in a vector
+ * (freed with the namespace), and a walk's readahead. */
+struct xadatas {
+	struct strmap *adata;
+	struct xadata **adall;
+	size_t nadall, capadall;
+	struct ext_ra ra;
+};
+
+static struct xadatas *ad_state(const struct ns *ns)
+{
+	return ns_kstate(ns, &ns_appdata_kind);
+}
+
 static enum appdata_kind kind_of(const struct node *n)
 {
 	return n->sname && !strcmp(n->sname, "lineage") ? APPDATA_LINEAGE : APPDATA_METADATA;
@@ -53,9 +70,9 @@ static enum appdata_kind kind_of(const struct node *n)
 
 static struct xadata *ad_get(struct ns *ns, enum appdata_kind k, const char *app)
 {
-	struct ns_ext *x = ns->ext;
+	struct xadatas *x = ad_state(ns);
 	char key[96];
-	if (!app || snprintf(key, sizeof(key), "%s:%s", appdata_name(k), app) >= (int)sizeof(key))
+	if (!x || !app || snprintf(key, sizeof(key), "%s:%s", appdata_name(k), app) >= (int)sizeof(key))
 		return NULL;
 	struct xadata *a = strmap_get(x->adata, key);
 	if (a)
@@ -83,38 +100,47 @@ static struct xadata *ad_of(struct ns *ns, const struct node *n)
 	return n->xk == X_ADFILE ? ad_get(ns, kind_of(n), n->id) : NULL;
 }
 
-void ad_free_all(struct ns_ext *x)
+static void ad_free_all(struct ns *ns)
 {
+	struct xadatas *x = ad_state(ns);
+	if (!x)
+		return;
 	for (size_t i = 0; i < x->nadall; i++) {
 		cache_blob_unref(x->adall[i]->b);
 		free(x->adall[i]);
 	}
 	free(x->adall);
-	x->adall = NULL;
-	x->nadall = x->capadall = 0;
+	strmap_free(x->adata);
+	free(x);
+	ns_kstate_set(ns, &ns_appdata_kind, NULL);
 }
 
-void ad_drop_caches(struct ns_ext *x)
+static void ad_drop_caches(struct ns *ns)
 {
-	for (size_t i = 0; i < x->nadall; i++)
+	struct xadatas *x = ad_state(ns);
+	for (size_t i = 0; x && i < x->nadall; i++)
 		x->adall[i]->at = 0;
 }
 
-void ad_note_changed(struct ns *ns, const char *app)
+/* apps changed behind the mount's back: their documents are fetched again
+ * at next use */
+static void ad_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t n)
 {
 	char key[96];
 	struct xadata *a;
-	for (int k = APPDATA_METADATA; k <= APPDATA_LINEAGE; k++)
-		if (snprintf(key, sizeof(key), "%s:%s", appdata_name((enum appdata_kind)k), app) <
-			    (int)sizeof(key) &&
-		    (a = strmap_get(ns->ext->adata, key)))
-			a->at = 0; /* (only those seen: nothing is made here) */
+	struct xadatas *x = ad_state(ns);
+	for (size_t i = 0; x && kind == RK_APP && i < n; i++)
+		for (int k = APPDATA_METADATA; k <= APPDATA_LINEAGE; k++)
+			if (snprintf(key, sizeof(key), "%s:%s",
+				     appdata_name((enum appdata_kind)k), ids[i]) < (int)sizeof(key) &&
+			    (a = strmap_get(x->adata, key)))
+				a->at = 0; /* (only those seen: nothing is made here) */
 }
 
 static void add_dir(struct ns *ns, struct node *root, struct node *apps, const char *name,
 		    const char *kind)
 {
-	struct node *d = node_new(ns, root, name, R_EXT, true);
+	struct node *d = node_new_of(ns, root, name, &ns_appdata_kind, true);
 	if (!d)
 		return;
 	d->pinned = true;
@@ -124,11 +150,17 @@ static void add_dir(struct ns *ns, struct node *root, struct node *apps, const c
 	d->by_id = strmap_new();
 }
 
-void ad_add_root(struct ns *ns, struct node *root)
+static void ad_add_root(struct ns *ns, struct node *root)
 {
 	struct node *apps = node_kid(root, "apps");
-	if (!apps || apps->role != R_COLL || ns->o.no_scripts)
+	if (!apps || apps->role != R_COLL || ns->o.no_scripts || ad_state(ns))
 		return;
+	struct xadatas *x = calloc(1, sizeof(*x));
+	if (!x || !(x->adata = strmap_new())) {
+		free(x);
+		return;
+	}
+	ns_kstate_set(ns, &ns_appdata_kind, x);
 	add_dir(ns, root, apps, AD_DIR_MODEL, "metadata");
 	add_dir(ns, root, apps, AD_DIR_LINEAGE, "lineage");
 }
@@ -249,7 +281,7 @@ static void ad_one(void *arg, size_t i)
 /* A walk's readahead (ns_ext.c ext_readahead): fetches first's file and up
  * to max - 1 other stale files of d (in its apps/ order from first's app on,
  * then those before), AD_PARALLEL side by side, the lock dropped meanwhile. */
-void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
+static void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 {
 	struct node *apps = d->coll_root;
 	struct ad_item *v = calloc(max ? max : 1, sizeof(*v));
@@ -314,7 +346,7 @@ static int ad_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 	return 0;
 }
 
-size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
+static size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 {
 	struct node *apps = d->coll_root;
 	if (!dir)
@@ -331,13 +363,13 @@ size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 	return 0;
 }
 
-struct node *ad_lookup_lazy(struct ns *ns, struct node *d, const char *name)
+static struct node *ad_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 {
 	struct node *k = node_kid(d->coll_root, name), *n;
 	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden ||
 	    ((n = strmap_get(d->by_id, k->id)) && !n->gone))
 		return NULL;
-	if (!(n = node_new(ns, d, k->name, R_EXT, false)))
+	if (!(n = node_new_of(ns, d, k->name, &ns_appdata_kind, false)))
 		return NULL;
 	n->xk = X_ADFILE;
 	n->id = strdup(k->id);
@@ -349,24 +381,31 @@ struct node *ad_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 	return n;
 }
 
-int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+static int ad_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	return d->xk == X_ADDIR ? ad_sync(ns, d, err, errn) : 0; /* a walk fetches ahead */
+	int rc = d->xk == X_ADDIR ? ad_sync(ns, d, err, errn) : 0; /* a walk fetches ahead */
+	return rc ? rc : ext_still_there(d);
 }
 
-int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn)
+static bool ad_attrs_need_fetch(struct ns *ns, struct node *n);
+
+static int ad_fresh_node(struct ns *ns, struct node *n, char *err, size_t errn)
 {
+	struct xadatas *x = ad_state(ns);
+	if (n->xk == X_ADFILE && x)
+		ext_readahead(ns, &x->ra, n, ad_attrs_need_fetch(ns, n), ad_prefetch);
 	struct xadata *a = ad_of(ns, n);
-	return a ? ad_fetch(ns, n, a, err, errn) : 0;
+	int rc = a ? ad_fetch(ns, n, a, err, errn) : 0;
+	return rc ? rc : ext_still_there(n);
 }
 
-bool ad_attrs_need_fetch(struct ns *ns, struct node *n)
+static bool ad_attrs_need_fetch(struct ns *ns, struct node *n)
 {
 	struct xadata *a = ad_of(ns, n);
 	return a && !ad_fresh(ns, a);
 }
 
-void ad_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+static void ad_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	struct xadata *x = ad_of(ns, n);
 	if (!x || !x->b)
@@ -375,8 +414,8 @@ void ad_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 	a->mtime_ms = n->mtime_ms = x->mtime_ms;
 }
 
-int ad_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
-	    size_t errn)
+static int ad_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		   char *err, size_t errn)
 {
 	struct xadata *a = ad_of(ns, n);
 	int rc;
@@ -389,3 +428,63 @@ int ad_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed
 	*size_changed = a->len != n->reported_size;
 	return 0;
 }
+
+static const char *ad_xattr(struct ns *ns, const struct node *n, const char *name)
+{
+	(void)ns;
+	if (!strcmp(name, "user.qlik.error"))
+		return n->errmsg;
+	return !strcmp(name, "user.qlik.id") ? n->id : NULL;
+}
+
+static int ad_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)ns, (void)d, (void)n;
+	errmsg_set(err, errn, "an app's data model and lineage are read-only");
+	return -EACCES;
+}
+
+static int ad_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)ns, (void)d, (void)n;
+	errmsg_set(err, errn, "data-model/ and lineage/ cannot be removed");
+	return -EPERM;
+}
+
+/* A document's node the kernel forgot: the document stays with the app
+ * (xadata); the node goes. */
+static bool ad_reclaim(struct ns *ns, struct node *n)
+{
+	(void)ns;
+	if (n->xk != X_ADFILE)
+		return false;
+	struct node *d = n->parent;
+	if (d && d->by_id && n->id && strmap_get(d->by_id, n->id) == n)
+		strmap_del(d->by_id, n->id);
+	return true;
+}
+
+/* data-model/ and lineage/ at the root, and their files */
+const struct ns_kind ns_appdata_kind = {
+	.name = "appdata",
+	.root_kids = ad_add_root,
+	.drop_caches = ad_drop_caches,
+	.free = ad_free_all,
+	.fresh = ad_fresh_node,
+	.listed = ad_listed,
+	.fill_attr = ad_fill_attr,
+	.xattr = ad_xattr,
+	.open = ad_open,
+	.write = ext_no_write,
+	.flush = ext_flush_none,
+	.truncate = ext_no_truncate,
+	.create = ext_no_create,
+	.unlink = ad_unlink,
+	.rmdir = ad_rmdir,
+	.rename = ext_no_rename,
+	.attrs_need_fetch = ad_attrs_need_fetch,
+	.list_lazy = ad_list_lazy,
+	.lookup_lazy = ad_lookup_lazy,
+	.reclaim = ad_reclaim,
+	.note_changed = ad_note_changed,
+};

@@ -17,9 +17,12 @@
  * Also the failure reports of the FUSE boundary (ns_report_failure) and the
  * path of an inode in the mount (ns_path).
  *
- * Locks: the snapshot fields are GUARDED_BY(ns->lock) (the ext hooks run with
- * it held); the errlog has its own lock; ops_read and ops_release take
- * nothing but the errlog's lock.
+ * A kind of its own (ns_ops_kind, below), with its state on the namespace
+ * (ns_kstate).
+ *
+ * Locks: the snapshot fields are GUARDED_BY(ns->lock) (the kind's operations
+ * run with it held); the errlog has its own lock; ops_read and ops_release
+ * take nothing but the errlog's lock.
  */
 #include "ns/kinds/ns_ext.h"
 #include "ns/kinds/ns_ops.h"
@@ -50,9 +53,14 @@ struct ops_handle {
 	size_t len;
 };
 
+static struct ns_ops *ops_state(const struct ns *ns)
+{
+	return ns_kstate(ns, &ns_ops_kind);
+}
+
 static void add_hidden(struct ns *ns, struct node *root, const char *name, enum xkind xk)
 {
-	struct node *n = node_new(ns, NULL, name, R_EXT, false);
+	struct node *n = node_new_of(ns, NULL, name, &ns_ops_kind, false);
 	if (!n)
 		return;
 	n->pinned = n->hidden = true;
@@ -61,33 +69,29 @@ static void add_hidden(struct ns *ns, struct node *root, const char *name, enum 
 		n->gone = true;
 }
 
-void ops_add_root_kids(struct ns *ns, struct node *root)
+static void ops_add_root_kids(struct ns *ns, struct node *root)
 {
-	if (ns->ops)
+	if (ops_state(ns))
 		return;
 	struct ns_ops *o = calloc(1, sizeof(*o));
 	if (!o || !(o->errlog = errlog_new(ERRLOG_MAX))) {
 		free(o);
 		return;
 	}
-	ns->ops = o;
+	ns_kstate_set(ns, &ns_ops_kind, o);
 	add_hidden(ns, root, STATUS_NAME, X_OPSTATUS);
 	add_hidden(ns, root, ERRORS_NAME, X_ERRORS);
 }
 
-void ops_free(struct ns *ns)
+static void ops_free(struct ns *ns)
 {
-	if (!ns->ops)
+	struct ns_ops *o = ops_state(ns);
+	if (!o)
 		return;
-	errlog_free(ns->ops->errlog);
-	free(ns->ops->snap);
-	free(ns->ops);
-	ns->ops = NULL;
-}
-
-bool ops_owns(const struct node *n)
-{
-	return n->role == R_EXT && (n->xk == X_OPSTATUS || n->xk == X_ERRORS);
+	errlog_free(o->errlog);
+	free(o->snap);
+	free(o);
+	ns_kstate_set(ns, &ns_ops_kind, NULL);
 }
 
 static void add_time(cJSON *o, const char *key, int64_t ms)
@@ -139,7 +143,8 @@ static char *status_render(struct ns *ns, size_t *len)
 	cJSON_AddNumberToObject(ob, "listings_fetched", (double)ns->stats.listings);
 	cJSON_AddNumberToObject(ob, "objects_fetched", (double)ns->stats.gets);
 	cJSON *er = cJSON_AddObjectToObject(o, "errors");
-	cJSON_AddNumberToObject(er, "count", ns->ops ? (double)errlog_count(ns->ops->errlog) : 0);
+	struct ns_ops *os = ops_state(ns);
+	cJSON_AddNumberToObject(er, "count", os ? (double)errlog_count(os->errlog) : 0);
 	cJSON_AddStringToObject(er, "file", ERRORS_NAME);
 	char *txt = rc ? NULL : cJSON_Print(o);
 	cJSON_Delete(o);
@@ -150,35 +155,38 @@ static char *status_render(struct ns *ns, size_t *len)
 	return txt;
 }
 
-/* A new snapshot into ns->ops (ns->lock held).  Returns 0 or -ENOMEM (the
+/* A new snapshot into the state (ns->lock held).  Returns 0 or -ENOMEM (the
  * old one is kept). */
 static int status_snap(struct ns *ns)
 {
+	struct ns_ops *o = ops_state(ns);
 	size_t len = 0;
 	char *txt = status_render(ns, &len);
 	if (!txt)
 		return -ENOMEM;
-	free(ns->ops->snap);
-	ns->ops->snap = txt;
-	ns->ops->snaplen = len;
+	free(o->snap);
+	o->snap = txt;
+	o->snaplen = len;
 	return 0;
 }
 
-void ops_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+static void ops_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	a->attr_ttl_ms = 1; /* content that changes by itself: the kernel asks again */
 	a->mtime_ms = a->ctime_ms = ns_wall_ms();
 	a->mode = (a->mode & ~0777u) | (0444 & ~ns->o.umask);
 	if (n->xk == X_ERRORS) {
-		a->size = n->reported_size = errlog_size(ns->ops->errlog);
+		a->size = n->reported_size = errlog_size(ops_state(ns)->errlog);
 		return;
 	}
 	status_snap(ns);
-	a->size = n->reported_size = ns->ops->snaplen;
+	a->size = n->reported_size = ops_state(ns)->snaplen;
 }
 
-int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed)
+static int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		    char *err, size_t errn)
 {
+	(void)err, (void)errn;
 	if (f->writable)
 		return -EACCES;
 	struct ops_handle *h = calloc(1, sizeof(*h));
@@ -187,7 +195,7 @@ int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_change
 	h->h.kind = (enum xkind)n->xk;
 	h->ns = ns;
 	if (n->xk == X_OPSTATUS) {
-		struct ns_ops *o = ns->ops;
+		struct ns_ops *o = ops_state(ns);
 		status_snap(ns); /* on OOM the old one is read */
 		if (!o->snap) {
 			free(h);
@@ -205,11 +213,13 @@ int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_change
 	return 0;
 }
 
-ssize_t ops_read(struct ns_file *f, char *buf, size_t size, off_t off)
+static ssize_t ops_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
+			size_t errn)
 {
+	(void)err, (void)errn;
 	struct ops_handle *h = f->ext;
 	if (h->h.kind == X_ERRORS)
-		return errlog_read(h->ns->ops->errlog, buf, size, off);
+		return errlog_read(ops_state(h->ns)->errlog, buf, size, off);
 	if ((uint64_t)off >= h->len)
 		return 0;
 	size_t n = h->len - (size_t)off;
@@ -219,12 +229,42 @@ ssize_t ops_read(struct ns_file *f, char *buf, size_t size, off_t off)
 	return (ssize_t)n;
 }
 
-void ops_release(struct ns_file *f)
+static void ops_release(struct ns_file *f)
 {
 	struct ops_handle *h = f->ext;
 	free(h->buf);
 	free(h);
+	f->ext = NULL;
 }
+
+static int ops_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	(void)ns, (void)d, (void)n;
+	errmsg_set(err, errn, "the operations files cannot be removed");
+	return -EPERM;
+}
+
+/* .status.json and .errors: hidden files at the root, read-only. */
+const struct ns_kind ns_ops_kind = {
+	.name = "ops",
+	.root_kids = ops_add_root_kids,
+	.free = ops_free,
+	.fresh = ext_fresh_none,
+	.listed = ext_fresh_none,
+	.fill_attr = ops_fill_attr,
+	.xattr = ext_xattr_error,
+	.open = ops_open,
+	.read = ops_read,
+	.write = ext_no_write,
+	.release = ops_release,
+	.flush = ext_flush_none,
+	.truncate = ext_no_truncate,
+	.create = ext_no_create,
+	.unlink = ops_unlink,
+	.rmdir = ext_no_rmdir,
+	.rename = ext_no_rename,
+	.attrs_need_fetch = ext_attrs_known,
+};
 
 /* ---- paths and failure reports (ns.h) ---- */
 
@@ -271,6 +311,7 @@ void ns_report_failure(struct ns *ns, const char *op, uint64_t ino, const char *
 	ns_path(ns, ino, name, path, sizeof(path));
 	const char *why = err && err[0] ? err : "failed";
 	log_warn("%s %s: %s (%s)", op, path[0] ? path : ".", why, strerror(e));
-	if (is_change(op) && ns->ops)
-		errlog_add(ns->ops->errlog, op, path, e, err && err[0] ? err : NULL);
+	struct ns_ops *o = ops_state(ns);
+	if (is_change(op) && o)
+		errlog_add(o->errlog, op, path, e, err && err[0] ? err : NULL);
 }

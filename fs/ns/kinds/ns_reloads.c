@@ -35,7 +35,7 @@
  * Locks: ns->lock held on entry except in rl_read, rl_write, rl_release;
  * dropped around every request.
  */
-#include "ns/kinds/ns_ext.h"
+#include "ns/kinds/ns_reloads.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -48,7 +48,6 @@
 #include "actions/reloads_reg.h"
 #include "client/errmap.h"
 #include "ns/core/ns_mut.h"
-#include "ns/kinds/ns_reloads.h"
 #include "util/clock.h"
 #include "util/jsonfmt.h"
 #include "util/names.h"
@@ -99,7 +98,7 @@ struct xrl_handle {
 
 static struct xreloads *RL(struct ns *ns)
 {
-	return ns->ext ? ns->ext->rl : NULL;
+	return ns_kstate(ns, rl_kind(ns));
 }
 
 struct node *rl_setup(struct ns *ns, struct node *root)
@@ -109,8 +108,10 @@ struct node *rl_setup(struct ns *ns, struct node *root)
 		free(r);
 		return NULL;
 	}
-	struct node *d = node_new(ns, root, RELOADS_DIR, R_EXT, true);
-	struct node *nw = d ? node_new(ns, d, "new", R_EXT, false) : NULL;
+	if (RL(ns))
+		return NULL;
+	struct node *d = node_new_of(ns, root, RELOADS_DIR, rl_kind(ns), true);
+	struct node *nw = d ? node_new_of(ns, d, "new", rl_kind(ns), false) : NULL;
 	if (!d || !nw) {
 		strmap_free(r->by_id);
 		free(r);
@@ -120,13 +121,13 @@ struct node *rl_setup(struct ns *ns, struct node *root)
 	d->xk = X_RELOADS;
 	nw->xk = X_RLNEW;
 	r->dir = d;
-	ns->ext->rl = r;
+	ns_kstate_set(ns, rl_kind(ns), r);
 	return d;
 }
 
-void rl_free(struct ns_ext *x)
+void rl_free(struct ns *ns)
 {
-	struct xreloads *r = x->rl;
+	struct xreloads *r = RL(ns);
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
@@ -137,17 +138,18 @@ void rl_free(struct ns_ext *x)
 	free(r->all);
 	strmap_free(r->by_id);
 	free(r);
-	x->rl = NULL;
+	ns_kstate_set(ns, rl_kind(ns), NULL);
 }
 
-void rl_drop_caches(struct ns_ext *x)
+void rl_drop_caches(struct ns *ns)
 {
-	if (!x->rl)
+	struct xreloads *r = RL(ns);
+	if (!r)
 		return;
-	x->rl->list_at = 0;
-	for (size_t i = 0; i < x->rl->n; i++)
-		if (!reloads_final(x->rl->all[i]->status))
-			x->rl->all[i]->at = 0;
+	r->list_at = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (!reloads_final(r->all[i]->status))
+			r->all[i]->at = 0;
 }
 
 static struct xreload *rl_of(struct ns *ns, const struct node *n)
@@ -157,10 +159,10 @@ static struct xreload *rl_of(struct ns *ns, const struct node *n)
 	return r && mine && n->id ? strmap_get(r->by_id, n->id) : NULL;
 }
 
-static struct node *kid(struct ns *ns, struct node *d, const char *name, enum xkind k,
+static struct node *kid(struct ns *ns, struct node *d, const char *name, enum rlkind k,
 			const char *id)
 {
-	struct node *n = node_new(ns, d, name, R_EXT, false);
+	struct node *n = node_new_of(ns, d, name, rl_kind(ns), false);
 	if (n) {
 		n->pinned = true;
 		n->xk = k;
@@ -174,7 +176,7 @@ static struct node *kid(struct ns *ns, struct node *d, const char *name, enum xk
 static struct node *dir_new(struct ns *ns, struct node *d, const char *id, int64_t created_ms,
 			    struct node **jn, struct node **ln)
 {
-	struct node *n = node_new(ns, d, id, R_EXT, true);
+	struct node *n = node_new_of(ns, d, id, rl_kind(ns), true);
 	if (!n)
 		return NULL;
 	n->pinned = true;

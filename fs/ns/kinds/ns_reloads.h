@@ -9,7 +9,31 @@
 
 #include "ns/kinds/ns_ext.h"
 
+#define RELOADS_DIR "reloads"
 #define RL_BYAPP "by-app"
+
+/* The kind (its table in ns_reloads_app.c; ns_reloads.c finds it by name),
+ * a role of its own; its nodes' xk: */
+extern const struct ns_kind ns_reloads_kind;
+#define RELOADS_KIND "reloads"
+static inline const struct ns_kind *rl_kind(const struct ns *ns)
+{
+	return ns_kind_named(ns, RELOADS_KIND);
+}
+enum rlkind {
+	X_RELOADS = 1, /* reloads/ */
+	X_RLNEW,       /* reloads/new: a write starts a reload */
+	X_RELOAD,      /* <reloadId>/ (id: the reload's id, for it and its files) */
+	X_RLJSON,      /* reload.json */
+	X_RLLOG,       /* log */
+	X_RLWAIT,      /* wait: a read blocks until the reload ends */
+	X_RLCANCEL,    /* cancel: a write cancels it */
+	X_RLBYAPP,     /* by-app/, hidden: reached by name */
+	X_RLAPP,       /* <app> (<app id>)/: one per app of apps/ (id: the app's id) */
+};
+
+/* The kind's state on the namespace (ns_kstate): every reload seen. */
+struct xreloads;
 
 struct xreload; /* one reload's state, shared by every directory showing it */
 
@@ -32,7 +56,22 @@ void rl_take_listed(struct ns *ns, struct xreload *x, cJSON *e);
 /* A time field of a Reload in ms since the epoch (0: absent). */
 int64_t rl_time_of(const cJSON *o, const char *k);
 
-/* ns_reloads_app.c defines rl_add_root and rl_listed (ns_ext.h): they call
- * the two above, and add by-app/ (calls go one way: app -> reloads). */
+/* the kind's operations on reloads/ and a reload's directory and files */
+void rl_free(struct ns *ns);
+void rl_drop_caches(struct ns *ns);
+int rl_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+void rl_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int rl_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	    size_t errn);
+ssize_t rl_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err, size_t errn);
+ssize_t rl_write(struct ns_file *f, const char *data, size_t size, off_t off);
+void rl_release(struct ns_file *f);
+int rl_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+int rl_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+int rl_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+const char *rl_xattr(struct ns *ns, const struct node *n, const char *name);
+
+/* ns_reloads_app.c holds the kind's table, with the entry points that cover
+ * both files (its root_kids and listed): calls go one way, app -> reloads. */
 
 #endif

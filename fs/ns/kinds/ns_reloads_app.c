@@ -41,12 +41,12 @@
 
 #define RLA_MAX 1000 /* reloads listed per app: the newest, 10 pages */
 
-void rl_add_root(struct ns *ns, struct node *root)
+static void rl_add_root(struct ns *ns, struct node *root)
 {
 	struct node *apps = node_kid(root, "apps"), *reloads = rl_setup(ns, root);
 	if (!reloads || !apps || apps->role != R_COLL)
 		return;
-	struct node *b = node_new(ns, NULL, RL_BYAPP, R_EXT, true);
+	struct node *b = node_new_of(ns, NULL, RL_BYAPP, &ns_reloads_kind, true);
 	if (!b)
 		return;
 	b->pinned = b->hidden = true;
@@ -85,7 +85,7 @@ static struct node *app_dir(struct ns *ns, struct node *d, const struct node *k)
 		if (node_attach(ns, d, n, name) < 0)
 			return NULL;
 	} else if (!n || n->gone) {
-		if (node_kid(d, name) || !(n = node_new(ns, d, name, R_EXT, true)))
+		if (node_kid(d, name) || !(n = node_new_of(ns, d, name, &ns_reloads_kind, true)))
 			return NULL;
 		n->xk = X_RLAPP;
 		n->id = strdup(k->id);
@@ -171,9 +171,73 @@ static int app_list(struct ns *ns, struct node *d, char *err, size_t errn)
 	return 0;
 }
 
-int rl_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+static int rl_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	if (d->xk == X_RLBYAPP)
-		return byapp_sync(ns, d, err, errn);
-	return d->xk == X_RLAPP ? app_list(ns, d, err, errn) : rl_listed_own(ns, d, err, errn);
+	int rc = d->xk == X_RLBYAPP ? byapp_sync(ns, d, err, errn)
+		 : d->xk == X_RLAPP ? app_list(ns, d, err, errn)
+				    : rl_listed_own(ns, d, err, errn);
+	return rc ? rc : ext_still_there(d);
 }
+
+/* ---- the kind: reloads/ and what is in it (ns_reloads.c), by-app/ (here) ---- */
+
+static int rk_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	int rc = rl_fresh(ns, n, err, errn);
+	return rc ? rc : ext_still_there(n);
+}
+
+static bool rk_writable(const struct node *n)
+{
+	return n->xk == X_RLNEW || n->xk == X_RLCANCEL;
+}
+
+static const char *rk_xattr(struct ns *ns, const struct node *n, const char *name)
+{
+	return !strcmp(name, "user.qlik.error") ? n->errmsg : rl_xattr(ns, n, name);
+}
+
+static void rk_release(struct ns_file *f)
+{
+	rl_release(f);
+	f->ext = NULL;
+}
+
+/* streams: the answer of a write to new, the end of a reload (wait) */
+static bool rk_opened(struct ns_file *f, uid_t caller)
+{
+	(void)caller;
+	const struct xhandle *h = f->ext;
+	return h && (h->kind == X_RLNEW || h->kind == X_RLWAIT);
+}
+
+/* `> reloads/new`: each open is a new request */
+static int rk_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
+{
+	(void)ns, (void)f, (void)size;
+	return n->xk == X_RLNEW || n->xk == X_RLCANCEL ? 0 : -EACCES;
+}
+
+const struct ns_kind ns_reloads_kind = {
+	.name = RELOADS_KIND,
+	.root_kids = rl_add_root,
+	.drop_caches = rl_drop_caches,
+	.free = rl_free,
+	.fresh = rk_fresh,
+	.listed = rl_listed,
+	.fill_attr = rl_fill_attr,
+	.writable = rk_writable,
+	.xattr = rk_xattr,
+	.open = rl_open,
+	.read = rl_read,
+	.write = rl_write,
+	.release = rk_release,
+	.opened = rk_opened,
+	.flush = rl_flush,
+	.truncate = rk_truncate,
+	.create = ext_no_create,
+	.unlink = rl_unlink,
+	.rmdir = rl_rmdir,
+	.rename = ext_no_rename,
+	.attrs_need_fetch = ext_attrs_known,
+};

@@ -94,7 +94,7 @@ static bool final_state(const char *s)
 
 struct xrep *rep_of(struct ns *ns, const struct node *n)
 {
-	return ns->ext && n->id ? strmap_get(ns->ext->reps, n->id) : NULL;
+	return rep_state(ns) && n->id ? strmap_get(rep_state(ns)->reps, n->id) : NULL;
 }
 
 static void xout_free(struct xout *o)
@@ -106,7 +106,7 @@ static void xout_free(struct xout *o)
 	free(o);
 }
 
-void rep_free_all(struct ns_ext *x)
+void rep_free_all(struct xreports *x)
 {
 	for (size_t i = 0; i < x->nall; i++) {
 		struct xrep *r = x->all[i];
@@ -121,7 +121,7 @@ void rep_free_all(struct ns_ext *x)
 	x->nall = x->capall = 0;
 }
 
-void rep_drop_caches(struct ns_ext *x)
+void rep_drop_caches(struct xreports *x)
 {
 	for (size_t i = 0; i < x->nall; i++)
 		x->all[i]->st_at = x->all[i]->out_at = 0;
@@ -130,8 +130,8 @@ void rep_drop_caches(struct ns_ext *x)
 /* <rdir>/<id>[/<sub>] into buf; false when it does not fit. */
 static bool rep_path(const struct ns *ns, const char *id, const char *sub, char *buf, size_t n)
 {
-	int r = sub ? snprintf(buf, n, "%s/%s/%s", ns->ext->rdir, id, sub)
-		    : snprintf(buf, n, "%s/%s", ns->ext->rdir, id);
+	const char *rdir = rep_state(ns)->rdir;
+	int r = sub ? snprintf(buf, n, "%s/%s/%s", rdir, id, sub) : snprintf(buf, n, "%s/%s", rdir, id);
 	return r > 0 && (size_t)r < n;
 }
 
@@ -140,7 +140,7 @@ static bool rep_path(const struct ns *ns, const char *id, const char *sub, char 
 static struct node *kid_new(struct ns *ns, struct node *parent, const char *name, bool dir,
 			    enum xkind k, const char *id)
 {
-	struct node *n = node_new(ns, parent, name, R_EXT, dir);
+	struct node *n = node_new_of(ns, parent, name, rep_kind(ns), dir);
 	if (!n)
 		return NULL;
 	n->xk = k;
@@ -150,7 +150,7 @@ static struct node *kid_new(struct ns *ns, struct node *parent, const char *name
 	return n;
 }
 
-static int rep_new(struct ns_ext *x, const char *id, const char *otype, struct xrep **out)
+static int rep_new(struct xreports *x, const char *id, const char *otype, struct xrep **out)
 {
 	if (x->nall == x->capall) {
 		size_t cap = x->capall ? x->capall * 2 : 16;
@@ -179,7 +179,7 @@ static int rep_new(struct ns_ext *x, const char *id, const char *otype, struct x
 struct node *rep_dir_add(struct ns *ns, const char *id, const char *name, const char *otype,
 			 int64_t created_ms)
 {
-	struct ns_ext *x = ns->ext;
+	struct xreports *x = rep_state(ns);
 	struct node *top = ns_node(ns, NS_ROOT_INO);
 	struct node *reports = top ? node_kid(top, REPORTS_DIR) : NULL;
 	struct xrep *r = strmap_get(x->reps, id);
@@ -190,7 +190,7 @@ struct node *rep_dir_add(struct ns *ns, const char *id, const char *name, const 
 	if (!reports || names_with_id(name ? name : "", id, "", entry, sizeof(entry)) < 0 ||
 	    node_kid(reports, entry) || rep_new(x, id, otype, &r))
 		return NULL;
-	struct node *d = node_new(ns, reports, entry, R_EXT, true);
+	struct node *d = node_new_of(ns, reports, entry, rep_kind(ns), true);
 	if (!d) {
 		strmap_del(x->reps, id);
 		r->forgotten = true;
@@ -225,7 +225,7 @@ static int reg_open(const char *state_dir, struct reports_reg **out, char *err, 
  * creates and forgets keep it current). */
 int rep_registry(struct ns *ns, char *err, size_t errn)
 {
-	struct ns_ext *x = ns->ext;
+	struct xreports *x = rep_state(ns);
 	struct reports_reg *reg = NULL;
 	struct report_entry *v = NULL;
 	size_t n = 0;
@@ -527,7 +527,7 @@ static int out_fetch(struct ns *ns, struct xrep *r, struct xout *o, char *err, s
 	o->busy = true;
 	pthread_mutex_unlock(&ns->lock);
 	uint64_t size = 0;
-	int rc = statedir_mkdir(ns->ext->rdir, sub);
+	int rc = statedir_mkdir(rep_state(ns)->rdir, sub);
 	int fd = rc ? -1 : open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (!rc && fd < 0)
 		rc = -errno;
@@ -759,7 +759,7 @@ static bool rep_busy(const struct xrep *r)
 int rep_forget(struct ns *ns, struct node *dir, char *err, size_t errn)
 {
 	struct xrep *r = rep_of(ns, dir);
-	struct ns_ext *x = ns->ext;
+	struct xreports *x = rep_state(ns);
 	char path[4096], id[REPORTS_ID_MAX + 1];
 	if (!r)
 		return -ENOENT;

@@ -51,7 +51,7 @@ int rep_create(struct ns *ns, struct node *d, const char *name, struct node **ou
 	if (!is_request_name(name)) {
 		n = mut_scratch_new(ns, d, name);
 	} else {
-		n = node_new(ns, d, name, R_EXT, false);
+		n = node_new_of(ns, d, name, &ns_reports_kind, false);
 		if (n) {
 			n->xk = X_NEW;
 			n->mtime_ms = n->ctime_ms = ns_wall_ms();
@@ -117,7 +117,7 @@ static void save_request(const char *rdir, const char *id, const cJSON *doc)
 /* Sends the request n holds.  Lock held; dropped during the POST. */
 static int send_request(struct ns *ns, struct node *n, char *err, size_t errn)
 {
-	struct ns_ext *x = ns->ext;
+	struct xreports *x = rep_state(ns);
 	cJSON *doc = NULL;
 	char *id = NULL, *otype = NULL;
 	int rc = rep_registry(ns, err, errn);
@@ -196,8 +196,9 @@ int rep_flush(struct ns *ns, struct node *n, char *err, size_t errn)
 int rep_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
 	       const char *newname, char *err, size_t errn)
 {
-	bool mem = n->role == R_SCRATCH || (n->role == R_EXT && n->xk == X_NEW && !n->id);
-	bool t_mem = t && (t->role == R_SCRATCH || (t->role == R_EXT && t->xk == X_NEW && !t->id));
+	bool mine = node_is(ns, n, &ns_reports_kind), t_mine = node_is(ns, t, &ns_reports_kind);
+	bool mem = n->role == R_SCRATCH || (mine && n->xk == X_NEW && !n->id);
+	bool t_mem = t && (t->role == R_SCRATCH || (t_mine && t->xk == X_NEW && !t->id));
 	(void)d;
 	if (!mem || (t && !t_mem)) {
 		errmsg_set(err, errn, "a report cannot be renamed, nor replaced by renaming onto it");
@@ -214,8 +215,185 @@ int rep_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 		n->xk = 0;
 		return 0;
 	}
-	n->role = R_EXT;
+	node_set_kind(ns, n, &ns_reports_kind);
 	n->xk = X_NEW;
 	n->mem_dirty = true;
 	return rep_flush(ns, n, err, errn); /* a file renamed here is a request: sent now */
 }
+
+/* ---- the kind: reports/ and what is in it ---- */
+
+/* reports/ at the root, with its state, when there is a state directory */
+static void rk_root_kids(struct ns *ns, struct node *root)
+{
+	if (!ns->o.state_dir || rep_state(ns))
+		return;
+	struct xreports *x = calloc(1, sizeof(*x));
+	if (!x || !(x->reps = strmap_new()) ||
+	    asprintf(&x->rdir, "%s/%s", ns->o.state_dir, REPORTS_DIR) < 0) {
+		if (x)
+			strmap_free(x->reps);
+		free(x);
+		return;
+	}
+	ns_kstate_set(ns, &ns_reports_kind, x);
+	struct node *rep = node_new_of(ns, root, REPORTS_DIR, &ns_reports_kind, true);
+	if (rep) {
+		rep->pinned = true;
+		rep->xk = X_REPORTS;
+	}
+}
+
+static void rk_free(struct ns *ns)
+{
+	struct xreports *x = rep_state(ns);
+	if (!x)
+		return;
+	rep_free_all(x);
+	strmap_free(x->reps);
+	free(x->rdir);
+	free(x);
+	ns_kstate_set(ns, &ns_reports_kind, NULL);
+}
+
+static void rk_drop_caches(struct ns *ns)
+{
+	if (rep_state(ns))
+		rep_drop_caches(rep_state(ns));
+}
+
+static int rk_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+{
+	int rc = rep_listed(ns, d, err, errn);
+	return rc ? rc : ext_still_there(d);
+}
+
+static int rk_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	int rc = rep_fresh(ns, n, err, errn);
+	return rc ? rc : ext_still_there(n);
+}
+
+static bool rk_writable(const struct node *n)
+{
+	return n->xk == X_NEW;
+}
+
+static const char *rk_xattr(struct ns *ns, const struct node *n, const char *name)
+{
+	(void)ns;
+	if (!strcmp(name, "user.qlik.error"))
+		return n->errmsg;
+	if (n->xk == X_REPORTS || n->xk == X_NEW)
+		return NULL;
+	if (!strcmp(name, "user.qlik.id"))
+		return n->id;
+	if (!strcmp(name, "user.qlik.type"))
+		return n->xk == X_REPORT ? "report" : n->xk == X_OUTPUT ? "report-output" : NULL;
+	return NULL;
+}
+
+static ssize_t rk_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
+		       size_t errn)
+{
+	(void)err, (void)errn;
+	return rep_read(f, buf, size, off);
+}
+
+static void rk_release(struct ns_file *f)
+{
+	rep_release(f);
+	f->ext = NULL;
+}
+
+static int rk_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+{
+	(void)f;
+	return n->xk == X_NEW ? rep_flush(ns, n, err, errn) : 0;
+}
+
+static int rk_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
+{
+	(void)f;
+	return n->xk == X_NEW ? rep_truncate(ns, n, size) : -EACCES;
+}
+
+static int rk_create(struct ns *ns, struct node *d, const char *name, struct node **out,
+		     char *err, size_t errn)
+{
+	if (d->xk == X_REPORTS)
+		return rep_create(ns, d, name, out, err, errn);
+	return ext_no_create(ns, d, name, out, err, errn);
+}
+
+static int rk_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	switch (n->xk) {
+	case X_NEW:
+		mut_mem_node_remove(ns, n);
+		return 0;
+	case X_STATUS:
+	case X_REQUEST:
+	case X_OUTPUT:
+		/* these go with their report (rmdir of its directory forgets it);
+		 * removing one alone is accepted and changes nothing, so that
+		 * rm -r of the report's directory works */
+		ns_inval_entry(ns, d, n->name);
+		return 0;
+	default:
+		errmsg_set(err, errn, "this file cannot be removed");
+		return -EPERM;
+	}
+}
+
+static int rk_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	switch (n->xk) {
+	case X_REPORT:
+		return rep_forget(ns, n, err, errn);
+	case X_OUTDIR:
+		/* goes with its report, as above: rm -r works */
+		ns_inval_entry(ns, d, n->name);
+		return 0;
+	default:
+		errmsg_set(err, errn, "reports/ cannot be removed (rmdir a report's directory "
+				      "to forget that report)");
+		return -EPERM;
+	}
+}
+
+/* Within reports/: a request file's rename (rep_rename).  A request moved
+ * into another kind's directory (scripts/) is that kind's to judge. */
+static int rk_rename(struct ns *ns, struct node *n, struct node *t, struct node *d,
+		     struct node *nd, const char *newname, char *err, size_t errn)
+{
+	if (d == nd && node_is(ns, d, &ns_reports_kind) && d->xk == X_REPORTS)
+		return rep_rename(ns, n, t, d, nd, newname, err, errn);
+	const struct ns_kind *k = KIND(ns, nd);
+	if (d != nd && k && k != &ns_reports_kind && k->rename)
+		return k->rename(ns, n, t, d, nd, newname, err, errn);
+	return ext_no_rename(ns, n, t, d, nd, newname, err, errn);
+}
+
+const struct ns_kind ns_reports_kind = {
+	.name = REPORTS_KIND,
+	.root_kids = rk_root_kids,
+	.drop_caches = rk_drop_caches,
+	.free = rk_free,
+	.fresh = rk_fresh,
+	.listed = rk_listed,
+	.fill_attr = rep_fill_attr,
+	.writable = rk_writable,
+	.xattr = rk_xattr,
+	.open = rep_open,
+	.read = rk_read,
+	.write = ext_no_write,
+	.release = rk_release,
+	.flush = rk_flush,
+	.truncate = rk_truncate,
+	.create = rk_create,
+	.unlink = rk_unlink,
+	.rmdir = rk_rmdir,
+	.rename = rk_rename,
+	.attrs_need_fetch = ext_attrs_known,
+};

@@ -61,9 +61,9 @@
 
 struct xscript *xs_get(struct ns *ns, const char *app)
 {
-	struct ns_ext *x = ns->ext;
-	struct xscript *s = app ? strmap_get(x->scripts, app) : NULL;
-	if (s || !app || strlen(app) > SCRIPTS_ID_MAX)
+	struct xscripts *x = scr_state(ns);
+	struct xscript *s = x && app ? strmap_get(x->scripts, app) : NULL;
+	if (s || !x || !app || strlen(app) > SCRIPTS_ID_MAX)
 		return s;
 	if (x->nsall == x->capsall) {
 		size_t cap = x->capsall ? x->capsall * 2 : 64;
@@ -86,10 +86,10 @@ struct xscript *xs_get(struct ns *ns, const char *app)
 
 struct xscript *scr_of(struct ns *ns, const struct node *n)
 {
-	return ns->ext && n->id ? strmap_get(ns->ext->scripts, n->id) : NULL;
+	return scr_state(ns) && n->id ? strmap_get(scr_state(ns)->scripts, n->id) : NULL;
 }
 
-void scr_free_all(struct ns_ext *x)
+void scr_free_all(struct xscripts *x)
 {
 	for (size_t i = 0; i < x->nsall; i++) {
 		free(x->sall[i]->text); /* (its history: scr_hist_free, ns_ext.c) */
@@ -101,7 +101,7 @@ void scr_free_all(struct ns_ext *x)
 	x->nsall = x->capsall = 0;
 }
 
-void scr_drop_caches(struct ns_ext *x)
+void scr_drop_caches(struct xscripts *x)
 {
 	for (size_t i = 0; i < x->nsall; i++)
 		x->sall[i]->at = 0;
@@ -116,7 +116,7 @@ static void xs_inval(struct ns *ns, struct xscript *s)
 
 void scr_note_changed(struct ns *ns, const char *app)
 {
-	struct xscript *s = strmap_get(ns->ext->scripts, app);
+	struct xscript *s = scr_state(ns) ? strmap_get(scr_state(ns)->scripts, app) : NULL;
 	if (s) {
 		s->at = 0; /* (its history: scr_hist_stale, ns_ext.c) */
 		xs_inval(ns, s);
@@ -125,7 +125,7 @@ void scr_note_changed(struct ns *ns, const char *app)
 
 void scr_forget_node(struct ns *ns, struct node *n)
 {
-	struct xscript *s = n->id ? strmap_get(ns->ext->scripts, n->id) : NULL;
+	struct xscript *s = n->id ? scr_of(ns, n) : NULL;
 	for (size_t i = 0; s && i < 4; i++)
 		if (s->nodes[i] == n)
 			s->nodes[i] = NULL;
@@ -285,7 +285,7 @@ bool qvs_name(const char *json_name, char *out, size_t n)
 struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const char *app)
 {
 	struct xscript *s = xs_get(ns, app);
-	struct node *n = s ? node_new(ns, d, name, R_EXT, false) : NULL;
+	struct node *n = s ? node_new_of(ns, d, name, scr_kind(ns), false) : NULL;
 	if (!n)
 		return NULL;
 	n->xk = X_QVS;
@@ -303,17 +303,17 @@ struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const
 void scr_add_dir(struct ns *ns, struct node *parent)
 {
 	struct node *apps = node_kid(parent, "apps");
-	if (!ns->ext || ns->o.no_scripts || !apps || apps->role != R_COLL ||
+	if (!scr_state(ns) || ns->o.no_scripts || !apps || apps->role != R_COLL ||
 	    node_kid(parent, SCRIPTS_DIR))
 		return;
-	struct node *d = node_new(ns, parent, SCRIPTS_DIR, R_EXT, true);
+	struct node *d = node_new_of(ns, parent, SCRIPTS_DIR, scr_kind(ns), true);
 	if (!d)
 		return;
 	d->pinned = true;
 	d->xk = X_SCRDIR;
 	d->coll_root = apps;
 	d->by_id = strmap_new();
-	struct node *h = node_new(ns, NULL, HISTORY_DIR, R_EXT, true);
+	struct node *h = node_new_of(ns, NULL, HISTORY_DIR, scr_kind(ns), true);
 	if (h) {
 		h->pinned = h->hidden = true;
 		h->xk = X_HISTROOT;
@@ -355,7 +355,7 @@ int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 	char q[NAMES_MAX + 8];
 	for (size_t i = d->nkids; i > 0; i--) {
 		struct node *n = d->kidv[i - 1], *k, *o;
-		if (n->role != R_EXT || n->xk != X_QVS)
+		if (!node_is(ns, n, scr_kind(ns)) || n->xk != X_QVS)
 			continue;
 		k = n->id ? strmap_get(apps->by_id, n->id) : NULL;
 		if (!k || k->role != R_FILE || k->gone || !qvs_name(k->name, q, sizeof(q))) {
@@ -394,7 +394,7 @@ static struct node *lazy_app(struct ns *ns, struct node *d, struct node *k, char
 	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden || !qvs_name(k->name, q, qn) ||
 	    ((n = strmap_get(d->by_id, k->id)) && !n->gone) || node_kid(d, q))
 		return NULL;
-	s = strmap_get(ns->ext->scripts, k->id);
+	s = scr_of(ns, k);
 	return s && s->hidden_until > ns_now(ns) ? NULL : k;
 }
 

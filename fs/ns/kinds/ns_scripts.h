@@ -10,6 +10,24 @@
 
 struct xhist;
 
+/* The kind's state (ns_kstate of ns_scripts_kind): every app's script, by
+ * app id and in a vector (freed with the namespace), and a walk's readahead. */
+struct xscripts {
+	struct strmap *scripts; /* app id -> struct xscript */
+	struct xscript **sall;
+	size_t nsall, capsall;
+	struct ext_ra ra;
+};
+#define SCRIPTS_KIND "scripts" /* its table's name (ns_kind_named) */
+static inline const struct ns_kind *scr_kind(const struct ns *ns)
+{
+	return ns_kind_named(ns, SCRIPTS_KIND);
+}
+static inline struct xscripts *scr_state(const struct ns *ns)
+{
+	return ns_kstate(ns, scr_kind(ns));
+}
+
 /* One app's script, shared by every NAME.qvs of that app (the top
  * scripts/ and its space's).  Never freed while the namespace lives. */
 struct xscript {

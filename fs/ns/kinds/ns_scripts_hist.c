@@ -92,7 +92,7 @@ static int root_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 			if (node_attach(ns, d, h, name) < 0)
 				continue;
 		} else if (!h || h->gone) {
-			if (!(h = node_new(ns, d, name, R_EXT, true)))
+			if (!(h = node_new_of(ns, d, name, scr_kind(ns), true)))
 				continue;
 			h->xk = X_HISTDIR;
 			h->id = strdup(q->id);
@@ -205,7 +205,7 @@ static int dir_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 		if (!x->text || (x->node && !x->node->gone && x->node->parent == d))
 			continue;
 		ver_name(d, x, name, sizeof(name));
-		struct node *n = node_new(ns, d, name, R_EXT, false);
+		struct node *n = node_new_of(ns, d, name, scr_kind(ns), false);
 		if (!n)
 			continue;
 		n->xk = X_HISTVER;
@@ -226,7 +226,7 @@ int scr_hist_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 
 static struct xver *ver_of(struct ns *ns, const struct node *n)
 {
-	struct xscript *s = n->id && n->sname ? strmap_get(ns->ext->scripts, n->id) : NULL;
+	struct xscript *s = n->id && n->sname ? scr_of(ns, n) : NULL;
 	return s ? ver_find(s->hist, n->sname) : NULL;
 }
 

@@ -162,7 +162,7 @@ static void become_script(struct ns *ns, struct node *n, struct node *t, struct 
 	node_drop_mem(ns, n);
 	free(n->id);
 	n->id = strdup(s->app);
-	n->role = R_EXT;
+	node_set_kind(ns, n, &ns_scripts_kind);
 	n->xk = X_QVS;
 	n->mem_dirty = false;
 	n->size = s->len;
@@ -179,7 +179,7 @@ static void become_script(struct ns *ns, struct node *n, struct node *t, struct 
 static int rename_onto(struct ns *ns, struct node *n, struct node *t, struct node *d,
 		       const char *newname, char *err, size_t errn)
 {
-	const char *app = t && t->role == R_EXT && t->xk == X_QVS ? t->id
+	const char *app = node_is(ns, t, &ns_scripts_kind) && t->xk == X_QVS ? t->id
 								   : scr_app_for_name(d, newname);
 	struct xscript *s = app ? xs_get(ns, app) : NULL;
 	if (!s) {
@@ -240,7 +240,7 @@ int scr_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 	       const char *newname, char *err, size_t errn)
 {
 	bool to_script = mut_ends_with(newname, ".qvs") && !names_is_scratch(newname);
-	if (d != nd || d->role != R_EXT || d->xk != X_SCRDIR) {
+	if (d != nd || !node_is(ns, d, &ns_scripts_kind) || d->xk != X_SCRDIR) {
 		errmsg_set(err, errn, "scripts stay in their scripts/ directory");
 		return d->xk == X_SCRDIR || nd->xk == X_SCRDIR ? -EXDEV : -EPERM;
 	}
@@ -254,7 +254,7 @@ int scr_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 		node_detach(ns, n);
 		return node_attach(ns, nd, n, newname);
 	}
-	if (n->role == R_EXT && n->xk == X_QVS && !to_script && (!t || t->role == R_SCRATCH))
+	if (node_is(ns, n, &ns_scripts_kind) && n->xk == X_QVS && !to_script && (!t || t->role == R_SCRATCH))
 		return rename_away(ns, n, t, d, newname, err, errn);
 	errmsg_set(err, errn, "scripts are named after their apps: rename the app in apps/");
 	return -EPERM;
@@ -282,3 +282,210 @@ const char *scr_message(struct ns *ns, const struct node *n)
 	struct xscript *s = n->xk == X_QVS ? scr_of(ns, n) : NULL;
 	return s ? s->msg : NULL;
 }
+
+/* ---- the kind: scripts/ (at the root, in each space and @personal) ---- */
+
+static void sk_root_kids(struct ns *ns, struct node *root)
+{
+	if (!scr_state(ns)) {
+		struct xscripts *x = calloc(1, sizeof(*x));
+		if (!x || !(x->scripts = strmap_new())) {
+			free(x);
+			return;
+		}
+		ns_kstate_set(ns, &ns_scripts_kind, x);
+	}
+	scr_add_dir(ns, root);
+	struct node *sp = node_kid(root, "spaces");
+	struct node *pers = sp ? node_kid(sp, "@personal") : NULL;
+	if (pers)
+		scr_add_dir(ns, pers);
+}
+
+static void sk_free(struct ns *ns)
+{
+	struct xscripts *x = scr_state(ns);
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->nsall; i++)
+		scr_hist_free(x->sall[i]);
+	scr_free_all(x);
+	strmap_free(x->scripts);
+	free(x);
+	ns_kstate_set(ns, &ns_scripts_kind, NULL);
+}
+
+static void sk_drop_caches(struct ns *ns)
+{
+	if (scr_state(ns))
+		scr_drop_caches(scr_state(ns));
+}
+
+/* apps changed behind the mount's back: their scripts (and histories) are
+ * fetched again at next use */
+static void sk_note_changed(struct ns *ns, enum rkind kind, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; scr_state(ns) && kind == RK_APP && i < n; i++) {
+		scr_note_changed(ns, ids[i]);
+		struct xscript *s = strmap_get(scr_state(ns)->scripts, ids[i]);
+		if (s && s->hist)
+			scr_hist_stale(s); /* listed again at next use */
+	}
+}
+
+static int sk_listed(struct ns *ns, struct node *d, char *err, size_t errn)
+{
+	int rc = X_IS_HISTORY(d->xk) ? scr_hist_listed(ns, d, err, errn)
+				     : scr_listed(ns, d, err, errn);
+	return rc ? rc : ext_still_there(d);
+}
+
+static bool sk_attrs_need_fetch(struct ns *ns, struct node *n)
+{
+	return n->xk == X_QVS && scr_attrs_need_fetch(ns, n);
+}
+
+static int sk_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
+{
+	if (n->xk == X_QVS && scr_state(ns))
+		ext_readahead(ns, &scr_state(ns)->ra, n, sk_attrs_need_fetch(ns, n), scr_prefetch);
+	int rc = n->xk == X_HISTVER ? scr_hist_fresh(ns, n, err, errn) : scr_fresh(ns, n, err, errn);
+	return rc ? rc : ext_still_there(n);
+}
+
+static void sk_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	if (n->xk == X_HISTVER)
+		scr_hist_fill_attr(ns, n, a);
+	else
+		scr_fill_attr(ns, n, a);
+}
+
+static bool sk_writable(const struct node *n)
+{
+	return n->xk == X_QVS;
+}
+
+static const char *sk_xattr(struct ns *ns, const struct node *n, const char *name)
+{
+	if (!strcmp(name, "user.qlik.error"))
+		return n->errmsg;
+	if (n->xk == X_QVS && !strcmp(name, "user.qlik.message"))
+		return scr_message(ns, n);
+	if (n->xk == X_HISTVER)
+		return scr_hist_xattr(ns, n, name);
+	return !strcmp(name, "user.qlik.id") && (n->xk == X_QVS || n->xk == X_HISTDIR) ? n->id
+										: NULL;
+}
+
+/* user.qlik.message of a load script: the version message of its next save */
+static int sk_setxattr(struct ns *ns, struct node *n, const char *name, const char *value,
+		       size_t size)
+{
+	if (strcmp(name, "user.qlik.message") || n->xk != X_QVS)
+		return -ENOTSUP; /* a version message belongs to a script */
+	return scr_set_message(ns, n, value, size);
+}
+
+static int sk_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		   char *err, size_t errn)
+{
+	if (n->xk == X_HISTVER)
+		return scr_hist_open(ns, n, f, size_changed, err, errn);
+	return scr_open(ns, n, f, size_changed, err, errn);
+}
+
+/* (only a script's handles have state of their own: X_QVS) */
+static ssize_t sk_read(struct ns_file *f, char *buf, size_t size, off_t off, char *err,
+		       size_t errn)
+{
+	(void)err, (void)errn;
+	return scr_read(f, buf, size, off);
+}
+
+static void sk_release(struct ns_file *f)
+{
+	scr_release(f);
+	f->ext = NULL;
+}
+
+static int sk_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn)
+{
+	return n->xk == X_QVS ? scr_flush(ns, n, f, err, errn) : 0;
+}
+
+static int sk_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size)
+{
+	return n->xk == X_QVS ? scr_truncate(ns, n, f, size) : -EACCES;
+}
+
+static int sk_rmdir(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn)
+{
+	if (n->xk == X_SCRDIR) {
+		/* goes with its space: rm -r of a space's directory works */
+		ns_inval_entry(ns, d, n->name);
+		return 0;
+	}
+	return ext_no_rmdir(ns, d, n, err, errn);
+}
+
+static int sk_rename(struct ns *ns, struct node *n, struct node *t, struct node *d,
+		     struct node *nd, const char *newname, char *err, size_t errn)
+{
+	if ((node_is(ns, d, &ns_scripts_kind) && d->xk == X_SCRDIR) ||
+	    (node_is(ns, nd, &ns_scripts_kind) && nd->xk == X_SCRDIR))
+		return scr_rename(ns, n, t, d, nd, newname, err, errn);
+	return ext_no_rename(ns, n, t, d, nd, newname, err, errn);
+}
+
+static size_t sk_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
+{
+	return d->xk == X_SCRDIR ? scr_list_lazy(ns, d, dir) : 0;
+}
+
+static struct node *sk_lookup_lazy(struct ns *ns, struct node *d, const char *name)
+{
+	return d->xk == X_SCRDIR ? scr_lookup_lazy(ns, d, name) : NULL;
+}
+
+/* A script's node the kernel forgot: its content stays with the app
+ * (xscript); the node goes. */
+static bool sk_reclaim(struct ns *ns, struct node *n)
+{
+	if (n->xk != X_QVS)
+		return false;
+	scr_forget_node(ns, n);
+	struct node *d = n->parent;
+	if (d && d->by_id && n->id && strmap_get(d->by_id, n->id) == n)
+		strmap_del(d->by_id, n->id);
+	return true;
+}
+
+const struct ns_kind ns_scripts_kind = {
+	.name = SCRIPTS_KIND,
+	.root_kids = sk_root_kids,
+	.space_kids = scr_add_dir,
+	.drop_caches = sk_drop_caches,
+	.free = sk_free,
+	.fresh = sk_fresh,
+	.listed = sk_listed,
+	.fill_attr = sk_fill_attr,
+	.writable = sk_writable,
+	.xattr = sk_xattr,
+	.setxattr = sk_setxattr,
+	.open = sk_open,
+	.read = sk_read,
+	.write = scr_write,
+	.release = sk_release,
+	.flush = sk_flush,
+	.truncate = sk_truncate,
+	.create = scr_create,
+	.unlink = scr_unlink,
+	.rmdir = sk_rmdir,
+	.rename = sk_rename,
+	.attrs_need_fetch = sk_attrs_need_fetch,
+	.list_lazy = sk_list_lazy,
+	.lookup_lazy = sk_lookup_lazy,
+	.reclaim = sk_reclaim,
+	.note_changed = sk_note_changed,
+};
