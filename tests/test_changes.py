@@ -13,7 +13,7 @@ import pytest
 
 from conftest import Mount, Sim, wait_for
 
-TYPES = ("spaces", "users", "apps", "data-files", "data-stores")
+TYPES = ("spaces", "apps", "data-files", "data-stores", "users")
 EMPTY = '{\n  "data": {\n    "created": [],\n    "updated": [],\n    "deleted": []\n  }\n}\n'
 
 

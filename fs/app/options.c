@@ -412,7 +412,7 @@ int options_numbers(const struct options *o, struct mount_numbers *n)
 		return -EINVAL;
 	if (o->changes_types && changes_parse_types(o->changes_types, &n->changes.types))
 		return bad_opt("changes_types", o->changes_types,
-			       "a ':'-separated list of spaces, users, apps, data-files, data-stores");
+			       "a ':'-separated list of spaces, apps, data-files, data-stores, users");
 	if (o->umask) {
 		char *end;
 		unsigned long m = strtoul(o->umask, &end, 8);
@@ -526,7 +526,7 @@ void options_usage(const char *prog)
 	       "  -o changes_full_scan=N apps, data files, data stores: a complete scan (deletions)\n"
 	       "                         every Nth poll (default 10; 0 never; 1 every poll)\n"
 	       "  -o changes_types=LIST  types polled, ':'-separated (default\n"
-	       "                         spaces:users:apps:data-files:data-stores)\n"
+	       "                         spaces:apps:data-files:data-stores:users)\n"
 	       "  -o log_file=PATH       append the log to PATH (reopened on SIGHUP); default:\n"
 	       "                         standard error with -f (journald priorities under\n"
 	       "                         systemd), else syslog, else STATE_DIR/qlikfs.log\n"

@@ -4,6 +4,12 @@
  * files in the state directory, and the polling thread.  The decisions are
  * made by the pure functions of changes_core.c.
  *
+ * The types are the rows of the resource table with a poll_name, polled in
+ * the table's order (enum rkind); what a poll of each asks (path, fixed
+ * query, sort, early stop) is its row's (the sorts: fs/res/restab.c).  Per-type
+ * arrays are indexed by enum rkind; a row without a poll_name is skipped
+ * everywhere: never watched, no state file, no status entry.
+ *
  * Per type and poll (docs/SEMANTICS.md "Changes"):
  *   1. list the type (sorted newest first where supported; a complete scan
  *      on bootstrap, for unsorted types, and every full_scan_every-th poll);
@@ -21,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,22 +48,8 @@
 #define STATE_MAX (512u << 20)
 #define MAX_CONFIRMS 1000 /* deletion checks per poll and type; the rest wait */
 
-/* The kinds polled, in CHG_* order; what a poll of each asks (path, fixed
- * query, sort, early stop) is the kind's row of the resource table.  Spaces
- * and users cannot be sorted by update time (docs/QLIK-API.md sections 7.1,
- * 7.5): they are scanned whole, in creation order, which keeps the cursors
- * stable while records are renamed.  Items sort by -updatedAt, data files by
- * -modifiedDate; data stores by -lastModifiedTime (unconfirmed: a 400 or a
- * listing out of order falls back to a scan). */
-static const enum rkind polled[CHG_NTYPES] = {
-	[CHG_SPACES] = RK_SPACE, [CHG_USERS] = RK_USER, [CHG_APPS] = RK_APP,
-	[CHG_DATAFILES] = RK_DATAFILE, [CHG_DATASTORES] = RK_DATASTORE,
-};
-
-static const struct rtype *ctype(unsigned t)
-{
-	return restab_get(polled[t]);
-}
+/* Bit k of a type mask is kind k: the mask has room for every kind. */
+_Static_assert(RK_COUNT <= sizeof(unsigned) * CHAR_BIT, "a type mask holds every kind");
 
 struct tstatus {
 	int64_t polled_ms;  /* tenant time of the last poll */
@@ -73,9 +66,10 @@ struct changes {
 	char *cdir;  /* <state_dir>/changes */
 	char *sdir;  /* <state_dir>/changes-state */
 	pthread_mutex_t poll_lock;
-	struct chg_state st[CHG_NTYPES]; /* GUARDED_BY(poll_lock) */
-	struct tstatus status[CHG_NTYPES]; /* GUARDED_BY(poll_lock) */
-	bool sort_ok[CHG_NTYPES];       /* GUARDED_BY(poll_lock) */
+	/* by enum rkind; an unpolled kind's entries stay zero */
+	struct chg_state st[RK_COUNT];   /* GUARDED_BY(poll_lock) */
+	struct tstatus status[RK_COUNT]; /* GUARDED_BY(poll_lock) */
+	bool sort_ok[RK_COUNT];         /* GUARDED_BY(poll_lock) */
 	unsigned long polls;            /* GUARDED_BY(poll_lock) */
 	int stop;                       /* atomic */
 	int pipe[2];
@@ -98,14 +92,29 @@ static bool stopping(struct changes *ch)
 	return __atomic_load_n(&ch->stop, __ATOMIC_RELAXED) != 0;
 }
 
-static bool watched(const struct changes *ch, enum chg_type t)
+/* Is kind k polled at all (its row names a poll_name)? */
+static bool polled(enum rkind k)
 {
-	return ch->o.types & (1u << t);
+	return restab_get(k)->poll_name != NULL;
 }
 
-const char *changes_type_name(enum chg_type t)
+static bool watched(const struct changes *ch, enum rkind k)
 {
-	return t < CHG_NTYPES ? ctype(t)->poll_name : NULL;
+	return (ch->o.types & (1u << k)) && polled(k);
+}
+
+unsigned changes_all_types(void)
+{
+	unsigned m = 0;
+	for (int k = 0; k < RK_COUNT; k++)
+		if (polled(k))
+			m |= 1u << k;
+	return m;
+}
+
+const char *changes_type_name(enum rkind kind)
+{
+	return (unsigned)kind < RK_COUNT ? restab_get(kind)->poll_name : NULL;
 }
 
 int changes_parse_types(const char *list, unsigned *mask)
@@ -117,11 +126,13 @@ int changes_parse_types(const char *list, unsigned *mask)
 	while (*p) {
 		size_t len = strcspn(p, ",:");
 		bool found = false;
-		for (int t = 0; t < CHG_NTYPES; t++)
-			if (strlen(ctype(t)->poll_name) == len && !strncmp(ctype(t)->poll_name, p, len)) {
-				m |= 1u << t;
+		for (int k = 0; k < RK_COUNT; k++) {
+			const char *name = restab_get(k)->poll_name;
+			if (name && strlen(name) == len && !strncmp(name, p, len)) {
+				m |= 1u << k;
 				found = true;
 			}
+		}
 		if (!found)
 			return -EINVAL;
 		p += len;
@@ -136,11 +147,11 @@ int changes_parse_types(const char *list, unsigned *mask)
 
 /* ---- state files ---- */
 
-static void load_state(struct changes *ch, enum chg_type t)
+static void load_state(struct changes *ch, enum rkind t)
 {
 	char name[64], *txt = NULL;
 	size_t len;
-	snprintf(name, sizeof(name), "%s.json", ctype(t)->poll_name);
+	snprintf(name, sizeof(name), "%s.json", restab_get(t)->poll_name);
 	int rc = statedir_read(ch->sdir, name, STATE_MAX, &txt, &len);
 	if (rc == 0)
 		rc = chg_state_load(&ch->st[t], txt);
@@ -170,14 +181,14 @@ static void load_poll_count(struct changes *ch)
 	free(txt);
 }
 
-static int save_state(struct changes *ch, enum chg_type t)
+static int save_state(struct changes *ch, enum rkind t)
 {
 	char name[64];
 	size_t len;
 	char *txt = chg_state_dump(&ch->st[t], &len);
 	if (!txt)
 		return -ENOMEM;
-	snprintf(name, sizeof(name), "%s.json", ctype(t)->poll_name);
+	snprintf(name, sizeof(name), "%s.json", restab_get(t)->poll_name);
 	int rc = statedir_write_atomic(ch->sdir, name, txt, len);
 	free(txt);
 	return rc;
@@ -293,7 +304,7 @@ static void result_ids(const struct rtype *rt, const struct chg_result *r, const
 
 /* Writes the result files; returns 0 or -errno (nothing committed then).
  * *spool receives the spool file's name ("" when the result was empty). */
-static int write_result(struct changes *ch, enum chg_type t, const struct chg_result *r,
+static int write_result(struct changes *ch, enum rkind t, const struct chg_result *r,
 			int64_t poll_ms, char *spool, size_t spooln, int64_t *spool_ms)
 {
 	const struct changes_opts *o = &ch->o;
@@ -309,7 +320,7 @@ static int write_result(struct changes *ch, enum chg_type t, const struct chg_re
 		     (o->deleted && cJSON_GetArraySize(r->deleted));
 	if (shown) {
 		rc = chg_spool_name(poll_ms, ch->st[t].last_spool_ms, spool, spooln, spool_ms);
-		if (!rc && snprintf(dir, sizeof(dir), "%s/%s", ch->cdir, ctype(t)->poll_name) >=
+		if (!rc && snprintf(dir, sizeof(dir), "%s/%s", ch->cdir, restab_get(t)->poll_name) >=
 				   (int)sizeof(dir))
 			rc = -ENAMETOOLONG;
 		if (!rc)
@@ -317,32 +328,32 @@ static int write_result(struct changes *ch, enum chg_type t, const struct chg_re
 		if (rc)
 			spool[0] = '\0';
 	}
-	snprintf(name, sizeof(name), "%s.json", ctype(t)->poll_name);
+	snprintf(name, sizeof(name), "%s.json", restab_get(t)->poll_name);
 	if (!rc)
 		rc = statedir_write_atomic(ch->cdir, name, txt, len);
 	free(txt);
 	return rc;
 }
 
-static void notify(struct changes *ch, enum chg_type t, const struct chg_result *r,
+static void notify(struct changes *ch, enum rkind t, const struct chg_result *r,
 		   const char *spool)
 {
 	const struct changes_opts *o = &ch->o;
 	char rel[128];
 	if (o->on_written) {
 		if (spool[0]) {
-			snprintf(rel, sizeof(rel), "%s/%s", ctype(t)->poll_name, spool);
+			snprintf(rel, sizeof(rel), "%s/%s", restab_get(t)->poll_name, spool);
 			o->on_written(o->arg, rel);
 		}
-		snprintf(rel, sizeof(rel), "%s.json", ctype(t)->poll_name);
+		snprintf(rel, sizeof(rel), "%s.json", restab_get(t)->poll_name);
 		o->on_written(o->arg, rel);
 	}
 	if (o->on_changed && r && chg_result_count(r)) {
 		const char **ids;
 		size_t n;
-		result_ids(restab_get(polled[t]), r, &ids, &n);
+		result_ids(restab_get(t), r, &ids, &n);
 		if (n)
-			o->on_changed(o->arg, polled[t], ids, n);
+			o->on_changed(o->arg, t, ids, n);
 		free(ids);
 	}
 }
@@ -351,10 +362,10 @@ static void notify(struct changes *ch, enum chg_type t, const struct chg_result 
  * refuses the sort.  Offset pages (data stores) shift when records go while
  * the walk is between pages, which can skip a record: when the total moved,
  * the listing is walked again (once).  Returns the number of records or -errno. */
-static long list_type(struct changes *ch, enum chg_type t, struct chg_scan *sc, bool boot,
+static long list_type(struct changes *ch, enum rkind t, struct chg_scan *sc, bool boot,
 		      struct qlist_info *info, struct tstatus *ts)
 {
-	const struct rtype *ct = ctype(t);
+	const struct rtype *ct = restab_get(t);
 	bool relisted = false;
 	for (int attempt = 0;; attempt++) {
 		struct walk w = { ch, sc, info, boot, false };
@@ -384,9 +395,9 @@ static long list_type(struct changes *ch, enum chg_type t, struct chg_scan *sc, 
 	}
 }
 
-static int poll_type(struct changes *ch, enum chg_type t)
+static int poll_type(struct changes *ch, enum rkind t)
 {
-	const struct rtype *ct = ctype(t);
+	const struct rtype *ct = restab_get(t);
 	const struct rtype *rt = ct;
 	struct chg_state *st = &ch->st[t];
 	struct tstatus *ts = &ch->status[t];
@@ -482,10 +493,10 @@ static void write_status(struct changes *ch)
 	cJSON_DetachItemViaPointer(o, tys);
 	cJSON_AddNumberToObject(o, "polls", (double)ch->polls);
 	cJSON_AddItemToObject(o, "types", tys); /* after the count, for people reading it */
-	for (int t = 0; t < CHG_NTYPES; t++) {
+	for (int t = 0; t < RK_COUNT; t++) {
 		const struct tstatus *ts = &ch->status[t];
 		cJSON *e;
-		if (!watched(ch, t) || !(e = cJSON_AddObjectToObject(tys, ctype(t)->poll_name)))
+		if (!watched(ch, t) || !(e = cJSON_AddObjectToObject(tys, restab_get(t)->poll_name)))
 			continue;
 		add_time(e, "polled_at", ts->polled_ms);
 		add_time(e, "boundary", ch->st[t].boundary_ms);
@@ -519,12 +530,12 @@ int changes_poll_now(struct changes *ch)
 	int first = 0;
 	pthread_mutex_lock(&ch->poll_lock);
 	struct opstats_op *op = opstats_op_begin("poll", "changes/", 0); /* the status file */
-	for (int t = 0; t < CHG_NTYPES && !stopping(ch); t++) {
+	for (int t = 0; t < RK_COUNT && !stopping(ch); t++) {
 		if (!watched(ch, t))
 			continue;
 		int rc = poll_type(ch, t);
 		if (rc && rc != -ECANCELED && ch->o.on_error)
-			ch->o.on_error(ch->o.arg, ctype(t)->poll_name, rc, ch->status[t].err);
+			ch->o.on_error(ch->o.arg, restab_get(t)->poll_name, rc, ch->status[t].err);
 		if (rc && !first)
 			first = rc;
 	}
@@ -553,10 +564,12 @@ int changes_new(const struct changes_opts *o, struct changes **out, char *err, s
 	ch->o = *o;
 	ch->o.state_dir = NULL;
 	if (!ch->o.types)
-		ch->o.types = CHG_ALL_TYPES;
+		ch->o.types = changes_all_types();
 	ch->pipe[0] = ch->pipe[1] = -1;
 	pthread_mutex_init(&ch->poll_lock, NULL);
-	for (int t = 0; t < CHG_NTYPES; t++) {
+	for (int t = 0; t < RK_COUNT; t++) {
+		if (!polled(t))
+			continue;
 		ch->sort_ok[t] = true;
 		if (chg_state_init(&ch->st[t]))
 			goto fail;
@@ -569,11 +582,11 @@ int changes_new(const struct changes_opts *o, struct changes **out, char *err, s
 		snprintf(err, errn, "cannot create %s: %s", ch->cdir, strerror(-rc));
 		goto fail;
 	}
-	for (int t = 0; t < CHG_NTYPES; t++) {
+	for (int t = 0; t < RK_COUNT; t++) {
 		if (!watched(ch, t))
 			continue;
-		if ((rc = statedir_mkdir(ch->cdir, ctype(t)->poll_name))) {
-			snprintf(err, errn, "cannot create %s/%s: %s", ch->cdir, ctype(t)->poll_name,
+		if ((rc = statedir_mkdir(ch->cdir, restab_get(t)->poll_name))) {
+			snprintf(err, errn, "cannot create %s/%s: %s", ch->cdir, restab_get(t)->poll_name,
 				 strerror(-rc));
 			goto fail;
 		}
@@ -650,8 +663,8 @@ void changes_free(struct changes *ch)
 		}
 		pthread_join(ch->thread, NULL);
 	}
-	for (int t = 0; t < CHG_NTYPES; t++)
-		chg_state_free(&ch->st[t]);
+	for (int t = 0; t < RK_COUNT; t++)
+		chg_state_free(&ch->st[t]); /* an unpolled kind's zeroed state too */
 	if (ch->pipe[0] >= 0) {
 		close(ch->pipe[0]);
 		close(ch->pipe[1]);

@@ -5,7 +5,9 @@
  * For each watched resource type, a poll lists the type's records and
  * reports those created, updated (and deleted) since the previous poll of
  * that type.  The first poll of a type only records the tenant's time and
- * reports nothing.  Results go to the state directory:
+ * reports nothing.  The types are the kinds of the resource table whose row
+ * names a poll_name (res/restab.h), polled in the table's order; bit k of a
+ * type mask is kind k (enum rkind).  Results go to the state directory:
  *
  *   <state_dir>/changes/<type>.json            the latest poll's result
  *   <state_dir>/changes/<type>/<time>.json     one spool file per non-empty
@@ -28,17 +30,6 @@
 #include "client/qclient.h"
 #include "res/restab.h"
 
-/* The watched types, in poll order.  Bit i of a type mask is type i. */
-enum chg_type {
-	CHG_SPACES,
-	CHG_USERS,
-	CHG_APPS,
-	CHG_DATAFILES,
-	CHG_DATASTORES,
-	CHG_NTYPES
-};
-#define CHG_ALL_TYPES ((1u << CHG_NTYPES) - 1)
-
 /* Records stamped this long before the tenant's time of the previous poll
  * are looked at again (and deduplicated): it covers the 1 s precision of
  * the Date header and of item timestamps, and some drift between the
@@ -51,7 +42,7 @@ struct changes_opts {
 	int64_t interval_ms;     /* scheduled polls; 0: only on changes_trigger() */
 	bool created, updated, deleted; /* which lists results show */
 	unsigned full_scan_every; /* sorted types: full id scan (deletions) every Nth poll; 0 never */
-	unsigned types;           /* mask of watched types; 0 = all */
+	unsigned types;           /* mask of watched types (bit k: enum rkind k); 0 = all */
 	int64_t overlap_ms;       /* 0 = CHG_DEFAULT_OVERLAP_MS */
 	int64_t (*realtime_ms)(void); /* used only when the tenant sends no Date; NULL = CLOCK_REALTIME */
 	int64_t (*mono_ms)(void);     /* schedule; NULL = CLOCK_MONOTONIC */
@@ -93,7 +84,11 @@ void changes_free(struct changes *ch);
  * empty list).  The -o option uses ':' since FUSE splits options at commas. */
 int changes_parse_types(const char *list, unsigned *mask);
 
-/* The name of a type ("data-files"): its file and spool directory names. */
-const char *changes_type_name(enum chg_type t);
+/* The mask of every type polled: a bit for each row with a poll_name. */
+unsigned changes_all_types(void);
+
+/* The name of a type ("data-files"): its file and spool directory names,
+ * the row's poll_name.  NULL for a kind that is not polled. */
+const char *changes_type_name(enum rkind kind);
 
 #endif

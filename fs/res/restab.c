@@ -24,6 +24,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.get_path = "/api/v1/spaces",
 		.page_limit = 100,
 		.list_path = "/api/v1/spaces",
+		/* no sort by update time (docs/QLIK-API.md section 7.1): a scan */
 		.poll_name = "spaces", .poll_sort = "+createdAt",
 		.write_path = "/api/v1/spaces", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
 		.creatable = true, .writable = { "name", "description", "ownerId" },
@@ -80,6 +81,8 @@ static const struct rtype rows[RK_COUNT] = {
 		.get_path = "/api/v1/data-stores",
 		.page_limit = 100,
 		.list_path = "/api/v1/data-stores",
+		/* the sort is unconfirmed: a 400 or a listing out of order falls
+		 * back to a scan (changes.c) */
 		.poll_name = "data-stores", .poll_sort = "-lastModifiedTime", .poll_by_update = true,
 		.write_path = "/api/v1/data-stores", .upd = UPD_PATCH_VERSION, .del = DEL_BATCH,
 		.creatable = true, .all_writable = true,
@@ -132,6 +135,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.get_path = "/api/v1/users",
 		.page_limit = 100,
 		.list_path = "/api/v1/users",
+		/* no sort by update time (docs/QLIK-API.md section 7.5): a scan */
 		.poll_name = "users", .poll_sort = "+createdAt",
 		.write_path = "/api/v1/users", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
 		.creatable = true,

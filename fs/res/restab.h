@@ -90,7 +90,12 @@ struct rtype {
 	bool by_connection;
 	/* changes/ (the poller): the kind's file and folder name there (NULL:
 	 * not polled), the sort of a poll, and whether that sort puts the
-	 * latest updates first (an early stop) or is a creation-order scan */
+	 * latest updates first (an early stop) or is a creation-order scan.
+	 * The rows with a poll_name are the types changes/ polls, in the
+	 * enum's order, and the names -o changes_types accepts.  A kind the
+	 * API cannot sort by update time is scanned whole, in creation order
+	 * (+createdAt), which keeps the cursors stable while records are
+	 * renamed */
 	const char *poll_name;
 	const char *poll_sort;
 	bool poll_by_update;

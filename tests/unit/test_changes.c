@@ -374,10 +374,20 @@ static void test_render_and_names(void)
 
 	unsigned m;
 	CHECK_INT(changes_parse_types("apps,users", &m), 0);
-	CHECK_INT(m, (1u << CHG_APPS) | (1u << CHG_USERS));
+	CHECK_INT(m, (1u << RK_APP) | (1u << RK_USER));
 	CHECK_INT(changes_parse_types("apps:data-stores", &m), 0);
+	CHECK_INT(m, (1u << RK_APP) | (1u << RK_DATASTORE));
 	CHECK_INT(changes_parse_types("apps,foo", &m), -EINVAL);
 	CHECK_INT(changes_parse_types("", &m), -EINVAL);
+	/* the types are the resource table's rows with a poll_name */
+	CHECK_INT(changes_parse_types("spaces:users:apps:data-files:data-stores", &m), 0);
+	CHECK_INT(m, changes_all_types());
+	for (int k = 0; k < RK_COUNT; k++)
+		CHECK_INT(!!(changes_all_types() & (1u << k)), restab_get(k)->poll_name != NULL);
+	CHECK_STR(changes_type_name(RK_DATAFILE), "data-files");
+	CHECK(changes_type_name(RK_DATASET) == NULL);
+	CHECK(changes_type_name(RK_COUNT) == NULL);
+	CHECK_INT(changes_parse_types("data-sets", &m), -EINVAL);
 }
 
 /* -------------------------------------------------- against the simulator */
@@ -577,7 +587,7 @@ static int spool_files(struct env *e, const char *type)
 	return n;
 }
 
-static const char *const TYPES[] = { "spaces", "users", "apps", "data-files", "data-stores" };
+static const char *const TYPES[] = { "spaces", "apps", "data-files", "data-stores", "users" };
 
 static void test_bootstrap_then_changes(void)
 {
@@ -700,7 +710,7 @@ static void test_switches(void)
 	struct env e;
 	env_init(&e, &cfg);
 	changes_free(e.ch);
-	e.o.types = 1u << CHG_SPACES;
+	e.o.types = 1u << RK_SPACE;
 	e.o.created = false;
 	env_open(&e);
 	CHECK_INT(changes_poll_now(e.ch), 0);
@@ -841,7 +851,7 @@ static void test_offset_pages_relisted(void)
 	char ids[150][64];
 	env_init(&e, &cfg);
 	changes_free(e.ch);
-	e.o.types = 1u << CHG_DATASTORES;
+	e.o.types = 1u << RK_DATASTORE;
 	e.o.full_scan_every = 0;
 	env_open(&e);
 	CHECK_INT(changes_poll_now(e.ch), 0);
@@ -980,7 +990,7 @@ static void test_skewed_clock(void)
 		struct env e;
 		env_init(&e, &cfg);
 		changes_free(e.ch);
-		e.o.types = (1u << CHG_SPACES) | (1u << CHG_APPS);
+		e.o.types = (1u << RK_SPACE) | (1u << RK_APP);
 		env_open(&e);
 		CHECK_INT(changes_poll_now(e.ch), 0);
 		CHECK_INT(changes_poll_now(e.ch), 0);
@@ -1062,7 +1072,7 @@ static void test_thread(void)
 	env_init(&e, &cfg);
 	changes_free(e.ch);
 	e.o.interval_ms = 0; /* only triggers */
-	e.o.types = 1u << CHG_SPACES;
+	e.o.types = 1u << RK_SPACE;
 	env_open(&e);
 	CHECK_INT(changes_start(e.ch), 0);
 	usleep(100000);
