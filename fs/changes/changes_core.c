@@ -18,6 +18,7 @@
 #include "util/jsonfmt.h"
 #include "client/qclient.h"
 #include "util/qtime.h"
+#include "util/strmap.h"
 
 #define STATE_VERSION 1
 
@@ -107,7 +108,6 @@ uint64_t chg_fingerprint(const cJSON *obj)
 						       "isFavorited", "links" };
 	cJSON *dup = cJSON_Duplicate(obj, 1);
 	char *txt;
-	uint64_t h = 1469598103934665603ULL;
 	if (!dup)
 		return 0;
 	for (size_t i = 0; i < sizeof(volatile_fields) / sizeof(volatile_fields[0]); i++)
@@ -116,8 +116,7 @@ uint64_t chg_fingerprint(const cJSON *obj)
 	cJSON_Delete(dup);
 	if (!txt)
 		return 0;
-	for (const char *p = txt; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	uint64_t h = strmap_hash(txt); /* (FNV-1a) */
 	free(txt);
 	return h ? h : 1;
 }

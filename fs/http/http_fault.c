@@ -21,6 +21,7 @@
 
 #include "util/log.h"
 #include "util/clock.h"
+#include "util/strmap.h"
 #include "util/url.h"
 
 #define SLOTS 4096             /* per-request counters, indexed by a hash of the request */
@@ -65,13 +66,6 @@ static uint64_t mix64(uint64_t z)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
-}
-
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
 }
 
 /* The part of url after the origin. */
@@ -203,7 +197,7 @@ static enum http_fault_kind decide(struct fault_tr *f, const char *key)
 		return HF_NONE;
 	if (c->onfile[0] && access(c->onfile, F_OK) != 0)
 		return HF_NONE;
-	uint64_t h = fnv1a(0xcbf29ce484222325ULL, key);
+	uint64_t h = strmap_hash(key); /* (FNV-1a) */
 	enum http_fault_kind k = HF_NONE;
 
 	pthread_mutex_lock(&f->lock);
@@ -387,7 +381,7 @@ static int fault_perform(struct http_transport *t, const struct http_request *re
 	pthread_mutex_unlock(&f->lock);
 
 	enum http_fault_kind k = decide(f, key);
-	uint64_t r = mix64(f->cfg.seed ^ fnv1a(0, key));
+	uint64_t r = mix64(f->cfg.seed ^ strmap_hash(key));
 	int rc;
 	switch (k) {
 	case HF_503:

@@ -286,7 +286,7 @@ void ns_drop_caches(struct ns *ns)
 		struct node *n = ns->tab[i];
 		if (!n)
 			continue; /* (freed: node_reclaim) */
-		n->listed_at = 0;
+		node_set_listed(n, 0);
 		n->fetched_at = 0;
 		if (!n->gone && n->parent)
 			ns_inval_entry(ns, n->parent, n->name);

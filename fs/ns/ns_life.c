@@ -21,7 +21,7 @@
 static void placed(struct ns *ns, struct node *k)
 {
 	if (k->rt && k->rt->kind == RK_APP)
-		qvf_placed(ns, k); /* ns_actions.c */
+		qvf_placed(ns, k); /* ns_qvf.c */
 }
 
 /* The root's fixed entries: me.json, the tenant-wide collections and the
@@ -53,7 +53,7 @@ static void root_kids(struct ns *ns, struct node *n)
 		const struct rtype *rt = restab_get((enum rkind)j);
 		struct node *c = rt->in_personal ? node_kid(pers, rt->dir) : NULL;
 		if (c)
-			view_setup(ns, c, rt->dir, VF_SPACE, NULL);
+			view_setup(ns, c, rt->dir, NULL);
 	}
 }
 
@@ -65,7 +65,8 @@ struct ns *ns_new(const struct ns_opts *o)
 	ns->o = *o;
 	ns->hooks = (struct ns_hooks){ placed, ns_report_failure,
 				       view_index_build, trash_keep, trash_done,
-				       restore_create, restore_created, restore_before_update };
+				       restore_create, restore_created, restore_before_update,
+				       qvf_attached };
 	/* the node kinds, one line each: a node of that role gets the kind */
 	ns->kinds[R_LOCAL] = &ns_local_kind; /* changes/ */
 	ns->kinds[R_TRASH] = &ns_trash_kind; /* .trash/ */

@@ -17,6 +17,7 @@ static const struct rtype rows[RK_COUNT] = {
 	[RK_SPACE] = {
 		.kind = RK_SPACE, .type = "space", .id_field = "id",
 		.dir = "spaces", .personal_dir = "@personal", .self_file = "space.json",
+		.mkdir_creates = true,
 		.name_fields = { "name" },
 		.created_fields = { "createdAt" },
 		.updated_fields = { "updatedAt" },
@@ -93,7 +94,7 @@ static const struct rtype rows[RK_COUNT] = {
 	[RK_DATAASSET] = {
 		.kind = RK_DATAASSET, .type = "data-asset", .id_field = "id",
 		.dir = "data-assets", .in = true, .in_kind = RK_DATASTORE, .in_field = "dataStoreInfo.id",
-		.self_file = "data-asset.json",
+		.self_file = "data-asset.json", .wide_as_files = true,
 		.name_fields = { "name", "technicalName" },
 		.created_fields = { "createdTime" },
 		.updated_fields = { "lastModifiedTime" },

@@ -77,6 +77,9 @@ struct rtype {
 	enum rkind in_kind;
 	const char *personal_dir;
 	const char *self_file;
+	/* ...except in its tenant-wide collection, which shows it as files (data
+	 * assets: directories only under their store) */
+	bool wide_as_files;
 	/* the tenant-wide listing: GET <list_path>?<list_query>&<list_query2>.
 	 * A listing scoped to a resource (in) puts the scope in list_path's
 	 * `*` segments (scope_store: the first is the store's id, the second
@@ -105,6 +108,10 @@ struct rtype {
 	enum rupd upd;
 	enum rdel del;
 	bool creatable;            /* POST <write_path> creates one */
+	/* a kind shown as directories that mkdir creates (spaces: a name is
+	 * all it needs); the others (data stores, data assets) are created by
+	 * their own file (self_file) written in a directory made for it */
+	bool mkdir_creates;
 	const char *writable[8];   /* top-level fields an update may change; NULL-ended */
 	bool all_writable;         /* every top-level field but `readonly` (data stores family) */
 	const char *readonly[10];  /* never sent, whatever the file says; NULL-ended */

@@ -24,12 +24,6 @@
 
 #include "util/url.h"
 
-const char **res_scope_slot(struct res_scope *sc, enum rkind k)
-{
-	return k == RK_SPACE ? &sc->space_id : k == RK_DATASTORE ? &sc->store_id
-	       : k == RK_DATAASSET ? &sc->asset_id : NULL;
-}
-
 char *res_one_url(struct qclient *qc, const struct rtype *rt, const char *id)
 {
 	struct url_buf *u = url_new(qclient_base(qc));
@@ -503,6 +497,35 @@ static cJSON *space_body(const cJSON *doc, const char *name)
 	return b;
 }
 
+/* A created object's place, from the directory it is written in, unless the
+ * file names it: the resource table's in_field (a data store's spaceId, a
+ * data asset's dataStoreInfo.id, a data set's dataAssetInfo.id) and,
+ * scope_store, the place's own inside it (a data set's asset's store:
+ * dataAssetInfo.dataStoreInfo.id, at the asset row's in_field). */
+static void set_place(cJSON *body, const struct rtype *rt, const struct res_scope *sc)
+{
+	const char *id = rt->in && rt->in_field ? sc->id[rt->in_kind] : NULL;
+	const char *dot = id ? strchr(rt->in_field, '.') : NULL;
+	char top[64];
+	if (!dot) {
+		if (id)
+			set_default_str(body, rt->in_field, id);
+		return;
+	}
+	snprintf(top, sizeof(top), "%.*s", (int)(dot - rt->in_field), rt->in_field);
+	if (cJSON_GetObjectItemCaseSensitive(body, top))
+		return; /* (the file names it) */
+	cJSON *o = cJSON_AddObjectToObject(body, top);
+	cJSON_AddStringToObject(o, dot + 1, id);
+	const struct rtype *in = restab_get(rt->in_kind);
+	const char *up = rt->scope_store && in->in ? sc->id[in->in_kind] : NULL;
+	const char *udot = up && in->in_field ? strchr(in->in_field, '.') : NULL;
+	if (udot) {
+		snprintf(top, sizeof(top), "%.*s", (int)(udot - in->in_field), in->in_field);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(o, top), udot + 1, up);
+	}
+}
+
 static cJSON *app_body(const cJSON *doc, const char *name, const struct res_scope *sc)
 {
 	cJSON *b = cJSON_CreateObject(), *a = cJSON_AddObjectToObject(b, "attributes");
@@ -510,9 +533,9 @@ static cJSON *app_body(const cJSON *doc, const char *name, const struct res_scop
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "description");
 	if (cJSON_IsString(d))
 		cJSON_AddStringToObject(a, "description", d->valuestring);
-	const char *space = json_str(doc, "spaceId");
-	if (!space && sc->space_id && strcmp(sc->space_id, "personal"))
-		space = sc->space_id;
+	const char *space = json_str(doc, "spaceId"), *in = sc->id[RK_SPACE];
+	if (!space && in && strcmp(in, "personal"))
+		space = in;
 	if (space)
 		cJSON_AddStringToObject(a, "spaceId", space);
 	return b;
@@ -561,24 +584,9 @@ int res_create(struct qclient *qc, const struct rtype *rt, const struct res_scop
 		set_default_str(body, "name", name);
 		if (rt->kind == RK_DATASTORE)
 			set_default_str(body, "technicalName", json_str(body, "name"));
-		if (rt->kind == RK_DATASTORE && scope->space_id)
-			set_default_str(body, "spaceId", scope->space_id);
-		if (rt->kind == RK_DATAASSET && scope->store_id &&
-		    !cJSON_GetObjectItemCaseSensitive(body, "dataStoreInfo")) {
-			cJSON *si = cJSON_AddObjectToObject(body, "dataStoreInfo");
-			cJSON_AddStringToObject(si, "id", scope->store_id);
-		}
+		set_place(body, rt, scope);
 		if (rt->kind == RK_DATAASSET || rt->kind == RK_DATASET)
 			set_default_str(body, "technicalName", json_str(body, "name"));
-		if (rt->kind == RK_DATASET && scope->asset_id &&
-		    !cJSON_GetObjectItemCaseSensitive(body, "dataAssetInfo")) {
-			cJSON *ai = cJSON_AddObjectToObject(body, "dataAssetInfo");
-			cJSON_AddStringToObject(ai, "id", scope->asset_id);
-			if (scope->store_id) {
-				cJSON *si = cJSON_AddObjectToObject(ai, "dataStoreInfo");
-				cJSON_AddStringToObject(si, "id", scope->store_id);
-			}
-		}
 		if (rt->kind == RK_USER)
 			set_default_str(body, "status", NULL);
 		break;

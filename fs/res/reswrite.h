@@ -19,15 +19,12 @@
 #include "res/restab.h"
 
 /* Where a new resource goes: the directory it was created in. */
+/* Where a resource is created: by kind, the id of the resource of that kind
+ * it is made in (a space for apps and data stores, "personal" or NULL for
+ * none; a store for data assets; an asset and its store for data sets). */
 struct res_scope {
-	const char *space_id; /* apps, spaces' data files: the space; NULL or "personal" = none */
-	const char *store_id; /* data assets; data sets: the asset's store */
-	const char *asset_id; /* data sets */
+	const char *id[RK_COUNT];
 };
-
-/* The member of sc that holds the id of a resource of kind k (a space, a
- * data store, a data asset), or NULL for another kind. */
-const char **res_scope_slot(struct res_scope *sc, enum rkind k);
 
 /* The URL of GET one resource (apps: the catalogue item).  Malloc'd; NULL on OOM. */
 char *res_one_url(struct qclient *qc, const struct rtype *rt, const char *id);

@@ -27,6 +27,14 @@ uint64_t strmap_hash(const char *s)
 	return h;
 }
 
+uint64_t strmap_hash_n(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
+
 struct strmap *strmap_new(void)
 {
 	struct strmap *m = calloc(1, sizeof(*m));

@@ -16,7 +16,10 @@ void *strmap_get(const struct strmap *m, const char *key);
 int strmap_put(struct strmap *m, const char *key, void *val); /* replaces; 0 or -ENOMEM */
 void *strmap_del(struct strmap *m, const char *key);          /* returns the old value */
 size_t strmap_size(const struct strmap *m);
-/* The hash the map uses: FNV-1a 64 of s (for other tables keyed by name). */
+/* The hash the map uses: FNV-1a 64 of s (for other tables keyed by name,
+ * and for every other FNV-1a of the program but cache/'s, which links
+ * nothing of fs/), and of the n bytes at p. */
 uint64_t strmap_hash(const char *s);
+uint64_t strmap_hash_n(const char *p, size_t n);
 
 #endif

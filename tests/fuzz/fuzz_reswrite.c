@@ -152,7 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* create (apps wait for their catalogue item: too slow to fuzz) */
 	if (rt->kind != RK_APP) {
-		struct res_scope sc = { "space1", "store1", "asset1" };
+		struct res_scope sc = { .id = { [RK_SPACE] = "space1", [RK_DATASTORE] = "store1",
+						[RK_DATAASSET] = "asset1" } };
 		fz_transport_init(&t, resp, nresp);
 		qc = fz_client(&t);
 		FZ_CHECK(qc);

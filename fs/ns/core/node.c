@@ -188,20 +188,8 @@ int node_attach(struct ns *ns, struct node *parent, struct node *n, const char *
 	kids_put(parent, n);
 	n->parent = parent;
 	n->gone = false;
-	struct node *qd = n->twin && n->role == R_FILE && !n->hidden ?
-				  node_kid(parent, QVF_DIR) : NULL;
-	if (qd && qd->role == R_QVFDIR) {
-		/* an app's .qvf follows its file */
-		char tn[512];
-		struct node *t = n->twin;
-		twin_name(nm, tn, sizeof(tn));
-		if (t->parent != qd || t->gone || strcmp(t->name, tn)) {
-			node_detach(ns, t);
-			struct node *o = node_kid(qd, tn);
-			if (!o || o->hidden)
-				node_attach(ns, qd, t, tn);
-		}
-	}
+	if (ns->hooks.attached)
+		ns->hooks.attached(ns, n); /* (an app's export follows its file) */
 	return 0;
 }
 
@@ -275,11 +263,21 @@ static void cs_free(struct coll_state *cs)
 {
 	if (!cs)
 		return;
+	strmap_free(cs->by_id);
 	free(cs->refresh_err);
 	free(cs->conn);
 	free(cs->space_filter);
 	free(cs->view_key);
 	free(cs);
+}
+
+int node_listing_init(struct node *n, struct node *root, bool with_ids)
+{
+	struct coll_state *cs = node_cs(n);
+	if (!cs || (with_ids && !cs->by_id && !(cs->by_id = strmap_new())))
+		return -ENOMEM;
+	cs->coll_root = root;
+	return 0;
 }
 
 static void body_free(struct node_body *b)
@@ -302,12 +300,9 @@ void node_destroy(struct node *n)
 	free(n->name);
 	free(n->id);
 	free(n->store_id);
-	free(n->item_id);
-	free(n->local_dir);
 	free(n->sname);
 	free(n->kidv);
 	free(n->kids);
-	strmap_free(n->by_id);
 	free(n);
 }
 
@@ -362,7 +357,7 @@ void node_lazy_made(struct ns *ns, struct node *n)
 
 size_t node_kid_pos(const struct node *dir, const char *id)
 {
-	const struct node *k = id && dir->by_id ? strmap_get(dir->by_id, id) : NULL;
+	const struct node *k = id && cs_of(dir)->by_id ? strmap_get(cs_of(dir)->by_id, id) : NULL;
 	return k && k->parent == dir && k->idx < dir->nkids && dir->kidv[k->idx] == k ? k->idx : 0;
 }
 
@@ -513,14 +508,6 @@ struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b)
 	return f;
 }
 
-void twin_name(const char *json_name, char *out, size_t n)
-{
-	size_t l = strlen(json_name);
-	if (l > 5 && !strcmp(json_name + l - 5, ".json"))
-		l -= 5;
-	snprintf(out, n, "%.*s.qvf", (int)l, json_name);
-}
-
 /* The attributes every node has, from its own fields; writable: the file's
  * write bits (before the umask).  The dispatcher adds what a kind knows (a
  * memory file's or an upload's size, an export's times: its fill_attr,
@@ -563,10 +550,10 @@ struct node *node_fresh_src(struct node *n)
 	if (n->self)
 		return node_fresh_src(p);
 	if (n->role == R_FOLDER)
-		return n->coll_root;
+		return cs_of(n)->coll_root;
 	if (n->role == R_FILE || n->role == R_RESDIR) {
 		if (p && p->role == R_FOLDER)
-			return p->coll_root;
+			return cs_of(p)->coll_root;
 		return p;
 	}
 	return NULL; /* static dirs and collections: fixed attributes */

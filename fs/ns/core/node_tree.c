@@ -17,7 +17,10 @@ struct node *node_add_coll(struct ns *ns, struct node *parent, const char *name,
 		return NULL;
 	n->pinned = true;
 	n->rt = restab_get(kind);
-	n->by_id = strmap_new();
+	if (node_listing_init(n, NULL, true)) {
+		node_detach(ns, n);
+		return NULL;
+	}
 	n->id = scope ? strdup(scope) : NULL;
 	n->store_id = scope2 ? strdup(scope2) : NULL;
 	const struct ns_kind *kd;
@@ -50,7 +53,7 @@ void node_table_changed(struct ns *ns, enum rkind kind, struct strmap *ids)
 			continue;
 		if (n->role == R_COLL) {
 			if (n->rt && n->rt->kind == kind) {
-				n->listed_at = 0;
+				node_set_listed(n, 0);
 				/* a listing in flight may predate the change: used,
 				 * but not counted fresh (no wait on it here) */
 				n->refresh_outdated = cs_of(n)->listing.running;

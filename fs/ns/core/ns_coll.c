@@ -26,13 +26,12 @@
 #include "util/url.h"
 #include "res/idmap.h"
 
-/* Data assets are directories only under their store (they hold data-sets/);
- * the flat data-assets/ collection shows files. */
+/* A kind with a file of its own inside its directory (the resource table's
+ * self_file) shows as directories, but in a tenant-wide collection that
+ * shows it as files (wide_as_files: the flat data-assets/). */
 bool coll_kids_are_dirs(const struct node *coll)
 {
-	if (coll->rt->kind == RK_DATAASSET)
-		return coll->id != NULL;
-	return coll->rt->kind == RK_SPACE || coll->rt->kind == RK_DATASTORE;
+	return coll->rt->self_file && !(coll->rt->wide_as_files && !coll->id);
 }
 
 static const char *last_segment(const char *path)
@@ -351,7 +350,10 @@ static struct node *folder_for(struct ns *ns, struct node *coll, const char *pat
 				f = node_new(ns, d, enc, R_FOLDER, true);
 				if (!f)
 					return NULL;
-				f->coll_root = coll;
+				if (node_listing_init(f, coll, false)) {
+					node_detach(ns, f);
+					return NULL;
+				}
 				f->rt = coll->rt;
 			}
 			f->mark = ns->gen;
@@ -371,8 +373,8 @@ static void remove_unmarked(struct ns *ns, struct node *dir, struct node *coll)
 		 * are not in any listing: they stay until deleted */
 		bool mem = k->role == R_SCRATCH || k->role == R_NEW;
 		if (!k->pinned && !mem && k->mark != ns->gen) {
-			if (k->id && strmap_get(coll->by_id, k->id) == k)
-				strmap_del(coll->by_id, k->id);
+			if (k->id && strmap_get(cs_of(coll)->by_id, k->id) == k)
+				strmap_del(cs_of(coll)->by_id, k->id);
 			node_detach(ns, k); /* swaps the last kid into i */
 			continue;
 		}
@@ -386,10 +388,7 @@ static void set_child_ids(struct node *coll, struct node *k, const char *id, con
 {
 	free(k->id);
 	k->id = strdup(id);
-	if (coll->rt->kind == RK_APP) {
-		free(k->item_id);
-		k->item_id = json_str(obj, "id") ? strdup(json_str(obj, "id")) : NULL;
-	} else if (coll->rt->kind == RK_DATAASSET) {
+	if (coll->rt->kind == RK_DATAASSET) {
 		const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "dataStoreInfo");
 		free(k->store_id);
 		k->store_id = json_str(st, "id") ? strdup(json_str(st, "id")) : NULL;
@@ -437,7 +436,7 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 		set_child_ids(coll, k, p->id, p->obj);
 		if (dirs)
 			node_fixed_kids(ns, k);
-		strmap_put(coll->by_id, p->id, k);
+		strmap_put(cs_of(coll)->by_id, p->id, k);
 	}
 	free(k->sname);
 	k->sname = strdup(sname);
@@ -447,8 +446,6 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 		own->gone = false;
 	node_set_obj(ns, k, p->obj, NULL);
 	ns->hooks.placed(ns, k);
-	if (k->twin)
-		k->twin->mark = ns->gen;
 }
 
 void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *l)
@@ -492,7 +489,7 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 			cJSON_Delete(obj);
 			continue;
 		}
-		struct node *k = strmap_get(coll->by_id, id);
+		struct node *k = strmap_get(cs_of(coll)->by_id, id);
 		const char *sname = restab_name(rt, obj);
 		if (k && !k->gone && k->sname && sname && !strcmp(k->sname, sname)) {
 			if (rt->kind == RK_DATAFILE)
@@ -501,8 +498,6 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 			set_child_ids(coll, k, id, obj);
 			node_set_obj(ns, k, obj, NULL);
 			ns->hooks.placed(ns, k);
-			if (k->twin)
-				k->twin->mark = ns->gen;
 			cJSON_Delete(obj);
 			continue;
 		}
@@ -590,7 +585,7 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 		return -ENOMEM;
 	if (cs->listing.running)
 		return coll_join_refresh(ns, coll, err, errn);
-	if (ns_fresh(ns, coll->listed_at))
+	if (ns_fresh(ns, cs_of(coll)->listed_at))
 		return 0;
 	struct plan p = {
 		.rt = coll->rt,
@@ -613,7 +608,7 @@ int coll_refresh(struct ns *ns, struct node *coll, char *err, size_t errn)
 		if (p.conn && !cs->conn)
 			cs->conn = strdup(p.conn);
 		coll_apply_listing(ns, coll, &arr);
-		coll->listed_at = coll->refresh_outdated ? 0 : (started ? started : 1);
+		node_set_listed(coll, coll->refresh_outdated ? 0 : (started ? started : 1));
 		if (ns->hooks.listed)
 			ns->hooks.listed(ns, coll, &arr); /* the views' index (ns_view.c) */
 		ns->stats.listings++;

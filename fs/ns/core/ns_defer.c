@@ -79,7 +79,6 @@ int defer_delete(struct ns *ns, struct node *n)
 		ns->capdq = cap;
 	}
 	b->del_due = clock_mono_ms() + ns->o.delete_delay_ms;
-	n->del_pending = true;
 	ns->dq[ns->ndq++] = n;
 	node_detach(ns, n); /* keeps n->parent: a create there takes it back */
 	pthread_cond_broadcast(&ns->defer_cv);
@@ -88,7 +87,6 @@ int defer_delete(struct ns *ns, struct node *n)
 
 static void dq_remove(struct ns *ns, size_t i)
 {
-	ns->dq[i]->del_pending = false;
 	ns->dq[i] = ns->dq[--ns->ndq];
 }
 

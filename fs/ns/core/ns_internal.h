@@ -38,7 +38,7 @@ enum nrole {
 	R_ME,      /* me.json */
 	R_SCRATCH, /* a tool's temporary file: in memory only, never sent */
 	R_NEW,     /* a file being created: POSTed when closed */
-	R_QVF,     /* an app's export, ".qvf/Name (id).qvf" (ns_actions.c) */
+	R_QVF,     /* an app's export, ".qvf/Name (id).qvf" (ns_qvf.c) */
 	R_QVFDIR,  /* the .qvf directory of an apps collection */
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
 	R_INDEX,   /* .index.json of a collection (ns_index.c); after R_QVFDIR: made after .qvf/ */
@@ -78,6 +78,13 @@ struct node_body {
  * (node_cs), freed with the node, read through cs_of (the values of none: 0,
  * NULL, no flight). */
 struct coll_state {
+	/* its kids by resource id (a collection's, scripts/ ...), or NULL */
+	struct strmap *by_id;
+	int64_t listed_at;      /* ns_now() of the listing it shows; 0: stale */
+	/* the collection whose listing fills it (a data-file folder's, .qvf/'s,
+	 * scripts/' and data-model/'s: apps/), or NULL */
+	struct node *coll_root;
+	unsigned refresh_gen;   /* a kind's listings of it: its kids' mark */
 	char *refresh_err;      /* why the last one failed (waiters share it too) */
 	char *conn;             /* a space's data-files/: its DataFiles connection id */
 	/* R_COLL inside a space (its data-stores/): the objects of the tenant-wide
@@ -86,9 +93,9 @@ struct coll_state {
 	char *space_filter;
 	/* A view (docs/SEMANTICS.md "Caching and consistency"): a collection
 	 * scoped to one space, store or asset that is answered from the
-	 * tenant-wide collection `view_of` (the objects whose view_field is
-	 * view_key) while that one is fresh or being listed, else by its own
-	 * request.  view_key NULL with VF_SPACE: the personal space. */
+	 * tenant-wide collection `view_of` (the objects whose in_field, the
+	 * resource table's, is view_key; for the personal space, PERSONAL_KEY)
+	 * while that one is fresh or being listed, else by its own request. */
 	struct node *view_of;
 	char *view_key;
 	/* R_COLL that views are made from: its objects by view key (ns_view.c),
@@ -98,7 +105,6 @@ struct coll_state {
 	unsigned view_misses;
 	struct flight listing;  /* R_COLL, X_RLAPP: the refresh in flight; waiters
 				 * share its outcome */
-	unsigned char view_field; /* enum view_field (ns_view.c) */
 };
 
 /* (Fields are grouped by size and flags are bit fields: a walk of a tenant
@@ -113,8 +119,6 @@ struct node {
 	char *id;               /* resource id; for R_COLL the scope (space/store/asset id, "personal") */
 	char *store_id;         /* data assets (dirs, files, their data-sets/ collection) and
 				 * data sets: the data store they belong to */
-	char *item_id;          /* apps: the catalogue item's id */
-	char *local_dir;        /* R_LOCAL root, .trash: the absolute directory it shows */
 	char *sname;            /* server name the entry name was made from */
 
 	int64_t mtime_ms, ctime_ms;
@@ -128,11 +132,8 @@ struct node {
 	struct node **kidv;
 	struct node *knext; /* next in its parent's kids bucket */
 
-	/* R_COLL */
-	struct strmap *by_id;
-	int64_t listed_at;
-	struct node *coll_root; /* R_FOLDER: the collection whose listing fills it */
-	/* R_COLL, X_RLAPP: its listing's state, else NULL (coll_state above) */
+	/* a directory with a listing (collections, folders, scripts/ ...): its
+	 * state, else NULL (coll_state above; read through cs_of) */
 	struct coll_state *cs;
 
 	/* writes (ns_mut.c) */
@@ -140,15 +141,10 @@ struct node {
 	/* the content it keeps itself, or NULL (node_body above) */
 	struct node_body *body;
 
-	/* apps: the app file <-> its .qvf twin (follows its renames; a listing
-	 * that no longer holds the app removes it) */
-	struct node *twin;
-
 	enum nrole role;
 	unsigned mark;          /* refresh generation that last saw it */
 	uint32_t nkids, capkids; /* directories: kidv's length and room */
 	uint32_t idx;           /* position in parent->kidv */
-	unsigned refresh_gen;   /* an extension directory's listings: its kids' mark */
 	/* walks (node.c): the walk that last visited the node, and by
 	 * which operations (WALK_*) */
 	unsigned walk_id;
@@ -168,16 +164,11 @@ struct node {
 	bool mem_dirty : 1;         /* R_NEW: written since the last attempt to create it */
 	bool busy : 1;              /* a change is in flight (ns->cv waits) */
 	bool sent : 1;              /* R_UPLOAD: uploaded or imported: its content cannot be read back */
-	bool del_pending : 1;       /* R_FILE unlinked, its DELETE waiting */
 	/* R_FOLDER made by mkdir of a backup's resource directory ("Store (OLD)")
 	 * not restored yet, or a directory inside one: it holds what is written
 	 * into it, in memory, until its own JSON (rt's) creates the resource
 	 * (ns_restore.c; rt NULL inside) */
 	bool pending : 1;
-	/* apps: its export was removed through the mount (tar x unlinks, then
-	 * creates with O_EXCL): a lookup does not make it again until the next
-	 * listing places the app (ns_actions.c) */
-	bool no_twin : 1;
 	/* made by a lookup in a lazy directory (ns_kind lookup_lazy): freed
 	 * when the kernel forgets it (its inode evicted), if its kind's
 	 * reclaim agrees (node_reclaim) */
@@ -332,7 +323,7 @@ struct ns_kind {
 		if (((kd) = ns_kind_once((ns), r_)) != NULL)
 
 struct ns_hooks {
-	/* a listing placed or refreshed resource node n (apps: their .qvf twin) */
+	/* a listing placed or refreshed resource node n (apps: their export) */
 	void (*placed)(struct ns *ns, struct node *n);
 	/* a change that failed away from any caller (a delayed delete): logged and
 	 * recorded in .errors (ns_ops.c) */
@@ -355,6 +346,9 @@ struct ns_hooks {
 				const cJSON *now);
 	int (*restore_update)(struct ns *ns, struct node *rn, cJSON *edited,
 			      const cJSON *base, char *err, size_t errn);
+	/* n was attached under a new name or parent (node_attach): what shows
+	 * it elsewhere follows (an app's export, ns_qvf.c) */
+	void (*attached)(struct ns *ns, struct node *n);
 };
 
 struct ns {
@@ -424,6 +418,23 @@ static inline const struct coll_state *cs_of(const struct node *n)
 {
 	return n->cs ? n->cs : &coll_state_none;
 }
+/* n's listing comes from root's (coll_root, may be NULL) and, with_ids, it
+ * keeps its kids by id (by_id): set in its listing state, made now.
+ * -ENOMEM when it cannot be. */
+int node_listing_init(struct node *n, struct node *root, bool with_ids);
+/* n's listing is of `at` (0: stale) */
+static inline void node_set_listed(struct node *n, int64_t at)
+{
+	struct coll_state *cs = at || n->cs ? node_cs(n) : NULL;
+	if (cs)
+		cs->listed_at = at;
+}
+/* The next mark of n's kids (a kind's listing of n), 0 on ENOMEM. */
+static inline unsigned node_next_gen(struct node *n)
+{
+	struct coll_state *cs = node_cs(n);
+	return cs ? ++cs->refresh_gen : 0;
+}
 /* The kind of inode ino when it runs whole operations itself (a kind with
  * lookup_in...), else NULL; takes ns->lock briefly. */
 const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino);
@@ -453,8 +464,6 @@ void ns_file_untrack(struct ns *ns, struct ns_file *f);
 /* The attributes every node has, from its own fields (writable: its write
  * bits before the umask); ns_fill_attr (the dispatcher) adds the kinds'. */
 void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr *a);
-/* The name of an app file's .qvf twin ("X (id).json" -> "X (id).qvf"). */
-void twin_name(const char *json_name, char *out, size_t n);
 /* Kinds that show a directory of the local disk (changes/, .trash/): p's
  * child `name` brought in line with a file whose lstat is st (NULL: absent;
  * not a regular file or directory counts as absent): made with role,
@@ -500,7 +509,7 @@ struct node *node_kid(const struct node *dir, const char *name);
  * it had before it was freed, if any, and joins the ring of view entries;
  * the oldest past o.view_nodes is dropped from the kernel's cache. */
 void node_lazy_made(struct ns *ns, struct node *n);
-/* Where the kid of dir with resource id `id` (dir->by_id) stands in
+/* Where the kid of dir with resource id `id` (cs_of(dir)->by_id) stands in
  * dir->kidv, or 0 when it has none there (a walk's readahead starts there). */
 size_t node_kid_pos(const struct node *dir, const char *id);
 /* Is a listing or fetch made at t fresh?  Within cache_ttl, or for the
@@ -540,12 +549,13 @@ void ns_inval_inode(struct ns *ns, struct node *n);
 void node_drop_mem(struct ns *ns, struct node *n);
 bool node_writable(const struct ns *ns, const struct node *n);
 
-/* ns_actions.c: .qvf files, uploads and imports. */
+/* ns_qvf.c (.qvf files) and ns_upload.c (uploads and imports) */
 extern const struct ns_kind ns_qvf_kind; /* .qvf/ and the exports (R_QVFDIR, R_QVF) */
 extern const struct ns_kind ns_upload_kind; /* files copied in to be sent (R_UPLOAD) */
 /* A listing placed app file `app`: a sent import that holds its export's
  * name gives it up (the export itself gets its node when looked up). */
 void qvf_placed(struct ns *ns, struct node *app);
+void qvf_attached(struct ns *ns, struct node *n);
 int upload_tmpfile(struct ns *ns); /* an unlinked 0600 file in tmp_dir, or -errno */
 
 extern const struct ns_kind ns_index_kind; /* .index.json (ns_index.c) */
@@ -632,12 +642,10 @@ int ns_flight_idle(struct ns *ns, struct flight *f, int64_t deadline, const char
 		   size_t errn);
 
 /* ns_view.c: views of tenant-wide collections. */
-enum view_field { VF_NONE, VF_SPACE, VF_STORE, VF_ASSET };
-/* The view field of a collection inside a resource directory of kind k. */
-enum view_field view_field_in(enum rkind k);
-/* Makes c a view of the root collection `root_name` (lock held). */
-void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
-		const char *key);
+/* Makes c a view of the root collection `root_name`: its objects whose
+ * in_field (the resource table's) is key, or with key NULL the personal
+ * space's (lock held). */
+void view_setup(struct ns *ns, struct node *c, const char *root_name, const char *key);
 /* After `wide` applied the listing arr: indexes its objects by view key. */
 void view_index_build(struct ns *ns, struct node *wide, const struct listing *l);
 void view_index_free(struct view_index *vi);

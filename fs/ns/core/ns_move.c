@@ -28,8 +28,8 @@ const struct ns_kind *ns_kind_claiming(struct ns *ns, struct node *d, const char
 	return NULL;
 }
 
-/* dst takes over src's place as the file of a resource: identity, times,
- * listing mark and .qvf twin (an app's export stays with the app). */
+/* dst takes over src's place as the file of a resource: identity, times and
+ * listing mark (an app's export follows: it is the app id's). */
 static void take_identity(struct node *dst, struct node *src)
 {
 	dst->role = R_FILE;
@@ -41,8 +41,6 @@ static void take_identity(struct node *dst, struct node *src)
 	dst->id = src->id ? strdup(src->id) : NULL;
 	free(dst->store_id);
 	dst->store_id = src->store_id ? strdup(src->store_id) : NULL;
-	free(dst->item_id);
-	dst->item_id = src->item_id ? strdup(src->item_id) : NULL;
 	free(dst->sname);
 	dst->sname = src->sname ? strdup(src->sname) : NULL;
 	dst->mark = src->mark;
@@ -50,10 +48,6 @@ static void take_identity(struct node *dst, struct node *src)
 	dst->mtime_ms = src->mtime_ms;
 	dst->ctime_ms = src->ctime_ms;
 	dst->size = src->size;
-	dst->twin = src->twin;
-	if (dst->twin)
-		dst->twin->twin = dst;
-	src->twin = NULL;
 }
 
 /* n (a scratch or new file) takes over resource file t's place and identity. */
@@ -68,8 +62,8 @@ static void adopt(struct ns *ns, struct node *n, struct node *t)
 	take_identity(n, t);
 	if (name)
 		node_attach(ns, d, n, name);
-	if (c && n->id && strmap_get(c->by_id, n->id) == t)
-		strmap_put(c->by_id, n->id, n);
+	if (c && n->id && strmap_get(cs_of(c)->by_id, n->id) == t)
+		strmap_put(cs_of(c)->by_id, n->id, n);
 	free(name);
 }
 
@@ -141,8 +135,8 @@ int mut_rename_to_scratch(struct ns *ns, struct node *n, struct node *nd, const 
 	if (node_attach(ns, nd, n, newname) < 0)
 		rc = -ENOMEM;
 	if (oldname && node_attach(ns, d, r, oldname) == 0 && c && r->id &&
-	    strmap_get(c->by_id, r->id) == n)
-		strmap_put(c->by_id, r->id, r);
+	    strmap_get(cs_of(c)->by_id, r->id) == n)
+		strmap_put(cs_of(c)->by_id, r->id, r);
 	free(oldname);
 	return rc;
 }
@@ -220,8 +214,8 @@ int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const ch
 	}
 	if (!rc && !n->gone) {
 		node_detach(ns, n);
-		if (strmap_get(c->by_id, id) == n)
-			strmap_del(c->by_id, id);
+		if (strmap_get(cs_of(c)->by_id, id) == n)
+			strmap_del(cs_of(c)->by_id, id);
 		struct node *t = node_kid(nd, newname);
 		if (t && t != n && t->role == R_SCRATCH)
 			mut_mem_node_remove(ns, t);
@@ -230,8 +224,8 @@ int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const ch
 			/* the name the server now has (data files: their full path) */
 			const char *nn = now ? restab_name(rt, now) : NULL;
 			n->sname = strdup(nn ? nn : sname);
-			if (nc->by_id)
-				strmap_put(nc->by_id, n->id, n);
+			if (cs_of(nc)->by_id)
+				strmap_put(cs_of(nc)->by_id, n->id, n);
 			n->mark = ns->gen;
 		}
 		if (now)

@@ -102,7 +102,7 @@ struct node *mut_dir_coll(struct node *d)
 	if (d->role == R_COLL)
 		return d;
 	if (d->role == R_FOLDER || d->role == R_QVFDIR)
-		return d->coll_root;
+		return cs_of(d)->coll_root;
 	return NULL;
 }
 
@@ -113,7 +113,10 @@ struct node *mut_folder_new(struct ns *ns, struct node *d, const char *name, str
 		return NULL;
 	f->pinned = true;
 	f->pending = !dc;
-	f->coll_root = dc;
+	if (dc && node_listing_init(f, dc, false)) {
+		node_detach(ns, f);
+		return NULL;
+	}
 	f->rt = dc ? dc->rt : d->pending ? NULL : d->rt;
 	f->mark = ns->gen;
 	f->mtime_ms = f->ctime_ms = ns_wall_ms();
@@ -182,7 +185,7 @@ void mut_colls_stale(struct ns *ns, enum rkind k)
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *c = ns->tab[i];
 		if (c && c->role == R_COLL && c->rt && c->rt->kind == k)
-			c->listed_at = 0;
+			node_set_listed(c, 0);
 	}
 	ns->gen++; /* indexes are made again */
 }
@@ -213,8 +216,8 @@ void mut_apply_delete(struct ns *ns, const struct rtype *rt, const char *id)
 		    (n->role != R_FILE && n->role != R_RESDIR) || n->self)
 			continue;
 		struct node *c = n->parent ? mut_dir_coll(n->parent) : NULL;
-		if (c && c->by_id && strmap_get(c->by_id, id) == n)
-			strmap_del(c->by_id, id);
+		if (c && cs_of(c)->by_id && strmap_get(cs_of(c)->by_id, id) == n)
+			strmap_del(cs_of(c)->by_id, id);
 		content_key(n, key, sizeof(key));
 		cache_invalidate(ns->o.cache, key);
 		node_detach(ns, n);
@@ -474,11 +477,9 @@ void mut_coll_scope(const struct node *c, struct res_scope *sc)
 		return; /* (a collection of the root: the tenant-wide one) */
 	/* the resource whose directory holds c (the resource table's in_kind):
 	 * its id, or (wide_only: a space's data-stores/) the space's */
-	const char **slot = res_scope_slot(sc, rt->in_kind);
-	if (slot)
-		*slot = rt->wide_only ? cs_of(c)->space_filter : c->id;
-	if (rt->scope_store)
-		sc->store_id = c->store_id; /* (data sets: the asset's store) */
+	sc->id[rt->in_kind] = rt->wide_only ? cs_of(c)->space_filter : c->id;
+	if (rt->scope_store) /* (data sets: the asset's store) */
+		sc->id[restab_get(rt->in_kind)->in_kind] = c->store_id;
 }
 
 /* The server name meant by entry `name` of collection c (NULL on failure);

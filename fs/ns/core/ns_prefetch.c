@@ -55,7 +55,7 @@ static void *worker(void *arg)
 		memmove(pf->q, pf->q + 1, --pf->qn * sizeof(*pf->q));
 		c->queued = false;
 		pthread_cond_broadcast(&ns->cv); /* views waiting on it: it starts now */
-		if (!cs_of(c)->listing.running && !ns_fresh(ns, c->listed_at))
+		if (!cs_of(c)->listing.running && !ns_fresh(ns, cs_of(c)->listed_at))
 			coll_refresh(ns, c, err, sizeof(err)); /* failures: the walk's own try */
 	}
 	pthread_mutex_unlock(&ns->lock);
@@ -84,16 +84,16 @@ static struct prefetch *pool(struct ns *ns)
 /* Pages c's listing took last time (unknown: as many as the largest). */
 static size_t chain_len(const struct node *c)
 {
-	size_t n = c->by_id ? strmap_size(c->by_id) : 0;
+	size_t n = cs_of(c)->by_id ? strmap_size(cs_of(c)->by_id) : 0;
 	size_t limit = c->rt && c->rt->page_limit > 0 ? (size_t)c->rt->page_limit : 100;
-	return c->listed_at || n ? n / limit + 1 : SIZE_MAX;
+	return cs_of(c)->listed_at || n ? n / limit + 1 : SIZE_MAX;
 }
 
 static void enqueue(struct ns *ns, struct prefetch *pf, struct node *root, const char *name)
 {
 	struct node *c = root ? node_kid(root, name) : NULL;
 	if (!c || c->role != R_COLL || c->queued || cs_of(c)->listing.running || pf->qn == QMAX ||
-	    ns_fresh(ns, c->listed_at))
+	    ns_fresh(ns, cs_of(c)->listed_at))
 		return;
 	size_t i = pf->qn;
 	while (i > 0 && chain_len(pf->q[i - 1]) < chain_len(c))

@@ -149,8 +149,8 @@ int rs_in_tenant(struct ns *ns, enum rkind k, const char *id, char *err, size_t 
 	char key[200];
 	for (size_t i = 1; i < ns->ntab; i++) {
 		struct node *c = ns->tab[i];
-		if (c && c->role == R_COLL && c->rt && c->rt->kind == k && c->by_id &&
-		    strmap_get(c->by_id, id))
+		if (c && c->role == R_COLL && c->rt && c->rt->kind == k && cs_of(c)->by_id &&
+		    strmap_get(cs_of(c)->by_id, id))
 			return 1;
 	}
 	snprintf(key, sizeof(key), "%d:%s", (int)k, id);
@@ -188,8 +188,7 @@ void rs_mapped(struct ns *ns, enum rkind k, const char *old, const char *new_id,
 /* The id the directory a file is written in gives for kind k. */
 static const char *scope_id(const struct res_scope *sc, enum rkind k)
 {
-	const char **slot = res_scope_slot((struct res_scope *)sc, k);
-	const char *v = slot ? *slot : NULL;
+	const char *v = (unsigned)k < RK_COUNT ? sc->id[k] : NULL;
 	return v && v[0] && strcmp(v, "personal") ? v : NULL;
 }
 
@@ -525,8 +524,8 @@ static bool backup_id(const struct node *n, const struct node *c, const cJSON *d
 
 const char *restore_own_file(enum rkind k)
 {
-	return k == RK_DATASTORE ? "data-store.json" : k == RK_DATAASSET ? "data-asset.json"
-									  : "";
+	const struct rtype *rt = restab_get(k);
+	return rt->self_file && !rt->mkdir_creates ? rt->self_file : ""; /* (data-store.json ...) */
 }
 
 bool restore_pending_wanted(struct ns *ns, struct node *d, const char *name)
@@ -536,8 +535,8 @@ bool restore_pending_wanted(struct ns *ns, struct node *d, const char *name)
 		return false;
 	if (d->pending)
 		return true;
-	return d->role == R_COLL && d->rt &&
-	       (d->rt->kind == RK_DATASTORE || d->rt->kind == RK_DATAASSET) && d->rt->creatable && names_parse_id(name, "", old, sizeof(old)) > 0 &&
+	return d->role == R_COLL && d->rt && restore_own_file(d->rt->kind)[0] &&
+	       d->rt->creatable && names_parse_id(name, "", old, sizeof(old)) > 0 &&
 	       !idmap_new_id(ns->restore->map, d->rt->kind, old, id, sizeof(id));
 }
 

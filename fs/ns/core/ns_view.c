@@ -155,7 +155,7 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 			rc = listing_add_item(&b->folders, l, i);
 		} else if (key) {
 			const char *id = restab_id(wide->rt, obj);
-			struct node *n = id ? strmap_get(wide->by_id, id) : NULL;
+			struct node *n = id ? strmap_get(cs_of(wide)->by_id, id) : NULL;
 			if (n && !n->gone && n->mark == ns->gen)
 				rc = bucket_add(b, n);
 		}
@@ -168,21 +168,14 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 	cs->vindex = vi;
 }
 
-enum view_field view_field_in(enum rkind k)
-{
-	return k == RK_SPACE ? VF_SPACE : k == RK_DATASTORE ? VF_STORE
-	       : k == RK_DATAASSET ? VF_ASSET : VF_NONE;
-}
-
-void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_field f,
-		const char *key)
+void view_setup(struct ns *ns, struct node *c, const char *root_name, const char *key)
 {
 	struct node *root = ns_node(ns, NS_ROOT_INO);
 	struct node *w = root ? node_kid(root, root_name) : NULL;
 	char buf[300];
 	if (!w || w->role != R_COLL)
 		return;
-	if (f == VF_SPACE && !key) { /* the personal space */
+	if (!key) { /* the personal space */
 		if (c->rt->personal_by) { /* (apps: the caller's own) */
 			if (!ns->me_id)
 				return; /* whose personal apps: unknown */
@@ -196,16 +189,15 @@ void view_setup(struct ns *ns, struct node *c, const char *root_name, enum view_
 	if (!key || !cs || !(cs->view_key = strdup(key)))
 		return;
 	cs->view_of = w;
-	cs->view_field = (unsigned char)f;
 }
 
 /* Pages one walk of w's listing takes, by what it held last time (8 when
  * never listed). */
 static unsigned wide_pages(const struct node *w)
 {
-	size_t n = w->by_id ? strmap_size(w->by_id) : 0;
+	size_t n = cs_of(w)->by_id ? strmap_size(cs_of(w)->by_id) : 0;
 	unsigned limit = w->rt->page_limit > 0 ? (unsigned)w->rt->page_limit : 100;
-	if (!w->listed_at && !n)
+	if (!cs_of(w)->listed_at && !n)
 		return 8;
 	return (unsigned)(n / limit) + 1;
 }
@@ -214,7 +206,7 @@ static unsigned wide_pages(const struct node *w)
  * lists itself, or -errno. */
 static int wide_ready(struct ns *ns, struct node *c, struct node *w, char *err, size_t errn)
 {
-	if (ns_fresh(ns, w->listed_at))
+	if (ns_fresh(ns, cs_of(w)->listed_at))
 		return 0;
 	struct coll_state *wcs = w->cs; /* (a collection's: made with it) */
 	if (!wcs)
@@ -227,7 +219,7 @@ static int wide_ready(struct ns *ns, struct node *c, struct node *w, char *err, 
 		}
 		if (wcs->listing.running && coll_join_refresh(ns, w, err, errn))
 			return 1;
-		return ns_fresh(ns, w->listed_at) ? 0 : 1;
+		return ns_fresh(ns, cs_of(w)->listed_at) ? 0 : 1;
 	}
 	if (!cs_of(c)->space_filter && wcs->view_misses < wide_pages(w)) {
 		wcs->view_misses++; /* the cheaper request: this view's own */
@@ -236,7 +228,7 @@ static int wide_ready(struct ns *ns, struct node *c, struct node *w, char *err, 
 	int rc = coll_refresh(ns, w, err, errn);
 	if (rc)
 		return cs_of(c)->space_filter ? rc : 1;
-	return ns_fresh(ns, w->listed_at) ? 0 : 1;
+	return ns_fresh(ns, cs_of(w)->listed_at) ? 0 : 1;
 }
 
 int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
@@ -273,11 +265,11 @@ int view_refresh(struct ns *ns, struct node *c, char *err, size_t errn)
 			return rc;
 		}
 	}
-	int64_t at = w->listed_at;
+	int64_t at = cs_of(w)->listed_at;
 	ns->from_cache = true; /* (its contents stay in the wide listing's blocks) */
 	coll_apply_listing(ns, c, &l);
 	ns->from_cache = false;
-	c->listed_at = at ? at : 1;
+	node_set_listed(c, at ? at : 1);
 	listing_clear(&l);
 	return 0;
 }
@@ -286,7 +278,7 @@ int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn)
 {
 	if (cs_of(coll)->listing.running)
 		return coll_join_refresh(ns, coll, err, errn);
-	if (ns_fresh(ns, coll->listed_at))
+	if (ns_fresh(ns, cs_of(coll)->listed_at))
 		return 0;
 	if (cs_of(coll)->view_of) {
 		/* from the tenant-wide listing when the rule says so */
@@ -295,7 +287,7 @@ int coll_refresh_any(struct ns *ns, struct node *coll, char *err, size_t errn)
 			return rc;
 		if (cs_of(coll)->listing.running) /* another caller started its own meanwhile */
 			return coll_join_refresh(ns, coll, err, errn);
-		if (ns_fresh(ns, coll->listed_at))
+		if (ns_fresh(ns, cs_of(coll)->listed_at))
 			return 0;
 	}
 	return coll_refresh(ns, coll, err, errn);
@@ -316,7 +308,7 @@ int node_refresh(struct ns *ns, struct node *n, struct node *src, char *err, siz
 {
 	int rc = 0;
 	if (src && src->role == R_COLL) {
-		if (!ns_fresh(ns, src->listed_at))
+		if (!ns_fresh(ns, cs_of(src)->listed_at))
 			rc = coll_refresh_any(ns, src, err, errn);
 	} else if (src && !ns_fresh(ns, src->fetched_at)) {
 		rc = fetch_one(ns, src, NULL, err, errn);

@@ -145,9 +145,9 @@ static void add_dir(struct ns *ns, struct node *root, struct node *apps, const c
 		return;
 	d->pinned = true;
 	d->xk = X_ADDIR;
-	d->coll_root = apps;
 	d->sname = strdup(kind);
-	d->by_id = strmap_new();
+	if (node_listing_init(d, apps, true))
+		d->gone = true;
 }
 
 static void ad_add_root(struct ns *ns, struct node *root)
@@ -163,14 +163,6 @@ static void ad_add_root(struct ns *ns, struct node *root)
 	ns_kstate_set(ns, &ns_appdata_kind, x);
 	add_dir(ns, root, apps, AD_DIR_MODEL, "metadata");
 	add_dir(ns, root, apps, AD_DIR_LINEAGE, "lineage");
-}
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-	return h;
 }
 
 /* A fetched document, ready to keep: hashed and packed by the thread that
@@ -219,7 +211,7 @@ static int fetch_doc(struct qclient *qc, const char *app, enum appdata_kind k, s
 	cJSON_Delete(doc);
 	if (rc)
 		return rc;
-	d->sum = fnv1a(txt, d->len);
+	d->sum = strmap_hash_n(txt, d->len);
 	d->b = cache_pack(txt, d->len);
 	d->packed = d->b != NULL;
 	if (d->b)
@@ -283,7 +275,7 @@ static void ad_one(void *arg, size_t i)
  * then those before), AD_PARALLEL side by side, the lock dropped meanwhile. */
 static void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	struct ad_item *v = calloc(max ? max : 1, sizeof(*v));
 	size_t n = 0;
 	if (!v)
@@ -312,7 +304,7 @@ static void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_
 				ns->stats.gets++;
 				/* (its node looked up again: one may have been freed
 				 * or made while the lock was dropped) */
-				ad_apply(ns, v[i].a, strmap_get(d->by_id, v[i].app), &v[i].d,
+				ad_apply(ns, v[i].a, strmap_get(cs_of(d)->by_id, v[i].app), &v[i].d,
 					 started);
 			}
 		}
@@ -326,36 +318,36 @@ static void ad_prefetch(struct ns *ns, struct node *d, struct node *first, size_
  * looked up (ad_lookup_lazy): a find of the tree makes none. */
 static int ad_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	int rc = coll_listed(ns, apps, err, errn);
-	if (rc || (d->listed_at && d->listed_at == apps->listed_at))
+	if (rc || (cs_of(d)->listed_at && cs_of(d)->listed_at == cs_of(apps)->listed_at))
 		return rc;
 	for (size_t i = d->nkids; i > 0; i--) {
 		struct node *n = d->kidv[i - 1];
-		struct node *k = n->id ? strmap_get(apps->by_id, n->id) : NULL;
+		struct node *k = n->id ? strmap_get(cs_of(apps)->by_id, n->id) : NULL;
 		if (k && k->role == R_FILE && !k->gone && !n->gone && !strcmp(n->name, k->name))
 			continue;
 		node_detach(ns, n);
 		if (k && k->role == R_FILE && !k->gone && !node_kid(d, k->name) &&
 		    node_attach(ns, d, n, k->name) == 0)
 			continue;
-		if (n->id && strmap_get(d->by_id, n->id) == n)
-			strmap_del(d->by_id, n->id);
+		if (n->id && strmap_get(cs_of(d)->by_id, n->id) == n)
+			strmap_del(cs_of(d)->by_id, n->id);
 	}
-	d->listed_at = apps->listed_at;
+	node_set_listed(d, cs_of(apps)->listed_at);
 	return 0;
 }
 
 static size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	if (!dir)
 		return apps->nkids;
 	for (size_t i = 0; i < apps->nkids; i++) {
 		struct node *k = apps->kidv[i], *n;
 		if (k->role != R_FILE || k->gone || !k->id || k->hidden)
 			continue;
-		if ((n = strmap_get(d->by_id, k->id)) && !n->gone)
+		if ((n = strmap_get(cs_of(d)->by_id, k->id)) && !n->gone)
 			continue; /* listed with its node */
 		if (!node_kid(d, k->name))
 			ns_dir_add_lazy(ns, dir, k->name);
@@ -365,16 +357,16 @@ static size_t ad_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 
 static struct node *ad_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 {
-	struct node *k = node_kid(d->coll_root, name), *n;
+	struct node *k = node_kid(cs_of(d)->coll_root, name), *n;
 	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden ||
-	    ((n = strmap_get(d->by_id, k->id)) && !n->gone))
+	    ((n = strmap_get(cs_of(d)->by_id, k->id)) && !n->gone))
 		return NULL;
 	if (!(n = node_new_of(ns, d, k->name, &ns_appdata_kind, false)))
 		return NULL;
 	n->xk = X_ADFILE;
 	n->id = strdup(k->id);
 	n->sname = strdup(d->sname);
-	if (!n->id || !n->sname || strmap_put(d->by_id, k->id, n) < 0) {
+	if (!n->id || !n->sname || strmap_put(cs_of(d)->by_id, k->id, n) < 0) {
 		node_detach(ns, n);
 		return NULL;
 	}
@@ -459,8 +451,8 @@ static bool ad_reclaim(struct ns *ns, struct node *n)
 	if (n->xk != X_ADFILE)
 		return false;
 	struct node *d = n->parent;
-	if (d && d->by_id && n->id && strmap_get(d->by_id, n->id) == n)
-		strmap_del(d->by_id, n->id);
+	if (d && cs_of(d)->by_id && n->id && strmap_get(cs_of(d)->by_id, n->id) == n)
+		strmap_del(cs_of(d)->by_id, n->id);
 	return true;
 }
 

@@ -32,7 +32,7 @@
 static int listed_from(struct ns *ns, struct node *d, struct node *c, char *err, size_t errn)
 {
 	int rc;
-	if (c && !ns_fresh(ns, c->listed_at) && (rc = coll_refresh_any(ns, c, err, errn)))
+	if (c && !ns_fresh(ns, cs_of(c)->listed_at) && (rc = coll_refresh_any(ns, c, err, errn)))
 		return rc;
 	return node_refresh(ns, d, node_fresh_src(d), err, errn);
 }
@@ -44,7 +44,7 @@ static int collection_listed(struct ns *ns, struct node *d, char *err, size_t er
 
 static int folder_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	return listed_from(ns, d, d->coll_root, err, errn);
+	return listed_from(ns, d, cs_of(d)->coll_root, err, errn);
 }
 
 /* Is `s` shaped like a Qlik id (so that a bare-id lookup is worth a GET)? */
@@ -67,7 +67,7 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 			struct node **out, char *err, size_t errn)
 {
 	bool dirs = coll_kids_are_dirs(c);
-	struct node *listed = strmap_get(c->by_id, id);
+	struct node *listed = strmap_get(cs_of(c)->by_id, id);
 	int64_t started = ns_now(ns);
 	cJSON *root = NULL;
 	const cJSON *obj = NULL;
@@ -92,7 +92,6 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 	n->id = strdup(id);
 	n->store_id = listed && listed->store_id ? strdup(listed->store_id)
 						 : (c->store_id ? strdup(c->store_id) : NULL);
-	n->item_id = listed && listed->item_id ? strdup(listed->item_id) : NULL;
 	if (c->rt->kind == RK_DATAASSET && c->id && !n->store_id)
 		n->store_id = strdup(c->id); /* asset under data-stores/S: its store */
 	if (dirs)
@@ -102,7 +101,7 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 		n->size = listed->size;
 		n->mtime_ms = listed->mtime_ms;
 		n->ctime_ms = listed->ctime_ms;
-		n->fetched_at = c->listed_at;
+		n->fetched_at = cs_of(c)->listed_at;
 		struct node *mine = dirs ? node_self(n) : NULL, *theirs = node_self(listed);
 		if (mine && theirs) {
 			mine->size = theirs->size;
@@ -241,7 +240,7 @@ static int coll_mkdir(struct ns *ns, struct node *d, const char *name, struct no
 {
 	if (d->rt->kind == RK_DATAFILE)
 		return folder_mkdir(ns, d, name, out, err, errn);
-	if (d->rt->kind != RK_SPACE) {
+	if (!d->rt->mkdir_creates) {
 		errmsg_set(err, errn, "%s", MUT_MKDIR_WHERE);
 		return -EPERM;
 	}
@@ -269,7 +268,7 @@ static int coll_mkdir(struct ns *ns, struct node *d, const char *name, struct no
 			n->sname = strdup(sname);
 			n->mark = ns->gen;
 			node_fixed_kids(ns, n); /* (space.json, apps/ ...) */
-			strmap_put(d->by_id, n->id, n);
+			strmap_put(cs_of(d)->by_id, n->id, n);
 			node_set_obj(ns, n, now, NULL);
 		}
 	}

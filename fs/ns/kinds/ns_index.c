@@ -152,7 +152,7 @@ static int index_update(struct ns *ns, struct node *n)
 	const struct node_body *cur = body_of(n);
 	char *buf;
 	size_t len;
-	if (!coll || (cur->ixbuf && cur->idx_at == coll->listed_at && cur->idx_gen == ns->gen))
+	if (!coll || (cur->ixbuf && cur->idx_at == cs_of(coll)->listed_at && cur->idx_gen == ns->gen))
 		return 0;
 	struct node_body *b = node_body(n);
 	if (!b)
@@ -163,7 +163,7 @@ static int index_update(struct ns *ns, struct node *n)
 	free(b->ixbuf);
 	b->ixbuf = buf;
 	b->ixlen = len;
-	b->idx_at = coll->listed_at;
+	b->idx_at = cs_of(coll)->listed_at;
 	b->idx_gen = ns->gen;
 	if (!same) {
 		n->mtime_ms = ns_wall_ms();

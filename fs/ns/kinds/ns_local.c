@@ -13,9 +13,9 @@
  * root (a spool file: deleting it acknowledges it); everything else is
  * refused (EACCES; EROFS on a read-only mount).
  *
- * Node fields: local_dir of the local root holds the absolute directory; other
- * nodes are named after their file; the path is the root's local_dir followed by
- * the names on the way down.
+ * State: the kind's (ns_kstate) holds each local root's absolute directory,
+ * by the root's inode; other nodes are named after their file; the path is
+ * the root's directory followed by the names on the way down.
  *
  * Locks: every function takes ns->lock itself (they are called at the top of
  * the ns.c functions, before those take it).  lstat/readdir/unlink run under
@@ -58,12 +58,46 @@ static bool hidden_name(const char *name)
 	       (name[0] == '.' && strstr(name, ".tmp.")) || strchr(name, '/');
 }
 
+/* The kind's state: the local roots' directories (ns_local_add). */
+struct local_roots {
+	size_t n;
+	struct local_root {
+		uint64_t ino;
+		char *dir;
+	} *v;
+};
+
+static struct local_roots *roots(const struct ns *ns)
+{
+	return ns_kstate(ns, &ns_local_kind);
+}
+
+static const char *root_dir(const struct ns *ns, const struct node *root)
+{
+	const struct local_roots *r = roots(ns);
+	for (size_t i = 0; r && i < r->n; i++)
+		if (r->v[i].ino == root->ino)
+			return r->v[i].dir;
+	return "";
+}
+
+static void local_free(struct ns *ns)
+{
+	struct local_roots *r = roots(ns);
+	for (size_t i = 0; r && i < r->n; i++)
+		free(r->v[i].dir);
+	if (r)
+		free(r->v);
+	free(r);
+	ns_kstate_set(ns, &ns_local_kind, NULL);
+}
+
 /* The absolute path of a local node.  Returns 0 or -ENAMETOOLONG. */
-static int local_path(const struct node *n, char *buf, size_t len)
+static int local_path(const struct ns *ns, const struct node *n, char *buf, size_t len)
 {
 	if (is_root(n))
-		return snprintf(buf, len, "%s", n->local_dir ? n->local_dir : "") < (int)len ? 0 : -ENAMETOOLONG;
-	int rc = local_path(n->parent, buf, len);
+		return snprintf(buf, len, "%s", root_dir(ns, n)) < (int)len ? 0 : -ENAMETOOLONG;
+	int rc = local_path(ns, n->parent, buf, len);
 	size_t l = strlen(buf);
 	if (!rc && snprintf(buf + l, len - l, "/%s", n->name) >= (int)(len - l))
 		rc = -ENAMETOOLONG;
@@ -72,9 +106,9 @@ static int local_path(const struct node *n, char *buf, size_t len)
 
 /* The absolute path of p's child `name`.  Returns 0, -ENOENT (a name that
  * is never shown) or -ENAMETOOLONG. */
-static int child_path(const struct node *p, const char *name, char *buf, size_t len)
+static int child_path(const struct ns *ns, const struct node *p, const char *name, char *buf, size_t len)
 {
-	int rc = hidden_name(name) ? -ENOENT : local_path(p, buf, len);
+	int rc = hidden_name(name) ? -ENOENT : local_path(ns, p, buf, len);
 	size_t l = rc ? 0 : strlen(buf);
 	if (!rc && snprintf(buf + l, len - l, "/%s", name) >= (int)(len - l))
 		rc = -ENAMETOOLONG;
@@ -87,7 +121,7 @@ static int sync_child(struct ns *ns, struct node *p, const char *name, struct no
 {
 	char path[4096];
 	struct stat st;
-	int rc = child_path(p, name, path, sizeof(path)) ? -ENOENT : 0;
+	int rc = child_path(ns, p, name, path, sizeof(path)) ? -ENOENT : 0;
 	if (!rc && lstat(path, &st) < 0)
 		rc = -errno;
 	/* (links, devices, sockets: not shown) */
@@ -102,7 +136,7 @@ static int sync_self(struct ns *ns, struct node *n)
 	struct stat st;
 	if (n->gone)
 		return -ENOENT;
-	if (local_path(n, path, sizeof(path)) || lstat(path, &st) < 0 ||
+	if (local_path(ns, n, path, sizeof(path)) || lstat(path, &st) < 0 ||
 	    (S_ISDIR(st.st_mode) != n->dir) || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
 		if (is_root(n))
 			return 0; /* the directory is missing: shown empty */
@@ -118,13 +152,25 @@ int ns_local_add(struct ns *ns, const char *name, const char *dir)
 	int rc = 0;
 	pthread_mutex_lock(&ns->lock);
 	struct node *root = get(ns, NS_ROOT_INO);
-	struct node *n = root && !node_kid(root, name)
+	struct local_roots *r = roots(ns);
+	if (!r && (r = calloc(1, sizeof(*r))))
+		ns_kstate_set(ns, &ns_local_kind, r);
+	struct local_root *v = r ? realloc(r->v, (r->n + 1) * sizeof(*v)) : NULL;
+	if (v)
+		r->v = v;
+	struct node *n = v && root && !node_kid(root, name)
 				 ? node_new(ns, root, name, R_LOCAL, true)
 				 : NULL;
-	if (!n || !(n->local_dir = strdup(dir)))
-		rc = n ? -ENOMEM : (root && node_kid(root, name) ? -EEXIST : -ENOMEM);
-	if (n)
+	char *d = n ? strdup(dir) : NULL;
+	if (!d)
+		rc = n || !root || !node_kid(root, name) ? -ENOMEM : -EEXIST;
+	if (n) {
 		n->pinned = true;
+		if (d)
+			r->v[r->n++] = (struct local_root){ n->ino, d };
+		else
+			node_detach(ns, n);
+	}
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -162,7 +208,7 @@ static int sync_dir(struct ns *ns, struct node *n)
 {
 	char path[4096];
 	int rc = sync_self(ns, n);
-	if (rc || (rc = local_path(n, path, sizeof(path))))
+	if (rc || (rc = local_path(ns, n, path, sizeof(path))))
 		return rc;
 	DIR *d = opendir(path);
 	unsigned g = ++ns->gen;
@@ -240,7 +286,7 @@ int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = get(ns, ino);
 	uint64_t reported = n->reported_size;
-	rc = n->dir ? -EISDIR : n->gone ? -ENOENT : local_path(n, path, sizeof(path));
+	rc = n->dir ? -EISDIR : n->gone ? -ENOENT : local_path(ns, n, path, sizeof(path));
 	pthread_mutex_unlock(&ns->lock);
 	if (rc)
 		return rc;
@@ -280,7 +326,7 @@ int ns_local_unlink(struct ns *ns, uint64_t parent, const char *name, char *err,
 			snprintf(err, errn, "only spool files (changes/<type>/*.json) can be deleted");
 		goto out;
 	}
-	if (child_path(p, name, path, sizeof(path))) {
+	if (child_path(ns, p, name, path, sizeof(path))) {
 		rc = -ENOENT;
 		goto out;
 	}
@@ -329,6 +375,7 @@ static void local_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
  * R_LOCAL): it runs whole operations itself, from its local directory. */
 const struct ns_kind ns_local_kind = {
 	.name = "local",
+	.free = local_free,
 	.fill_attr = local_fill_attr,
 	.lookup_in = ns_local_lookup,
 	.getattr_ino = ns_local_getattr,

@@ -51,9 +51,7 @@ static void rl_add_root(struct ns *ns, struct node *root)
 		return;
 	b->pinned = b->hidden = true;
 	b->xk = X_RLBYAPP;
-	b->coll_root = apps;
-	b->by_id = strmap_new();
-	if (!b->by_id || node_attach(ns, reloads, b, RL_BYAPP) < 0)
+	if (node_listing_init(b, apps, true) || node_attach(ns, reloads, b, RL_BYAPP) < 0)
 		b->gone = true;
 }
 
@@ -68,8 +66,8 @@ static void drop(struct ns *ns, struct node *d, struct node *n)
 {
 	for (size_t i = 0; i < n->nkids; i++)
 		rl_view_gone(ns, n->kidv[i]);
-	if (n->id && strmap_get(d->by_id, n->id) == n)
-		strmap_del(d->by_id, n->id);
+	if (n->id && strmap_get(cs_of(d)->by_id, n->id) == n)
+		strmap_del(cs_of(d)->by_id, n->id);
 	node_detach(ns, n);
 }
 
@@ -79,7 +77,7 @@ static struct node *app_dir(struct ns *ns, struct node *d, const struct node *k)
 	char name[NAMES_MAX + 8];
 	if (!dir_name(k->name, name, sizeof(name)))
 		return NULL;
-	struct node *n = strmap_get(d->by_id, k->id);
+	struct node *n = strmap_get(cs_of(d)->by_id, k->id);
 	if (n && !n->gone && strcmp(n->name, name)) {
 		node_detach(ns, n); /* the app was renamed: same inode, new name */
 		if (node_attach(ns, d, n, name) < 0)
@@ -89,7 +87,7 @@ static struct node *app_dir(struct ns *ns, struct node *d, const struct node *k)
 			return NULL;
 		n->xk = X_RLAPP;
 		n->id = strdup(k->id);
-		if (!n->id || strmap_put(d->by_id, n->id, n) < 0) {
+		if (!n->id || strmap_put(cs_of(d)->by_id, n->id, n) < 0) {
 			node_detach(ns, n);
 			return NULL;
 		}
@@ -100,11 +98,11 @@ static struct node *app_dir(struct ns *ns, struct node *d, const struct node *k)
 /* by-app/ follows the apps/ listing (which may be fetched: lock dropped). */
 static int byapp_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	int rc = coll_listed(ns, apps, err, errn);
-	if (rc || (d->listed_at && d->listed_at == apps->listed_at))
+	if (rc || (cs_of(d)->listed_at && cs_of(d)->listed_at == cs_of(apps)->listed_at))
 		return rc;
-	unsigned gen = ++d->refresh_gen;
+	unsigned gen = node_next_gen(d);
 	for (size_t i = 0; i < apps->nkids; i++) {
 		struct node *k = apps->kidv[i], *n;
 		if (k->role == R_FILE && !k->gone && k->id && (n = app_dir(ns, d, k)))
@@ -113,14 +111,14 @@ static int byapp_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 	for (size_t i = d->nkids; i > 0; i--)
 		if (d->kidv[i - 1]->mark != gen)
 			drop(ns, d, d->kidv[i - 1]);
-	d->listed_at = apps->listed_at;
+	node_set_listed(d, cs_of(apps)->listed_at);
 	return 0;
 }
 
 /* Applies an app's listing (arr, owned) to its directory d. */
 static void app_apply(struct ns *ns, struct node *d, cJSON *arr)
 {
-	unsigned gen = ++d->refresh_gen;
+	unsigned gen = node_next_gen(d);
 	cJSON *e;
 	cJSON_ArrayForEach(e, arr)
 	{
@@ -150,7 +148,7 @@ static int app_list(struct ns *ns, struct node *d, char *err, size_t errn)
 		return -ENOMEM;
 	if (cs->listing.running)
 		return coll_join_refresh(ns, d, err, errn);
-	if (d->gone || ns_fresh(ns, d->listed_at))
+	if (d->gone || ns_fresh(ns, cs_of(d)->listed_at))
 		return 0;
 	char app[RELOADS_ID_MAX + 1];
 	snprintf(app, sizeof(app), "%s", d->id);
@@ -167,7 +165,7 @@ static int app_list(struct ns *ns, struct node *d, char *err, size_t errn)
 		return rc;
 	ns->stats.listings++;
 	app_apply(ns, d, arr);
-	d->listed_at = started ? started : 1;
+	node_set_listed(d, started ? started : 1);
 	return 0;
 }
 

@@ -51,7 +51,6 @@ static int res_unlink(struct ns *ns, struct node *d, struct node *n, char *err, 
  * (a space's scripts/). */
 static void resdir_fixed_kids(struct ns *ns, struct node *n)
 {
-	enum view_field vf = view_field_in(n->rt->kind);
 	for (int k = 0; k < RK_COUNT; k++) {
 		const struct rtype *rt = restab_get((enum rkind)k);
 		if (!rt->in || rt->in_kind != n->rt->kind || (rt->wide_only && !n->id))
@@ -65,7 +64,7 @@ static void resdir_fixed_kids(struct ns *ns, struct node *n)
 		if (c && rt->wide_only)
 			c->cs->space_filter = strdup(n->id); /* (R_COLL: made with it) */
 		if (c && n->id)
-			view_setup(ns, c, rt->dir, vf, n->id);
+			view_setup(ns, c, rt->dir, n->id);
 	}
 	if (n->rt->kind == RK_SPACE) {
 		const struct ns_kind *kd;

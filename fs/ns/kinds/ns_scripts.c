@@ -238,7 +238,7 @@ static void pf_one(void *arg, size_t i)
  * report. */
 void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	struct pf_item *v = calloc(max ? max : 1, sizeof(*v));
 	size_t n = 0;
 	if (!v)
@@ -248,7 +248,7 @@ void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max)
 		struct node *k = apps->kidv[(from + j) % apps->nkids], *q;
 		struct xscript *s = k->role == R_FILE && !k->gone && k->id ? xs_get(ns, k->id) : NULL;
 		if (!s || s->fetch.running || s->save.running || xs_fresh(ns, s) ||
-		    ((q = strmap_get(d->by_id, k->id)) && q->mem_dirty))
+		    ((q = strmap_get(cs_of(d)->by_id, k->id)) && q->mem_dirty))
 			continue;
 		flight_begin(&s->fetch);
 		v[n].s = s;
@@ -290,7 +290,7 @@ struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const
 		return NULL;
 	n->xk = X_QVS;
 	n->id = strdup(app);
-	if (!n->id || strmap_put(d->by_id, app, n) < 0) {
+	if (!n->id || strmap_put(cs_of(d)->by_id, app, n) < 0) {
 		node_detach(ns, n);
 		return NULL;
 	}
@@ -311,15 +311,13 @@ void scr_add_dir(struct ns *ns, struct node *parent)
 		return;
 	d->pinned = true;
 	d->xk = X_SCRDIR;
-	d->coll_root = apps;
-	d->by_id = strmap_new();
+	if (node_listing_init(d, apps, true))
+		d->gone = true;
 	struct node *h = node_new_of(ns, NULL, HISTORY_DIR, scr_kind(ns), true);
 	if (h) {
 		h->pinned = h->hidden = true;
 		h->xk = X_HISTROOT;
-		h->coll_root = d;
-		h->by_id = strmap_new();
-		if (node_attach(ns, d, h, HISTORY_DIR) < 0)
+		if (node_listing_init(h, d, true) || node_attach(ns, d, h, HISTORY_DIR) < 0)
 			h->gone = true;
 	}
 }
@@ -327,7 +325,7 @@ void scr_add_dir(struct ns *ns, struct node *parent)
 /* The app whose script `name` names in scripts/ directory d, or NULL. */
 const char *scr_app_for_name(struct node *d, const char *name)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	char q[NAMES_MAX + 8], id[SCRIPTS_ID_MAX + 1];
 	for (size_t i = 0; apps && i < apps->nkids; i++) {
 		struct node *k = apps->kidv[i];
@@ -336,7 +334,7 @@ const char *scr_app_for_name(struct node *d, const char *name)
 			return k->id;
 	}
 	if (apps && names_parse_id(name, ".qvs", id, sizeof(id)) > 0) {
-		struct node *k = strmap_get(apps->by_id, id);
+		struct node *k = strmap_get(cs_of(apps)->by_id, id);
 		if (k && !k->gone && k->role == R_FILE)
 			return k->id;
 	}
@@ -348,19 +346,19 @@ const char *scr_app_for_name(struct node *d, const char *name)
  * looked up (scr_lookup_lazy): a find of the tree makes none. */
 int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	int rc = coll_listed(ns, apps, err, errn);
-	if (rc || (d->listed_at && d->listed_at == apps->listed_at))
+	if (rc || (cs_of(d)->listed_at && cs_of(d)->listed_at == cs_of(apps)->listed_at))
 		return rc;
 	char q[NAMES_MAX + 8];
 	for (size_t i = d->nkids; i > 0; i--) {
 		struct node *n = d->kidv[i - 1], *k, *o;
 		if (!node_is(ns, n, scr_kind(ns)) || n->xk != X_QVS)
 			continue;
-		k = n->id ? strmap_get(apps->by_id, n->id) : NULL;
+		k = n->id ? strmap_get(cs_of(apps)->by_id, n->id) : NULL;
 		if (!k || k->role != R_FILE || k->gone || !qvs_name(k->name, q, sizeof(q))) {
-			if (strmap_get(d->by_id, n->id) == n)
-				strmap_del(d->by_id, n->id);
+			if (strmap_get(cs_of(d)->by_id, n->id) == n)
+				strmap_del(cs_of(d)->by_id, n->id);
 			node_detach(ns, n);
 			continue;
 		}
@@ -372,16 +370,16 @@ int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn)
 			continue; /* two apps whose names collide here: the first keeps it */
 		node_detach(ns, n);
 		if (node_attach(ns, d, n, q) < 0)
-			strmap_del(d->by_id, n->id);
+			strmap_del(cs_of(d)->by_id, n->id);
 	}
 	for (size_t i = 0; i < apps->nkids; i++) { /* a tool's file where a script now is */
 		struct node *k = apps->kidv[i], *n, *o;
 		if (k->role == R_FILE && !k->gone && k->id && qvs_name(k->name, q, sizeof(q)) &&
-		    (!(n = strmap_get(d->by_id, k->id)) || n->gone) &&
+		    (!(n = strmap_get(cs_of(d)->by_id, k->id)) || n->gone) &&
 		    (o = node_kid(d, q)) && o->role == R_SCRATCH)
 			mut_mem_node_remove(ns, o);
 	}
-	d->listed_at = apps->listed_at;
+	node_set_listed(d, cs_of(apps)->listed_at);
 	return 0;
 }
 
@@ -392,7 +390,7 @@ static struct node *lazy_app(struct ns *ns, struct node *d, struct node *k, char
 	struct node *n;
 	struct xscript *s;
 	if (!k || k->role != R_FILE || k->gone || !k->id || k->hidden || !qvs_name(k->name, q, qn) ||
-	    ((n = strmap_get(d->by_id, k->id)) && !n->gone) || node_kid(d, q))
+	    ((n = strmap_get(cs_of(d)->by_id, k->id)) && !n->gone) || node_kid(d, q))
 		return NULL;
 	s = scr_of(ns, k);
 	return s && s->hidden_until > ns_now(ns) ? NULL : k;
@@ -400,7 +398,7 @@ static struct node *lazy_app(struct ns *ns, struct node *d, struct node *k, char
 
 size_t scr_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir)
 {
-	struct node *apps = d->coll_root;
+	struct node *apps = cs_of(d)->coll_root;
 	char q[NAMES_MAX + 8];
 	if (!dir)
 		return apps->nkids;
@@ -415,7 +413,7 @@ struct node *scr_lookup_lazy(struct ns *ns, struct node *d, const char *name)
 	char j[NAMES_MAX + 8], q[NAMES_MAX + 8];
 	if (!names_swap_ext(name, ".qvs", ".json", j, sizeof(j)))
 		return NULL;
-	struct node *k = lazy_app(ns, d, node_kid(d->coll_root, j), q, sizeof(q));
+	struct node *k = lazy_app(ns, d, node_kid(cs_of(d)->coll_root, j), q, sizeof(q));
 	return k && !strcmp(q, name) ? qvs_node_new(ns, d, q, k->id) : NULL;
 }
 

@@ -62,7 +62,7 @@ void xs_apply(struct ns *ns, struct xscript *s, const struct script_ver *ver, ch
 	      size_t len, int64_t at);
 /* Makes s fresh: one fetch (two requests) when stale, the lock dropped. */
 int scr_fetch(struct ns *ns, struct xscript *s, char *err, size_t errn);
-/* A NAME.qvs node of app in scripts/ directory d (registered in d->by_id). */
+/* A NAME.qvs node of app in scripts/ directory d (registered in cs_of(d)->by_id). */
 struct node *qvs_node_new(struct ns *ns, struct node *d, const char *name, const char *app);
 /* The app whose script `name` names in scripts/ directory d, or NULL. */
 const char *scr_app_for_name(struct node *d, const char *name);

@@ -75,18 +75,18 @@ static struct xver *ver_find(const struct xhist *h, const char *id)
  * (named like the app's entry without ".json"). */
 static int root_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 {
-	struct node *sd = d->coll_root, *apps = sd->coll_root;
+	struct node *sd = cs_of(d)->coll_root, *apps = cs_of(sd)->coll_root;
 	int rc = scr_sync(ns, sd, err, errn);
 	if (rc)
 		return rc;
-	unsigned gen = ++d->refresh_gen;
+	unsigned gen = node_next_gen(d);
 	for (size_t i = 0; i < apps->nkids; i++) {
 		struct node *q = apps->kidv[i], *h;
 		char name[NAMES_MAX + 1];
 		if (q->role != R_FILE || q->gone || !q->id || q->hidden ||
 		    !names_swap_ext(q->name, ".json", "", name, sizeof(name)))
 			continue;
-		h = strmap_get(d->by_id, q->id);
+		h = strmap_get(cs_of(d)->by_id, q->id);
 		if (h && !h->gone && strcmp(h->name, name)) {
 			node_detach(ns, h);
 			if (node_attach(ns, d, h, name) < 0)
@@ -96,7 +96,7 @@ static int root_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 				continue;
 			h->xk = X_HISTDIR;
 			h->id = strdup(q->id);
-			if (!h->id || strmap_put(d->by_id, q->id, h) < 0) {
+			if (!h->id || strmap_put(cs_of(d)->by_id, q->id, h) < 0) {
 				node_detach(ns, h);
 				continue;
 			}
@@ -106,8 +106,8 @@ static int root_listed(struct ns *ns, struct node *d, char *err, size_t errn)
 	for (size_t i = d->nkids; i > 0; i--) {
 		struct node *h = d->kidv[i - 1];
 		if (h->xk == X_HISTDIR && h->mark != gen) {
-			if (strmap_get(d->by_id, h->id) == h)
-				strmap_del(d->by_id, h->id);
+			if (strmap_get(cs_of(d)->by_id, h->id) == h)
+				strmap_del(cs_of(d)->by_id, h->id);
 			node_detach(ns, h);
 		}
 	}

@@ -118,7 +118,7 @@ int scr_create(struct ns *ns, struct node *d, const char *name, struct node **ou
 				      "with .qvs): apps are made in apps/");
 		return -EPERM;
 	}
-	struct node *old = strmap_get(d->by_id, app);
+	struct node *old = strmap_get(cs_of(d)->by_id, app);
 	if (old && !old->gone) {
 		errmsg_set(err, errn, "app %s already has its script here as %s", app, old->name);
 		return -EEXIST;
@@ -169,7 +169,7 @@ static void become_script(struct ns *ns, struct node *n, struct node *t, struct 
 	n->mtime_ms = s->ver.mtime_ms ? s->ver.mtime_ms : n->mtime_ms;
 	s->hidden_until = 0;
 	if (n->id && node_attach(ns, d, n, name) == 0) {
-		strmap_put(d->by_id, s->app, n);
+		strmap_put(cs_of(d)->by_id, s->app, n);
 		xs_note_node(s, n);
 	}
 }
@@ -228,8 +228,8 @@ static int rename_away(struct ns *ns, struct node *n, struct node *t, struct nod
 		free(oldname);
 		return rc;
 	}
-	if (strmap_get(d->by_id, s->app) == n)
-		strmap_del(d->by_id, s->app);
+	if (strmap_get(cs_of(d)->by_id, s->app) == n)
+		strmap_del(cs_of(d)->by_id, s->app);
 	if (!qvs_node_new(ns, d, oldname, s->app))
 		rc = -ENOMEM;
 	free(oldname);
@@ -456,8 +456,8 @@ static bool sk_reclaim(struct ns *ns, struct node *n)
 		return false;
 	scr_forget_node(ns, n);
 	struct node *d = n->parent;
-	if (d && d->by_id && n->id && strmap_get(d->by_id, n->id) == n)
-		strmap_del(d->by_id, n->id);
+	if (d && cs_of(d)->by_id && n->id && strmap_get(cs_of(d)->by_id, n->id) == n)
+		strmap_del(cs_of(d)->by_id, n->id);
 	return true;
 }
 

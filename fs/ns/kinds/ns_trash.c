@@ -19,7 +19,7 @@
  *    import) goes back to the top of the store and is reported (.errors).
  *    The restored entry leaves the trash.
  *
- * Node fields: the .trash node's local_dir holds the store's directory; a
+ * Paths: the .trash node shows the store's directory (ns->trash->dir); a
  * node's path is its parents' names down from there.
  *
  * Locks: every operation is a node kind's (ns->lock held; see ns_trash.h);
@@ -56,11 +56,11 @@ static bool is_top(const struct node *n)
 }
 
 /* The absolute path of a trash node on disk.  0 or -ENAMETOOLONG. */
-static int tpath(const struct node *n, char *buf, size_t len)
+static int tpath(const struct ns *ns, const struct node *n, char *buf, size_t len)
 {
 	if (is_top(n))
-		return snprintf(buf, len, "%s", n->local_dir) < (int)len ? 0 : -ENAMETOOLONG;
-	int rc = tpath(n->parent, buf, len);
+		return snprintf(buf, len, "%s", ns->trash->dir) < (int)len ? 0 : -ENAMETOOLONG;
+	int rc = tpath(ns, n->parent, buf, len);
 	size_t l = strlen(buf);
 	if (!rc && snprintf(buf + l, len - l, "/%s", n->name) >= (int)(len - l))
 		rc = -ENAMETOOLONG;
@@ -73,7 +73,7 @@ static int sync_child(struct ns *ns, struct node *p, const char *name, struct no
 {
 	char path[4096];
 	struct stat st;
-	bool shown = name[0] != '.' && !strchr(name, '/') && !tpath(p, path, sizeof(path)) &&
+	bool shown = name[0] != '.' && !strchr(name, '/') && !tpath(ns, p, path, sizeof(path)) &&
 		     strlen(path) + strlen(name) + 2 < sizeof(path);
 	if (shown) {
 		strcat(path, "/");
@@ -91,7 +91,7 @@ static int sync_self(struct ns *ns, struct node *n)
 	for (const struct node *a = n; a && a->ino != NS_ROOT_INO; a = a->parent)
 		if (a->gone)
 			return -ENOENT;
-	if (tpath(n, path, sizeof(path)) || lstat(path, &st) < 0 ||
+	if (tpath(ns, n, path, sizeof(path)) || lstat(path, &st) < 0 ||
 	    S_ISDIR(st.st_mode) != n->dir || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
 		if (is_top(n))
 			return 0; /* the store is missing: shown empty */
@@ -106,7 +106,7 @@ static int sync_dir(struct ns *ns, struct node *d)
 {
 	char path[4096];
 	int rc = sync_self(ns, d);
-	if (rc || (rc = tpath(d, path, sizeof(path))))
+	if (rc || (rc = tpath(ns, d, path, sizeof(path))))
 		return rc;
 	DIR *dir = opendir(path);
 	unsigned g = ++ns->gen;
@@ -141,7 +141,7 @@ static void t_root_kids(struct ns *ns, struct node *root)
 	if (!n)
 		return;
 	n->pinned = n->hidden = true;
-	if (!(n->local_dir = strdup(ns->trash->dir)) || node_attach(ns, root, n, TRASH_NAME) < 0)
+	if (node_attach(ns, root, n, TRASH_NAME) < 0)
 		n->gone = true;
 }
 
@@ -196,7 +196,7 @@ static int t_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_c
 	struct stat st;
 	(void)err;
 	(void)errn;
-	int rc = tpath(n, path, sizeof(path));
+	int rc = tpath(ns, n, path, sizeof(path));
 	struct thandle *h = rc ? NULL : malloc(sizeof(*h));
 	if (!h)
 		return rc ? rc : -ENOMEM;
