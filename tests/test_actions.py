@@ -4,9 +4,11 @@ rejected names, bounded memory."""
 import errno
 import json
 import os
+import signal
 import subprocess
 import tarfile
 import threading
+import time
 
 import pytest
 
@@ -117,6 +119,39 @@ def test_failed_import_keeps_the_file_and_says_why(am, tmp_path):
     assert not [a for a in sim.state()["apps"] if a["attributes"]["name"] == "Junk"]
     os.unlink(p)
     assert not os.path.exists(p)
+
+
+def test_an_export_follows_its_app_through_a_rename_an_rm_and_a_relisting(am):
+    """An app's export is found by the app's id (.qvf/ keeps no pointer on
+    either node): mv of the app file renames its export, same inode; rm of
+    the export is accepted and keeps it away (tar x unlinks, then creates
+    with O_EXCL) until a listing of apps/ places the app again."""
+    sim, m = am
+    j = sorted(x for x in os.listdir(m.path("apps")) if x.endswith(".json"))[1]
+    app_id = json.load(open(m.path("apps", j)))["resourceId"]
+    old = qvf_of(m, j)
+    ino = os.stat(old).st_ino
+    renamed = "Follows its app (%s).json" % app_id
+    os.rename(m.path("apps", j), m.path("apps", renamed))
+    new = qvf_of(m, renamed)
+    names = os.listdir(m.path("apps", ".qvf"))
+    assert os.path.basename(new) in names and os.path.basename(old) not in names
+    assert not os.path.exists(old)
+    st = os.stat(new)
+    assert st.st_ino == ino
+    data = open(new, "rb").read()
+    assert data.startswith(b"QVFSIM") and len(data) == os.stat(new).st_size
+    os.unlink(new)
+    assert not os.path.exists(new)
+    assert os.path.basename(new) not in os.listdir(m.path("apps", ".qvf"))
+    m.proc.send_signal(signal.SIGHUP)  # the caches dropped: apps/ listed again
+    for _ in range(100):
+        if os.path.basename(new) in os.listdir(m.path("apps", ".qvf")):
+            break
+        time.sleep(0.05)
+    assert os.path.basename(new) in os.listdir(m.path("apps", ".qvf"))
+    data = open(new, "rb").read()
+    assert data.startswith(b"QVFSIM") and len(data) == os.stat(new).st_size
 
 
 def test_tar_of_apps_including_qvf(am, tmp_path):

@@ -115,3 +115,78 @@ def test_the_dispatcher_names_no_role():
 
 def test_the_role_check_sees_a_role():
     assert roles_named("if (n->role == R_COLL) x(); FOR_EACH_KIND(ns, k) MUT_MKDIR_WHERE") == ["R_COLL"]
+
+
+# ---- a node kind is one table, named in one registration line ----
+
+KIND_DEF = re.compile(r"^const struct ns_kind (ns_\w+_kind) = \{", re.M)
+COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def kind_uses(sources):
+    """{kind table: problems} for sources {path: text}: a table must be
+    defined once, declared only in headers (extern lines), registered by
+    exactly one line of fs/ns/ns_life.c, and named by no other file (a
+    kind's other files find it by name: ns_kind_named).  Comments do not
+    count."""
+    code = {p: COMMENT.sub("", t) for p, t in sources.items()}
+    defs = {}
+    for path, text in code.items():
+        for k in KIND_DEF.findall(text):
+            defs.setdefault(k, []).append(path)
+    bad = {}
+    for k, where in defs.items():
+        probs = []
+        if len(where) != 1:
+            probs.append("defined in %s" % where)
+        word = re.compile(r"\b%s\b" % k)
+        for path, text in code.items():
+            lines = [ln for ln in text.splitlines() if word.search(ln)]
+            if path in where or not lines:
+                continue
+            if path.endswith(".h"):
+                if any(not ln.startswith("extern const struct ns_kind ") for ln in lines):
+                    probs.append("named in header %s beyond its declaration" % path)
+            elif path.endswith("ns/ns_life.c"):
+                regs = [ln for ln in lines if "ns_kind_add(ns, &%s)" % k in ln or
+                        re.search(r"ns->kinds\[R_\w+\](\s*=\s*ns->kinds\[R_\w+\])*"
+                                  r"\s*=\s*&%s;" % k, ln)]
+                if len(lines) != 1 or len(regs) != 1:
+                    probs.append("ns_life.c registers it in %d lines, names it in %d" %
+                                 (len(regs), len(lines)))
+            else:
+                probs.append("named by %s" % path)
+        if probs:
+            bad[k] = probs
+    return defs, bad
+
+
+def read_ns_sources():
+    out = {}
+    for d, _, files in os.walk(os.path.join(ROOT, "fs", "ns")):
+        for f in files:
+            if f.endswith((".c", ".h")):
+                p = os.path.join(d, f)
+                with open(p, encoding="utf-8") as fh:
+                    out[os.path.relpath(p, ROOT)] = fh.read()
+    return out
+
+
+def test_every_kind_is_one_table_and_one_registration_line():
+    defs, bad = kind_uses(read_ns_sources())
+    assert len(defs) >= 18, sorted(defs)  # (every kind there is, found)
+    assert not bad, bad
+
+
+def test_the_kind_check_sees_a_kind_named_twice():
+    src = {
+        "fs/ns/kinds/a.c": "const struct ns_kind ns_a_kind = {\n};\n/* ns_a_kind */\n",
+        "fs/ns/kinds/a.h": "extern const struct ns_kind ns_a_kind;\n",
+        "fs/ns/kinds/b.c": "static int f(void) { return node_is(ns, n, &ns_a_kind); }\n",
+        "fs/ns/ns_life.c": "\tns_kind_add(ns, &ns_a_kind);\n",
+    }
+    assert kind_uses(src)[1] == {"ns_a_kind": ["named by fs/ns/kinds/b.c"]}
+    del src["fs/ns/kinds/b.c"]
+    assert kind_uses(src)[1] == {}
+    src["fs/ns/ns_life.c"] = "\tns_kind_add(ns, &ns_a_kind);\n\tns_kind_add(ns, &ns_a_kind);\n"
+    assert kind_uses(src)[1] == {"ns_a_kind": ["ns_life.c registers it in 2 lines, names it in 2"]}
