@@ -13,6 +13,8 @@
 #include "ns/core/ns_restore.h"
 #include "ns/kinds/ns_ext.h"
 #include "ns/kinds/ns_reloads.h"
+#include "ns/kinds/ns_reports.h"
+#include "ns/kinds/ns_scripts.h"
 #include "ns/kinds/ns_trash.h"
 #include "util/inomap.h"
 #include "util/clock.h"

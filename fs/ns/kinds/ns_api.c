@@ -38,6 +38,9 @@
 #include "client/errmap.h"
 #include "actions/rawreq.h"
 
+#define API_NAME "api"
+enum { X_API = 1 }; /* its node's xk */
+
 struct api_sess {
 	struct xhandle h;
 	struct ns *ns;

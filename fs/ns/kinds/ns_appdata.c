@@ -34,6 +34,8 @@
 #include "util/par.h"
 
 #define AD_PARALLEL 8
+/* its nodes' xk: a directory (sname "metadata" or "lineage"), an app's file */
+enum adkind { X_ADDIR = 1, X_ADFILE };
 #define AD_DIR_MODEL "data-model"
 #define AD_DIR_LINEAGE "lineage"
 

@@ -249,8 +249,7 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 	}
 	if ((rc = sync_dir(ns, n)))
 		goto out;
-	d = calloc(1, sizeof(*d));
-	if (!d || !(d->ents = calloc(n->nkids + 2, sizeof(*d->ents)))) {
+	if (!(d = ns_dir_new(ns, n->nkids + 2))) {
 		rc = -ENOMEM;
 		goto out;
 	}

@@ -39,6 +39,14 @@
 #include "util/opstats.h"
 
 #define ERRLOG_MAX (1u << 20)
+#define STATUS_NAME ".status.json"
+#define ERRORS_NAME ".errors"
+
+/* its nodes' xk */
+enum opskind {
+	X_OPSTATUS = 1, /* .status.json: counters, a snapshot made at stat and kept 1 s */
+	X_ERRORS,       /* .errors: the changes that failed, read live (errlog.h) */
+};
 
 struct ns_ops {
 	struct errlog *errlog;
@@ -58,7 +66,7 @@ static struct ns_ops *ops_state(const struct ns *ns)
 	return ns_kstate(ns, &ns_ops_kind);
 }
 
-static void add_hidden(struct ns *ns, struct node *root, const char *name, enum xkind xk)
+static void add_hidden(struct ns *ns, struct node *root, const char *name, enum opskind xk)
 {
 	struct node *n = node_new_of(ns, NULL, name, &ns_ops_kind, false);
 	if (!n)
@@ -192,7 +200,7 @@ static int ops_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size
 	struct ops_handle *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->h.kind = (enum xkind)n->xk;
+	h->h.kind = n->xk;
 	h->ns = ns;
 	if (n->xk == X_OPSTATUS) {
 		struct ns_ops *o = ops_state(ns);

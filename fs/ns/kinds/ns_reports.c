@@ -28,7 +28,7 @@
  * around every request and download, never around local file work (small
  * files in the state directory).
  */
-#include "ns/kinds/ns_ext.h"
+#include "ns/kinds/ns_reports.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -138,7 +138,7 @@ static bool rep_path(const struct ns *ns, const char *id, const char *sub, char 
 /* ---- the tree ---- */
 
 static struct node *kid_new(struct ns *ns, struct node *parent, const char *name, bool dir,
-			    enum xkind k, const char *id)
+			    enum repkind k, const char *id)
 {
 	struct node *n = node_new_of(ns, parent, name, rep_kind(ns), dir);
 	if (!n)

@@ -21,7 +21,7 @@
  * Locks: ns->lock held on entry; dropped around the POST and the writes to
  * the state directory that follow it.
  */
-#include "ns/kinds/ns_ext.h"
+#include "ns/kinds/ns_reports.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,6 +8,22 @@
 #include "actions/scripts.h"
 #include "ns/kinds/ns_ext.h"
 
+#define SCRIPTS_DIR "scripts"
+#define HISTORY_DIR ".history"
+#define SCR_DEFAULT_MSG "saved through qlikfs"
+
+/* The kind (its table in ns_scripts_mut.c; the other files find it by
+ * name); its nodes' xk: */
+extern const struct ns_kind ns_scripts_kind;
+enum scrkind {
+	X_SCRDIR = 1, /* scripts/: at the root, in each space and @personal */
+	X_QVS,        /* NAME.qvs: an app's load script (id: the app's id) */
+	X_HISTROOT,   /* .history/, hidden: reached by name */
+	X_HISTDIR,    /* NAME/: one per script (id: the app's id) */
+	X_HISTVER,    /* <time>.qvs: an older version (sname: its scriptId) */
+};
+#define X_IS_HISTORY(k) ((k) == X_HISTROOT || (k) == X_HISTDIR)
+
 struct xhist;
 
 /* The kind's state (ns_kstate of ns_scripts_kind): every app's script, by
@@ -70,5 +86,45 @@ bool xs_fresh(struct ns *ns, const struct xscript *s);
 void xs_note_node(struct xscript *s, struct node *n); /* n shows s: invalidated with it */
 void scr_hist_stale(struct xscript *s); /* its history is listed again at next use */
 bool qvs_name(const char *json_name, char *out, size_t n); /* NAME.json -> NAME.qvs */
+
+/* ns_scripts.c, ns_scripts_mut.c, ns_scripts_hist.c */
+struct xscript;
+struct xscripts;
+void scr_add_dir(struct ns *ns, struct node *parent);
+void scr_free_all(struct xscripts *x);
+void scr_drop_caches(struct xscripts *x);
+void scr_note_changed(struct ns *ns, const char *app);
+int scr_sync(struct ns *ns, struct node *d, char *err, size_t errn);
+int scr_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+void scr_prefetch(struct ns *ns, struct node *d, struct node *first, size_t max);
+/* scripts/ gives its scripts nodes only when looked up (ns_kind list_lazy) */
+size_t scr_list_lazy(struct ns *ns, struct node *d, struct ns_dir *dir);
+struct node *scr_lookup_lazy(struct ns *ns, struct node *d, const char *name);
+/* n (an X_QVS node about to be freed) is no longer one of its script's nodes. */
+void scr_forget_node(struct ns *ns, struct node *n);
+int scr_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+bool scr_attrs_need_fetch(struct ns *ns, struct node *n);
+void scr_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int scr_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed, char *err,
+	     size_t errn);
+ssize_t scr_read(struct ns_file *f, char *buf, size_t size, off_t off);
+ssize_t scr_write(struct ns_file *f, const char *data, size_t size, off_t off);
+int scr_truncate(struct ns *ns, struct node *n, struct ns_file *f, uint64_t size);
+void scr_release(struct ns_file *f);
+int scr_flush(struct ns *ns, struct node *n, struct ns_file *f, char *err, size_t errn);
+int scr_create(struct ns *ns, struct node *d, const char *name, struct node **out, char *err,
+	       size_t errn);
+int scr_unlink(struct ns *ns, struct node *d, struct node *n, char *err, size_t errn);
+int scr_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
+	       const char *newname, char *err, size_t errn);
+int scr_set_message(struct ns *ns, struct node *n, const char *value, size_t size);
+const char *scr_message(struct ns *ns, const struct node *n);
+void scr_hist_free(struct xscript *s);
+int scr_hist_listed(struct ns *ns, struct node *d, char *err, size_t errn);
+int scr_hist_fresh(struct ns *ns, struct node *n, char *err, size_t errn);
+void scr_hist_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
+int scr_hist_open(struct ns *ns, struct node *n, struct ns_file *f, bool *size_changed,
+		  char *err, size_t errn);
+const char *scr_hist_xattr(struct ns *ns, const struct node *n, const char *name);
 
 #endif

@@ -240,9 +240,11 @@ int scr_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, st
 	       const char *newname, char *err, size_t errn)
 {
 	bool to_script = mut_ends_with(newname, ".qvs") && !names_is_scratch(newname);
-	if (d != nd || !node_is(ns, d, &ns_scripts_kind) || d->xk != X_SCRDIR) {
+	bool from = node_is(ns, d, &ns_scripts_kind) && d->xk == X_SCRDIR;
+	bool to = node_is(ns, nd, &ns_scripts_kind) && nd->xk == X_SCRDIR;
+	if (d != nd || !from) {
 		errmsg_set(err, errn, "scripts stay in their scripts/ directory");
-		return d->xk == X_SCRDIR || nd->xk == X_SCRDIR ? -EXDEV : -EPERM;
+		return from || to ? -EXDEV : -EPERM;
 	}
 	if (t && t->dir)
 		return -EISDIR;
