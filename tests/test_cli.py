@@ -1,6 +1,7 @@
 """The command line contract: credentials, tenant forms, fail-fast checks,
 options, and unmounting."""
 import os
+import signal
 import stat
 import subprocess
 
@@ -88,6 +89,31 @@ def test_ro_mount(sim, mount_factory):
 def test_unmount_exits_cleanly(sim):
     m = Mount(sim.url)
     assert os.path.ismount(m.mnt)
+    assert m.unmount() == 0
+
+
+def test_exit_frees_handles_whose_release_never_came(sim):
+    """SIGTERM with directories and files still open: the kernel sends no
+    release for them, so the exit must free them itself (the suite's ASan
+    build reports a leak otherwise; an unmount racing the last close is the
+    same case), exit 0, and name the file written but not closed."""
+    m = Mount(sim.url)
+    fds = [os.open(m.path(p), os.O_RDONLY | os.O_DIRECTORY)
+           for p in ("spaces", "changes", "apps")]
+    fds.append(os.open(m.path("me.json"), os.O_RDONLY))
+    user = sorted(n for n in os.listdir(m.path("users")) if n.endswith(".json"))[0]
+    fds.append(os.open(m.path("users", user), os.O_RDWR))
+    os.write(fds[-1], b" ")
+    m.proc.send_signal(signal.SIGTERM)
+    assert m.proc.wait(30) == 0
+    # an edit not yet closed is incomplete: not sent, but named in the log
+    assert "users/%s: written but never closed" % user in m.log()
+    for fd in fds:
+        try:
+            os.close(fd)  # (a file's flush finds no daemon: ENOTCONN)
+        except OSError:
+            pass
+    subprocess.run(["umount", "-l", m.mnt], check=False, capture_output=True)
     assert m.unmount() == 0
 
 

@@ -432,7 +432,9 @@ static int serve(struct app *a)
 		fuse_loop_cfg_destroy(lc);
 	}
 	sdnotify("STOPPING=1");
-	return rc ? 1 : 0;
+	if (rc > 0) /* SIGTERM, SIGINT: asked to stop, a clean exit */
+		log_info("signal %d: unmounting", rc);
+	return rc < 0 ? 1 : 0;
 }
 
 /* Undoes what start-up made, in reverse: the poller before the

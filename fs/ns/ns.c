@@ -193,8 +193,7 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out, char *err, size
 	if (nk && nk->opendir)
 		nk->opendir(ns, n); /* .trash: the expired entries go first */
 	size_t lazy = nk && nk->list_lazy ? nk->list_lazy(ns, n, NULL) : 0;
-	d = calloc(1, sizeof(*d));
-	if (!d || !(d->ents = calloc(n->nkids + lazy + 2, sizeof(*d->ents)))) {
+	if (!(d = ns_dir_new(ns, n->nkids + lazy + 2))) {
 		rc = -ENOMEM;
 		goto out;
 	}

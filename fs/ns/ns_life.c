@@ -18,6 +18,7 @@
 #include "ns/kinds/ns_trash.h"
 #include "util/inomap.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 /* A listing placed or refreshed resource node k (the node table's hook). */
 static void placed(struct ns *ns, struct node *k)
@@ -132,8 +133,15 @@ void ns_free(struct ns *ns)
 	defer_stop(ns); /* the deletes still waiting are sent now */
 	/* handles whose release the kernel never sent (an unmount racing the
 	 * last close) */
-	while (ns->files)
+	while (ns->files) {
+		struct node *n = ns->files->dirty ? ns_node(ns, ns->files->ino) : NULL;
+		char path[1024];
+		if (n && node_path(n, path, sizeof(path)) >= 0)
+			log_warn("%s: written but never closed before the exit: not sent", path);
 		ns_release(ns->files);
+	}
+	while (ns->dirs)
+		ns_closedir(ns->dirs);
 	const struct ns_kind *kd;
 	FOR_EACH_KIND(ns, kd)
 		if (kd->free)

@@ -1,7 +1,7 @@
 /*
  * node.c - the node table: nodes and their tree (new, attach, detach,
  * destroy), the clocks and deadlines of the namespace, the kernel's
- * invalidations, a node's resource content, directory snapshots.  The layer
+ * invalidations, a node's resource content.  The layer
  * below the kinds: everything here is used by the dispatcher (ns/) and by the
  * kind files (ns/kinds/) alike, and calls neither.  Locks: ns_internal.h.
  */
@@ -447,67 +447,6 @@ struct node *ns_node(struct ns *ns, uint64_t ino)
 	return ino < ns->ntab ? ns->tab[ino] : NULL;
 }
 
-static int cmp_dirent(const void *a, const void *b)
-{
-	return strcmp(((const struct ns_dirent *)a)->name, ((const struct ns_dirent *)b)->name);
-}
-
-int ns_dir_sort(struct ns_dir *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->ents[i].name)
-			return -ENOMEM;
-	qsort(d->ents + 2, d->n - 2, sizeof(*d->ents), cmp_dirent);
-	return 0;
-}
-
-void ns_dir_add_lazy(struct ns *ns, struct ns_dir *d, const char *name)
-{
-	struct ns_dirent *e = &d->ents[d->n++];
-	e->name = strdup(name);
-	e->noattr = true;
-	e->attr.ino = NS_INO_UNKNOWN;
-	e->attr.mode = S_IFREG | (0444 & ~ns->o.umask);
-	e->attr.nlink = 1;
-	e->attr.uid = ns->o.uid;
-	e->attr.gid = ns->o.gid;
-}
-
-int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out)
-{
-	pthread_mutex_unlock(&ns->lock);
-	if (rc) {
-		ns_closedir(d);
-		d = NULL;
-	}
-	*out = d;
-	return rc;
-}
-
-void ns_closedir(struct ns_dir *d)
-{
-	if (!d)
-		return;
-	for (size_t i = 0; i < d->n; i++)
-		free(d->ents[i].name);
-	free(d->ents);
-	free(d);
-}
-
-struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b)
-{
-	struct ns_file *f = calloc(1, sizeof(*f));
-	if (!f) {
-		cache_blob_unref(b);
-		return NULL;
-	}
-	f->ns = ns;
-	f->ino = ino;
-	f->blob = b;
-	ns_file_track(ns, f);
-	return f;
-}
-
 /* The attributes every node has, from its own fields; writable: the file's
  * write bits (before the umask).  The dispatcher adds what a kind knows (a
  * memory file's or an upload's size, an export's times: its fill_attr,
@@ -639,30 +578,6 @@ const struct ns_kind *ns_ino_kind(struct ns *ns, uint64_t ino)
 	const struct ns_kind *k = n && KIND(ns, n) && KIND(ns, n)->getattr_ino ? KIND(ns, n) : NULL;
 	pthread_mutex_unlock(&ns->lock);
 	return k;
-}
-
-void ns_file_track(struct ns *ns, struct ns_file *f)
-{
-	pthread_mutex_lock(&ns->files_lock);
-	f->fprev = NULL;
-	f->fnext = ns->files;
-	if (ns->files)
-		ns->files->fprev = f;
-	ns->files = f;
-	pthread_mutex_unlock(&ns->files_lock);
-}
-
-void ns_file_untrack(struct ns *ns, struct ns_file *f)
-{
-	pthread_mutex_lock(&ns->files_lock);
-	if (f->fprev)
-		f->fprev->fnext = f->fnext;
-	else if (ns->files == f)
-		ns->files = f->fnext;
-	if (f->fnext)
-		f->fnext->fprev = f->fprev;
-	f->fprev = f->fnext = NULL;
-	pthread_mutex_unlock(&ns->files_lock);
 }
 
 /* ---- walks and freshness ----

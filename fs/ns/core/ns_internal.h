@@ -372,6 +372,7 @@ struct ns {
 	 * them in ns_free); GUARDED_BY(files_lock), a leaf lock */
 	pthread_mutex_t files_lock;
 	struct ns_file *files;
+	struct ns_dir *dirs; /* the same for directories; GUARDED_BY(files_lock) */
 	/* deletes waiting for delete_delay_ms (ns_defer.c) */
 	struct node **dq;
 	size_t ndq, capdq;
@@ -494,6 +495,9 @@ void ns_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a);
 /* A directory snapshot's end: checks the names and sorts the entries after
  * "." and ".." (0 or -ENOMEM); then unlocks ns->lock and hands d out (or
  * frees it when rc is not 0) and returns rc. */
+/* A directory handle with room for `cap` entries, tracked until ns_closedir
+ * (or ns_free, for one whose release the kernel never sent); NULL: ENOMEM. */
+struct ns_dir *ns_dir_new(struct ns *ns, size_t cap);
 int ns_dir_sort(struct ns_dir *d);
 int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out);
 /* Appends a file entry without a node to d (room made by the caller): its

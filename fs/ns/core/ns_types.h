@@ -114,6 +114,8 @@ struct ns_dirent {
 struct ns_dir {
 	struct ns_dirent *ents; /* ".", "..", then the entries */
 	size_t n;
+	struct ns *ns;
+	struct ns_dir *dprev, *dnext; /* ns->dirs: every handle not yet closed */
 };
 
 struct ns_file;
