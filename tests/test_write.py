@@ -630,6 +630,33 @@ def test_create_user_data_store_asset_set(wm):
     assert asset["dataStoreInfo"]["id"] == store["id"]
     adir = os.path.join(sdir, "data-assets", "Raw (%s)" % asset["id"])
     assert os.path.isdir(adir)
+    with open(os.path.join(adir, "data-sets", "Daily.json"), "w") as f:
+        json.dump({"qri": "qri:db:lake://raw/daily", "id": "not sent"}, f)
+    # each body as the resource table's create columns make it: the entry's
+    # name, technicalName, the place from the directory, no read-only field
+    posts = [c for c in changes(sim) if c[0] == "POST"]
+    assert posts == [
+        ("POST", "/api/v1/users",
+         {"subject": "auth0|new-one", "name": "New One", "email": "new@x.example"}),
+        ("POST", "/api/v1/data-stores", {"type": "s3", "name": "Lake", "technicalName": "Lake"}),
+        ("POST", "/api/v1/data-assets",
+         {"appType": "QIX-DF", "name": "Raw", "technicalName": "Raw",
+          "dataStoreInfo": {"id": store["id"]}}),
+        ("POST", "/api/v1/data-sets",
+         {"qri": "qri:db:lake://raw/daily", "name": "Daily", "technicalName": "Daily",
+          "dataAssetInfo": {"id": asset["id"], "dataStoreInfo": {"id": store["id"]}}}),
+    ]
+
+
+def test_create_personal_app_sends_no_space(wm):
+    sim, m = wm
+    sim.reset()
+    with open(m.path("spaces", "@personal", "apps", "Mine.json"), "w") as f:
+        json.dump({"description": "mine", "spaceId": "", "usage": "ignored"}, f)
+    assert [c for c in changes(sim) if c[0] == "POST"] == [
+        ("POST", "/api/v1/apps", {"attributes": {"name": "Mine", "description": "mine"}})]
+    (app,) = app_named(sim, "Mine")
+    assert not app.get("spaceId")
 
 
 def test_empty_new_file_creates_nothing_and_temp_files_stay_local(wm):

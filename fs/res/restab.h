@@ -108,6 +108,24 @@ struct rtype {
 	enum rupd upd;
 	enum rdel del;
 	bool creatable;            /* POST <write_path> creates one */
+	/* A create's body: the file's fields but the read-only ones, or only
+	 * the non-empty strings of the fields named in create_fields;
+	 * name_fields[0] defaults to the entry's name, each create_defaults
+	 * pair's field to its value, create_same[0] to the body's
+	 * create_same[1]; then the
+	 * place (in_field) from the directory; all of it wrapped in an object
+	 * named create_wrap when set.  create_answer_id: where the answer holds
+	 * the new id when the answer is not the object, which is then fetched
+	 * (with a few short retries: the catalogue publishes it a moment
+	 * later).  NULL-ended lists. */
+	const char *create_fields[4];
+	const char *create_defaults[2][2];
+	const char *create_same[2];
+	const char *create_wrap;
+	const char *create_answer_id;
+	/* array fields written as [{id}] or [{name}]: a bare string is a name
+	 * (users' roles and groups); NULL-ended */
+	const char *id_or_name_lists[3];
 	/* a kind shown as directories that mkdir creates (spaces: a name is
 	 * all it needs); the others (data stores, data assets) are created by
 	 * their own file (self_file) written in a directory made for it */

@@ -203,11 +203,20 @@ static int check_stale(struct qclient *qc, const struct rtype *rt, const char *i
 	return rc;
 }
 
-/* users: assignedRoles/assignedGroups are written as [{id}] or [{name}]. */
+static bool in_list(const char *const *l, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n && l[i]; i++)
+		if (!strcmp(l[i], s))
+			return true;
+	return false;
+}
+#define IN_LIST(arr, s) in_list((arr), sizeof(arr) / sizeof((arr)[0]), (s))
+
+/* The row's id_or_name_lists (users' roles and groups) are written as
+ * [{id}] or [{name}]. */
 static cJSON *patch_value(const struct rtype *rt, const char *field, const cJSON *v)
 {
-	if (rt->kind != RK_USER || !cJSON_IsArray(v) ||
-	    (strcmp(field, "assignedRoles") && strcmp(field, "assignedGroups")))
+	if (!cJSON_IsArray(v) || !IN_LIST(rt->id_or_name_lists, field))
 		return cJSON_Duplicate(v, 1);
 	cJSON *out = cJSON_CreateArray();
 	const cJSON *e;
@@ -456,45 +465,12 @@ out:
 
 /* ---- create ---- */
 
-static bool is_readonly(const struct rtype *rt, const char *field)
-{
-	for (size_t i = 0; i < sizeof(rt->readonly) / sizeof(rt->readonly[0]) && rt->readonly[i]; i++)
-		if (!strcmp(rt->readonly[i], field))
-			return true;
-	return false;
-}
-
-/* doc without read-only fields (caller frees). */
-static cJSON *create_body(const struct rtype *rt, const cJSON *doc)
-{
-	cJSON *b = cJSON_CreateObject();
-	const cJSON *f;
-	cJSON_ArrayForEach(f, doc)
-	{
-		if (f->string && !is_readonly(rt, f->string) &&
-		    !cJSON_GetObjectItemCaseSensitive(b, f->string))
-			cJSON_AddItemToObject(b, f->string, cJSON_Duplicate(f, 1));
-	}
-	return b;
-}
-
 static void set_default_str(cJSON *o, const char *field, const char *v)
 {
 	if (v && !json_str(o, field)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, field);
 		cJSON_AddStringToObject(o, field, v);
 	}
-}
-
-static cJSON *space_body(const cJSON *doc, const char *name)
-{
-	cJSON *b = cJSON_CreateObject();
-	set_default_str(b, "name", json_str(doc, "name") ? json_str(doc, "name") : name);
-	set_default_str(b, "type", json_str(doc, "type") ? json_str(doc, "type") : "shared");
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "description");
-	if (cJSON_IsString(d))
-		cJSON_AddStringToObject(b, "description", d->valuestring);
-	return b;
 }
 
 /* A created object's place, from the directory it is written in, unless the
@@ -505,6 +481,8 @@ static cJSON *space_body(const cJSON *doc, const char *name)
 static void set_place(cJSON *body, const struct rtype *rt, const struct res_scope *sc)
 {
 	const char *id = rt->in && rt->in_field ? sc->id[rt->in_kind] : NULL;
+	if (id && !strcmp(id, "personal"))
+		id = NULL; /* (the owner's personal space: no place to send) */
 	const char *dot = id ? strchr(rt->in_field, '.') : NULL;
 	char top[64];
 	if (!dot) {
@@ -526,24 +504,48 @@ static void set_place(cJSON *body, const struct rtype *rt, const struct res_scop
 	}
 }
 
-static cJSON *app_body(const cJSON *doc, const char *name, const struct res_scope *sc)
+/* The body a create sends, from the file's JSON object doc written as
+ * entry name in a directory of scope sc: the row's create_* columns
+ * (restab.h).  Caller frees; NULL: no memory. */
+static cJSON *create_body(const struct rtype *rt, const cJSON *doc, const char *name,
+			  const struct res_scope *sc)
 {
-	cJSON *b = cJSON_CreateObject(), *a = cJSON_AddObjectToObject(b, "attributes");
-	set_default_str(a, "name", json_str(doc, "name") ? json_str(doc, "name") : name);
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "description");
-	if (cJSON_IsString(d))
-		cJSON_AddStringToObject(a, "description", d->valuestring);
-	const char *space = json_str(doc, "spaceId"), *in = sc->id[RK_SPACE];
-	if (!space && in && strcmp(in, "personal"))
-		space = in;
-	if (space)
-		cJSON_AddStringToObject(a, "spaceId", space);
+	cJSON *b = cJSON_CreateObject();
+	const cJSON *f;
+	if (!b)
+		return NULL;
+	cJSON_ArrayForEach(f, doc)
+	{
+		if (!f->string || cJSON_GetObjectItemCaseSensitive(b, f->string))
+			continue;
+		bool take = rt->create_fields[0]
+				    ? IN_LIST(rt->create_fields, f->string) && json_str(doc, f->string)
+				    : !IN_LIST(rt->readonly, f->string);
+		if (take)
+			cJSON_AddItemToObject(b, f->string, cJSON_Duplicate(f, 1));
+	}
+	set_default_str(b, rt->name_fields[0], name);
+	for (size_t i = 0; i < 2 && rt->create_defaults[i][0]; i++)
+		set_default_str(b, rt->create_defaults[i][0], rt->create_defaults[i][1]);
+	if (rt->create_same[0])
+		set_default_str(b, rt->create_same[0], json_str(b, rt->create_same[1]));
+	set_place(b, rt, sc);
+	if (rt->create_wrap) {
+		cJSON *w = cJSON_CreateObject();
+		if (!w || !cJSON_AddItemToObject(w, rt->create_wrap, b)) {
+			cJSON_Delete(w);
+			cJSON_Delete(b);
+			return NULL;
+		}
+		b = w;
+	}
 	return b;
 }
 
-/* The app's catalogue item, which the items service may publish a moment
- * after the app exists (docs/QLIK-API.md section 7.2): a few short retries. */
-static int app_item(struct qclient *qc, const struct rtype *rt, const char *id, cJSON **now,
+/* A created object the answer only names (create_answer_id): an app's
+ * catalogue item, which the items service may publish a moment after the
+ * app exists (docs/QLIK-API.md section 7.2): a few short retries. */
+static int created_obj(struct qclient *qc, const struct rtype *rt, const char *id, cJSON **now,
 		    char *err, size_t errn)
 {
 	int rc = -ENOENT;
@@ -570,28 +572,7 @@ int res_create(struct qclient *qc, const struct rtype *rt, const struct res_scop
 		errmsg_set(err, errn, "the file must hold one JSON object");
 		return -EINVAL;
 	}
-	switch (rt->kind) {
-	case RK_SPACE:
-		body = space_body(doc, name);
-		break;
-	case RK_APP:
-		body = app_body(doc, name, scope);
-		break;
-	default:
-		body = create_body(rt, doc);
-		if (!body)
-			break;
-		set_default_str(body, "name", name);
-		if (rt->kind == RK_DATASTORE)
-			set_default_str(body, "technicalName", json_str(body, "name"));
-		set_place(body, rt, scope);
-		if (rt->kind == RK_DATAASSET || rt->kind == RK_DATASET)
-			set_default_str(body, "technicalName", json_str(body, "name"));
-		if (rt->kind == RK_USER)
-			set_default_str(body, "status", NULL);
-		break;
-	}
-	if (!body)
+	if (!(body = create_body(rt, doc, name, scope)))
 		return -ENOMEM;
 	char *url = path_url(qc, rt->write_path, NULL, NULL);
 	struct qresp r = { 0 };
@@ -600,13 +581,10 @@ int res_create(struct qclient *qc, const struct rtype *rt, const struct res_scop
 	cJSON_Delete(body);
 	if (rc)
 		goto out;
-	if (rt->kind == RK_APP) {
-		const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(r.json, "attributes");
-		const char *id = json_str(attrs, "id");
-		rc = id ? app_item(qc, rt, id, now, err, errn) : -EIO;
-		if (!id)
-			errmsg_set(err, errn, "POST /api/v1/apps: no app id in the answer");
-	} else if (r.json && json_str(r.json, "id")) {
+	const char *id = json_str_at(r.json, rt->create_answer_id ? rt->create_answer_id : "id");
+	if (id && rt->create_answer_id) {
+		rc = created_obj(qc, rt, id, now, err, errn);
+	} else if (id) {
 		*now = r.json;
 		r.json = NULL;
 	} else {
