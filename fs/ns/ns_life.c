@@ -20,21 +20,19 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-/* A listing placed or refreshed resource node k (the node table's hook). */
-static void placed(struct ns *ns, struct node *k)
-{
-	if (k->rt && k->rt->kind == RK_APP)
-		qvf_placed(ns, k); /* ns_qvf.c */
-}
-
 /* The root's fixed entries: me.json, the tenant-wide collections and the
  * personal space's (where the resource table's rows put them: dir,
  * personal_dir, in_personal), and the kinds' own (api, reports/ ...). */
 static void root_kids(struct ns *ns, struct node *n)
 {
-	struct node *me = node_new(ns, n, "me.json", R_ME, false);
-	if (me)
-		me->pinned = true;
+	for (int k = 0; k < RK_COUNT; k++) { /* the caller's own object: me.json */
+		const struct rtype *rt = restab_get((enum rkind)k);
+		struct node *me = rt->me_file ? node_new(ns, n, rt->me_file, R_ME, false) : NULL;
+		if (me) {
+			me->pinned = true;
+			me->rt = rt;
+		}
+	}
 	struct node *pers = NULL;
 	for (int k = 0; k < RK_COUNT; k++) {
 		const struct rtype *rt = restab_get((enum rkind)k);
@@ -66,7 +64,7 @@ struct ns *ns_new(const struct ns_opts *o)
 	if (!ns)
 		return NULL;
 	ns->o = *o;
-	ns->hooks = (struct ns_hooks){ placed, ns_report_failure,
+	ns->hooks = (struct ns_hooks){ qvf_placed, ns_report_failure,
 				       view_index_build, trash_keep, trash_done,
 				       restore_create, restore_created, restore_before_update,
 				       qvf_attached };

@@ -50,6 +50,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.scope_query = "spaceId",
 		.poll_name = "apps", .poll_sort = "-updatedAt", .poll_by_update = true,
 		.write_path = "/api/v1/apps", .upd = UPD_APP, .del = DEL_ONE, .creatable = true,
+		.move_field = "spaceId",
 		.create_fields = { "name", "description", "spaceId" },
 		.create_wrap = "attributes", .create_answer_id = "attributes.id",
 		.writable = { "name", "description", "spaceId", "ownerId" },
@@ -69,6 +70,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.page_limit = 1000,
 		.list_path = "/api/v1/data-files", .list_query = { "includeAllSpaces", "true" },
 		.list_query2 = { "includeFolders", "true" }, .by_connection = true,
+		.folder_flag = "folder", .bytes_only = true,
 		.poll_name = "data-files", .poll_sort = "-modifiedDate", .poll_by_update = true,
 		.write_path = "/api/v1/data-files", .upd = UPD_DATAFILE, .del = DEL_ONE,
 		.writable = { "name" },
@@ -139,7 +141,7 @@ static const struct rtype rows[RK_COUNT] = {
 		.unique_names = false,
 		.get_path = "/api/v1/users",
 		.page_limit = 100,
-		.list_path = "/api/v1/users",
+		.list_path = "/api/v1/users", .list_first = true, .me_file = "me.json",
 		/* no sort by update time (docs/QLIK-API.md section 7.5): a scan */
 		.poll_name = "users", .poll_sort = "+createdAt",
 		.write_path = "/api/v1/users", .upd = UPD_PATCH_REPLACE, .del = DEL_ONE,
@@ -156,6 +158,24 @@ static const struct rtype rows[RK_COUNT] = {
 const struct rtype *restab_get(enum rkind kind)
 {
 	return &rows[kind];
+}
+
+bool restab_below(const struct rtype *rt, enum rkind k)
+{
+	for (int depth = 0; rt->in && depth < RK_COUNT; depth++) {
+		if (rt->in_kind == k)
+			return true;
+		rt = restab_get(rt->in_kind);
+	}
+	return false;
+}
+
+bool restab_keeps_place(const struct rtype *rt)
+{
+	for (int k = 0; k < RK_COUNT; k++)
+		if (rows[k].in && rows[k].scope_store && rows[k].in_kind == rt->kind)
+			return true;
+	return false;
 }
 
 bool restab_writable(const struct rtype *rt, const char *field)

@@ -91,6 +91,16 @@ struct rtype {
 	const char *list_query[2], *list_query2[2];
 	const char *scope_query;
 	bool by_connection;
+	/* the root's file of the caller's own object (users: me.json, GET
+	 * /api/v1/users/me) */
+	const char *me_file;
+	/* usually the tenant's longest listing (users): listed first when a
+	 * walk's readahead knows no listing's length yet */
+	bool list_first;
+	/* data files: names are "/"-separated paths, shown as folders (a
+	 * folder directory for each segment); a listed object whose field
+	 * folder_flag is true is a folder's own record, not a file */
+	const char *folder_flag;
 	/* changes/ (the poller): the kind's file and folder name there (NULL:
 	 * not polled), the sort of a poll, and whether that sort puts the
 	 * latest updates first (an early stop) or is a creation-order scan.
@@ -130,6 +140,15 @@ struct rtype {
 	 * all it needs); the others (data stores, data assets) are created by
 	 * their own file (self_file) written in a directory made for it */
 	bool mkdir_creates;
+	/* made by copying their bytes in (data files: an upload kind), never
+	 * by a JSON file: NAME.json there is refused, any other name is a
+	 * candidate for the upload */
+	bool bytes_only;
+	/* a rename into another collection of the same kind (a space's apps/
+	 * to another's) is a move that sets this field to the target's scope
+	 * id ("" for the personal space); the others move only between
+	 * folders of one collection (folder_flag) or not at all */
+	const char *move_field;
 	const char *writable[8];   /* top-level fields an update may change; NULL-ended */
 	bool all_writable;         /* every top-level field but `readonly` (data stores family) */
 	const char *readonly[10];  /* never sent, whatever the file says; NULL-ended */
@@ -139,6 +158,15 @@ struct rtype {
 
 /* Returns the row for kind (never NULL for a valid kind). */
 const struct rtype *restab_get(enum rkind kind);
+
+/* Are rt's scoped collections found (through in_kind, at any depth) in
+ * the directories of kind k's resources?  (data sets: in data assets',
+ * and so in data stores' and spaces') */
+bool restab_below(const struct rtype *rt, enum rkind k);
+
+/* Must a resource of rt remember its place (in_field's id) in its node?
+ * True when a kind inside it is scoped by that place too (scope_store). */
+bool restab_keeps_place(const struct rtype *rt);
 
 /* Field accessors on a resource object; they return borrowed strings or NULL. */
 const char *restab_id(const struct rtype *rt, const cJSON *obj);

@@ -403,7 +403,7 @@ int node_set_obj(struct ns *ns, struct node *n, const cJSON *obj, struct cache_b
 {
 	size_t len;
 	char key[256];
-	const struct rtype *rt = n->rt ? n->rt : restab_get(RK_USER);
+	const struct rtype *rt = n->rt;
 	char *txt = jsonfmt_pretty(obj, &len);
 	if (!txt)
 		return -ENOMEM;

@@ -61,7 +61,7 @@ void node_table_changed(struct ns *ns, enum rkind kind, struct strmap *ids)
 			continue;
 		}
 		if (n->role == R_ME) {
-			if (kind == RK_USER)
+			if (n->rt && kind == n->rt->kind)
 				n->fetched_at = 0; /* it may be the caller */
 			continue;
 		}

@@ -44,7 +44,7 @@ int coll_entry_name(const struct node *coll, const struct rtype *rt, const char 
 		    const char *id, bool plain, char *out, size_t n)
 {
 	const char *ext = coll_kids_are_dirs(coll) ? "" : ".json";
-	const char *base = rt->kind == RK_DATAFILE ? last_segment(sname) : sname;
+	const char *base = rt->folder_flag ? last_segment(sname) : sname;
 	ssize_t r = plain ? names_plain(base, id, ext, out, n) : names_with_id(base, id, ext, out, n);
 	return r < 0 ? (int)r : 0;
 }
@@ -388,10 +388,10 @@ static void set_child_ids(struct node *coll, struct node *k, const char *id, con
 {
 	free(k->id);
 	k->id = strdup(id);
-	if (coll->rt->kind == RK_DATAASSET) {
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "dataStoreInfo");
+	if (restab_keeps_place(coll->rt)) { /* a data asset's store */
+		const char *place = json_str_at(obj, coll->rt->in_field);
 		free(k->store_id);
-		k->store_id = json_str(st, "id") ? strdup(json_str(st, "id")) : NULL;
+		k->store_id = place ? strdup(place) : NULL;
 	}
 }
 
@@ -405,7 +405,7 @@ static void place_child(struct ns *ns, struct node *coll, struct pending *p)
 
 	if (!sname)
 		sname = "";
-	if (rt->kind == RK_DATAFILE && !(dir = folder_for(ns, coll, sname, false)))
+	if (rt->folder_flag && !(dir = folder_for(ns, coll, sname, false)))
 		return;
 	char sid[128]; /* a restored resource shows under its backup's id */
 	const char *shown = ns->idmap && idmap_old_id(ns->idmap, rt->kind, p->id, sid, sizeof(sid))
@@ -465,8 +465,8 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 		cJSON *obj = listing_obj(l, i);
 		if (!obj)
 			continue;
-		if (rt->kind == RK_DATAFILE && json_bool(obj, "folder")) {
-			const char *path = json_str(obj, "name");
+		if (rt->folder_flag && json_bool(obj, rt->folder_flag)) {
+			const char *path = restab_name(rt, obj);
 			struct node *f = path ? folder_for(ns, coll, path, true) : NULL;
 			if (f && f != coll) {
 				const char *fid = json_str(obj, "id");
@@ -492,7 +492,7 @@ void coll_apply_listing(struct ns *ns, struct node *coll, const struct listing *
 		struct node *k = strmap_get(cs_of(coll)->by_id, id);
 		const char *sname = restab_name(rt, obj);
 		if (k && !k->gone && k->sname && sname && !strcmp(k->sname, sname)) {
-			if (rt->kind == RK_DATAFILE)
+			if (rt->folder_flag)
 				folder_for(ns, coll, sname, false); /* keep its folders marked */
 			k->mark = ns->gen;
 			set_child_ids(coll, k, id, obj);

@@ -150,13 +150,13 @@ int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const ch
 	const struct rtype *rt = n->rt;
 	bool move = nd != n->parent;
 	int rc;
-	if (!c || !nc || !rt || nc->rt != rt || (move && rt->kind != RK_APP &&
-						   !(rt->kind == RK_DATAFILE && nc == c))) {
+	if (!c || !nc || !rt || nc->rt != rt || (move && !rt->move_field &&
+						   !(rt->folder_flag && nc == c))) {
 		errmsg_set(err, errn, "only apps move between spaces and data files between folders; "
 				  "other moves are not possible");
 		return -EPERM;
 	}
-	if (move && rt->kind == RK_APP && !nc->id) {
+	if (move && rt->move_field && !nc->id) {
 		errmsg_set(err, errn, "move an app into a space's apps/ (or spaces/@personal/apps/)");
 		return -EPERM;
 	}
@@ -180,11 +180,11 @@ int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const ch
 		return -EIO;
 	}
 	const char *nf = rt->name_fields[0];
-	if (rt->kind == RK_DATAFILE) {
+	if (rt->folder_flag) {
 		char full[2048];
-		if ((rc = mut_datafile_path(nd, sname, full, sizeof(full))) == 0) {
-			cJSON_DeleteItemFromObjectCaseSensitive(edited, "name");
-			cJSON_AddStringToObject(edited, "name", full);
+		if ((rc = mut_folder_path(nd, sname, full, sizeof(full))) == 0) {
+			cJSON_DeleteItemFromObjectCaseSensitive(edited, nf);
+			cJSON_AddStringToObject(edited, nf, full);
 		}
 	} else {
 		const char *cur = restab_name(rt, base);
@@ -193,9 +193,9 @@ int mut_rename_resource(struct ns *ns, struct node *n, struct node *nd, const ch
 			cJSON_AddStringToObject(edited, nf, sname);
 		}
 	}
-	if (!rc && move && rt->kind == RK_APP) {
-		cJSON_DeleteItemFromObjectCaseSensitive(edited, "spaceId");
-		cJSON_AddStringToObject(edited, "spaceId",
+	if (!rc && move && rt->move_field) {
+		cJSON_DeleteItemFromObjectCaseSensitive(edited, rt->move_field);
+		cJSON_AddStringToObject(edited, rt->move_field,
 					strcmp(nc->id, "personal") ? nc->id : "");
 	}
 	cJSON *now = NULL;
@@ -294,7 +294,7 @@ int mut_rename_new(struct ns *ns, struct node *n, struct node *t, struct node *n
 		if (t)
 			mut_mem_node_remove(ns, t);
 		struct node *c = mut_dir_coll(nd);
-		if (c && c->rt->kind == RK_DATAFILE) {
+		if (c && c->rt->bytes_only) {
 			rc = -EPERM;
 			errmsg_set(err, errn, "a data file is made by copying its bytes in (NAME, not "
 					  "NAME.json); the API does not give a data file's bytes "

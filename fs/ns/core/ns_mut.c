@@ -137,7 +137,7 @@ bool mut_name_is_scratch(struct node *d, const char *name)
 	if (names_is_scratch(name) || mut_ends_with(name, REJECTED))
 		return true;
 	struct node *c = mut_dir_coll(d);
-	if (!c || c->rt->kind == RK_DATAFILE)
+	if (!c || c->rt->bytes_only)
 		return false; /* decided by the caller */
 	return !mut_ends_with(name, ".json") && !coll_kids_are_dirs(c);
 }
@@ -256,11 +256,11 @@ int mut_file_new(struct ns *ns, struct node *d, const char *name, struct node **
 		*out = mut_scratch_new(ns, d, name);
 		return 0;
 	}
-	if (c && c->rt->creatable && c->rt->kind != RK_DATAFILE && mut_ends_with(name, ".json")) {
+	if (c && c->rt->creatable && !c->rt->bytes_only && mut_ends_with(name, ".json")) {
 		*out = mut_new_file(ns, d, name, c->rt);
 		return 0;
 	}
-	if (c && c->rt->kind == RK_DATAFILE)
+	if (c && c->rt->bytes_only)
 		errmsg_set(err, errn, "NAME.json in data-files/ is a data file's metadata; "
 				      "data files are made by copying them in");
 	else if (c && c->rt->creatable)
@@ -579,7 +579,7 @@ int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn)
 
 /* The full path of data file `sname` in folder directory d ("sales.csv" at
  * the collection, "q1/sales.csv" in its folder q1). */
-int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n)
+int mut_folder_path(struct node *d, const char *sname, char *out, size_t n)
 {
 	char tmp[2048];
 	int r = snprintf(out, n, "%s", sname);

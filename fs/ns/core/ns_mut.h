@@ -101,7 +101,7 @@ int mut_commit_update_as(struct ns *ns, struct node *n, const char *as, const ch
 			 size_t len, const cJSON *base, cJSON **newbase, char *err, size_t errn);
 char *mut_server_name(struct node *c, const char *name, const char *own_id, bool file);
 /* The full path of data file `sname` in folder directory d. */
-int mut_datafile_path(struct node *d, const char *sname, char *out, size_t n);
+int mut_folder_path(struct node *d, const char *sname, char *out, size_t n);
 int mut_commit_create(struct ns *ns, struct node *n, char *err, size_t errn);
 
 /* Parses one JSON document (anything but white space after it is an

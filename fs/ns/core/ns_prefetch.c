@@ -107,24 +107,24 @@ static void enqueue(struct ns *ns, struct prefetch *pf, struct node *root, const
 
 void prefetch_for_dir(struct ns *ns, struct node *d)
 {
-	/* which tenant-wide listings the entries below d are made from */
-	static const char *const for_root[] = { "users", "apps", "spaces", "data-files",
-						"data-stores", "data-assets", "data-sets", NULL };
-	static const char *const for_spaces[] = { "apps", "data-files", "data-stores", NULL };
-	static const char *const for_stores[] = { "data-assets", "data-sets", NULL };
+	/* which tenant-wide listings the entries below d are made from: below
+	 * the root, every one; below a root collection (spaces/, data-stores/),
+	 * those of the kinds shown inside its resources, at any depth (the
+	 * resource table's in_kind); the rows marked list_first first */
 	struct node *root = ns_node(ns, NS_ROOT_INO);
-	const char *const *names = NULL;
-	if (d == root)
-		names = for_root;
-	else if (d->parent == root && d->role == R_COLL && d->rt->kind == RK_SPACE)
-		names = for_spaces;
-	else if (d->parent == root && d->role == R_COLL && d->rt->kind == RK_DATASTORE)
-		names = for_stores;
-	struct prefetch *pf = names ? pool(ns) : NULL;
+	bool all = d == root;
+	if (!all && (d->parent != root || d->role != R_COLL || !d->rt))
+		return;
+	struct prefetch *pf = pool(ns);
 	if (!pf || !pf->nth)
 		return;
-	for (size_t i = 0; names[i]; i++)
-		enqueue(ns, pf, root, names[i]);
+	for (int first = 1; first >= 0; first--)
+		for (int k = 0; k < RK_COUNT; k++) {
+			const struct rtype *rt = restab_get((enum rkind)k);
+			if (rt->dir && rt->list_first == first &&
+			    (all || restab_below(rt, d->rt->kind)))
+				enqueue(ns, pf, root, rt->dir);
+		}
 	pthread_cond_broadcast(&pf->cv);
 }
 

@@ -142,7 +142,6 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 		free(vi);
 		return;
 	}
-	const enum rkind k = wide->rt->kind;
 	for (size_t i = 0; i < l->n; i++) {
 		char buf[300];
 		cJSON *obj = listing_obj(l, i);
@@ -151,7 +150,7 @@ void view_index_build(struct ns *ns, struct node *wide, const struct listing *l)
 		int rc = 0;
 		if (key && !b) {
 			rc = -ENOMEM;
-		} else if (key && k == RK_DATAFILE && json_bool(obj, "folder")) {
+		} else if (key && wide->rt->folder_flag && json_bool(obj, wide->rt->folder_flag)) {
 			rc = listing_add_item(&b->folders, l, i);
 		} else if (key) {
 			const char *id = restab_id(wide->rt, obj);

@@ -92,7 +92,7 @@ static int lookup_by_id(struct ns *ns, struct node *c, const char *name, const c
 	n->id = strdup(id);
 	n->store_id = listed && listed->store_id ? strdup(listed->store_id)
 						 : (c->store_id ? strdup(c->store_id) : NULL);
-	if (c->rt->kind == RK_DATAASSET && c->id && !n->store_id)
+	if (restab_keeps_place(c->rt) && c->id && !n->store_id)
 		n->store_id = strdup(c->id); /* asset under data-stores/S: its store */
 	if (dirs)
 		node_fixed_kids(ns, n); /* (space.json, apps/ ...) */

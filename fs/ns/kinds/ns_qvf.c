@@ -118,8 +118,12 @@ static struct node *twin_make(struct ns *ns, struct node *app, bool make)
 	return t->gone ? NULL : t;
 }
 
+/* A listing placed or refreshed resource node app (the node table's
+ * `placed` hook, called for every kind's): an app's export is kept. */
 void qvf_placed(struct ns *ns, struct node *app)
 {
+	if (!app->rt || app->rt->kind != RK_APP)
+		return;
 	struct node *qd = app->id ? qvf_dir_of(app) : NULL;
 	if (qd && strmap_get(cs_of(qd)->by_id, app->id) == &no_export)
 		strmap_del(cs_of(qd)->by_id, app->id); /* (listed again: made at a lookup) */

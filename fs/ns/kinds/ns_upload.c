@@ -112,7 +112,7 @@ static int upload_name_check(struct ns *ns, struct node *dir, const char *name, 
 		errmsg_set(err, errn, "not a valid name");
 		return -EINVAL;
 	}
-	int rc = mut_datafile_path(dir, sname, full, sizeof(full));
+	int rc = mut_folder_path(dir, sname, full, sizeof(full));
 	if (rc)
 		return rc;
 	pthread_mutex_unlock(&ns->lock);
@@ -179,7 +179,7 @@ static int upload_commit(struct ns *ns, struct node *n, char *err, size_t errn)
 	char *conn = cs_of(c)->conn ? strdup(cs_of(c)->conn) : NULL;
 	char *replace = NULL;
 	if (!app) {
-		if ((rc = mut_datafile_path(d, sname, full, sizeof(full)))) {
+		if ((rc = mut_folder_path(d, sname, full, sizeof(full)))) {
 			free(space);
 			free(conn);
 			return rc;
