@@ -117,10 +117,43 @@ def test_the_role_check_sees_a_role():
     assert roles_named("if (n->role == R_COLL) x(); FOR_EACH_KIND(ns, k) MUT_MKDIR_WHERE") == ["R_COLL"]
 
 
+# The resource table is the one place for a Qlik kind (issue 12, item 4):
+# the dispatcher, the node table and the resource writes name none (a kind's
+# habits are columns of its row), except the restore, whose app content,
+# data-file bytes and user matching are about those kinds themselves.
+COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+QLIK_KIND = re.compile(r"\bRK_(?!COUNT\b)[A-Z]+\b")
+KIND_FREE = [os.path.join("fs", "ns", f) for f in DISPATCHER + ["ns_life.c"]] + \
+    [os.path.join("fs", "res", f) for f in ("reswrite.c", "reswrite.h")]
+
+
+def qlik_kinds_named(text):
+    return sorted(set(QLIK_KIND.findall(COMMENT.sub("", text))))
+
+
+def test_only_the_resource_table_names_a_qlik_kind():
+    files = list(KIND_FREE)
+    core = os.path.join(ROOT, "fs", "ns", "core")
+    files += [os.path.join("fs", "ns", "core", f) for f in sorted(os.listdir(core))
+              if f.endswith((".c", ".h")) and not f.startswith("ns_restore")]
+    found = {}
+    for f in files:
+        path = os.path.join(ROOT, f)
+        if os.path.exists(path):
+            with open(path) as fh:
+                named = qlik_kinds_named(fh.read())
+            if named:
+                found[f] = named
+    assert not found, "Qlik kinds named outside the resource table: %s" % found
+
+
+def test_the_qlik_kind_check_sees_a_kind():
+    assert qlik_kinds_named("if (rt->kind == RK_APP) /* RK_USER */ x(RK_COUNT);") == ["RK_APP"]
+
+
 # ---- a node kind is one table, named in one registration line ----
 
 KIND_DEF = re.compile(r"^const struct ns_kind (ns_\w+_kind) = \{", re.M)
-COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 
 
 def kind_uses(sources):
