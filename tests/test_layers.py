@@ -103,13 +103,20 @@ def roles_named(text):
     return sorted(set(ROLE.findall(text)))
 
 
-def test_the_dispatcher_names_no_role():
+def named_in(files, names_in):
+    """{file: names} for the files (paths under the root) where names_in
+    finds some."""
     found = {}
-    for f in DISPATCHER:
-        with open(os.path.join(ROOT, "fs", "ns", f)) as fh:
-            named = roles_named(fh.read())
+    for f in files:
+        with open(os.path.join(ROOT, f)) as fh:
+            named = names_in(fh.read())
         if named:
             found[f] = named
+    return found
+
+
+def test_the_dispatcher_names_no_role():
+    found = named_in([os.path.join("fs", "ns", f) for f in DISPATCHER], roles_named)
     assert not found, "the dispatcher chooses by role: %s" % found
 
 
@@ -136,14 +143,8 @@ def test_only_the_resource_table_names_a_qlik_kind():
     core = os.path.join(ROOT, "fs", "ns", "core")
     files += [os.path.join("fs", "ns", "core", f) for f in sorted(os.listdir(core))
               if f.endswith((".c", ".h")) and not f.startswith("ns_restore")]
-    found = {}
-    for f in files:
-        path = os.path.join(ROOT, f)
-        if os.path.exists(path):
-            with open(path) as fh:
-                named = qlik_kinds_named(fh.read())
-            if named:
-                found[f] = named
+    found = named_in([f for f in files if os.path.exists(os.path.join(ROOT, f))],
+                     qlik_kinds_named)
     assert not found, "Qlik kinds named outside the resource table: %s" % found
 
 

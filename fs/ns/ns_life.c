@@ -131,15 +131,17 @@ void ns_free(struct ns *ns)
 	defer_stop(ns); /* the deletes still waiting are sent now */
 	/* handles whose release the kernel never sent (an unmount racing the
 	 * last close) */
-	while (ns->files) {
-		struct node *n = ns->files->dirty ? ns_node(ns, ns->files->ino) : NULL;
+	struct ns_file *f;
+	struct ns_dir *d;
+	while ((f = ns_file_any(ns))) {
+		struct node *n = f->dirty ? ns_node(ns, f->ino) : NULL;
 		char path[1024];
 		if (n && node_path(n, path, sizeof(path)) >= 0)
 			log_warn("%s: written but never closed before the exit: not sent", path);
-		ns_release(ns->files);
+		ns_release(f);
 	}
-	while (ns->dirs)
-		ns_closedir(ns->dirs);
+	while ((d = ns_dir_any(ns)))
+		ns_closedir(d);
 	const struct ns_kind *kd;
 	FOR_EACH_KIND(ns, kd)
 		if (kd->free)

@@ -8,6 +8,7 @@
 #include "ns/core/ns_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,6 +50,29 @@ int ns_dir_done(struct ns *ns, struct ns_dir *d, int rc, struct ns_dir **out)
 	return rc;
 }
 
+#define HANDLE_OF(l, type) ((type *)(void *)((char *)(l) - offsetof(type, link)))
+
+/* Joins or leaves list *head; files_lock held. */
+static void hlink_add(struct ns_hlink **head, struct ns_hlink *l)
+{
+	l->prev = NULL;
+	l->next = *head;
+	if (*head)
+		(*head)->prev = l;
+	*head = l;
+}
+
+static void hlink_del(struct ns_hlink **head, struct ns_hlink *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else if (*head == l)
+		*head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	l->prev = l->next = NULL;
+}
+
 struct ns_dir *ns_dir_new(struct ns *ns, size_t cap)
 {
 	struct ns_dir *d = calloc(1, sizeof(*d));
@@ -58,10 +82,7 @@ struct ns_dir *ns_dir_new(struct ns *ns, size_t cap)
 	}
 	d->ns = ns;
 	pthread_mutex_lock(&ns->files_lock);
-	d->dnext = ns->dirs;
-	if (ns->dirs)
-		ns->dirs->dprev = d;
-	ns->dirs = d;
+	hlink_add(&ns->dirs, &d->link);
 	pthread_mutex_unlock(&ns->files_lock);
 	return d;
 }
@@ -72,12 +93,7 @@ void ns_closedir(struct ns_dir *d)
 		return;
 	struct ns *ns = d->ns;
 	pthread_mutex_lock(&ns->files_lock);
-	if (d->dprev)
-		d->dprev->dnext = d->dnext;
-	else if (ns->dirs == d)
-		ns->dirs = d->dnext;
-	if (d->dnext)
-		d->dnext->dprev = d->dprev;
+	hlink_del(&ns->dirs, &d->link);
 	pthread_mutex_unlock(&ns->files_lock);
 	for (size_t i = 0; i < d->n; i++)
 		free(d->ents[i].name);
@@ -102,23 +118,29 @@ struct ns_file *ns_file_new(struct ns *ns, uint64_t ino, struct cache_blob *b)
 void ns_file_track(struct ns *ns, struct ns_file *f)
 {
 	pthread_mutex_lock(&ns->files_lock);
-	f->fprev = NULL;
-	f->fnext = ns->files;
-	if (ns->files)
-		ns->files->fprev = f;
-	ns->files = f;
+	hlink_add(&ns->files, &f->link);
 	pthread_mutex_unlock(&ns->files_lock);
 }
 
 void ns_file_untrack(struct ns *ns, struct ns_file *f)
 {
 	pthread_mutex_lock(&ns->files_lock);
-	if (f->fprev)
-		f->fprev->fnext = f->fnext;
-	else if (ns->files == f)
-		ns->files = f->fnext;
-	if (f->fnext)
-		f->fnext->fprev = f->fprev;
-	f->fprev = f->fnext = NULL;
+	hlink_del(&ns->files, &f->link);
 	pthread_mutex_unlock(&ns->files_lock);
+}
+
+struct ns_file *ns_file_any(struct ns *ns)
+{
+	pthread_mutex_lock(&ns->files_lock);
+	struct ns_file *f = ns->files ? HANDLE_OF(ns->files, struct ns_file) : NULL;
+	pthread_mutex_unlock(&ns->files_lock);
+	return f;
+}
+
+struct ns_dir *ns_dir_any(struct ns *ns)
+{
+	pthread_mutex_lock(&ns->files_lock);
+	struct ns_dir *d = ns->dirs ? HANDLE_OF(ns->dirs, struct ns_dir) : NULL;
+	pthread_mutex_unlock(&ns->files_lock);
+	return d;
 }

@@ -195,7 +195,7 @@ struct ns_file {
 	 * pinned export), else NULL: the kind's read and release take it */
 	void *ext;
 	const struct ns_kind *kind; /* the node's kind at open (its read, write, release) */
-	struct ns_file *fprev, *fnext; /* ns->files: every handle not yet released */
+	struct ns_hlink link; /* in ns->files until released */
 };
 
 /* The calls from the node table up to the layers above it, by pointer: the
@@ -371,8 +371,7 @@ struct ns {
 	/* the open handles (a release the kernel never sent, at unmount, frees
 	 * them in ns_free); GUARDED_BY(files_lock), a leaf lock */
 	pthread_mutex_t files_lock;
-	struct ns_file *files;
-	struct ns_dir *dirs; /* the same for directories; GUARDED_BY(files_lock) */
+	struct ns_hlink *files, *dirs; /* (ns_handle.c; files_lock) */
 	/* deletes waiting for delete_delay_ms (ns_defer.c) */
 	struct node **dq;
 	size_t ndq, capdq;
@@ -462,6 +461,10 @@ void ns_kstate_set(struct ns *ns, const struct ns_kind *k, void *state);
 /* A handle joins / leaves ns->files (ns_open, ns_file_new / ns_release). */
 void ns_file_track(struct ns *ns, struct ns_file *f);
 void ns_file_untrack(struct ns *ns, struct ns_file *f);
+/* An open handle (files: tracked ones; NULL: none): at the exit, those
+ * whose release the kernel never sent. */
+struct ns_file *ns_file_any(struct ns *ns);
+struct ns_dir *ns_dir_any(struct ns *ns);
 /* The attributes every node has, from its own fields (writable: its write
  * bits before the umask); ns_fill_attr (the dispatcher) adds the kinds'. */
 void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr *a);

@@ -111,11 +111,16 @@ struct ns_dirent {
 	bool noattr; /* attributes unknown without a request: the kernel must look it up */
 };
 
+/* A link in one of the namespace's lists of open handles. */
+struct ns_hlink {
+	struct ns_hlink *prev, *next;
+};
+
 struct ns_dir {
 	struct ns_dirent *ents; /* ".", "..", then the entries */
 	size_t n;
 	struct ns *ns;
-	struct ns_dir *dprev, *dnext; /* ns->dirs: every handle not yet closed */
+	struct ns_hlink link; /* in ns->dirs until closed */
 };
 
 struct ns_file;
