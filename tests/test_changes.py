@@ -243,6 +243,44 @@ def test_spool_files_survive_remounts_until_deleted(fresh_sim, mount_factory, tm
     assert spool(m3, "spaces") == files[1:]
 
 
+def test_two_mounts_sharing_a_state_dir_report_a_change_once(fresh_sim, mount_factory, tmp_path):
+    """Two mounts of one tenant share the default state directory (an
+    interactive mount beside a systemd one): whichever polls, a change is
+    spooled once, and each mount shows the other's files with sizes that
+    match their bytes."""
+    def poll(m):  # (known by the latest result's rewrite: the status may read the same)
+        p = m.path("changes", "spaces.json")
+        before = os.stat(p).st_mtime_ns if os.path.exists(p) else None
+        os.kill(m.proc.pid, signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(p) and os.stat(p).st_mtime_ns != before,
+                 timeout=60, what="a poll")
+        wait_for(lambda: status(m)["types"].get("spaces", {}).get("polled_at"),
+                 timeout=60, what="the status")
+        assert status(m)["types"]["spaces"]["error"] is None
+
+    sd = str(tmp_path / "state")
+    a = mount_factory(fresh_sim.url, "state_dir=" + sd, "changes_types=spaces")
+    poll(a)  # bootstrap
+    b = mount_factory(fresh_sim.url, "state_dir=" + sd, "changes_types=spaces")
+    fresh_sim.api("POST", "/api/v1/spaces", {"name": "Seen once", "type": "shared"})
+    poll(a)
+    assert len(spool(a, "spaces")) == 1
+    poll(b)  # b's state predates the change: it must read a's first
+    poll(a)
+    assert spool(b, "spaces") == spool(a, "spaces")
+    assert [[r["name"] for r in d["created"]] for d in spooled(b, "spaces")] == [["Seen once"]]
+    fresh_sim.api("POST", "/api/v1/spaces", {"name": "Then b", "type": "shared"})
+    poll(b)
+    poll(a)
+    assert [[r["name"] for r in d["created"]] for d in spooled(a, "spaces")] == \
+        [["Seen once"], ["Then b"]]
+    for m in (a, b):
+        for rel in ("spaces.json", ".status.json"):
+            p = m.path("changes", rel)
+            with open(p, "rb") as f:
+                assert os.stat(p).st_size == len(f.read()), (m.mnt, rel)
+
+
 @pytest.mark.parametrize("skew_ms", [-7200000, 7200000])
 def test_skewed_server_clock(mount_factory, skew_ms):
     sim = Sim(args=["--clock-skew-ms", str(skew_ms)])

@@ -20,7 +20,11 @@
  *
  * Locks: poll_lock serialises polls (the thread's and changes_poll_now()) and
  * guards st[], status[], sort_ok[] and polls.  It is held across HTTP requests
- * and file writes: nothing else ever waits for it but another poll.  `stop` is
+ * and file writes: nothing else ever waits for it but another poll.  Across
+ * mounts sharing a state directory, a poll also holds an flock() on
+ * changes-state/poll.lock, taken without waiting (busy: the other mount's
+ * poll serves both, this one is skipped), and first reads again the state
+ * files another mount replaced since (catch_up).  `stop` is
  * atomic; the wake-up pipe is written from signal handlers.
  */
 #include "changes/changes.h"
@@ -33,11 +37,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "changes/changes_internal.h"
 #include "util/jsonfmt.h"
+#include "util/log.h"
 #include "util/opstats.h"
 #include "util/qtime.h"
 #include "res/reswrite.h"
@@ -71,6 +78,11 @@ struct changes {
 	struct tstatus status[RK_COUNT]; /* GUARDED_BY(poll_lock) */
 	bool sort_ok[RK_COUNT];         /* GUARDED_BY(poll_lock) */
 	unsigned long polls;            /* GUARDED_BY(poll_lock) */
+	/* the state file each type's st[] was last read from or written to
+	 * (another mount with this state directory replaces it: read again) */
+	dev_t st_dev[RK_COUNT];         /* GUARDED_BY(poll_lock) */
+	ino_t st_ino[RK_COUNT];         /* GUARDED_BY(poll_lock) */
+	int lockfd; /* <state_dir>/changes-state/poll.lock: one poll at a time across mounts */
 	int stop;                       /* atomic */
 	int pipe[2];
 	pthread_t thread;
@@ -147,11 +159,29 @@ int changes_parse_types(const char *list, unsigned *mask)
 
 /* ---- state files ---- */
 
+/* Is type t's state file the one st[t] came from or went to?  Else (with
+ * remember) it is noted as that one now. */
+static bool state_seen(struct changes *ch, enum rkind t, bool remember)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s/%s.json", ch->sdir, restab_get(t)->poll_name);
+	if (stat(path, &sb) < 0)
+		return true; /* (none yet: nothing to read) */
+	bool same = sb.st_dev == ch->st_dev[t] && sb.st_ino == ch->st_ino[t];
+	if (remember) {
+		ch->st_dev[t] = sb.st_dev;
+		ch->st_ino[t] = sb.st_ino;
+	}
+	return same;
+}
+
 static void load_state(struct changes *ch, enum rkind t)
 {
 	char name[64], *txt = NULL;
 	size_t len;
 	snprintf(name, sizeof(name), "%s.json", restab_get(t)->poll_name);
+	state_seen(ch, t, true); /* (before the read: a newer one is read next time) */
 	int rc = statedir_read(ch->sdir, name, STATE_MAX, &txt, &len);
 	if (rc == 0)
 		rc = chg_state_load(&ch->st[t], txt);
@@ -191,7 +221,20 @@ static int save_state(struct changes *ch, enum rkind t)
 	snprintf(name, sizeof(name), "%s.json", restab_get(t)->poll_name);
 	int rc = statedir_write_atomic(ch->sdir, name, txt, len);
 	free(txt);
+	if (!rc)
+		state_seen(ch, t, true);
 	return rc;
+}
+
+/* Another mount with this state directory may have polled since this one
+ * did: its state files replace what this one holds, so that a change is
+ * reported by one of them, once.  poll_lock and the cross-mount lock held. */
+static void catch_up(struct changes *ch)
+{
+	for (int t = 0; t < RK_COUNT; t++)
+		if (watched(ch, (enum rkind)t) && !state_seen(ch, (enum rkind)t, false))
+			load_state(ch, (enum rkind)t);
+	load_poll_count(ch);
 }
 
 /* ---- listing ---- */
@@ -529,6 +572,15 @@ int changes_poll_now(struct changes *ch)
 {
 	int first = 0;
 	pthread_mutex_lock(&ch->poll_lock);
+	if (ch->lockfd >= 0 && flock(ch->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		/* another mount with this state directory is polling: its
+		 * results are this one's too (the same files) */
+		log_info("changes: another mount with the state directory %s is polling; "
+			 "this poll is left to it", ch->sdir);
+		pthread_mutex_unlock(&ch->poll_lock);
+		return 0;
+	}
+	catch_up(ch);
 	struct opstats_op *op = opstats_op_begin("poll", "changes/", 0); /* the status file */
 	for (int t = 0; t < RK_COUNT && !stopping(ch); t++) {
 		if (!watched(ch, t))
@@ -542,6 +594,8 @@ int changes_poll_now(struct changes *ch)
 	ch->polls++;
 	write_status(ch);
 	opstats_op_end(op);
+	if (ch->lockfd >= 0)
+		flock(ch->lockfd, LOCK_UN);
 	pthread_mutex_unlock(&ch->poll_lock);
 	return first;
 }
@@ -565,7 +619,7 @@ int changes_new(const struct changes_opts *o, struct changes **out, char *err, s
 	ch->o.state_dir = NULL;
 	if (!ch->o.types)
 		ch->o.types = changes_all_types();
-	ch->pipe[0] = ch->pipe[1] = -1;
+	ch->pipe[0] = ch->pipe[1] = ch->lockfd = -1;
 	pthread_mutex_init(&ch->poll_lock, NULL);
 	for (int t = 0; t < RK_COUNT; t++) {
 		if (!polled(t))
@@ -593,6 +647,13 @@ int changes_new(const struct changes_opts *o, struct changes **out, char *err, s
 		load_state(ch, t);
 	}
 	load_poll_count(ch);
+	char lock[PATH_MAX];
+	snprintf(lock, sizeof(lock), "%s/poll.lock", ch->sdir);
+	if ((ch->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		rc = -errno;
+		snprintf(err, errn, "cannot open %s: %s", lock, strerror(errno));
+		goto fail;
+	}
 	if (pipe2(ch->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
 		rc = -errno;
 		snprintf(err, errn, "pipe: %s", strerror(errno));
@@ -669,6 +730,8 @@ void changes_free(struct changes *ch)
 		close(ch->pipe[0]);
 		close(ch->pipe[1]);
 	}
+	if (ch->lockfd >= 0)
+		close(ch->lockfd);
 	pthread_mutex_destroy(&ch->poll_lock);
 	free(ch->cdir);
 	free(ch->sdir);

@@ -5,9 +5,11 @@
  *
  * What is shown: regular files and directories, by their on-disk names,
  * except the temporary files of atomic writes (".NAME.tmp.*").  Entries are
- * re-read from the disk at every lookup, getattr and opendir, so the kernel's
- * view is only as old as its own attribute cache, which the poller
- * invalidates after each write (ns_local_note_written).  Contents are read
+ * re-read from the disk at every lookup, getattr and opendir, and the
+ * kernel keeps no attributes (local_attr): other writers change these files
+ * too (another mount sharing the state directory, a consumer in it), so
+ * every stat asks; the poller also invalidates after each write
+ * (ns_local_note_written).  Contents are read
  * at open (a snapshot per handle, like every file of the mount).
  * Writes: only unlink, and only of a file inside a subdirectory of the local
  * root (a spool file: deleting it acknowledges it); everything else is
@@ -50,6 +52,16 @@ static bool is_local(const struct node *n)
 static bool is_root(const struct node *n)
 {
 	return !is_local(n->parent);
+}
+
+/* A local node's attributes, never kept by the kernel: other writers than
+ * this mount's poller change these files (another mount sharing the state
+ * directory, a consumer deleting spool files there), and a size kept from
+ * before would not match the bytes a read gives. */
+static void local_attr(struct ns *ns, struct node *n, struct ns_attr *a)
+{
+	node_fill_attr(ns, n, true, a);
+	a->transient = true;
 }
 
 static bool hidden_name(const char *name)
@@ -184,7 +196,7 @@ int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_
 	if (!p->dir)
 		rc = -ENOTDIR;
 	else if (!(rc = sync_self(ns, p)) && !(rc = sync_child(ns, p, name, &k))) {
-		node_fill_attr(ns, k, true, out);
+		local_attr(ns, k, out);
 		k->nlookup++;
 	}
 	pthread_mutex_unlock(&ns->lock);
@@ -197,7 +209,7 @@ int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out)
 	struct node *n = get(ns, ino);
 	int rc = sync_self(ns, n);
 	if (!rc)
-		node_fill_attr(ns, n, true, out);
+		local_attr(ns, n, out);
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
 }
@@ -254,7 +266,7 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		goto out;
 	}
 	d->ents[0].name = strdup(".");
-	node_fill_attr(ns, n, true, &d->ents[0].attr);
+	local_attr(ns, n, &d->ents[0].attr);
 	d->ents[1].name = strdup("..");
 	/* the parent's attributes as the kernel last had them */
 	d->ents[1].attr = d->ents[0].attr;
@@ -265,7 +277,7 @@ int ns_local_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		if (k->hidden || k->gone)
 			continue;
 		d->ents[d->n].name = strdup(k->name);
-		node_fill_attr(ns, k, true, &d->ents[d->n].attr);
+		local_attr(ns, k, &d->ents[d->n].attr);
 		d->n++;
 	}
 	rc = ns_dir_sort(d);
@@ -367,7 +379,7 @@ void ns_local_note_written(struct ns *ns, const char *relpath)
 /* (changes/ files show 0666: refused writes say EACCES themselves) */
 static void local_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
-	node_fill_attr(ns, n, true, a);
+	local_attr(ns, n, a);
 }
 
 /* changes/ and what is below it, as one kind (ns_life.c registers it for

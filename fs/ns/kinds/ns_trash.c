@@ -170,7 +170,9 @@ static void t_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 {
 	(void)ns;
 	(void)n;
-	a->attr_ttl_ms = 1000; /* the sweeper changes the store by itself */
+	/* never kept by the kernel: the sweeper changes the store by itself,
+	 * and so does another mount sharing the state directory */
+	a->transient = true;
 }
 
 static bool t_writable(const struct node *n)
