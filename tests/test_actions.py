@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from conftest import wait_for
 from test_write import changes
 
 
@@ -152,6 +153,36 @@ def test_an_export_follows_its_app_through_a_rename_an_rm_and_a_relisting(am):
     assert os.path.basename(new) in os.listdir(m.path("apps", ".qvf"))
     data = open(new, "rb").read()
     assert data.startswith(b"QVFSIM") and len(data) == os.stat(new).st_size
+
+
+def test_a_second_mount_leaves_the_first_ones_export_alone(fresh_sim, mount_factory, tmp_path):
+    """Mounts of one tenant share the export cache (the default cache
+    directory): a mount starting while another downloads an export must not
+    take the download's temporary file as a leftover."""
+    cd = str(tmp_path / "cache")
+    a = mount_factory(fresh_sim.url, "cache_dir=" + cd)
+    name = sorted(n for n in os.listdir(a.path("apps")) if n.endswith(".json"))[0]
+    q = qvf_of(a, name)
+    fresh_sim.faults(mode="stall", stall_ms=3000, match="GET /api/v1/temp-contents")
+    got = {}
+
+    def read():
+        try:
+            with open(q, "rb") as f:
+                got["data"] = f.read()
+        except OSError as e:
+            got["error"] = e
+
+    t = threading.Thread(target=read)
+    t.start()
+    qdir = os.path.join(cd, "qvf")
+    wait_for(lambda: os.path.isdir(qdir) and any(".tmp." in n for n in os.listdir(qdir)),
+             timeout=20, what="the download's temporary file")
+    b = mount_factory(fresh_sim.url, "cache_dir=" + cd)
+    assert os.path.isdir(b.path("apps"))
+    t.join(60)
+    assert "error" not in got, got.get("error")
+    assert got["data"].startswith(b"QVFSIM") and len(got["data"]) == os.stat(q).st_size
 
 
 def test_tar_of_apps_including_qvf(am, tmp_path):

@@ -5,8 +5,10 @@
  *  - every listed entry names a complete file "<id>.<mtime>.<data|nodata>.qvf"
  *    in c->dir whose size is e->size; c->bytes is the sum of the listed
  *    entries' sizes;
- *  - files are written as ".tmp.*" and renamed into place only when complete
- *    and fsync'd; ".tmp.*" files found at start-up are leftovers and removed;
+ *  - files are written as ".<id>.tmp.<pid>.<n>" and renamed into place only
+ *    when complete and fsync'd; such files found at start-up are leftovers
+ *    and removed, unless their process still runs (another mount sharing
+ *    the directory, mid-download: util/statedir.h);
  *  - an entry is freed when it is neither listed nor pinned (e->pins counts
  *    the qvf_file handles and the waiters it was promised to);
  *  - at most one export per key is in progress: c->flights (util/flight.h),
@@ -36,6 +38,7 @@
 #include "util/clock.h"
 #include "util/flight.h"
 #include "util/opstats.h"
+#include "util/statedir.h"
 #include "util/url.h"
 
 #define DEFAULT_TIMEOUT_MS (10L * 60 * 1000)
@@ -244,8 +247,11 @@ static int adopt(struct qvf_cache *c)
 		int64_t mtime;
 		bool nodata;
 		struct stat st;
-		if (!strncmp(de->d_name, ".tmp.", 5)) {
-			unlinkat(dirfd(d), de->d_name, 0);
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp.")) {
+			/* (a download another mount sharing the directory still
+			 * runs is not a leftover) */
+			if (!statedir_tmp_in_use(de->d_name))
+				unlinkat(dirfd(d), de->d_name, 0);
 			continue;
 		}
 		if (!parse_name(de->d_name, id, &mtime, &nodata) ||
@@ -357,7 +363,7 @@ static int download(struct qvf_cache *c, const char *id, int64_t mtime, bool nod
 	unsigned long seq = ++c->tmp_seq;
 	pthread_mutex_unlock(&c->lock);
 	if (entry_path(c, id, mtime, nodata, dst, sizeof(dst)) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.tmp.%s.%ld.%lu", c->dir, id, (long)getpid(), seq) >=
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%ld.%lu", c->dir, id, (long)getpid(), seq) >=
 		    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	struct http_fd_sink d = { .fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) };

@@ -226,14 +226,19 @@ static int sweep(int dfd, int depth)
 			removed += n > 0 ? n : 0;
 			continue;
 		}
-		pid_t pid = S_ISREG(st.st_mode) ? tmp_pid(e->d_name) : 0;
-		if (!pid || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+		if (!S_ISREG(st.st_mode) || !tmp_pid(e->d_name) || statedir_tmp_in_use(e->d_name))
 			continue;
 		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
 			removed++;
 	}
 	closedir(d);
 	return removed;
+}
+
+bool statedir_tmp_in_use(const char *name)
+{
+	pid_t pid = tmp_pid(name);
+	return pid > 0 && (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH);
 }
 
 int statedir_sweep_tmp(const char *dir)

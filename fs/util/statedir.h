@@ -10,6 +10,7 @@
 #ifndef QLIKFS_STATEDIR_H
 #define QLIKFS_STATEDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Resolves and creates the state directory for the tenant base URL.  opt_dir
@@ -53,6 +54,10 @@ int statedir_append_line(const char *path, const char *line, size_t max);
 struct cJSON;
 struct cJSON *statedir_report_new(const char *action);
 int statedir_report_append(const char *path, struct cJSON *o, size_t max);
+
+/* Is name (".NAME.tmp.PID.N") the temporary file of a process that still
+ * runs (this one included)?  False for any other name. */
+bool statedir_tmp_in_use(const char *name);
 
 /* Removes the temporary files of statedir_write_atomic() that a process
  * killed between their creation and the rename left in dir and in its

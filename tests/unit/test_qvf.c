@@ -38,7 +38,7 @@ static int files_in_dir(const char *d, int *tmp)
 	while (dd && (de = readdir(dd))) {
 		if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
 			continue;
-		if (!strncmp(de->d_name, ".tmp.", 5))
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp."))
 			(*tmp)++;
 		n++;
 	}
@@ -149,17 +149,26 @@ static void test_export_cached(struct simenv *e, const char *app)
 	free(want);
 	qvf_cache_free(c);
 
-	/* a restart adopts the entries (and removes leftover temporaries) */
-	snprintf(path, sizeof(path), "%s/.tmp.%s.1.1", dir, app);
-	int fd = open(path, O_CREAT | O_WRONLY, 0600);
-	close(fd);
+	/* a restart adopts the entries and removes leftover temporaries (an
+	 * earlier version's name; a process that is gone), but not the
+	 * download of a process that still runs (pid 1: another mount) */
+	char old_tmp[PATH_MAX], dead[PATH_MAX], live[PATH_MAX];
+	snprintf(old_tmp, sizeof(old_tmp), "%s/.tmp.%s.1.1", dir, app);
+	snprintf(dead, sizeof(dead), "%s/.%s.tmp.999999997.1", dir, app);
+	snprintf(live, sizeof(live), "%s/.%s.tmp.1.2", dir, app);
+	const char *tmps[] = { old_tmp, dead, live };
+	for (int i = 0; i < 3; i++)
+		close(open(tmps[i], O_CREAT | O_WRONLY, 0600));
 	c = cache_new(e, 0);
 	sim_reset_counts(e->sim);
 	CHECK_INT(qvf_size(c, app, 2000, false, &size, err, sizeof(err)), 0);
 	CHECK_INT(size, want_n);
 	CHECK_INT(qvf_size(c, app, 1000, true, &size, err, sizeof(err)), 0);
 	CHECK_INT(sim_count_total(e->sim), 0);
-	CHECK(access(path, F_OK) < 0);
+	CHECK(access(old_tmp, F_OK) < 0);
+	CHECK(access(dead, F_OK) < 0);
+	CHECK(access(live, F_OK) == 0);
+	CHECK_INT(unlink(live), 0);
 	qvf_cache_free(c);
 }
 
