@@ -84,10 +84,12 @@ def test_me_json_listed_before_its_first_read_has_its_size(fresh_sim, mount_fact
 
 
 def test_cut_json_bodies_are_fetched_again(fresh_sim, mount_factory, reference):
-    # every other answer of a request has its JSON body cut in half (and still
-    # looks complete to HTTP): the listings and files must come out whole
+    # the first answer of every request has its JSON body cut in half (and
+    # still looks complete to HTTP), its repeat passes (maxrun=1): the
+    # listings and files must come out whole.  (Not a 50% chance: which
+    # requests a mount makes varies with timing, and so would the count.)
     m = mount_factory(fresh_sim.url, "cache_ttl=300", "noqvf",
-                      env=fault_env("seed=%d,trunc=50,maxrun=1" % SEED))
+                      env=fault_env("seed=%d,trunc=100,maxrun=1" % SEED))
     for d in ("users", "spaces", "data-files", "apps"):
         names = sorted(os.listdir(m.path(d)))
         assert names == sorted(n for n in os.listdir(os.path.join(reference, d))
@@ -97,7 +99,7 @@ def test_cut_json_bodies_are_fetched_again(fresh_sim, mount_factory, reference):
             continue
         with open(m.path(d, f), "rb") as a, open(os.path.join(reference, d, f), "rb") as b:
             assert a.read() == b.read()
-    assert injected(m).get("trunc", 0) >= 3, injected(m)
+    assert injected(m).get("trunc", 0) >= 5, injected(m)  # users/me and 4 listings at least
 
 
 def test_stalled_server_bounded_calls_then_recovery(fresh_sim, mount_factory, tmp_path):
