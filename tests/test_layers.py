@@ -224,3 +224,25 @@ def test_the_kind_check_sees_a_kind_named_twice():
     assert kind_uses(src)[1] == {}
     src["fs/ns/ns_life.c"] = "\tns_kind_add(ns, &ns_a_kind);\n\tns_kind_add(ns, &ns_a_kind);\n"
     assert kind_uses(src)[1] == {"ns_a_kind": ["ns_life.c registers it in 2 lines, names it in 2"]}
+
+
+# Each layer states its rule at the top of its main header (issue 12, item 1),
+# and the layers named there are the checker's.
+MAIN_HEADER = {
+    "app": "app/options.h", "fuse": "fuse/fuse_ops.h", "ns": "ns/ns.h",
+    "ns/kinds": "ns/kinds/ns_ext.h", "ns/core": "ns/core/ns_internal.h",
+    "res": "res/restab.h", "actions": "actions/upload.h", "changes": "changes/changes.h",
+    "client": "client/qclient.h", "http": "http/http.h", "util": "util/log.h",
+}
+
+
+def test_every_layer_states_its_rule_in_its_main_header():
+    import check_layers
+    assert set(MAIN_HEADER) == set(check_layers.RANK)
+    missing = []
+    for layer, h in MAIN_HEADER.items():
+        with open(os.path.join(ROOT, "fs", h)) as f:
+            head = f.read(600)
+        if not re.match(r"/\*\n \* Layer [^\n]*%s/" % re.escape(layer), head):
+            missing.append(h)
+    assert not missing, "no rule at the top of: %s" % missing

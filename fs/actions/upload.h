@@ -1,4 +1,7 @@
 /*
+ * Layer res/, actions/ and changes/ (one layer): may include each other
+ * (no circle), client/, http/, util/ and cache/.
+ *
  * upload.h - data-file uploads (Qlik data-files API, reference section 10):
  * create with a multipart POST /api/v1/data-files (parts "Json" {name,
  * connectionId?} and "File"), replace the content with a multipart

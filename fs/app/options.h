@@ -1,4 +1,6 @@
 /*
+ * Layer app/: may include every layer below it; nothing includes app/.
+ *
  * options.h - the command line of `qlikfs [options] [TENANT] MOUNTPOINT` and
  * `qlikfs login [options] [TENANT]`: one table of -o options (libfuse's
  * fuse_opt), the numbers they carry, and the help texts.

@@ -1,4 +1,7 @@
 /*
+ * Layer res/, actions/ and changes/ (one layer): may include each other
+ * (no circle), client/, http/, util/ and cache/.
+ *
  * changes.h - the change poller behind changes/ (docs/SEMANTICS.md "Changes"): the
  * file form of the "New and Updated Records" trigger.
  *

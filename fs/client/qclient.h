@@ -1,4 +1,6 @@
 /*
+ * Layer client/: may include http/, util/ and cache/.
+ *
  * qclient.h - the Qlik REST client: authentication header, retries with
  * backoff and Retry-After, redirects, error bodies -> errno + message,
  * pagination, and single-flight of identical concurrent GETs.

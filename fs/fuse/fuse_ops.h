@@ -1,4 +1,7 @@
 /*
+ * Layer fuse/: may include ns/ns.h only, and the layers below ns/; only app/
+ * includes it.
+ *
  * fuse_ops.h - the FUSE glue's state and operation table.
  */
 #ifndef QLIKFS_FUSE_OPS_H

@@ -1,4 +1,6 @@
 /*
+ * Layer http/: may include util/ only.
+ *
  * http.h - the HTTP transport interface.
  *
  * Everything above this interface (the Qlik client, the namespace) speaks to

@@ -1,4 +1,7 @@
 /*
+ * Layer ns/ (the dispatcher): may include ns/kinds/, ns/core/ and the layers
+ * below; fuse/ sees only this header.
+ *
  * ns.h - the namespace: inodes and paths -> Qlik resources.
  *
  * Everything the FUSE glue calls, with no FUSE types: tests drive it

@@ -1,4 +1,7 @@
 /*
+ * Layer res/, actions/ and changes/ (one layer): may include each other
+ * (no circle), client/, http/, util/ and cache/.
+ *
  * restab.h - the resource table: one row per Qlik resource kind, with the
  * data the namespace needs to list, fetch, name and date it.  A new Qlik
  * resource is a new row here, not a new set of functions.

@@ -1,4 +1,6 @@
 /*
+ * Layer util/: includes no other layer of fs/ (cache/ is its own library).
+ *
  * log.h - the one logging sink.  Library code below the FUSE boundary does not
  * log errors it returns; the boundary (FUSE glue, main, background jobs) logs
  * each failure once.  Nothing that is logged may contain a secret: callers pass

@@ -1,4 +1,7 @@
 /*
+ * Layer ns/core/: may include res/, actions/, changes/ and below; calls up
+ * only through struct ns_hooks.
+ *
  * ns_internal.h - the node table shared by ns.c (lookups, attributes, files)
  * and ns_coll.c (collections: fetching and applying listings).
  *

@@ -1,4 +1,7 @@
 /*
+ * Layer ns/kinds/: a kind includes its own header, this one, ns/core/ and
+ * below; never the dispatcher or another kind.
+ *
  * ns_ext.h - what the kinds that are not resources of a collection share.
  * Each is a kind of its own (its own role, table and state on the
  * namespace: ns_kind_add, ns_kstate), registered in ns_new, and numbers its
