@@ -69,9 +69,6 @@ struct ns *ns_new(const struct ns_opts *o)
 				       restore_create, restore_created, restore_before_update,
 				       qvf_attached };
 	/* the node kinds, one line each: a node of that role gets the kind */
-	ns->kinds[R_LOCAL] = &ns_local_kind; /* changes/ */
-	ns->kinds[R_TRASH] = &ns_trash_kind; /* .trash/ */
-	ns->kinds[R_INDEX] = &ns_index_kind; /* .index.json */
 	ns->kinds[R_QVF] = ns->kinds[R_QVFDIR] = &ns_qvf_kind; /* .qvf/ and the exports */
 	ns->kinds[R_UPLOAD] = &ns_upload_kind; /* files copied in to be sent */
 	ns->kinds[R_SCRATCH] = &ns_scratch_kind; /* a tool's temporary file */
@@ -81,7 +78,12 @@ struct ns *ns_new(const struct ns_opts *o)
 	ns->kinds[R_ME] = &ns_me_kind;           /* me.json */
 	ns->kinds[R_FILE] = &ns_res_kind;        /* a resource's JSON file */
 	ns->kinds[R_RESDIR] = &ns_resdir_kind;   /* a space, data store, data asset */
-	/* kinds with a role of their own, in the order of their root entries */
+	/* kinds with a role of their own, in the order of their entries (a
+	 * collection's .index.json after its .qvf/; at the root changes/ and
+	 * .trash before the others) */
+	ns_kind_add(ns, &ns_index_kind);    /* .index.json */
+	ns_kind_add(ns, &ns_local_kind);    /* changes/ */
+	ns_kind_add(ns, &ns_trash_kind);    /* .trash/ */
 	ns_kind_add(ns, &ns_ops_kind);      /* .status.json, .errors */
 	ns_kind_add(ns, &ns_api_kind);      /* api */
 	ns_kind_add(ns, &ns_reports_kind);  /* reports/ */

@@ -663,7 +663,7 @@ void node_mirror_stat(struct node *n, const struct stat *st)
 }
 
 int node_mirror(struct ns *ns, struct node *p, const char *name, const struct stat *st,
-		enum nrole role, struct node **out)
+		const struct ns_kind *kd, struct node **out)
 {
 	struct node *k = node_kid(p, name);
 	if (!st || (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))) {
@@ -675,7 +675,7 @@ int node_mirror(struct ns *ns, struct node *p, const char *name, const struct st
 		node_detach(ns, k);
 		k = NULL;
 	}
-	if (!k && !(k = node_new(ns, p, name, role, S_ISDIR(st->st_mode))))
+	if (!k && !(k = node_new_of(ns, p, name, kd, S_ISDIR(st->st_mode))))
 		return -ENOMEM;
 	node_mirror_stat(k, st);
 	*out = k;

@@ -44,9 +44,6 @@ enum nrole {
 	R_QVF,     /* an app's export, ".qvf/Name (id).qvf" (ns_qvf.c) */
 	R_QVFDIR,  /* the .qvf directory of an apps collection */
 	R_UPLOAD,  /* a file copied into data-files/ or a .qvf into apps/: on disk, sent when closed */
-	R_INDEX,   /* .index.json of a collection (ns_index.c); after R_QVFDIR: made after .qvf/ */
-	R_LOCAL,   /* a local directory or file shown read-only (changes/): ns_local.c */
-	R_TRASH,   /* .trash/ and what is in it, shown from the state directory (ns_trash.c) */
 	R_COUNT    /* the roles from here on are given at start-up (ns_kind_add) */
 };
 
@@ -66,7 +63,7 @@ struct node_body {
 	uint64_t tmplen;
 	int tmpfd;              /* R_UPLOAD */
 
-	/* R_INDEX */
+	/* .index.json (ns_index.c) */
 	unsigned idx_gen; /* ns->gen then (changes through the mount move it) */
 	char *ixbuf;
 	size_t ixlen;
@@ -314,7 +311,7 @@ struct ns_kind {
 /* Roles past R_COUNT go to the kinds registered with ns_kind_add, which need
  * no role of the core's: api, reports/, .status.json and .errors, scripts/,
  * reloads/, data-model/ and lineage/ (ns_life.c), in the order registered. */
-#define NS_MORE_KINDS 10
+#define NS_MORE_KINDS 16
 #define NS_ROLES (R_COUNT + NS_MORE_KINDS)
 /* A node's kind: the one registered for its role (a node may change role:
  * a tool's temporary file renamed onto a script becomes one), or NULL. */
@@ -473,11 +470,11 @@ struct ns_dir *ns_dir_any(struct ns *ns);
 void node_fill_attr(struct ns *ns, struct node *n, bool writable, struct ns_attr *a);
 /* Kinds that show a directory of the local disk (changes/, .trash/): p's
  * child `name` brought in line with a file whose lstat is st (NULL: absent;
- * not a regular file or directory counts as absent): made with role,
+ * not a regular file or directory counts as absent): made of kind k,
  * updated, or detached (unless pinned).  0 with *out, -ENOENT or -ENOMEM. */
 struct stat;
 int node_mirror(struct ns *ns, struct node *p, const char *name, const struct stat *st,
-		enum nrole role, struct node **out);
+		const struct ns_kind *k, struct node **out);
 /* n's path in the mount ("spaces/X/space.json", no leading '/'; "" for the
  * root and a node out of the tree) into buf.  Returns its length, or -1
  * when it does not fit.  ns->lock held. */
@@ -580,7 +577,7 @@ extern const struct ns_kind ns_scratch_kind, ns_new_kind;
 extern const struct ns_kind ns_coll_kind, ns_folder_kind, ns_me_kind;
 /* ns_res.c: a resource's file and directory (R_FILE, R_RESDIR) */
 extern const struct ns_kind ns_res_kind, ns_resdir_kind;
-/* ns_local.c: the R_LOCAL nodes, a kind of whole operations (ns_local_kind):
+/* ns_local.c: the nodes of changes/, a kind of whole operations (ns_local_kind):
  * the dispatcher hands them an inode whose kind it is (for lookup: the parent). */
 int ns_local_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_attr *out);
 int ns_local_getattr(struct ns *ns, uint64_t ino, struct ns_attr *out);

@@ -7,7 +7,7 @@
  * again whenever the listing is.  Data-file collections list every file
  * below them, with its folder path in "entry".
  *
- * The node kind ns_index_kind (R_INDEX): one hidden, pinned node in every
+ * The node kind ns_index_kind (registered with ns_kind_add): one hidden, pinned node in every
  * collection, fresh while its collection's listing is; opened, it is a
  * snapshot of the index made now.
  *
@@ -179,7 +179,7 @@ static int index_update(struct ns *ns, struct node *n)
 static void ix_coll_kids(struct ns *ns, struct node *coll)
 {
 	/* reachable by name, not listed: kept out of cp -r, tar and rsync */
-	struct node *ix = node_new(ns, NULL, INDEX_NAME, R_INDEX, false);
+	struct node *ix = node_new_of(ns, NULL, INDEX_NAME, &ns_index_kind, false);
 	if (ix) {
 		ix->pinned = ix->hidden = true;
 		if (node_attach(ns, coll, ix, INDEX_NAME) < 0)

@@ -1,6 +1,6 @@
 /*
- * ns_local.c - local directories shown read-only in the mount (R_LOCAL
- * nodes): changes/ is the change poller's directory in the state directory,
+ * ns_local.c - local directories shown read-only in the mount (nodes of
+ * ns_local_kind): changes/ is the change poller's directory in the state directory,
  * passed through as it is on disk.
  *
  * What is shown: regular files and directories, by their on-disk names,
@@ -44,14 +44,14 @@ static struct node *get(struct ns *ns, uint64_t ino)
 	return ino < ns->ntab ? ns->tab[ino] : NULL;
 }
 
-static bool is_local(const struct node *n)
+static bool is_local(const struct ns *ns, const struct node *n)
 {
-	return n && n->role == R_LOCAL;
+	return node_is(ns, n, &ns_local_kind);
 }
 
-static bool is_root(const struct node *n)
+static bool is_root(const struct ns *ns, const struct node *n)
 {
-	return !is_local(n->parent);
+	return !is_local(ns, n->parent);
 }
 
 /* A local node's attributes, never kept by the kernel: other writers than
@@ -107,7 +107,7 @@ static void local_free(struct ns *ns)
 /* The absolute path of a local node.  Returns 0 or -ENAMETOOLONG. */
 static int local_path(const struct ns *ns, const struct node *n, char *buf, size_t len)
 {
-	if (is_root(n))
+	if (is_root(ns, n))
 		return snprintf(buf, len, "%s", root_dir(ns, n)) < (int)len ? 0 : -ENAMETOOLONG;
 	int rc = local_path(ns, n->parent, buf, len);
 	size_t l = strlen(buf);
@@ -137,7 +137,7 @@ static int sync_child(struct ns *ns, struct node *p, const char *name, struct no
 	if (!rc && lstat(path, &st) < 0)
 		rc = -errno;
 	/* (links, devices, sockets: not shown) */
-	int mr = node_mirror(ns, p, name, rc ? NULL : &st, R_LOCAL, out);
+	int mr = node_mirror(ns, p, name, rc ? NULL : &st, &ns_local_kind, out);
 	return rc && rc != -ENOTDIR ? rc : mr;
 }
 
@@ -150,7 +150,7 @@ static int sync_self(struct ns *ns, struct node *n)
 		return -ENOENT;
 	if (local_path(ns, n, path, sizeof(path)) || lstat(path, &st) < 0 ||
 	    (S_ISDIR(st.st_mode) != n->dir) || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
-		if (is_root(n))
+		if (is_root(ns, n))
 			return 0; /* the directory is missing: shown empty */
 		node_detach(ns, n);
 		return -ENOENT;
@@ -171,7 +171,7 @@ int ns_local_add(struct ns *ns, const char *name, const char *dir)
 	if (v)
 		r->v = v;
 	struct node *n = v && root && !node_kid(root, name)
-				 ? node_new(ns, root, name, R_LOCAL, true)
+				 ? node_new_of(ns, root, name, &ns_local_kind, true)
 				 : NULL;
 	char *d = n ? strdup(dir) : NULL;
 	if (!d)
@@ -330,7 +330,7 @@ int ns_local_unlink(struct ns *ns, uint64_t parent, const char *name, char *err,
 		return -EROFS;
 	pthread_mutex_lock(&ns->lock);
 	struct node *p = get(ns, parent), *k;
-	if (!is_local(p) || is_root(p) || !is_root(p->parent)) {
+	if (!is_local(ns, p) || is_root(ns, p) || !is_root(ns, p->parent)) {
 		/* only the files of a spool directory (a subdirectory of the root) */
 		rc = -EACCES;
 		if (err && errn)
@@ -369,7 +369,7 @@ void ns_local_note_written(struct ns *ns, const char *relpath)
 		struct node *k = d->kids ? node_kid(d, seg) : NULL;
 		if (k && k->reported)
 			ns_inval_inode(ns, k); /* new size, new times */
-		else if (!k && is_local(d))
+		else if (!k && is_local(ns, d))
 			ns_inval_entry(ns, d, seg); /* a name the kernel may hold as missing */
 		d = k && k->dir ? k : NULL;
 	}
@@ -382,8 +382,8 @@ static void local_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
 	local_attr(ns, n, a);
 }
 
-/* changes/ and what is below it, as one kind (ns_life.c registers it for
- * R_LOCAL): it runs whole operations itself, from its local directory. */
+/* changes/ and what is below it, as one kind (ns_life.c registers it with
+ * ns_kind_add): it runs whole operations itself, from its local directory. */
 const struct ns_kind ns_local_kind = {
 	.name = "local",
 	.free = local_free,

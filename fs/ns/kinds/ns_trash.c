@@ -5,7 +5,7 @@
  *
  *  - .trash is a hidden child of the root (not listed: cp -r, rsync and tar
  *    of the mount leave it out; reachable by name).  Its entries and their
- *    files are R_TRASH nodes named after the store's directories and files
+ *    files are nodes of ns_trash_kind named after the store's directories and files
  *    (hidden ones, such as an entry being written, are not shown), re-read
  *    from the disk at every lookup, getattr and opendir; contents are read
  *    at open.  Everything but moving an entry out is refused (EACCES).
@@ -45,20 +45,20 @@
 
 #define RO_MSG "the trash is read-only: `mv .trash/ENTRY DIR/` restores an entry"
 
-static bool is_trash(const struct node *n)
+static bool is_trash(const struct ns *ns, const struct node *n)
 {
-	return n && n->role == R_TRASH;
+	return node_is(ns, n, &ns_trash_kind);
 }
 
-static bool is_top(const struct node *n)
+static bool is_top(const struct ns *ns, const struct node *n)
 {
-	return is_trash(n) && !is_trash(n->parent);
+	return is_trash(ns, n) && !is_trash(ns, n->parent);
 }
 
 /* The absolute path of a trash node on disk.  0 or -ENAMETOOLONG. */
 static int tpath(const struct ns *ns, const struct node *n, char *buf, size_t len)
 {
-	if (is_top(n))
+	if (is_top(ns, n))
 		return snprintf(buf, len, "%s", ns->trash->dir) < (int)len ? 0 : -ENAMETOOLONG;
 	int rc = tpath(ns, n->parent, buf, len);
 	size_t l = strlen(buf);
@@ -80,7 +80,7 @@ static int sync_child(struct ns *ns, struct node *p, const char *name, struct no
 		strcat(path, name);
 	}
 	shown = shown && lstat(path, &st) == 0;
-	return node_mirror(ns, p, name, shown ? &st : NULL, R_TRASH, out);
+	return node_mirror(ns, p, name, shown ? &st : NULL, &ns_trash_kind, out);
 }
 
 /* n itself: 0, or -ENOENT (detached then). */
@@ -93,7 +93,7 @@ static int sync_self(struct ns *ns, struct node *n)
 			return -ENOENT;
 	if (tpath(ns, n, path, sizeof(path)) || lstat(path, &st) < 0 ||
 	    S_ISDIR(st.st_mode) != n->dir || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))) {
-		if (is_top(n))
+		if (is_top(ns, n))
 			return 0; /* the store is missing: shown empty */
 		node_detach(ns, n);
 		return -ENOENT;
@@ -137,7 +137,7 @@ static void t_root_kids(struct ns *ns, struct node *root)
 	trash_init(ns);
 	if (!ns->trash || node_kid(root, TRASH_NAME))
 		return;
-	struct node *n = node_new(ns, NULL, TRASH_NAME, R_TRASH, true);
+	struct node *n = node_new_of(ns, NULL, TRASH_NAME, &ns_trash_kind, true);
 	if (!n)
 		return;
 	n->pinned = n->hidden = true;
@@ -162,7 +162,7 @@ static int t_fresh(struct ns *ns, struct node *n, char *err, size_t errn)
 /* ls .trash: the expired entries go first. */
 static void t_opendir(struct ns *ns, struct node *d)
 {
-	if (is_top(d) && ns->trash && trash_sweep(ns->trash) > 0)
+	if (is_top(ns, d) && ns->trash && trash_sweep(ns->trash) > 0)
 		sync_dir(ns, d);
 }
 
@@ -515,7 +515,7 @@ static int restore(struct ns *ns, struct node *top, struct node *nd, char *err, 
 static int t_rename(struct ns *ns, struct node *n, struct node *t, struct node *d, struct node *nd,
 		    const char *newname, char *err, size_t errn)
 {
-	if (!ns->trash || !is_trash(n) || !is_top(d) || is_trash(nd)) {
+	if (!ns->trash || !is_trash(ns, n) || !is_top(ns, d) || is_trash(ns, nd)) {
 		errmsg_set(err, errn, RO_MSG);
 		return -EACCES;
 	}
@@ -537,7 +537,7 @@ static int t_rename(struct ns *ns, struct node *n, struct node *t, struct node *
 	return rc;
 }
 
-/* .trash and what is below it (ns_life.c registers it for R_TRASH). */
+/* .trash and what is below it (ns_life.c registers it with ns_kind_add). */
 const struct ns_kind ns_trash_kind = {
 	.name = "trash",
 	.root_kids = t_root_kids,

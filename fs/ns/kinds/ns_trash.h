@@ -62,7 +62,7 @@ int trash_lift(struct ns_trash *t, const char *from, const char *name, char *out
 int trash_keep(struct ns *ns, struct node *n, void **kept, char *err, size_t errn);
 void trash_done(struct ns *ns, void *kept, int rc);
 
-/* ns_trash.c: the kind of .trash/ and what is in it (R_TRASH nodes). */
+/* ns_trash.c: the kind of .trash/ and what is in it (its nodes: node_new_of). */
 extern const struct ns_kind ns_trash_kind;
 
 #endif
