@@ -296,7 +296,6 @@ int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
 		return ns->o.read_only ? -EROFS : -EACCES;
 	pthread_mutex_lock(&ns->lock);
 	struct node *n = get(ns, ino);
-	uint64_t reported = n->reported_size;
 	rc = n->dir ? -EISDIR : n->gone ? -ENOENT : local_path(ns, n, path, sizeof(path));
 	pthread_mutex_unlock(&ns->lock);
 	if (rc)
@@ -317,7 +316,12 @@ int ns_local_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out,
 		return -ENOMEM;
 	if (!(*out = ns_file_new(ns, ino, b)))
 		return -ENOMEM;
-	*size_changed = len != reported;
+	/* always read direct (as after a change of size): the poller replaces
+	 * these files at any time and invalidates their inode, which can race
+	 * a read through the page cache; the kernel then pads the snapshot
+	 * with zeros up to the newer file's size (a read of .status.json gave
+	 * its old text and a NUL).  Direct reads give exactly the snapshot. */
+	*size_changed = true;
 	return 0;
 }
 
