@@ -178,18 +178,18 @@ bool restab_keeps_place(const struct rtype *rt)
 	return false;
 }
 
-bool restab_writable(const struct rtype *rt, const char *field)
+bool restab_in_list(const char *const *l, size_t n, const char *s)
 {
-	if (rt->all_writable) {
-		for (size_t i = 0; i < sizeof(rt->readonly) / sizeof(rt->readonly[0]) && rt->readonly[i]; i++)
-			if (!strcmp(rt->readonly[i], field))
-				return false;
-		return true;
-	}
-	for (size_t i = 0; i < sizeof(rt->writable) / sizeof(rt->writable[0]) && rt->writable[i]; i++)
-		if (!strcmp(rt->writable[i], field))
+	for (size_t i = 0; i < n && l[i]; i++)
+		if (!strcmp(l[i], s))
 			return true;
 	return false;
+}
+
+bool restab_writable(const struct rtype *rt, const char *field)
+{
+	return rt->all_writable ? !RESTAB_IN_LIST(rt->readonly, field)
+				: RESTAB_IN_LIST(rt->writable, field);
 }
 
 const char *json_str(const cJSON *obj, const char *field)

@@ -180,6 +180,11 @@ const char *restab_name(const struct rtype *rt, const cJSON *obj);
 int64_t restab_ctime_ms(const struct rtype *rt, const cJSON *obj);
 int64_t restab_mtime_ms(const struct rtype *rt, const cJSON *obj);
 
+/* Is s one of the first n entries of list l (a NULL entry ends it)?  The
+ * macro takes a row's array column whole: RESTAB_IN_LIST(rt->readonly, f). */
+bool restab_in_list(const char *const *l, size_t n, const char *s);
+#define RESTAB_IN_LIST(arr, s) restab_in_list((arr), sizeof(arr) / sizeof((arr)[0]), (s))
+
 /* Is field one an update of rt may send? */
 bool restab_writable(const struct rtype *rt, const char *field);
 

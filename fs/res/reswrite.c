@@ -203,20 +203,11 @@ static int check_stale(struct qclient *qc, const struct rtype *rt, const char *i
 	return rc;
 }
 
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n && l[i]; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-#define IN_LIST(arr, s) in_list((arr), sizeof(arr) / sizeof((arr)[0]), (s))
-
 /* The row's id_or_name_lists (users' roles and groups) are written as
  * [{id}] or [{name}]. */
 static cJSON *patch_value(const struct rtype *rt, const char *field, const cJSON *v)
 {
-	if (!cJSON_IsArray(v) || !IN_LIST(rt->id_or_name_lists, field))
+	if (!cJSON_IsArray(v) || !RESTAB_IN_LIST(rt->id_or_name_lists, field))
 		return cJSON_Duplicate(v, 1);
 	cJSON *out = cJSON_CreateArray();
 	const cJSON *e;
@@ -519,8 +510,8 @@ static cJSON *create_body(const struct rtype *rt, const cJSON *doc, const char *
 		if (!f->string || cJSON_GetObjectItemCaseSensitive(b, f->string))
 			continue;
 		bool take = rt->create_fields[0]
-				    ? IN_LIST(rt->create_fields, f->string) && json_str(doc, f->string)
-				    : !IN_LIST(rt->readonly, f->string);
+				    ? RESTAB_IN_LIST(rt->create_fields, f->string) && json_str(doc, f->string)
+				    : !RESTAB_IN_LIST(rt->readonly, f->string);
 		if (take)
 			cJSON_AddItemToObject(b, f->string, cJSON_Duplicate(f, 1));
 	}
