@@ -380,18 +380,12 @@ void ns_local_note_written(struct ns *ns, const char *relpath)
 	pthread_mutex_unlock(&ns->lock);
 }
 
-/* (changes/ files show 0666: refused writes say EACCES themselves) */
-static void local_fill_attr(struct ns *ns, struct node *n, struct ns_attr *a)
-{
-	local_attr(ns, n, a);
-}
-
 /* changes/ and what is below it, as one kind (ns_life.c registers it with
  * ns_kind_add): it runs whole operations itself, from its local directory. */
 const struct ns_kind ns_local_kind = {
 	.name = "local",
 	.free = local_free,
-	.fill_attr = local_fill_attr,
+	.fill_attr = local_attr, /* (0666 before the umask: refused writes say EACCES themselves) */
 	.lookup_in = ns_local_lookup,
 	.getattr_ino = ns_local_getattr,
 	.opendir_ino = ns_local_opendir,
