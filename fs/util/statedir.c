@@ -235,10 +235,15 @@ static int sweep(int dfd, int depth)
 	return removed;
 }
 
+bool statedir_pid_running(long pid)
+{
+	return pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
 bool statedir_tmp_in_use(const char *name)
 {
 	pid_t pid = tmp_pid(name);
-	return pid > 0 && (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH);
+	return pid > 0 && statedir_pid_running(pid);
 }
 
 int statedir_sweep_tmp(const char *dir)

@@ -55,6 +55,10 @@ struct cJSON;
 struct cJSON *statedir_report_new(const char *action);
 int statedir_report_append(const char *path, struct cJSON *o, size_t max);
 
+/* Does process pid (> 0) still run, this one included?  Only a process
+ * known to be gone (ESRCH) is not: another user's counts as running. */
+bool statedir_pid_running(long pid);
+
 /* Is name (".NAME.tmp.PID.N") the temporary file of a process that still
  * runs (this one included)?  False for any other name. */
 bool statedir_tmp_in_use(const char *name);

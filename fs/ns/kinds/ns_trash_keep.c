@@ -23,7 +23,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,9 +139,7 @@ static bool orphan(const char *name)
 {
 	char *end;
 	long pid = strtol(name + strlen(NEW_PREFIX), &end, 10);
-	if (pid <= 0 || *end != '.' || pid == (long)getpid())
-		return false;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	return pid > 0 && *end == '.' && !statedir_pid_running(pid);
 }
 
 /* How old entry `name` is: its description's time, else its directory's. */
